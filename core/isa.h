@@ -1,0 +1,51 @@
+// Run-time choice of the instruction set the kernels use.
+//
+// simdnn compiles every kernel once per ISA (see core/isa.bzl) and picks one set at start-up:
+// the best the CPU supports, capped by the environment variable SIMDNN_ISA=avx512|avx2|sse2 when
+// it is set (a cap above what the CPU has falls back to the best it has). SSE2 is part of x86-64,
+// so it is always available and is the portable fallback.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace xsimd {
+struct sse2;
+struct avx2;
+template <class Arch> struct fma3;
+struct avx512f;
+}  // namespace xsimd
+
+namespace simdnn {
+
+// Ordered from least to most capable.
+enum class Isa { sse2 = 0, avx2 = 1, avx512 = 2 };
+
+// "sse2", "avx2" or "avx512".
+const char* isa_name(Isa isa);
+// Inverse of isa_name; throws std::invalid_argument naming `what` and the accepted names.
+Isa parse_isa(std::string_view name, std::string_view what = "ISA");
+
+// Whether this CPU (and OS) can run kernels compiled for `isa`.
+bool cpu_supports(Isa isa);
+// Every ISA this CPU supports, least capable first.
+std::vector<Isa> supported_isas();
+
+// The ISA the kernels use now; decided once, on first use, from the CPU and SIMDNN_ISA.
+Isa active_isa();
+// isa_name(active_isa()).
+const char* isa_name();
+// Switches every kernel to `isa` (tests and benchmarks use it to sweep paths). Throws
+// std::invalid_argument if the CPU does not support it. Not safe while kernels are running.
+void set_isa(Isa isa);
+
+namespace detail {
+
+// The xsimd architecture each Isa's kernels are instantiated for. AVX2 kernels also use FMA.
+template <Isa> struct XsimdArch;
+template <> struct XsimdArch<Isa::sse2> { using type = xsimd::sse2; };
+template <> struct XsimdArch<Isa::avx2> { using type = xsimd::fma3<xsimd::avx2>; };
+template <> struct XsimdArch<Isa::avx512> { using type = xsimd::avx512f; };
+
+}  // namespace detail
+}  // namespace simdnn

@@ -1,0 +1,94 @@
+// Tensor, threading and ISA dispatch.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "core/activation.h"
+#include "core/isa.h"
+#include "core/tensor.h"
+#include "core/threading.h"
+
+namespace simdnn {
+namespace {
+
+TEST(Tensor, IsZeroFilledAndAligned) {
+  Tensor t(3, 5);
+  EXPECT_EQ(t.rows(), 3u);
+  EXPECT_EQ(t.cols(), 5u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data()) % kTensorAlignment, 0u);
+  for (std::size_t i = 0; i < t.size(); ++i) EXPECT_EQ(t.data()[i], 0.0f);
+}
+
+TEST(Tensor, CloneIsDeepAndMoveLeavesEmpty) {
+  Tensor t(2, 2);
+  t(1, 1) = 4.0f;
+  Tensor c = t.clone();
+  c(1, 1) = 5.0f;
+  EXPECT_EQ(t(1, 1), 4.0f);
+  Tensor moved = std::move(t);
+  EXPECT_EQ(moved(1, 1), 4.0f);
+  EXPECT_TRUE(t.empty());  // NOLINT(bugprone-use-after-move): moved-from state is documented
+}
+
+TEST(Tensor, RequireShapeNamesBothShapes) {
+  Tensor t(2, 3);
+  try {
+    t.require_shape("dense_forward", 4, 3);
+    FAIL() << "no exception";
+  } catch (const ShapeError& e) {
+    EXPECT_EQ(std::string(e.what()), "dense_forward: expected a 4x3 tensor, got 2x3");
+  }
+}
+
+TEST(Tensor, CheckViewRejectsShortLeadingDimension) {
+  float data[8] = {};
+  EXPECT_THROW(check_view("op", "x", ConstMatrixView{data, 2, 4, 3}), ShapeError);
+  EXPECT_NO_THROW(check_view("op", "x", ConstMatrixView{data, 2, 3, 4}));
+}
+
+TEST(Threading, SetAndGet) {
+  const int before = num_threads();
+  set_num_threads(3);
+  EXPECT_EQ(num_threads(), 3);
+  EXPECT_THROW(set_num_threads(0), std::invalid_argument);
+  set_num_threads(before);
+}
+
+TEST(Threading, EveryTileRunsExactlyOnce) {
+  set_num_threads(2);
+  std::vector<int> hits(1000, 0);
+  detail::parallel_for_tiles(hits.size(), [&](std::size_t i) { hits[i] += 1; });
+  for (int h : hits) EXPECT_EQ(h, 1);
+}
+
+TEST(Isa, NamesRoundTripAndBadNameIsNamed) {
+  for (Isa isa : {Isa::sse2, Isa::avx2, Isa::avx512}) EXPECT_EQ(parse_isa(isa_name(isa)), isa);
+  try {
+    parse_isa("avx9", "SIMDNN_ISA");
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("SIMDNN_ISA"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("avx9"), std::string::npos);
+  }
+}
+
+TEST(Isa, Sse2AlwaysSupportedAndActiveIsSupported) {
+  EXPECT_TRUE(cpu_supports(Isa::sse2));
+  EXPECT_TRUE(cpu_supports(active_isa()));
+  const Isa before = active_isa();
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    EXPECT_EQ(active_isa(), isa);
+  }
+  set_isa(before);
+}
+
+TEST(Activation, NamesRoundTrip) {
+  for (Activation a : kAllActivations) EXPECT_EQ(parse_activation(activation_name(a)), a);
+  EXPECT_THROW(parse_activation("relu6"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace simdnn
