@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +13,17 @@
 
 namespace simdnn {
 namespace {
+
+// First in this file, so it sees the ISA chosen at start-up before any test calls set_isa.
+// tools/test.sh runs it with SIMDNN_ISA=sse2 and =avx2.
+TEST(IsaEnvironment, InitialChoiceIsBestSupportedCappedBySimdnnIsa) {
+  Isa expected = supported_isas().back();
+  if (const char* env = std::getenv("SIMDNN_ISA"); env != nullptr && *env != '\0') {
+    const Isa cap = parse_isa(env, "SIMDNN_ISA");
+    if (cap < expected) expected = cap;
+  }
+  EXPECT_EQ(active_isa(), expected) << "active " << isa_name() << ", expected " << isa_name(expected);
+}
 
 TEST(Tensor, IsZeroFilledAndAligned) {
   Tensor t(3, 5);

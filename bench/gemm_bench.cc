@@ -1,0 +1,147 @@
+// GEMM throughput of simdnn against OpenBLAS, Eigen and oneDNN, in one binary so that every
+// ratio comes from one run on one machine. Shapes come from bench/gemm_shapes.txt; each is run
+// at 1 and 2 threads. Counter GFLOP/s = 2·M·N·K per iteration.
+//
+// OpenBLAS picks its kernels by CPU model when the library loads; its name in the benchmark
+// carries the core type it chose (openblas_get_corename), and tools/bench_report runs this
+// binary a second time with OPENBLAS_CORETYPE=SkylakeX.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/eigen_gemm.h"
+#include "core/gemm.h"
+#include "core/isa.h"
+#include "core/tensor.h"
+#include "core/threading.h"
+
+namespace {
+
+struct Shape {
+  std::string name;
+  int m, n, k;
+  bool trans_a, trans_b;
+};
+
+std::vector<Shape> read_shapes(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("gemm_bench: cannot open shape table " + path);
+  std::vector<Shape> shapes;
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    Shape s;
+    std::string ta, tb;
+    if (!(fields >> s.name >> s.m >> s.n >> s.k >> ta >> tb) || (ta != "N" && ta != "T") ||
+        (tb != "N" && tb != "T")) {
+      throw std::runtime_error(path + ":" + std::to_string(line_number) +
+                               ": expected 'name M N K N|T N|T', got '" + line + "'");
+    }
+    s.trans_a = ta == "T";
+    s.trans_b = tb == "T";
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+// Operands with the stored shapes op() expects, filled with uniform(-1, 1).
+struct Operands {
+  explicit Operands(const Shape& s)
+      : a(s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k),
+        b(s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n),
+        c(s.m, s.n) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = dist(rng);
+    for (std::size_t i = 0; i < b.size(); ++i) b.data()[i] = dist(rng);
+  }
+  simdnn::Tensor a, b, c;
+};
+
+void set_flops(benchmark::State& state, const Shape& s) {
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s.m * s.n * s.k * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_simdnn(benchmark::State& state, Shape s, int threads) {
+  simdnn::set_num_threads(threads);
+  Operands x(s);
+  for (auto _ : state) {
+    simdnn::gemm(s.trans_a ? simdnn::Trans::yes : simdnn::Trans::no,
+                 s.trans_b ? simdnn::Trans::yes : simdnn::Trans::no, 1.0f, x.a.cview(), x.b.cview(),
+                 0.0f, x.c.view());
+    benchmark::DoNotOptimize(x.c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, s);
+}
+
+void bm_openblas(benchmark::State& state, Shape s, int threads) {
+  openblas_set_num_threads(threads);
+  Operands x(s);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
+                s.trans_b ? CblasTrans : CblasNoTrans, s.m, s.n, s.k, 1.0f, x.a.data(),
+                static_cast<int>(x.a.cols()), x.b.data(), static_cast<int>(x.b.cols()), 0.0f,
+                x.c.data(), s.n);
+    benchmark::DoNotOptimize(x.c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, s);
+}
+
+void bm_onednn(benchmark::State& state, Shape s, int threads) {
+  omp_set_num_threads(threads);
+  Operands x(s);
+  for (auto _ : state) {
+    dnnl_sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, 1.0f, x.a.data(),
+               static_cast<dnnl_dim_t>(x.a.cols()), x.b.data(), static_cast<dnnl_dim_t>(x.b.cols()),
+               0.0f, x.c.data(), s.n);
+    benchmark::DoNotOptimize(x.c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, s);
+}
+
+void bm_eigen(benchmark::State& state, Shape s, int threads) {
+  Operands x(s);
+  for (auto _ : state) {
+    simdnn::bench::eigen_gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, x.a.data(), x.b.data(), x.c.data(), threads);
+    benchmark::DoNotOptimize(x.c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const char* table = std::getenv("SIMDNN_GEMM_SHAPES");
+  const std::vector<Shape> shapes = read_shapes(table != nullptr ? table : "bench/gemm_shapes.txt");
+  const std::string openblas = std::string("openblas_") + openblas_get_corename();
+  for (const Shape& s : shapes) {
+    for (int threads : {1, 2}) {
+      const std::string suffix = "/" + s.name + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("simdnn_" + std::string(simdnn::isa_name()) + suffix).c_str(), bm_simdnn, s, threads)->UseRealTime();
+      benchmark::RegisterBenchmark((openblas + suffix).c_str(), bm_openblas, s, threads)->UseRealTime();
+      benchmark::RegisterBenchmark(("onednn" + suffix).c_str(), bm_onednn, s, threads)->UseRealTime();
+      benchmark::RegisterBenchmark(("eigen" + suffix).c_str(), bm_eigen, s, threads)->UseRealTime();
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

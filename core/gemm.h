@@ -1,0 +1,41 @@
+// Single-precision GEMM with a fused Dense-layer epilogue:
+//
+//   C = f(alpha · op(A) · op(B) + beta · C + bias)
+//
+// All matrices are row-major views (core/tensor.h). op(X) is X or Xᵀ; `a` and `b` are the
+// matrices as stored, so with trans_a == Trans::yes, A is stored k x m. op(A) is m x k, op(B) is
+// k x n and C is m x n. `bias` (optional) holds n floats added to every row; f is the epilogue's
+// activation (identity by default). As in BLAS, beta == 0 means C is not read (NaN in C does not
+// propagate), and C must not overlap A, B or the bias.
+//
+// Performance model (see core/README.md): BLIS-style packing of A and B into cache-sized blocks
+// and a register-blocked microkernel per ISA; shapes below a FLOP threshold (MLP training at
+// batch 32) skip packing entirely. Work is cut into tiles that depend only on the shape, and
+// each element of C is accumulated by one tile in a fixed order, so the result is bit-identical
+// at any thread count.
+#pragma once
+
+#include "core/activation.h"
+#include "core/tensor.h"
+
+namespace simdnn {
+
+enum class Trans { no, yes };
+
+struct GemmEpilogue {
+  const float* bias = nullptr;  // n floats, or nullptr
+  ActivationSpec activation = ActivationSpec::identity();
+};
+
+// Throws ShapeError naming the mismatched shapes, or std::invalid_argument for overlapping
+// outputs. Runs on the ISA of active_isa() with num_threads() threads.
+void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
+          float beta, MatrixView c, const GemmEpilogue& epilogue = {});
+
+// C = op(A)·op(B), the common case.
+inline void matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, Trans trans_a = Trans::no,
+                   Trans trans_b = Trans::no) {
+  gemm(trans_a, trans_b, 1.0f, a, b, 0.0f, c);
+}
+
+}  // namespace simdnn

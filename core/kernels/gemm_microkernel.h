@@ -1,0 +1,132 @@
+// GEMM microkernels, templated on the xsimd architecture. Included only by the per-ISA files
+// gemm_<isa>.cc, each compiled with that ISA's flags (core/isa.bzl).
+//
+// Register tile: MR rows x NV vectors of C accumulators. Per step p of the reduction, NV vectors
+// of B are loaded and each of the MR values A(i, p) is broadcast and multiplied into its row
+// (one FMA per accumulator), so the tile is reused MR·NV times per load of B.
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+
+#include "core/gemm_kernels.h"
+#include "core/kernels/unroll.h"
+
+namespace simdnn::kernels {
+
+template <class Arch>
+struct GemmShape;
+// Tiles: accumulators + NV loads of B + 1 broadcast must fit the register file (16 or 32).
+template <> struct GemmShape<xsimd::sse2> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
+template <> struct GemmShape<xsimd::fma3<xsimd::avx2>> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
+template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 14, nv = 2, kc = 256, mc = 224; };
+
+template <class Arch>
+using FloatVec = xsimd::batch<float, Arch>;
+
+// Writes the m x (NV·W) accumulator tile to C: alpha·acc (+ beta·C) (+ bias), then ReLU.
+template <class Arch, int MR, int NV>
+[[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
+                                              const detail::GemmTileStore& st) {
+  using V = FloatVec<Arch>;
+  constexpr int W = V::size;
+  const V alpha(st.alpha);
+  if (st.m_valid == static_cast<std::size_t>(MR) && st.n_valid == static_cast<std::size_t>(NV * W)) {
+    const V beta(st.beta);
+    const V zero(0.0f);
+    unroll<MR>([&](auto i) {
+      float* row = st.c + i * st.ldc;
+      unroll<NV>([&](auto j) {
+        V v = acc[i][j] * alpha;
+        if (st.beta != 0.0f) v = xsimd::fma(beta, V::load_unaligned(row + j * W), v);
+        if (st.bias != nullptr) v += V::load_unaligned(st.bias + j * W);
+        if (st.relu) v = xsimd::max(zero, v);  // max(0, NaN) is NaN: NaN propagates
+        v.store_unaligned(row + j * W);
+      });
+    });
+    return;
+  }
+  // Edge tile: spill to the stack, then write only the part inside C.
+  alignas(64) float tile[MR][NV * W];
+  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { (acc[i][j] * alpha).store_aligned(&tile[i][j * W]); }); });
+  for (std::size_t i = 0; i < st.m_valid; ++i) {
+    float* row = st.c + i * st.ldc;
+    for (std::size_t j = 0; j < st.n_valid; ++j) {
+      float v = tile[i][j];
+      if (st.beta != 0.0f) v += st.beta * row[j];
+      if (st.bias != nullptr) v += st.bias[j];
+      if (st.relu && v <= 0.0f) v = 0.0f;
+      row[j] = v;
+    }
+  }
+}
+
+// Strided A (any a_rs, a_cs); computes exactly MR rows.
+template <class Arch, int MR, int NV>
+void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, std::ptrdiff_t a_cs,
+                          const float* b, std::ptrdiff_t b_rs, const detail::GemmTileStore& store) {
+  using V = FloatVec<Arch>;
+  constexpr int W = V::size;
+  V acc[MR][NV];
+  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
+  const float* a_row[MR];
+  unroll<MR>([&](auto i) { a_row[i] = a + i * a_rs; });
+  for (std::size_t p = 0; p < k; ++p) {
+    V bv[NV];
+    unroll<NV>([&](auto j) { bv[j] = V::load_unaligned(b + j * W); });
+    unroll<MR>([&](auto i) {
+      const V ai(a_row[i][0]);
+      a_row[i] += a_cs;
+      unroll<NV>([&](auto j) { acc[i][j] = xsimd::fma(ai, bv[j], acc[i][j]); });
+    });
+    b += b_rs;
+  }
+  store_tile<Arch, MR, NV>(acc, store);
+}
+
+// A packed in MR-row panels: A(i, p) = a[p·MR + i]; B packed in NV·W-wide panels.
+template <class Arch, int MR, int NV>
+void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptrdiff_t,
+                         const float* b, std::ptrdiff_t b_rs, const detail::GemmTileStore& store) {
+  using V = FloatVec<Arch>;
+  constexpr int W = V::size;
+  V acc[MR][NV];
+  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
+  for (std::size_t p = 0; p < k; ++p) {
+    V bv[NV];
+    unroll<NV>([&](auto j) { bv[j] = V::load_aligned(b + j * W); });
+    unroll<MR>([&](auto i) {
+      const V ai(a[i]);
+      unroll<NV>([&](auto j) { acc[i][j] = xsimd::fma(ai, bv[j], acc[i][j]); });
+    });
+    a += MR;
+    b += b_rs;
+  }
+  store_tile<Arch, MR, NV>(acc, store);
+}
+
+}  // namespace simdnn::kernels
+
+namespace simdnn::detail {
+
+template <class Arch>
+GemmKernels make_gemm_kernels() {
+  using Shape = kernels::GemmShape<Arch>;
+  static_assert(Shape::mr <= kGemmMaxMr && Shape::nv <= kGemmMaxNv && Shape::mc % Shape::mr == 0);
+  GemmKernels t;
+  t.mr = Shape::mr;
+  t.nv = Shape::nv;
+  t.vector_width = static_cast<int>(kernels::FloatVec<Arch>::size);
+  t.kc = Shape::kc;
+  t.mc = Shape::mc;
+  t.packed = &kernels::gemm_ukernel_packed<Arch, Shape::mr, Shape::nv>;
+  kernels::unroll<Shape::nv>([&](auto v) {
+    kernels::unroll<Shape::mr>([&](auto m) {
+      t.strided[v][m] = &kernels::gemm_ukernel_strided<Arch, decltype(m)::value + 1, decltype(v)::value + 1>;
+    });
+  });
+  return t;
+}
+
+}  // namespace simdnn::detail

@@ -1,0 +1,16 @@
+// Naive GEMM in double precision: the reference for core/gemm.h.
+#pragma once
+
+#include "core/gemm.h"
+
+namespace simdnn::reference {
+
+// Same contract as simdnn::gemm (including the epilogue and beta == 0 not reading C), computed
+// with a triple loop accumulating in double and the activation evaluated in double.
+void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
+          float beta, MatrixView c, const GemmEpilogue& epilogue = {});
+
+// f(x) in double precision for every activation of core/activation.h.
+double activation(ActivationSpec act, double x);
+
+}  // namespace simdnn::reference

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package simdnn needs to build, test and benchmark. Idempotent: packages
+# already present are left alone. Runs as root, or through sudo otherwise.
+#
+#   tools/setup.sh           build + test dependencies (what CI needs)
+#   tools/setup.sh --bench   also the heavier peers used only by benchmarks
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap   # Bazel 4.2.3; WORKSPACE points its own repositories at third_party/bazel_stubs
+  g++
+  libtbb-dev        # oneTBB: threading
+  libxsimd-dev      # xsimd: portable SIMD
+  libgtest-dev      # GoogleTest
+  libbenchmark-dev  # Google Benchmark
+  libopenblas-dev   # GEMM peer in bench/ (also built by the test command)
+  libeigen3-dev     # GEMM and elementwise peer in bench/
+  libdnnl-dev       # oneDNN: GEMM peer in bench/
+  qemu-user         # runs the tests as older CPUs (Haswell: AVX2; Nehalem: SSE only)
+  python3
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-matplotlib)
+elif [[ $# -gt 0 ]]; then
+  echo "usage: tools/setup.sh [--bench]" >&2
+  exit 2
+fi
+
+sudo=""
+if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
