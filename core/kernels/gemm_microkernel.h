@@ -20,7 +20,7 @@ struct GemmShape;
 // Tiles: accumulators + NV loads of B + 1 broadcast must fit the register file (16 or 32).
 template <> struct GemmShape<xsimd::sse2> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
 template <> struct GemmShape<xsimd::fma3<xsimd::avx2>> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
-template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 14, nv = 2, kc = 256, mc = 224; };
+template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv = 2, kc = 256, mc = 216; };
 
 template <class Arch>
 using FloatVec = xsimd::batch<float, Arch>;
@@ -91,6 +91,10 @@ void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptr
                          const float* b, std::ptrdiff_t b_rs, const detail::GemmTileStore& store) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
+  // The store reads and writes C after k steps: start fetching its lines now.
+  for (std::size_t i = 0; i < store.m_valid; ++i) {
+    unroll<(NV * W * 4 + 63) / 64>([&](auto line) { __builtin_prefetch(store.c + i * store.ldc + line * 16, 1); });
+  }
   V acc[MR][NV];
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
   for (std::size_t p = 0; p < k; ++p) {

@@ -227,6 +227,27 @@ void gemm_unpacked(const GemmKernels& kern, const Operand& a, const Operand& b, 
   }
 }
 
+// How the packed path cuts an m x n block of C into tiles: rows in multiples of mr, at most mc,
+// balanced; columns in multiples of nr, at most kTileCols, narrowed until there are at least
+// kMinTiles tiles so that every thread has work. Depends only on the shape, never on the
+// thread count.
+constexpr std::size_t kMinTiles = 16;
+
+struct TileGrid {
+  std::size_t tile_rows, row_tiles, tile_cols, col_tiles;
+};
+
+TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t mr, std::size_t mc, std::size_t nr) {
+  TileGrid g;
+  g.row_tiles = ceil_div(m, mc);
+  g.tile_rows = ceil_div(ceil_div(m, g.row_tiles), mr) * mr;
+  g.row_tiles = ceil_div(m, g.tile_rows);
+  g.tile_cols = kTileCols / nr * nr;
+  while (g.tile_cols > nr && g.row_tiles * ceil_div(n, g.tile_cols) < kMinTiles) g.tile_cols -= nr;
+  g.col_tiles = ceil_div(n, g.tile_cols);
+  return g;
+}
+
 // Large products: for each block of kBlockCols columns and kc depth, pack op(B) and op(A) into
 // panels (in parallel), then run the microkernel over tiles of mc rows x kTileCols columns.
 void gemm_packed(const GemmKernels& kern, const Operand& a, const Operand& b, std::size_t m,
@@ -262,13 +283,12 @@ void gemm_packed(const GemmKernels& kern, const Operand& a, const Operand& b, st
           pack_a_panel(a, ip * mr, m, pc, kc, mr, a_pack + ip * kc * mr);
         }
       });
-      const std::size_t row_tiles = ceil_div(m, mc);
-      const std::size_t col_tiles = ceil_div(nc, kTileCols);
-      detail::parallel_for_tiles(row_tiles * col_tiles, [&](std::size_t tile) {
-        const std::size_t i_begin = (tile / col_tiles) * mc;
-        const std::size_t i_end = std::min(m, i_begin + mc);
-        const std::size_t j_begin = jc + (tile % col_tiles) * kTileCols;
-        const std::size_t j_end = std::min(jc + nc, j_begin + kTileCols);
+      const TileGrid grid = make_tile_grid(m, nc, mr, mc, nr);
+      detail::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
+        const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+        const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
+        const std::size_t j_begin = jc + (tile % grid.col_tiles) * grid.tile_cols;
+        const std::size_t j_end = std::min(jc + nc, j_begin + grid.tile_cols);
         for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
           const float* b_panel = b_pack + (j0 - jc) / nr * kc * nr;
           for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
