@@ -43,4 +43,9 @@ void Tensor::require_shape(const char* operation, std::size_t rows, std::size_t 
   }
 }
 
+MatrixView reserve_rows(Tensor& buffer, std::size_t rows, std::size_t cols) {
+  if (buffer.rows() < rows || buffer.cols() != cols) buffer = Tensor(rows, cols);
+  return {buffer.data(), rows, cols, cols};
+}
+
 }  // namespace simdnn

@@ -88,4 +88,9 @@ class Tensor {
   std::unique_ptr<float[], AlignedDelete> data_;
 };
 
+// A view of the first `rows` rows of `buffer`, reallocating it (zero-filled) only when it has
+// fewer rows than asked or a different width. Layers keep their outputs in such buffers, so a
+// smaller last batch reuses the memory and steady-state training allocates nothing.
+MatrixView reserve_rows(Tensor& buffer, std::size_t rows, std::size_t cols);
+
 }  // namespace simdnn

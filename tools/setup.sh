@@ -11,6 +11,7 @@ packages=(
   g++
   libtbb-dev        # oneTBB: threading
   libxsimd-dev      # xsimd: portable SIMD
+  zlib1g-dev        # zlib: CRC32 of saved models
   libgtest-dev      # GoogleTest
   libbenchmark-dev  # Google Benchmark
   libopenblas-dev   # GEMM peer in bench/ (also built by the test command)

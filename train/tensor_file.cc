@@ -1,0 +1,218 @@
+#include "train/tensor_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace simdnn {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'I', 'M', 'D', 'N', 'N', '\0', 'T'};
+
+std::uint32_t crc32_of(const std::string& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths: feed large buffers in pieces.
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const uInt piece = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(p), piece);
+    p += piece;
+    left -= piece;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+template <class T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+// Bounds-checked little-endian reader over the file's bytes.
+class Reader {
+ public:
+  Reader(const std::string& path, const std::string& bytes, std::size_t end)
+      : path_(path), bytes_(bytes), end_(end) {}
+  template <class T>
+  T get(const char* what) {
+    need(sizeof(T), what);
+    T value;
+    std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
+    offset_ += sizeof(T);
+    return value;
+  }
+  std::string get_string(std::size_t length, const char* what) {
+    need(length, what);
+    std::string s = bytes_.substr(offset_, length);
+    offset_ += length;
+    return s;
+  }
+  const char* get_bytes(std::size_t length, const char* what) {
+    need(length, what);
+    const char* p = bytes_.data() + offset_;
+    offset_ += length;
+    return p;
+  }
+  std::size_t offset() const { return offset_; }
+  [[noreturn]] void fail(const std::string& message) const {
+    throw TensorFileError(path_ + ": at byte " + std::to_string(offset_) + ": " + message);
+  }
+
+ private:
+  void need(std::size_t length, const char* what) const {
+    if (length > end_ - offset_) {
+      fail(std::string("file ends before ") + what + " (" + std::to_string(length) + " bytes needed, " +
+           std::to_string(end_ - offset_) + " left)");
+    }
+  }
+  const std::string& path_;
+  const std::string& bytes_;
+  std::size_t end_;
+  std::size_t offset_ = 0;
+};
+
+[[noreturn]] void fail_errno(const std::string& path, const char* what) {
+  throw TensorFileError(path + ": " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors) {
+  std::string out;
+  out.append(kMagic, sizeof(kMagic));
+  put<std::uint32_t>(out, kTensorFileVersion);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(tensors.size()));
+  for (const NamedTensor& t : tensors) {
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(t.name.size()));
+    out += t.name;
+    put<std::uint64_t>(out, t.tensor->rows());
+    put<std::uint64_t>(out, t.tensor->cols());
+    out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
+  }
+  put<std::uint32_t>(out, crc32_of(out));
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_errno(tmp, "cannot create");
+  std::size_t written = 0;
+  while (written < out.size()) {
+    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      errno = saved;
+      fail_errno(tmp, "cannot write");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    fail_errno(tmp, "cannot flush");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    fail_errno(path, "cannot replace");
+  }
+  // Make the rename itself durable.
+  const std::size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void read_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_errno(path, "cannot open");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail_errno(path, "cannot read");
+
+  constexpr std::size_t kHeader = sizeof(kMagic) + 2 * sizeof(std::uint32_t);
+  if (bytes.size() < kHeader + sizeof(std::uint32_t)) {
+    throw TensorFileError(path + ": " + std::to_string(bytes.size()) +
+                          " bytes is too short for a simdnn tensor file (at least " +
+                          std::to_string(kHeader + 4) + ")");
+  }
+  const std::size_t body = bytes.size() - sizeof(std::uint32_t);
+  Reader r(path, bytes, body);
+  if (std::memcmp(r.get_bytes(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0) {
+    throw TensorFileError(path + ": at byte 0: not a simdnn tensor file (bad magic)");
+  }
+  const auto version = r.get<std::uint32_t>("the version");
+  if (version != kTensorFileVersion) {
+    throw TensorFileError(path + ": at byte 8: format version " + std::to_string(version) +
+                          ", this build reads version " + std::to_string(kTensorFileVersion));
+  }
+  // 1. Structure: a truncated file fails here, naming the offset where it ends.
+  struct Entry {
+    std::string name;
+    std::uint64_t rows, cols;
+    const char* data;
+    std::size_t offset;
+  };
+  const auto count = r.get<std::uint32_t>("the entry count");
+  std::vector<Entry> entries;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Entry e;
+    e.offset = r.offset();
+    const auto name_length = r.get<std::uint32_t>("a tensor name's length");
+    e.name = r.get_string(name_length, "a tensor name");
+    e.rows = r.get<std::uint64_t>("a tensor's row count");
+    e.cols = r.get<std::uint64_t>("a tensor's column count");
+    if (e.cols != 0 && e.rows > (body - r.offset()) / sizeof(float) / e.cols) {
+      r.fail("file ends before the " + shape_string(e.rows, e.cols) + " values of tensor \"" +
+             e.name + "\" (truncated or corrupt)");
+    }
+    e.data = r.get_bytes(e.rows * e.cols * sizeof(float), "a tensor's values");
+    entries.push_back(std::move(e));
+  }
+  if (r.offset() != body) r.fail(std::to_string(body - r.offset()) + " unexpected bytes after the last tensor");
+  // 2. Integrity.
+  std::uint32_t stored_crc;
+  std::memcpy(&stored_crc, bytes.data() + body, sizeof(stored_crc));
+  const std::uint32_t crc = crc32_of(bytes.substr(0, body));
+  if (crc != stored_crc) {
+    throw TensorFileError(path + ": at byte " + std::to_string(body) +
+                          ": CRC-32 mismatch (file says " + std::to_string(stored_crc) +
+                          ", contents give " + std::to_string(crc) + "): the file is corrupt");
+  }
+  // 3. Does it match what the caller holds?
+  if (entries.size() != tensors.size()) {
+    throw TensorFileError(path + ": the file holds " + std::to_string(entries.size()) +
+                          " tensors, expected " + std::to_string(tensors.size()));
+  }
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Entry& e = entries[i];
+    const NamedTensor& want = tensors[i];
+    const std::string where = path + ": at byte " + std::to_string(e.offset) + ": ";
+    if (e.name != want.name) {
+      throw TensorFileError(where + "tensor " + std::to_string(i) + " is \"" + e.name + "\", expected \"" +
+                            want.name + "\"");
+    }
+    if (e.rows != want.tensor->rows() || e.cols != want.tensor->cols()) {
+      throw TensorFileError(where + "tensor \"" + e.name + "\" is " + shape_string(e.rows, e.cols) +
+                            ", expected " + shape_string(want.tensor->rows(), want.tensor->cols()));
+    }
+  }
+  // Everything checked: only now touch the caller's tensors.
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].tensor->size() != 0) {
+      std::memcpy(tensors[i].tensor->data(), entries[i].data, tensors[i].tensor->size() * sizeof(float));
+    }
+  }
+}
+
+}  // namespace simdnn
