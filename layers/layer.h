@@ -14,9 +14,21 @@
 // forward (or none) throws std::logic_error.
 //
 // Gradients: backward(dy), given dL/dy, returns dL/dx and ADDS dL/dθ into each parameter's grad
-// (so gradients of several batches or branches accumulate); zero_grad() clears them.
+// (so gradients of several batches or branches accumulate); zero_grad() clears them. backward()
+// may be called again for the same forward (the gradients then add up once more).
+//
+// Inputs are not copied: a layer keeps the view it was given in forward() and reads it again in
+// backward(), so the caller must keep the input alive and unchanged until backward() returns
+// (a network does: each layer's input is its predecessor's output buffer). Inputs and gradients
+// may be strided views (ld > cols); the views a layer returns are always contiguous (ld == cols).
+// A layer never writes to the input or the gradient it is given.
+//
+// Errors: forward() and backward() throw ShapeError naming the layer ("dense \"fc1\": input is
+// 32x10, expected 32x20 (input width 20)"); backward() without a train-mode forward() throws
+// std::logic_error. Layers are not thread-safe; kernels inside them use simdnn's threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -64,13 +76,35 @@ class Layer {
   // Sub-layers of a container (Sequential, residual and dense blocks), in order.
   virtual std::vector<Layer*> children() { return {}; }
 
+ protected:
+  // How messages name this layer: kind() and the quoted name, or kind() alone when unnamed.
+  std::string label() const;
+  // Throws ShapeError (naming the layer, the expected and the actual shape) unless x is a valid
+  // view with input_width() columns.
+  void check_input(ConstMatrixView x) const;
+  // Throws ShapeError unless dy is a valid rows x output_width() view.
+  void check_output_grad(ConstMatrixView dy, std::size_t rows) const;
+  // Throws std::logic_error: backward() without a train-mode forward().
+  [[noreturn]] void throw_no_train_forward() const;
+
  private:
   std::string name_;
 };
 
-// Every parameter of `layer` and its descendants, depth first, with names prefixed by the path
-// of layer names ("block1/dense2/weight").
+// A stream for sub-consumer `index` of `stream`: a bijective mix (splitmix64's finalizer) of
+// stream + (index + 1)·φ, φ = 0x9E3779B97F4A7C15. For a fixed stream, distinct indices give
+// distinct streams, and they look unrelated to small stream numbers used elsewhere, so blocks
+// can hand their sub-layers streams derived from their own (random.h: streams never overlap).
+std::uint64_t substream(std::uint64_t stream, std::uint64_t index);
+
+// Every parameter of `layer` and its descendants, depth first (a layer's own parameters before
+// its children's), with names prefixed by the path of layer names below `layer`
+// ("block1/dense2/weight"; `layer`'s own name is not part of the path, so the names are the same
+// whatever the root is called). A child with an empty name appears as its kind() followed by its
+// index among its parent's children ("dense0"); the containers here name their children, so
+// that only happens for user-written layers.
 std::vector<Parameter> all_parameters(Layer& layer);
+// The same for state tensors ("bn1/running_mean").
 std::vector<StateTensor> all_state(Layer& layer);
 // Sets every gradient of `layer` and its descendants to zero.
 void zero_grad(Layer& layer);

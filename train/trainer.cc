@@ -23,13 +23,17 @@ void check_set(const char* what, ConstMatrixView x, ConstMatrixView y) {
   }
 }
 
-// Leaf layers that own parameters, with their path names, in model order.
-void collect_layers(Layer& layer, const std::string& prefix,
-                    std::vector<std::pair<std::string, std::vector<Parameter>>>& out) {
-  const std::string path = prefix.empty() ? layer.name() : prefix + "/" + layer.name();
-  std::vector<Parameter> own = layer.parameters();
-  if (!own.empty()) out.emplace_back(path.empty() ? layer.kind() : path, std::move(own));
-  for (Layer* child : layer.children()) collect_layers(*child, path, out);
+// The model's parameters grouped by the layer that owns them, named by its path as in
+// all_parameters ("block1/dense2"), in model order.
+std::vector<std::pair<std::string, std::vector<Parameter>>> parameters_by_layer(Layer& model) {
+  std::vector<std::pair<std::string, std::vector<Parameter>>> out;
+  for (const Parameter& p : all_parameters(model)) {
+    const std::size_t slash = p.name.find_last_of('/');
+    const std::string layer = slash == std::string::npos ? model.kind() : p.name.substr(0, slash);
+    if (out.empty() || out.back().first != layer) out.emplace_back(layer, std::vector<Parameter>{});
+    out.back().second.push_back(p);
+  }
+  return out;
 }
 
 }  // namespace
@@ -62,7 +66,7 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
   }
   params_ = optimizer_.parameters();
   model_params_ = all_parameters(model_);
-  collect_layers(model_, "", layer_params_);
+  layer_params_ = parameters_by_layer(model_);
   for (const auto& [name, params] : layer_params_) history_.layer_names.push_back(name);
   grad_norm_sums_.assign(layer_params_.size(), 0.0);
 }

@@ -1,0 +1,37 @@
+// ActivationLayer: y = f(x) elementwise, for any activation of core/activation.h, as a layer of
+// its own (between a BatchNorm and the next Dense, say). Dense fuses its activation into the
+// GEMM; use this layer only where nothing can fuse it.
+//
+// backward: dx = dy ⊙ f'(x), reading the kept input x and the output y (core/elementwise.h's
+// activation_backward). The input is not copied (see layer.h).
+#pragma once
+
+#include "core/activation.h"
+#include "core/tensor.h"
+#include "layers/layer.h"
+
+namespace simdnn {
+
+class ActivationLayer : public Layer {
+ public:
+  // Throws std::invalid_argument if width is 0.
+  ActivationLayer(std::size_t width, ActivationSpec activation);
+
+  const char* kind() const override { return "activation"; }
+  std::size_t input_width() const override { return width_; }
+  std::size_t output_width() const override { return width_; }
+
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+
+  ActivationSpec activation() const { return activation_; }
+
+ private:
+  std::size_t width_;
+  ActivationSpec activation_;
+  Tensor y_, dx_;
+  ConstMatrixView x_{};
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

@@ -1,0 +1,70 @@
+// BatchNorm: batch normalization of each feature (column) over the batch (Ioffe & Szegedy 2015),
+// with PyTorch's BatchNorm1d conventions.
+//
+// Train mode, per feature j over the m rows of the batch:
+//   μ = (1/m)·Σ x,  σ² = (1/m)·Σ (x − μ)²  (biased),  σ = √(σ² + eps)
+//   x̂ = (x − μ)/σ,  y = γ·x̂ + β
+//   running_mean = (1 − momentum)·running_mean + momentum·μ
+//   running_var  = (1 − momentum)·running_var  + momentum·σ²·m/(m − 1)   (the UNBIASED variance)
+// Eval mode: y = γ·(x − running_mean)/√(running_var + eps) + β; nothing is updated.
+// backward (train mode only), per feature, with means over the batch:
+//   dβ += Σ dy,   dγ += Σ dy ⊙ x̂
+//   dx  = (γ/σ)·(dy − mean(dy) − x̂·mean(dy ⊙ x̂))
+// Statistics and the sums of backward are accumulated in double, each feature's over the rows in
+// order, so the result does not depend on the thread count.
+//
+// momentum = 0.1 weights the NEW batch statistic (PyTorch); the notebook's momentum = 0.9 weights
+// the old value, i.e. it is our 0.1. running_mean starts at 0 and running_var at 1; γ starts at 1
+// and β at 0. A train-mode batch needs at least 2 rows (the unbiased variance of one row is
+// undefined; PyTorch refuses it too).
+#pragma once
+
+#include "core/tensor.h"
+#include "layers/layer.h"
+
+namespace simdnn {
+
+struct BatchNormOptions {
+  float momentum = 0.1f;  // in [0, 1]
+  float eps = 1e-5f;      // > 0
+};
+
+class BatchNorm : public Layer {
+ public:
+  // Throws std::invalid_argument if width is 0, momentum is outside [0, 1] or eps <= 0.
+  explicit BatchNorm(std::size_t width, const BatchNormOptions& options = {});
+
+  const char* kind() const override { return "batchnorm"; }
+  std::size_t input_width() const override { return width_; }
+  std::size_t output_width() const override { return width_; }
+
+  // Train mode also throws ShapeError for a batch of fewer than 2 rows.
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+
+  // "gamma" and "beta" (not regularized).
+  std::vector<Parameter> parameters() override;
+  // "running_mean" and "running_var".
+  std::vector<StateTensor> state() override;
+
+  float momentum() const { return momentum_; }
+  float eps() const { return eps_; }
+  Tensor& gamma() { return gamma_; }  // 1 x width
+  Tensor& beta() { return beta_; }
+  Tensor& gamma_grad() { return gamma_grad_; }
+  Tensor& beta_grad() { return beta_grad_; }
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+
+ private:
+  std::size_t width_;
+  float momentum_;
+  float eps_;
+  Tensor gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
+  Tensor inv_std_;          // 1 x width: 1/σ of the last train-mode batch
+  Tensor xhat_, y_, dx_;    // reused buffers
+  std::size_t rows_ = 0;    // rows of the last train-mode batch
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

@@ -1,0 +1,72 @@
+// Dense: the fully-connected layer y = f(x·W + b).
+//
+// W is stored fan_in x fan_out (rows = inputs, as core/initializers.h expects) and b is 1 x fan_out.
+// forward() is one GEMM whose store adds the bias and applies f (core/gemm.h's fused epilogue).
+// backward(dy):
+//   dz  = dy ⊙ f'(z)              (activation_backward, core/elementwise.h)
+//   dW += xᵀ·dz                   (GEMM with Trans::yes on A, beta = 1)
+//   db += Σ_rows dz               (column sums, accumulated in double)
+//   dx  = dz·Wᵀ                   (GEMM with Trans::yes on B)
+// f' is computed from the output y wherever it is a function of y (identity, sigmoid, tanh,
+// relu, selu, and leaky_relu and elu with alpha > 0: y > 0 exactly when z > 0, and elu's
+// alpha·e^z = y + alpha), so z is not stored. gelu, swish and softplus (and leaky_relu or elu with
+// alpha <= 0) need z: the train-mode forward then writes z with a plain GEMM and applies f
+// separately, keeping z for backward.
+//
+// The input x is not copied: backward() reads the view given to the last train-mode forward(),
+// so the caller keeps it alive until then (see layer.h).
+#pragma once
+
+#include <cstdint>
+
+#include "core/activation.h"
+#include "core/initializers.h"
+#include "core/tensor.h"
+#include "layers/layer.h"
+
+namespace simdnn {
+
+struct DenseOptions {
+  ActivationSpec activation = ActivationSpec::identity();
+  InitSpec weight_init = InitSpec::xavier_uniform();
+  // The weights are initialize(W, weight_init, seed, stream); give every layer its own stream.
+  std::uint64_t seed = 0;
+  std::uint64_t stream = 0;
+  // With bias = false there is no bias parameter (b ≡ 0), e.g. before a BatchNorm, whose β
+  // plays its part.
+  bool bias = true;
+};
+
+class Dense : public Layer {
+ public:
+  // Throws std::invalid_argument if fan_in or fan_out is 0, or as initialize() does.
+  Dense(std::size_t fan_in, std::size_t fan_out, const DenseOptions& options = {});
+
+  const char* kind() const override { return "dense"; }
+  std::size_t input_width() const override { return weight_.rows(); }
+  std::size_t output_width() const override { return weight_.cols(); }
+
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+
+  // "weight" (regularized) and, with a bias, "bias".
+  std::vector<Parameter> parameters() override;
+
+  ActivationSpec activation() const { return activation_; }
+  bool has_bias() const { return has_bias_; }
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }  // 1 x fan_out; 0 x 0 without a bias
+  Tensor& weight_grad() { return weight_grad_; }
+  Tensor& bias_grad() { return bias_grad_; }
+
+ private:
+  ActivationSpec activation_;
+  bool has_bias_;
+  bool keeps_z_;  // whether f' needs z (see above)
+  Tensor weight_, bias_, weight_grad_, bias_grad_;
+  Tensor z_, y_, dz_, dx_;  // reused buffers
+  ConstMatrixView x_{};     // the input of the last train-mode forward
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

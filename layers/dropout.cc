@@ -1,0 +1,75 @@
+#include "layers/dropout.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "core/elementwise.h"
+#include "core/random.h"
+#include "layers/ops.h"
+
+namespace simdnn {
+
+Dropout::Dropout(std::size_t width, float p, const DropoutOptions& options)
+    : width_(width), p_(p), seed_(options.seed), stream_(options.stream) {
+  if (width == 0) throw std::invalid_argument("dropout: width must be positive, got 0");
+  if (!(p >= 0.0f && p < 1.0f)) {
+    throw std::invalid_argument("dropout: p must be in [0, 1), got " + std::to_string(p));
+  }
+}
+
+void Dropout::set_mask_for_testing(const Tensor& keep) {
+  if (keep.cols() != width_ || keep.rows() == 0) {
+    throw ShapeError(label() + ": test mask is " + shape_string(keep.rows(), keep.cols()) +
+                     ", expected Nx" + std::to_string(width_) + " with N >= 1");
+  }
+  fixed_keep_ = keep.clone();
+}
+
+ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
+  trained_forward_ = false;
+  check_input(x);
+  const std::size_t m = x.rows;
+  const MatrixView y = reserve_rows(y_, m, width_);
+  if (mode == Mode::eval) {
+    detail::copy_view(x, y);
+    return y;
+  }
+  const std::uint64_t step = step_++;
+  rows_ = m;
+  if (p_ > 0.0f) {
+    const MatrixView mask = reserve_rows(mask_, m, width_);
+    const float keep_scale = 1.0f / (1.0f - p_);
+    if (!fixed_keep_.empty()) {
+      if (fixed_keep_.rows() != m) {
+        throw ShapeError(label() + ": input is " + shape_string(m, x.cols) +
+                         " but the test mask is " +
+                         shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
+      }
+      for (std::size_t i = 0; i < m * width_; ++i) {
+        mask.data[i] = fixed_keep_.data()[i] != 0.0f ? keep_scale : 0.0f;
+      }
+    } else {
+      fill_bernoulli(mask, 1.0f - p_, seed_, substream(stream_, step));
+      scale(keep_scale, mask.data, mask.data, m * width_);  // 1 -> 1/(1 − p)
+    }
+    detail::multiply_views(x, mask, y);
+  } else {
+    detail::copy_view(x, y);
+  }
+  trained_forward_ = true;
+  return y;
+}
+
+ConstMatrixView Dropout::backward(ConstMatrixView dy) {
+  if (!trained_forward_) throw_no_train_forward();
+  check_output_grad(dy, rows_);
+  const MatrixView dx = reserve_rows(dx_, rows_, width_);
+  if (p_ > 0.0f) {
+    detail::multiply_views(dy, ConstMatrixView{mask_.data(), rows_, width_, width_}, dx);
+  } else {
+    detail::copy_view(dy, dx);
+  }
+  return dx;
+}
+
+}  // namespace simdnn

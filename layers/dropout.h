@@ -1,0 +1,68 @@
+// Dropout, inverted (Srivastava et al. 2014, as PyTorch does it): in train mode each input is
+// zeroed with probability p and the survivors are scaled by 1/(1 − p), so E[y] = x and eval mode
+// is the identity, with no rescaling at test time. (The notebook's text describes scaling at test
+// time; its code, like this layer, scales at train time. Both give the same expectation; inverted
+// dropout leaves inference untouched.) backward: dx = dy ⊙ mask, the mask of the last train-mode
+// forward (0 or 1/(1 − p)).
+//
+// Masks are reproducible and differ from step to step: train-mode forward number t (t = step(),
+// counted from 0 and advanced by every train-mode forward) draws its keep mask as
+//   fill_bernoulli(mask, 1 − p, seed, substream(stream, t))                (core/random.h)
+// so element (r, c) of step t depends only on (seed, stream, t, r·width + c), not on the thread
+// count. set_step() restarts or resumes the sequence (e.g. from a checkpoint);
+// set_mask_for_testing() replaces it with a fixed mask. Eval mode and p = 0 copy x to the output.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "layers/layer.h"
+
+namespace simdnn {
+
+struct DropoutOptions {
+  std::uint64_t seed = 0;
+  std::uint64_t stream = 0;  // give every dropout layer its own stream
+};
+
+class Dropout : public Layer {
+ public:
+  // Throws std::invalid_argument if width is 0 or p is not in [0, 1).
+  Dropout(std::size_t width, float p, const DropoutOptions& options = {});
+
+  const char* kind() const override { return "dropout"; }
+  std::size_t input_width() const override { return width_; }
+  std::size_t output_width() const override { return width_; }
+
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+
+  float p() const { return p_; }
+  std::uint64_t seed() const { return seed_; }
+  std::uint64_t stream() const { return stream_; }
+  // The number of the next train-mode forward (see above).
+  std::uint64_t step() const { return step_; }
+  void set_step(std::uint64_t step) { step_ = step; }
+
+  // From now on every train-mode forward keeps exactly the elements where `keep` is nonzero
+  // (scaled by 1/(1 − p)) instead of drawing a mask; its input must have keep.rows() rows
+  // (else ShapeError). Throws ShapeError unless keep has width() columns.
+  void set_mask_for_testing(const Tensor& keep);
+  void clear_mask_for_testing() { fixed_keep_ = Tensor(); }
+
+  // The scaled mask (0 or 1/(1 − p)) of the last train-mode forward: rows x width.
+  ConstMatrixView mask() const { return {mask_.data(), rows_, width_, width_}; }
+
+ private:
+  std::size_t width_;
+  float p_;
+  std::uint64_t seed_;
+  std::uint64_t stream_;
+  std::uint64_t step_ = 0;
+  Tensor fixed_keep_;
+  Tensor mask_, y_, dx_;
+  std::size_t rows_ = 0;
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

@@ -1,0 +1,108 @@
+#include "layers/layer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace simdnn {
+
+std::string Layer::label() const {
+  if (name_.empty()) return kind();
+  return std::string(kind()) + " \"" + name_ + "\"";
+}
+
+// The checks build their messages only on failure: a steady-state step must not allocate.
+namespace {
+
+bool valid_view(ConstMatrixView v) {
+  return v.ld >= v.cols && (v.data != nullptr || v.rows == 0 || v.cols == 0);
+}
+
+}  // namespace
+
+void Layer::check_input(ConstMatrixView x) const {
+  if (!valid_view(x)) check_view(label().c_str(), "input", x);
+  if (x.cols != input_width()) {
+    throw ShapeError(label() + ": input is " + shape_string(x.rows, x.cols) + ", expected " +
+                     shape_string(x.rows, input_width()) + " (input width " +
+                     std::to_string(input_width()) + ")");
+  }
+}
+
+void Layer::check_output_grad(ConstMatrixView dy, std::size_t rows) const {
+  if (!valid_view(dy)) check_view(label().c_str(), "output gradient", dy);
+  if (dy.rows != rows || dy.cols != output_width()) {
+    throw ShapeError(label() + ": output gradient is " + shape_string(dy.rows, dy.cols) +
+                     ", expected " + shape_string(rows, output_width()) +
+                     " (the shape of the last forward output)");
+  }
+}
+
+void Layer::throw_no_train_forward() const {
+  throw std::logic_error(label() +
+                         ": backward() needs a train-mode forward() first (there was none, or "
+                         "the last forward() was in eval mode)");
+}
+
+std::uint64_t substream(std::uint64_t stream, std::uint64_t index) {
+  std::uint64_t z = stream + (index + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+namespace {
+
+std::string child_path(const std::string& prefix, Layer& child, std::size_t index) {
+  const std::string name =
+      child.name().empty() ? std::string(child.kind()) + std::to_string(index) : child.name();
+  return prefix + name + "/";
+}
+
+void collect_parameters(Layer& layer, const std::string& prefix, std::vector<Parameter>& out) {
+  for (Parameter p : layer.parameters()) {
+    p.name = prefix + p.name;
+    out.push_back(std::move(p));
+  }
+  const std::vector<Layer*> kids = layer.children();
+  for (std::size_t i = 0; i < kids.size(); ++i) {
+    collect_parameters(*kids[i], child_path(prefix, *kids[i], i), out);
+  }
+}
+
+void collect_state(Layer& layer, const std::string& prefix, std::vector<StateTensor>& out) {
+  for (StateTensor s : layer.state()) {
+    s.name = prefix + s.name;
+    out.push_back(std::move(s));
+  }
+  const std::vector<Layer*> kids = layer.children();
+  for (std::size_t i = 0; i < kids.size(); ++i) {
+    collect_state(*kids[i], child_path(prefix, *kids[i], i), out);
+  }
+}
+
+}  // namespace
+
+std::vector<Parameter> all_parameters(Layer& layer) {
+  std::vector<Parameter> out;
+  collect_parameters(layer, "", out);
+  return out;
+}
+
+std::vector<StateTensor> all_state(Layer& layer) {
+  std::vector<StateTensor> out;
+  collect_state(layer, "", out);
+  return out;
+}
+
+void zero_grad(Layer& layer) {
+  for (Layer* child : layer.children()) zero_grad(*child);
+  for (const Parameter& p : layer.parameters()) {
+    if (p.grad != nullptr && !p.grad->empty()) {
+      std::fill(p.grad->data(), p.grad->data() + p.grad->size(), 0.0f);
+    }
+  }
+}
+
+}  // namespace simdnn

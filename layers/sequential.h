@@ -1,0 +1,55 @@
+// Sequential: a chain of layers, each fed the previous one's output.
+//
+// forward runs the children in order; backward runs them in reverse, each given the gradient
+// the next one returned. It owns its children. add() checks that the widths chain and names an
+// unnamed child after its kind and position ("dense0", "batchnorm1"), so all_parameters() paths
+// are unique; names given explicitly must be unique among the children.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace simdnn {
+
+class Sequential : public Layer {
+ public:
+  Sequential() = default;
+  // add() for each layer in order.
+  explicit Sequential(std::vector<std::unique_ptr<Layer>> layers);
+
+  // Appends `layer` and returns it. Throws ShapeError if its input width differs from the last
+  // layer's output width, std::invalid_argument for a null layer or a duplicate name.
+  Layer& add(std::unique_ptr<Layer> layer);
+  // add(std::make_unique<L>(args...)), returning the new layer with its type.
+  template <class L, class... Args>
+  L& emplace(Args&&... args) {
+    auto layer = std::make_unique<L>(std::forward<Args>(args)...);
+    L& ref = *layer;
+    add(std::move(layer));
+    return ref;
+  }
+
+  std::size_t size() const { return layers_.size(); }
+  Layer& at(std::size_t i) { return *layers_.at(i); }
+
+  const char* kind() const override { return "sequential"; }
+  // Of the first and last layer; 0 when empty.
+  std::size_t input_width() const override;
+  std::size_t output_width() const override;
+
+  // An empty Sequential throws std::logic_error.
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+
+  std::vector<Layer*> children() override;
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::size_t rows_ = 0;
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

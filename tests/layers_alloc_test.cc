@@ -1,0 +1,134 @@
+// Steady-state training allocates nothing: once a network has run one step at a batch size, the
+// next forward + backward at that size (or a smaller last batch), and eval forwards, make no heap
+// allocation. Counted by replacing the global operator new / delete in this binary only (which is
+// why this is a test of its own).
+//
+// It runs at one thread: the GEMM keeps its packing buffers per thread (thread_local, grown once),
+// and with several threads which worker first meets which tile is up to the scheduler, so a
+// worker's first packing buffer could be allocated in any later step.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "core/random.h"
+#include "core/tensor.h"
+#include "core/threading.h"
+#include "layers/activation_layer.h"
+#include "layers/batchnorm.h"
+#include "layers/dense.h"
+#include "layers/dense_block.h"
+#include "layers/dropout.h"
+#include "layers/residual.h"
+#include "layers/sequential.h"
+
+namespace {
+
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+
+void* allocate(std::size_t size, std::size_t alignment) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (alignment <= alignof(std::max_align_t)) {
+    p = std::malloc(size);
+  } else if (posix_memalign(&p, alignment, size) != 0) {
+    p = nullptr;
+  }
+  return p;
+}
+
+}  // namespace
+
+// GCC sees free() applied to what operator new returned; here both are malloc's.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t size) {
+  if (void* p = allocate(size, 0)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, std::align_val_t a) {
+  if (void* p = allocate(size, static_cast<std::size_t>(a))) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t a) { return operator new(size, a); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return allocate(size, 0);
+}
+void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate(size, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate(size, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace simdnn {
+namespace {
+
+long allocations_during(const auto& body) {
+  allocations = 0;
+  counting = true;
+  body();
+  counting = false;
+  return allocations.load();
+}
+
+TEST(LayersAllocation, CounterSeesTensorAllocations) {
+  EXPECT_EQ(allocations_during([] { Tensor t(3, 3); }), 1);
+}
+
+TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
+  set_num_threads(1);
+  Sequential net;
+  net.emplace<Dense>(20, 64, DenseOptions{.activation = ActivationSpec::relu(), .seed = 1});
+  net.emplace<BatchNorm>(64);
+  net.emplace<ActivationLayer>(64, ActivationSpec::of(Activation::tanh));
+  net.emplace<Dropout>(64, 0.3f, DropoutOptions{.seed = 1, .stream = 1});
+  net.emplace<ResidualBlock>(64, 32, 64, ResidualOptions{.dropout = 0.2f, .seed = 1, .stream = 2});
+  net.emplace<ResidualBlock>(64, 32, 48, ResidualOptions{.seed = 1, .stream = 3});
+  net.emplace<DenseBlock>(48, 8, 3, DenseBlockOptions{.seed = 1, .stream = 4});
+  net.emplace<Dense>(72, 10, DenseOptions{.activation = ActivationSpec::of(Activation::gelu), .seed = 1,
+                                          .stream = 5});
+  Tensor x(32, 20), dy(32, 10);
+  fill_normal(x.view(), 0.0f, 1.0f, 1, 1);
+  fill_normal(dy.view(), 0.0f, 1.0f, 1, 2);
+  const ConstMatrixView last_x{x.data(), 20, 20, 20};
+  const ConstMatrixView last_dy{dy.data(), 20, 10, 10};
+
+  // Warm-up: the first step at batch 32 sizes every buffer.
+  net.forward(x.cview(), Mode::train);
+  net.backward(dy.cview());
+  net.forward(x.cview(), Mode::eval);
+
+  EXPECT_EQ(allocations_during([&] {
+              net.forward(x.cview(), Mode::train);
+              net.backward(dy.cview());
+            }),
+            0)
+      << "second train step at the same batch size";
+  EXPECT_EQ(allocations_during([&] {
+              net.forward(last_x, Mode::train);
+              net.backward(last_dy);
+            }),
+            0)
+      << "a smaller last batch";
+  EXPECT_EQ(allocations_during([&] { net.forward(x.cview(), Mode::eval); }), 0) << "eval";
+}
+
+}  // namespace
+}  // namespace simdnn
