@@ -11,7 +11,9 @@ packages=(
   g++
   libtbb-dev        # oneTBB: threading
   libxsimd-dev      # xsimd: portable SIMD
-  zlib1g-dev        # zlib: CRC32 of saved models
+  zlib1g-dev        # zlib: CRC32 of saved models, gzip data files
+  nlohmann-json3-dev  # JSON model specs
+  libcli11-dev      # the repro command line
   libgtest-dev      # GoogleTest
   libbenchmark-dev  # Google Benchmark
   libopenblas-dev   # GEMM peer in bench/ (also built by the test command)
