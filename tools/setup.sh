@@ -19,11 +19,12 @@ packages=(
   libopenblas-dev   # GEMM peer in bench/ (also built by the test command)
   libeigen3-dev     # GEMM and elementwise peer in bench/
   libdnnl-dev       # oneDNN: GEMM peer in bench/
+  python3-matplotlib  # repro's figures (tables and CSVs need nothing)
   qemu-user         # runs the tests as older CPUs (Haswell: AVX2; Nehalem: SSE only)
   python3
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-matplotlib)
+  packages+=(dataset-fashion-mnist)  # repro's Fashion-MNIST experiment
 elif [[ $# -gt 0 ]]; then
   echo "usage: tools/setup.sh [--bench]" >&2
   exit 2
