@@ -4,6 +4,7 @@
 #
 #   tools/setup.sh           build + test dependencies (what CI needs)
 #   tools/setup.sh --bench   also the heavier peers used only by benchmarks
+#   tools/setup.sh --fuzz    also clang and libFuzzer, for tools/fuzz.sh
 set -euo pipefail
 
 packages=(
@@ -25,8 +26,10 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(dataset-fashion-mnist)  # repro's Fashion-MNIST experiment
+elif [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang-14 libclang-rt-14-dev)  # clang++-14 -fsanitize=fuzzer,address for tools/fuzz.sh
 elif [[ $# -gt 0 ]]; then
-  echo "usage: tools/setup.sh [--bench]" >&2
+  echo "usage: tools/setup.sh [--bench|--fuzz]" >&2
   exit 2
 fi
 

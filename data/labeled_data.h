@@ -1,0 +1,22 @@
+// LabeledData: a feature matrix and one integer class label per row, the unit every part of
+// data/ (generators, readers, splits) passes around.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace simdnn {
+
+// features is n x d (one sample per row); labels has n entries, each a class index >= 0.
+// Move-only, like Tensor.
+struct LabeledData {
+  Tensor features;
+  std::vector<std::int32_t> labels;
+
+  std::size_t size() const { return labels.size(); }
+};
+
+}  // namespace simdnn

@@ -1,0 +1,930 @@
+// data/: make_classification, splits, StandardScaler, one-hot, the CSV and IDX readers, the
+// digits and Fashion-MNIST loaders, and augmentation.
+//
+// Statistical checks use fixed seeds and bounds of at least 5 standard errors, so a correct
+// implementation fails one with negligible probability. Files are written under $TEST_TMPDIR.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "core/tensor.h"
+#include "data/augment.h"
+#include "data/datasets.h"
+#include "data/labeled_data.h"
+#include "data/preprocessing.h"
+#include "data/readers.h"
+#include "data/synthetic.h"
+
+namespace simdnn {
+namespace {
+
+// EXPECT_CONTAINS(text, part): `text` contains `part` (gmock's HasSubstr without gmock).
+::testing::AssertionResult Contains(const char* text_expr, const char* part_expr,
+                                    const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
+                                       << "\n  text: " << text << "\n  part: " << part;
+}
+#define EXPECT_CONTAINS(text, part) EXPECT_PRED_FORMAT2(Contains, text, part)
+
+// ---- helpers ----
+
+std::string temp_path(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+void write_gz(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(f), Z_OK);
+}
+
+std::string read_raw(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The message of the exception of type E that f throws ("" and a test failure if none).
+template <class E, class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no exception of the expected type";
+  return "";
+}
+
+std::vector<std::size_t> class_counts(const std::vector<std::int32_t>& labels, std::size_t k) {
+  std::vector<std::size_t> counts(k, 0);
+  for (std::int32_t y : labels) {
+    EXPECT_GE(y, 0);
+    EXPECT_LT(static_cast<std::size_t>(y), k);
+    if (y >= 0 && static_cast<std::size_t>(y) < k) ++counts[static_cast<std::size_t>(y)];
+  }
+  return counts;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Least squares of column `target` of x on the columns `basis` (normal equations, Gaussian
+// elimination with partial pivoting, in double). Returns the residual RMS over the column RMS.
+double relative_residual(const Tensor& x, const std::vector<std::size_t>& basis,
+                         std::size_t target) {
+  const std::size_t k = basis.size();
+  std::vector<double> m(k * (k + 1), 0.0);  // [XᵀX | Xᵀy]
+  for (std::size_t r = 0; r < x.rows(); ++r) {
+    for (std::size_t i = 0; i < k; ++i) {
+      const double xi = x(r, basis[i]);
+      for (std::size_t j = 0; j < k; ++j) m[i * (k + 1) + j] += xi * x(r, basis[j]);
+      m[i * (k + 1) + k] += xi * x(r, target);
+    }
+  }
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t p = c;
+    for (std::size_t r = c + 1; r < k; ++r) {
+      if (std::abs(m[r * (k + 1) + c]) > std::abs(m[p * (k + 1) + c])) p = r;
+    }
+    for (std::size_t j = 0; j <= k; ++j) std::swap(m[c * (k + 1) + j], m[p * (k + 1) + j]);
+    for (std::size_t r = 0; r < k; ++r) {
+      if (r == c) continue;
+      const double f = m[r * (k + 1) + c] / m[c * (k + 1) + c];
+      for (std::size_t j = c; j <= k; ++j) m[r * (k + 1) + j] -= f * m[c * (k + 1) + j];
+    }
+  }
+  double residual = 0, norm = 0;
+  for (std::size_t r = 0; r < x.rows(); ++r) {
+    double fit = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      fit += x(r, basis[i]) * m[i * (k + 1) + k] / m[i * (k + 1) + i];
+    }
+    const double y = x(r, target);
+    residual += (y - fit) * (y - fit);
+    norm += y * y;
+  }
+  return std::sqrt(residual / norm);
+}
+
+ClassificationOptions notebook_options() {
+  ClassificationOptions o;
+  o.n_samples = 1000;
+  o.n_features = 20;
+  o.n_informative = 15;
+  o.n_redundant = 5;
+  o.n_classes = 2;
+  o.class_sep = 1.0;
+  o.seed = 42;
+  return o;
+}
+
+// ---- make_classification ----
+
+TEST(MakeClassification, NotebookShapeAndLabels) {
+  const LabeledData d = make_classification(notebook_options());
+  EXPECT_EQ(d.features.rows(), 1000u);
+  EXPECT_EQ(d.features.cols(), 20u);
+  ASSERT_EQ(d.labels.size(), 1000u);
+  const auto counts = class_counts(d.labels, 2);
+  // flip_y = 0.01 re-draws about 10 labels, about 5 of them to the other class.
+  EXPECT_NEAR(static_cast<double>(counts[0]), 500.0, 20.0);
+  for (std::size_t i = 0; i < d.features.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(d.features.data()[i]));
+  }
+}
+
+TEST(MakeClassification, EqualClassesWithoutWeights) {
+  ClassificationOptions o = notebook_options();
+  o.flip_y = 0;
+  EXPECT_EQ(class_counts(make_classification(o).labels, 2),
+            (std::vector<std::size_t>{500, 500}));
+  o.n_samples = 1001;  // the remainder goes round-robin over the clusters, class 0 first
+  EXPECT_EQ(class_counts(make_classification(o).labels, 2),
+            (std::vector<std::size_t>{501, 500}));
+  o.n_samples = 999;
+  o.n_classes = 3;
+  EXPECT_EQ(class_counts(make_classification(o).labels, 3),
+            (std::vector<std::size_t>{333, 333, 333}));
+}
+
+TEST(MakeClassification, RespectsWeights) {
+  ClassificationOptions o = notebook_options();
+  o.flip_y = 0;
+  o.weights = {0.8, 0.2};
+  EXPECT_EQ(class_counts(make_classification(o).labels, 2),
+            (std::vector<std::size_t>{800, 200}));
+  o.weights = {0.7};  // n_classes − 1 entries: the last class gets 0.3
+  EXPECT_EQ(class_counts(make_classification(o).labels, 2),
+            (std::vector<std::size_t>{700, 300}));
+  o.n_classes = 3;
+  o.n_clusters_per_class = 1;
+  o.weights = {5, 3, 2};  // normalized
+  EXPECT_EQ(class_counts(make_classification(o).labels, 3),
+            (std::vector<std::size_t>{500, 300, 200}));
+}
+
+TEST(MakeClassification, FlipYRandomizesThatFraction) {
+  ClassificationOptions o = notebook_options();
+  o.n_samples = 20000;
+  o.shuffle = false;
+  o.flip_y = 0;
+  const LabeledData clean = make_classification(o);
+  o.flip_y = 0.2;
+  const LabeledData noisy = make_classification(o);
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < clean.size(); ++i) changed += clean.labels[i] != noisy.labels[i];
+  // A label is re-drawn with p = 0.2 and lands on the other class half the time: p = 0.1,
+  // sd = sqrt(20000·0.1·0.9) ≈ 42.
+  EXPECT_NEAR(static_cast<double>(changed), 2000.0, 250.0);
+  EXPECT_TRUE(same_bits(clean.features, noisy.features));
+}
+
+TEST(MakeClassification, RedundantFeaturesAreLinearCombinationsOfInformative) {
+  ClassificationOptions o = notebook_options();
+  o.shuffle = false;
+  const LabeledData d = make_classification(o);
+  std::vector<std::size_t> informative(15);
+  std::iota(informative.begin(), informative.end(), std::size_t{0});
+  for (std::size_t j = 15; j < 20; ++j) {
+    EXPECT_LT(relative_residual(d.features, informative, j), 1e-5) << "column " << j;
+  }
+  // The check has teeth: an informative column is not a combination of the others.
+  std::vector<std::size_t> others(informative.begin() + 1, informative.end());
+  EXPECT_GT(relative_residual(d.features, others, 0), 0.05);
+}
+
+TEST(MakeClassification, RepeatedColumnsCopyEarlierColumns) {
+  ClassificationOptions o;
+  o.n_samples = 300;
+  o.n_features = 12;
+  o.n_informative = 4;
+  o.n_redundant = 2;
+  o.n_repeated = 3;
+  o.shuffle = false;
+  o.seed = 7;
+  const LabeledData d = make_classification(o);
+  const auto column = [&](std::size_t c) {
+    std::vector<float> v(d.features.rows());
+    for (std::size_t r = 0; r < v.size(); ++r) v[r] = d.features(r, c);
+    return v;
+  };
+  for (std::size_t j = 6; j < 9; ++j) {
+    bool found = false;
+    for (std::size_t src = 0; src < 6; ++src) found = found || column(j) == column(src);
+    EXPECT_TRUE(found) << "repeated column " << j << " equals none of columns 0..5";
+  }
+  // The noise columns 9..11 are standard normal and copy nothing.
+  for (std::size_t j = 9; j < 12; ++j) {
+    double sum = 0, sq = 0;
+    for (float v : column(j)) sum += v, sq += double{v} * v;
+    EXPECT_NEAR(sum / 300, 0.0, 5 / std::sqrt(300.0));
+    EXPECT_NEAR(sq / 300, 1.0, 5 * std::sqrt(2.0 / 300));
+    for (std::size_t src = 0; src < j; ++src) EXPECT_NE(column(j), column(src));
+  }
+}
+
+TEST(MakeClassification, ClustersSitAtHypercubeVertices) {
+  // Two far-apart clusters, one per class, each with a unit-ish spread: the per-class mean of
+  // every informative feature is ±class_sep.
+  ClassificationOptions o;
+  o.n_samples = 4000;
+  o.n_features = 3;
+  o.n_informative = 3;
+  o.n_redundant = 0;
+  o.n_clusters_per_class = 1;
+  o.class_sep = 10;
+  o.flip_y = 0;
+  o.shuffle = false;
+  const LabeledData d = make_classification(o);
+  for (std::int32_t k = 0; k < 2; ++k) {
+    for (std::size_t j = 0; j < 3; ++j) {
+      double sum = 0;
+      std::size_t n = 0;
+      for (std::size_t r = 0; r < d.size(); ++r) {
+        if (d.labels[r] == k) sum += d.features(r, j), ++n;
+      }
+      // The spread per feature is at most sqrt(3) (A's entries are in [-1, 1]).
+      EXPECT_NEAR(std::abs(sum / static_cast<double>(n)), 10.0, 5 * std::sqrt(3.0 / 2000));
+    }
+  }
+}
+
+TEST(MakeClassification, DeterministicForASeedDifferentAcrossSeeds) {
+  ClassificationOptions o = notebook_options();
+  const LabeledData a = make_classification(o);
+  const LabeledData b = make_classification(o);
+  EXPECT_TRUE(same_bits(a.features, b.features));
+  EXPECT_EQ(a.labels, b.labels);
+  o.seed = 43;
+  const LabeledData c = make_classification(o);
+  EXPECT_FALSE(same_bits(a.features, c.features));
+  EXPECT_NE(a.labels, c.labels);
+}
+
+TEST(MakeClassification, ShufflePermutesRowsAndColumns) {
+  // The shuffle draws come last, so shuffle = true permutes the very data of shuffle = false.
+  ClassificationOptions o = notebook_options();
+  o.shuffle = false;
+  const LabeledData plain = make_classification(o);
+  o.shuffle = true;
+  const LabeledData shuffled = make_classification(o);
+  const auto sorted_column_sums = [](const Tensor& x) {
+    std::vector<double> sums(x.cols(), 0.0);
+    for (std::size_t r = 0; r < x.rows(); ++r) {
+      for (std::size_t c = 0; c < x.cols(); ++c) sums[c] += x(r, c);
+    }
+    for (double& s : sums) s = std::round(s * 1e3);
+    std::sort(sums.begin(), sums.end());
+    return sums;
+  };
+  EXPECT_EQ(sorted_column_sums(plain.features), sorted_column_sums(shuffled.features));
+  EXPECT_FALSE(same_bits(plain.features, shuffled.features));
+  EXPECT_EQ(class_counts(plain.labels, 2), class_counts(shuffled.labels, 2));
+  // Unshuffled, samples come cluster by cluster: 4 runs of labels 0, 1, 0, 1 (before flips).
+  o.shuffle = false;
+  o.flip_y = 0;
+  const LabeledData grouped = make_classification(o);
+  EXPECT_EQ(grouped.labels[0], 0);
+  EXPECT_EQ(grouped.labels[250], 1);
+  EXPECT_EQ(grouped.labels[500], 0);
+  EXPECT_EQ(grouped.labels[999], 1);
+}
+
+TEST(MakeClassification, ShiftAndScale) {
+  ClassificationOptions o = notebook_options();
+  const LabeledData base = make_classification(o);
+  o.shift = 1.5;
+  o.scale = 2.0;
+  const LabeledData moved = make_classification(o);
+  for (std::size_t i = 0; i < base.features.size(); ++i) {
+    const double expected = (double{base.features.data()[i]} + 1.5) * 2.0;
+    ASSERT_NEAR(moved.features.data()[i], expected, 1e-5 * std::max(1.0, std::abs(expected)));
+  }
+  o.shift = std::nullopt;  // random per feature, scikit-learn's shift=None / scale=None
+  o.scale = std::nullopt;
+  const LabeledData random = make_classification(o);
+  EXPECT_FALSE(same_bits(base.features, random.features));
+}
+
+TEST(MakeClassification, HypercubeFalseAndManyInformativeDimensions) {
+  ClassificationOptions o;
+  o.n_samples = 200;
+  o.n_features = 40;
+  o.n_informative = 35;  // more than 30: scikit-learn's high random bits plus 30 distinct ones
+  o.n_redundant = 0;
+  o.n_classes = 4;
+  o.hypercube = false;
+  const LabeledData d = make_classification(o);
+  EXPECT_EQ(d.features.cols(), 40u);
+  EXPECT_EQ(class_counts(d.labels, 4).size(), 4u);
+  // The largest cluster count a single informative feature allows: 2 vertices.
+  o.n_informative = 1;
+  o.n_classes = 2;
+  o.n_clusters_per_class = 1;
+  EXPECT_NO_THROW(make_classification(o));
+}
+
+TEST(MakeClassification, ArgumentErrorsNameTheArgument) {
+  auto with = [](auto change) {
+    ClassificationOptions o = notebook_options();
+    change(o);
+    return error_of<std::invalid_argument>([&] { make_classification(o); });
+  };
+  std::string m = with([](auto& o) { o.n_repeated = 1; });
+  EXPECT_CONTAINS(m, "n_informative (15) + n_redundant (5) + n_repeated (1)");
+  EXPECT_CONTAINS(m, "n_features (20)");
+  m = with([](auto& o) {
+    o.n_informative = 2;
+    o.n_classes = 3;
+  });
+  EXPECT_CONTAINS(m, "n_classes (3) * n_clusters_per_class (2)");
+  EXPECT_CONTAINS(m, "2^2 = 4");
+  EXPECT_CONTAINS(with([](auto& o) { o.weights = {0.2, 0.3, 0.5}; }), "weights has 3 entries");
+  EXPECT_CONTAINS(with([](auto& o) { o.weights = {-0.5, 1.5}; }), "weights[0]");
+  EXPECT_CONTAINS(with([](auto& o) { o.weights = {1.5}; }), "negative weight");
+  EXPECT_CONTAINS(with([](auto& o) { o.weights = {0, 0}; }), "positive sum");
+  EXPECT_CONTAINS(with([](auto& o) { o.flip_y = 1.5; }), "flip_y must be in [0, 1], got 1.5");
+  EXPECT_CONTAINS(with([](auto& o) { o.n_samples = 0; }), "n_samples");
+  EXPECT_CONTAINS(with([](auto& o) { o.n_classes = 0; }), "n_classes");
+  EXPECT_CONTAINS(with([](auto& o) { o.class_sep = NAN; }), "class_sep");
+  EXPECT_CONTAINS(with([](auto& o) { o.scale = INFINITY; }), "scale");
+  m = with([](auto& o) {
+    o.n_informative = 0;
+    o.n_redundant = 0;
+    o.n_classes = 1;
+    o.n_clusters_per_class = 1;
+    o.n_repeated = 2;
+  });
+  EXPECT_CONTAINS(m, "n_repeated (2)");
+}
+
+// ---- splits ----
+
+// n samples whose single feature is their index, labels from `label_of`.
+template <class F>
+LabeledData indexed(std::size_t n, F label_of) {
+  LabeledData d;
+  d.features = Tensor(n, 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    d.features(i, 0) = static_cast<float>(i);
+    d.labels.push_back(label_of(i));
+  }
+  return d;
+}
+
+std::vector<std::size_t> ids(const LabeledData& d) {
+  std::vector<std::size_t> v;
+  for (std::size_t i = 0; i < d.size(); ++i) v.push_back(static_cast<std::size_t>(d.features(i, 0)));
+  return v;
+}
+
+// Every index 0..n-1 in exactly one part, with its own label.
+void expect_partition(const LabeledData& full, std::vector<const LabeledData*> parts) {
+  std::vector<int> seen(full.size(), 0);
+  for (const LabeledData* p : parts) {
+    for (std::size_t i = 0; i < p->size(); ++i) {
+      const auto id = static_cast<std::size_t>(p->features(i, 0));
+      ASSERT_LT(id, full.size());
+      ++seen[id];
+      EXPECT_EQ(p->labels[i], full.labels[id]);
+    }
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "sample " << i;
+}
+
+TEST(Split, SizesByFractionAndCount) {
+  const LabeledData d = indexed(1000, [](std::size_t i) { return static_cast<std::int32_t>(i % 3); });
+  TrainTestSplit s = train_test_split(d, {.test_fraction = 0.25, .seed = 1});
+  EXPECT_EQ(s.train.size(), 750u);
+  EXPECT_EQ(s.test.size(), 250u);
+  expect_partition(d, {&s.train, &s.test});
+  s = train_test_split(d, {.test_count = 100});
+  EXPECT_EQ(s.test.size(), 100u);
+  EXPECT_EQ(s.train.size(), 900u);
+  expect_partition(d, {&s.train, &s.test});
+  // ceil(0.7 · 100) is 70 even though 0.7 · 100 = 70.00000000000001 in double.
+  const LabeledData h = indexed(100, [](std::size_t) { return 0; });
+  EXPECT_EQ(train_test_split(h, {.test_fraction = 0.7}).test.size(), 70u);
+  EXPECT_EQ(train_test_split(h, {.test_fraction = 0.111}).test.size(), 12u);  // ceil(11.1)
+}
+
+TEST(Split, DeterministicAndShuffled) {
+  const LabeledData d = indexed(500, [](std::size_t i) { return static_cast<std::int32_t>(i % 2); });
+  const TrainTestSplit a = train_test_split(d, {.seed = 5});
+  const TrainTestSplit b = train_test_split(d, {.seed = 5});
+  const TrainTestSplit c = train_test_split(d, {.seed = 6});
+  EXPECT_EQ(ids(a.test), ids(b.test));
+  EXPECT_EQ(ids(a.train), ids(b.train));
+  EXPECT_NE(ids(a.test), ids(c.test));
+  std::vector<std::size_t> sorted = ids(a.test);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_NE(sorted, ids(a.test));  // random order, not index order
+}
+
+TEST(Split, StratificationKeepsClassProportions) {
+  // 80 % class 0, 20 % class 1.
+  const LabeledData d = indexed(1000, [](std::size_t i) { return i % 5 == 0 ? 1 : 0; });
+  const TrainTestSplit s = train_test_split(d, {.test_fraction = 0.25, .stratify = true, .seed = 3});
+  EXPECT_EQ(class_counts(s.test.labels, 2), (std::vector<std::size_t>{200, 50}));
+  EXPECT_EQ(class_counts(s.train.labels, 2), (std::vector<std::size_t>{600, 150}));
+  expect_partition(d, {&s.train, &s.test});
+  // Classes of 500, 333 and 167 and 100 test samples: exact shares 50, 33.3, 16.7; the one left
+  // over goes to the largest remainder (class 2).
+  const LabeledData u = indexed(1000, [](std::size_t i) { return i < 500 ? 0 : i < 833 ? 1 : 2; });
+  const TrainTestSplit t = train_test_split(u, {.test_count = 100, .stratify = true, .seed = 4});
+  EXPECT_EQ(class_counts(t.test.labels, 3), (std::vector<std::size_t>{50, 33, 17}));
+  expect_partition(u, {&t.train, &t.test});
+}
+
+TEST(Split, SixtyTwentyTwenty) {
+  const LabeledData d = indexed(1000, [](std::size_t i) { return i % 10 < 3 ? 1 : 0; });
+  const TrainValidationTestSplit s = train_validation_test_split(d, 9, /*stratify=*/true);
+  EXPECT_EQ(s.train.size(), 600u);
+  EXPECT_EQ(s.validation.size(), 200u);
+  EXPECT_EQ(s.test.size(), 200u);
+  expect_partition(d, {&s.train, &s.validation, &s.test});
+  EXPECT_EQ(class_counts(s.test.labels, 2), (std::vector<std::size_t>{140, 60}));
+  EXPECT_EQ(class_counts(s.validation.labels, 2), (std::vector<std::size_t>{140, 60}));
+  EXPECT_EQ(class_counts(s.train.labels, 2), (std::vector<std::size_t>{420, 180}));
+  const LabeledData digits_sized = indexed(1797, [](std::size_t i) { return static_cast<std::int32_t>(i % 10); });
+  const TrainValidationTestSplit t = train_validation_test_split(digits_sized, 1);
+  EXPECT_EQ(t.test.size(), 360u);  // ceil(359.4)
+  EXPECT_EQ(t.validation.size(), 360u);
+  EXPECT_EQ(t.train.size(), 1077u);
+  expect_partition(digits_sized, {&t.train, &t.validation, &t.test});
+}
+
+TEST(Split, Errors) {
+  const LabeledData d = indexed(10, [](std::size_t) { return 0; });
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { train_test_split(d, {.test_fraction = 0}); }), "test_fraction must be in (0, 1)");
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { train_test_split(d, {.test_fraction = 1}); }), "test_fraction");
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { train_test_split(d, {.test_count = 10}); }), "10 of 10 samples");
+  EXPECT_THROW(train_test_split(d, {.test_count = 0}), std::invalid_argument);
+  EXPECT_THROW(train_validation_test_split(d, 0, false, 0.5, 0.5), std::invalid_argument);
+  const std::size_t bad[] = {3, 10};
+  EXPECT_CONTAINS(error_of<std::out_of_range>([&] { subset(d, bad); }), "indices[1] = 10");
+}
+
+// ---- StandardScaler, one_hot, binary_targets ----
+
+TEST(StandardScaler, TrainGetsMeanZeroStdOne) {
+  Tensor train(2000, 4), test(500, 4);
+  fill_normal(train.view(), 5.0f, 3.0f, 1, 0);
+  fill_normal(test.view(), 5.0f, 3.0f, 1, 1);
+  for (std::size_t r = 0; r < train.rows(); ++r) train(r, 3) = 7.25f;  // constant feature
+  StandardScaler scaler;
+  const Tensor z = scaler.fit_transform(train.cview());
+  for (std::size_t c = 0; c < 4; ++c) {
+    double sum = 0, sq = 0;
+    for (std::size_t r = 0; r < z.rows(); ++r) sum += z(r, c), sq += double{z(r, c)} * z(r, c);
+    const double mean = sum / 2000;
+    EXPECT_NEAR(mean, 0.0, 1e-6) << c;
+    if (c < 3) {
+      EXPECT_NEAR(std::sqrt(sq / 2000 - mean * mean), 1.0, 1e-5) << c;
+      EXPECT_NEAR(scaler.mean()[c], 5.0, 5 * 3 / std::sqrt(2000.0));
+    } else {
+      EXPECT_EQ(scaler.scale()[c], 1.0);  // constant: std 0 -> 1, values -> 0
+      EXPECT_EQ(z(0, c), 0.0f);
+    }
+  }
+  // The test set is transformed with the training statistics.
+  const Tensor zt = scaler.transform(test.cview());
+  EXPECT_NEAR(zt(0, 0), (test(0, 0) - scaler.mean()[0]) / scaler.scale()[0], 1e-5);
+  const Tensor back = scaler.inverse_transform(zt.cview());
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    ASSERT_NEAR(back.data()[i], test.data()[i], 1e-5);
+  }
+}
+
+TEST(StandardScaler, Errors) {
+  StandardScaler scaler;
+  Tensor x(3, 2);
+  EXPECT_THROW(scaler.transform(x.cview()), std::logic_error);
+  scaler.fit(x.cview());
+  Tensor wide(3, 5);
+  EXPECT_CONTAINS(error_of<ShapeError>([&] { scaler.transform(wide.cview()); }), "x has 5 columns but the scaler was fitted on 2");
+  EXPECT_THROW(scaler.fit(Tensor(0, 2).cview()), std::invalid_argument);
+}
+
+TEST(OneHot, RowsAndErrors) {
+  const std::vector<std::int32_t> labels = {2, 0, 1, 2};
+  const Tensor t = one_hot(labels, 3);
+  ASSERT_EQ(t.rows(), 4u);
+  ASSERT_EQ(t.cols(), 3u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      EXPECT_EQ(t(i, c), static_cast<std::size_t>(labels[i]) == c ? 1.0f : 0.0f);
+    }
+  }
+  const std::vector<std::int32_t> bad = {0, 3};
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { one_hot(bad, 3); }), "labels[1] = 3 is outside [0, 3)");
+  const std::vector<std::int32_t> negative = {-1};
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { one_hot(negative, 3); }), "labels[0] = -1");
+}
+
+TEST(BinaryTargets, ColumnAndErrors) {
+  const std::vector<std::int32_t> labels = {0, 1, 1};
+  const Tensor t = binary_targets(labels);
+  ASSERT_EQ(t.rows(), 3u);
+  ASSERT_EQ(t.cols(), 1u);
+  EXPECT_EQ(t(0, 0), 0.0f);
+  EXPECT_EQ(t(2, 0), 1.0f);
+  const std::vector<std::int32_t> bad = {1, 0, 2};
+  EXPECT_CONTAINS(error_of<std::invalid_argument>([&] { binary_targets(bad); }), "labels[2] = 2");
+}
+
+// ---- CSV ----
+
+TEST(Csv, ParsesGoodText) {
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "f1, f2 ,label\r\n"
+      "1.5,-2,0\r\n"
+      "\n"
+      " +3e2 ,\t.25, 1 \r\n"
+      "0,0,2";
+  const LabeledData d = parse_csv(text, "good.csv", {.header = true});
+  ASSERT_EQ(d.features.rows(), 3u);
+  ASSERT_EQ(d.features.cols(), 2u);
+  EXPECT_EQ(d.features(0, 0), 1.5f);
+  EXPECT_EQ(d.features(0, 1), -2.0f);
+  EXPECT_EQ(d.features(1, 0), 300.0f);
+  EXPECT_EQ(d.features(1, 1), 0.25f);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 2}));
+  // Label in the first column, semicolons.
+  const LabeledData e = parse_csv("4;1;2\n5;3;4\n", "x.csv", {.label_column = 0, .delimiter = ';'});
+  EXPECT_EQ(e.labels, (std::vector<std::int32_t>{4, 5}));
+  EXPECT_EQ(e.features(1, 1), 4.0f);
+}
+
+TEST(Csv, ReadsPlainAndGzipFiles) {
+  const std::string text = "1,2,3,1\n4,5,6,0\n";
+  const std::string plain = temp_path("good.csv"), gz = temp_path("good.csv.gz");
+  write_file(plain, text);
+  write_gz(gz, text);
+  for (const std::string& path : {plain, gz}) {
+    const LabeledData d = read_csv(path, {.num_classes = 2});
+    ASSERT_EQ(d.features.rows(), 2u) << path;
+    EXPECT_EQ(d.features(1, 2), 6.0f);
+    EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0}));
+  }
+}
+
+TEST(Csv, ErrorsNameFileLineAndColumn) {
+  const auto csv_error = [](const std::string& text, CsvOptions options = {}) {
+    return error_of<DataFileError>([&] { parse_csv(text, "bad.csv", options); });
+  };
+  std::string m = csv_error("1,2,0\n3,4,1\n5,abc,0\n");
+  EXPECT_CONTAINS(m, "bad.csv, line 3, column 2");
+  EXPECT_CONTAINS(m, "\"abc\" is not a number");
+  EXPECT_CONTAINS(csv_error("1,2,0\n3,,0\n"), "line 2, column 2: empty cell");
+  EXPECT_CONTAINS(csv_error("1,nan,0\n"), "not a finite number");
+  EXPECT_CONTAINS(csv_error("1,1e99,0\n"), "out of range");
+  m = csv_error("1,2,0\n3,4\n");
+  EXPECT_CONTAINS(m, "line 2, column 3: missing cell");
+  EXPECT_CONTAINS(m, "expected 3 (as on line 1)");
+  m = csv_error("a,b,c\n1,2,3,4\n", {.header = true});
+  EXPECT_CONTAINS(m, "line 2, column 4: extra cell");
+  m = csv_error("1,2,0\n3,4,10\n", {.num_classes = 10});
+  EXPECT_CONTAINS(m, "line 2, column 3: label \"10\" is outside [0, 10)");
+  EXPECT_CONTAINS(csv_error("1,2,-1\n"), "line 1, column 3: label \"-1\" is outside");
+  EXPECT_CONTAINS(csv_error("1,2,0.5\n"), "label \"0.5\" is not an integer");
+  EXPECT_CONTAINS(csv_error(""), "bad.csv, line 0: empty file");
+  EXPECT_CONTAINS(csv_error("\n  \n"), "empty file");
+  EXPECT_CONTAINS(csv_error("a,b\n", {.header = true}), "line 1: empty file: only a header");
+  EXPECT_CONTAINS(csv_error("1\n2\n"), "need at least one feature column");
+  EXPECT_CONTAINS(csv_error("1,2\n", {.label_column = 5}), "label_column is 5");
+  // Unprintable bytes are escaped in messages.
+  EXPECT_CONTAINS(csv_error(std::string("1,\x01\xff,0\n")), "\"\\x01\\xff\"");
+  // Files: the message names the path.
+  const std::string path = temp_path("ragged.csv");
+  write_file(path, "1,2,0\n1,2\n");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(path); }), path + ", line 2");
+  write_file(temp_path("empty.csv"), "");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(temp_path("empty.csv")); }), "empty file");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(temp_path("missing.csv")); }), "missing.csv: cannot open");
+  EXPECT_THROW(parse_csv("1,2\n", "x", {.label_column = -2}), std::invalid_argument);
+}
+
+// ---- IDX ----
+
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+std::string idx_images(std::uint32_t n, std::uint32_t h, std::uint32_t w) {
+  std::string s = be32(kIdxImagesMagic) + be32(n) + be32(h) + be32(w);
+  for (std::uint32_t i = 0; i < n * h * w; ++i) s += static_cast<char>((i * 37) % 256);
+  return s;
+}
+
+std::string idx_labels(const std::vector<std::uint8_t>& labels) {
+  std::string s = be32(kIdxLabelsMagic) + be32(static_cast<std::uint32_t>(labels.size()));
+  for (std::uint8_t y : labels) s += static_cast<char>(y);
+  return s;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST(Idx, ReadsImagesAndLabelsPlainAndGzip) {
+  const std::string images = idx_images(3, 2, 4), labels = idx_labels({0, 9, 4});
+  write_file(temp_path("img.idx"), images);
+  write_file(temp_path("lab.idx"), labels);
+  write_gz(temp_path("img.idx.gz"), images);
+  write_gz(temp_path("lab.idx.gz"), labels);
+  for (const std::string suffix : {"", ".gz"}) {
+    const LabeledData d =
+        read_idx(temp_path("img.idx" + suffix), temp_path("lab.idx" + suffix), 10, 1.0f / 255);
+    ASSERT_EQ(d.features.rows(), 3u);
+    ASSERT_EQ(d.features.cols(), 8u);
+    EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 9, 4}));
+    for (std::uint32_t i = 0; i < 24; ++i) {
+      ASSERT_FLOAT_EQ(d.features.data()[i], static_cast<float>((i * 37) % 256) / 255.0f);
+    }
+  }
+  const IdxImages raw = read_idx_images(temp_path("img.idx.gz"));
+  EXPECT_EQ(raw.height, 2u);
+  EXPECT_EQ(raw.width, 4u);
+  EXPECT_EQ(raw.pixels(1, 0), static_cast<float>((8 * 37) % 256));
+  // Zero images is a valid (empty) file.
+  EXPECT_EQ(parse_idx_images(bytes_of(idx_images(0, 28, 28)), "empty").pixels.rows(), 0u);
+}
+
+TEST(Idx, WrongMagic) {
+  const std::string labels = idx_labels({1, 2});
+  std::string m = error_of<DataFileError>([&] { parse_idx_images(bytes_of(labels), "l.idx"); });
+  EXPECT_CONTAINS(m, "l.idx, byte offset 0: wrong magic number 0x00000801, expected 0x00000803");
+  const std::string images = idx_images(1, 2, 2);
+  m = error_of<DataFileError>([&] { parse_idx_labels(bytes_of(images), "i.idx", 10); });
+  EXPECT_CONTAINS(m, "byte offset 0: wrong magic number 0x00000803, expected 0x00000801");
+}
+
+TEST(Idx, Truncated) {
+  const std::string images = idx_images(3, 2, 2);  // 16 + 12 bytes
+  std::string m = error_of<DataFileError>(
+      [&] { parse_idx_images(bytes_of(images.substr(0, 25)), "short.idx"); });
+  EXPECT_CONTAINS(m, "short.idx, byte offset 25: truncated");
+  EXPECT_CONTAINS(m, "call for 12 bytes of data from byte offset 16, the file has 9");
+  m = error_of<DataFileError>([&] { parse_idx_images(bytes_of(images.substr(0, 10)), "h.idx"); });
+  EXPECT_CONTAINS(m, "byte offset 10: truncated in the header");
+  m = error_of<DataFileError>([&] { parse_idx_labels(bytes_of(std::string("\0\0", 2)), "m", 10); });
+  EXPECT_CONTAINS(m, "byte offset 2: truncated");
+  // Dimensions whose product overflows do not allocate.
+  const std::string huge = be32(kIdxImagesMagic) + be32(0xffffffff) + be32(0xffffffff) +
+                           be32(0xffffffff);
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { parse_idx_images(bytes_of(huge), "huge"); }), "more than 2^64");
+  m = error_of<DataFileError>([&] { parse_idx_labels(bytes_of(idx_labels({1, 2}) + "xy"), "t", 10); });
+  EXPECT_CONTAINS(m, "byte offset 10: 2 trailing bytes");
+  m = error_of<DataFileError>([&] { parse_idx_images(bytes_of(idx_images(2, 0, 5)), "z"); });
+  EXPECT_CONTAINS(m, "byte offset 8: image size is 0 x 5");
+  // A gzip file cut short.
+  write_gz(temp_path("cut.idx.gz"), idx_images(50, 28, 28));
+  const std::string gz = read_raw(temp_path("cut.idx.gz"));
+  write_file(temp_path("cut.idx.gz"), gz.substr(0, gz.size() / 2));
+  m = error_of<DataFileError>([&] { read_idx_images(temp_path("cut.idx.gz")); });
+  EXPECT_CONTAINS(m, "cut.idx.gz");
+}
+
+TEST(Idx, LabelOutOfRange) {
+  const std::string m = error_of<DataFileError>(
+      [&] { parse_idx_labels(bytes_of(idx_labels({1, 2, 10, 3})), "lab.idx", 10); });
+  EXPECT_CONTAINS(m, "lab.idx, byte offset 10: label 10 of item 2 is outside [0, 10)");
+  EXPECT_THROW(parse_idx_labels(bytes_of(idx_labels({1})), "x", 0), std::invalid_argument);
+}
+
+TEST(Idx, InconsistentCounts) {
+  write_file(temp_path("img3.idx"), idx_images(3, 2, 2));
+  write_file(temp_path("lab2.idx"), idx_labels({1, 2}));
+  const std::string m = error_of<DataFileError>(
+      [&] { read_idx(temp_path("img3.idx"), temp_path("lab2.idx"), 10); });
+  EXPECT_CONTAINS(m, "inconsistent counts");
+  EXPECT_CONTAINS(m, temp_path("img3.idx") + ", byte offset 4: 3 images");
+  EXPECT_CONTAINS(m, temp_path("lab2.idx") + ", byte offset 4: 2 labels");
+}
+
+// ---- bundled and installed data sets ----
+
+TEST(Digits, BundledFileLoads) {
+  const std::string path = find_digits_file();
+  EXPECT_TRUE(std::filesystem::exists(path)) << path;
+  if (const char* runfiles = std::getenv("TEST_SRCDIR")) {
+    // Under bazel test the bundled copy is found in the runfiles (not a fallback elsewhere).
+    EXPECT_EQ(path, std::string(runfiles) + "/simdnn/data/digits/digits.csv.gz");
+  }
+  const LabeledData d = load_digits();
+  ASSERT_EQ(d.features.rows(), 1797u);
+  ASSERT_EQ(d.features.cols(), 64u);
+  const auto counts = class_counts(d.labels, 10);
+  for (std::size_t c = 0; c < 10; ++c) EXPECT_GT(counts[c], 170u) << c;
+  const float* x = d.features.data();
+  EXPECT_EQ(*std::min_element(x, x + d.features.size()), 0.0f);
+  EXPECT_EQ(*std::max_element(x, x + d.features.size()), 16.0f);
+  for (std::size_t i = 0; i < d.features.size(); ++i) {
+    ASSERT_EQ(x[i], std::floor(x[i]));  // pixel counts are integers
+  }
+  // The first sample is a 0 (as in scikit-learn's load_digits()).
+  EXPECT_EQ(d.labels[0], 0);
+  EXPECT_EQ(d.features(0, 2), 5.0f);
+  // An explicit path is read as given.
+  const LabeledData again = load_digits(path);
+  EXPECT_TRUE(same_bits(d.features, again.features));
+  EXPECT_CONTAINS(error_of<DataFileError>([] { load_digits(temp_path("no-digits.csv.gz")); }), "cannot open");
+}
+
+TEST(FashionMnist, MissingDirectoryIsNotInstalledError) {
+  const std::string m = error_of<DatasetNotInstalledError>(
+      [] { load_fashion_mnist(temp_path("no-such-fashion-dir")); });
+  EXPECT_CONTAINS(m, "dataset-fashion-mnist");
+  EXPECT_CONTAINS(m, "does not exist");
+  EXPECT_FALSE(fashion_mnist_available(temp_path("no-such-fashion-dir")));
+}
+
+TEST(FashionMnist, LoadsWhenInstalled) {
+  if (!fashion_mnist_available()) {
+    GTEST_SKIP() << kFashionMnistDir << " not found (Debian package dataset-fashion-mnist)";
+  }
+  const FashionMnist f = load_fashion_mnist();
+  ASSERT_EQ(f.train.features.rows(), 60000u);
+  ASSERT_EQ(f.train.features.cols(), 784u);
+  ASSERT_EQ(f.test.features.rows(), 10000u);
+  ASSERT_EQ(f.test.features.cols(), 784u);
+  EXPECT_EQ(class_counts(f.train.labels, 10), std::vector<std::size_t>(10, 6000));
+  EXPECT_EQ(class_counts(f.test.labels, 10), std::vector<std::size_t>(10, 1000));
+  const float* x = f.train.features.data();
+  const auto [lo, hi] = std::minmax_element(x, x + f.train.features.size());
+  EXPECT_EQ(*lo, 0.0f);
+  EXPECT_EQ(*hi, 1.0f);
+}
+
+// ---- augmentation ----
+
+TEST(Augment, GammaAndBetaMoments) {
+  constexpr int kN = 100000;
+  for (const double shape : {0.3, 1.0, 2.5, 9.0}) {
+    Rng rng(11, 3);
+    double sum = 0;
+    for (int i = 0; i < kN; ++i) {
+      const double g = sample_gamma(rng, shape);
+      ASSERT_GE(g, 0.0);
+      sum += g;
+    }
+    // Var(Gamma(k)) = k.
+    EXPECT_NEAR(sum / kN, shape, 5 * std::sqrt(shape / kN)) << shape;
+  }
+  for (const auto& [a, b] : {std::pair{2.0, 3.0}, {0.2, 0.2}, {0.5, 4.0}}) {
+    Rng rng(12, 0);
+    double sum = 0;
+    for (int i = 0; i < kN; ++i) {
+      const double x = sample_beta(rng, a, b);
+      ASSERT_TRUE(x >= 0.0 && x <= 1.0) << x;
+      sum += x;
+    }
+    const double mean = a / (a + b);
+    const double var = a * b / ((a + b) * (a + b) * (a + b + 1));
+    EXPECT_NEAR(sum / kN, mean, 5 * std::sqrt(var / kN)) << a << "," << b;
+  }
+  Rng rng(1, 0);
+  for (int i = 0; i < 1000; ++i) {  // tiny shapes: the Gamma draws underflow, Beta must not NaN
+    const double x = sample_beta(rng, 1e-3, 1e-3);
+    ASSERT_TRUE(x >= 0.0 && x <= 1.0) << x;
+  }
+  EXPECT_THROW(sample_gamma(rng, 0.0), std::invalid_argument);
+  EXPECT_THROW(sample_beta(rng, 1.0, -1.0), std::invalid_argument);
+}
+
+TEST(Augment, GaussianNoiseDeterministicAndClipped) {
+  Tensor a(64, 100), b(64, 100), c(64, 100);
+  fill_uniform(a.view(), 0.0f, 1.0f, 1, 0);
+  fill_uniform(b.view(), 0.0f, 1.0f, 1, 0);
+  fill_uniform(c.view(), 0.0f, 1.0f, 1, 0);
+  const Tensor original = a.clone();
+  add_gaussian_noise(a.view(), 0.1f, 7, 1);
+  add_gaussian_noise(b.view(), 0.1f, 7, 1);
+  add_gaussian_noise(c.view(), 0.1f, 7, 2);
+  EXPECT_TRUE(same_bits(a, b));
+  EXPECT_FALSE(same_bits(a, c));
+  double sum = 0, sq = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = a.data()[i] - original.data()[i];
+    sum += d, sq += d * d;
+  }
+  const double n = static_cast<double>(a.size());
+  EXPECT_NEAR(sum / n, 0.0, 5 * 0.1 / std::sqrt(n));
+  EXPECT_NEAR(std::sqrt(sq / n), 0.1, 0.005);
+  Tensor clipped = original.clone();
+  add_gaussian_noise(clipped.view(), 0.5f, 7, 1, ClipRange{0.0f, 1.0f});
+  const float* x = clipped.data();
+  EXPECT_EQ(*std::min_element(x, x + clipped.size()), 0.0f);
+  EXPECT_EQ(*std::max_element(x, x + clipped.size()), 1.0f);
+  EXPECT_THROW(add_gaussian_noise(a.view(), -1.0f, 1, 1), std::invalid_argument);
+  EXPECT_THROW(add_gaussian_noise(a.view(), 1.0f, 1, 1, ClipRange{1.0f, 0.0f}),
+               std::invalid_argument);
+}
+
+TEST(Augment, RandomShiftMovesWithZeroFill) {
+  constexpr std::size_t kH = 5, kW = 6, kShift = 2;
+  Tensor ones(200, kH * kW);
+  std::fill_n(ones.data(), ones.size(), 1.0f);
+  Tensor again = ones.clone();
+  random_shift(ones.view(), kH, kW, kShift, 3, 0);
+  random_shift(again.view(), kH, kW, kShift, 3, 0);
+  EXPECT_TRUE(same_bits(ones, again));
+  std::set<std::pair<long, long>> shifts;
+  for (std::size_t i = 0; i < ones.rows(); ++i) {
+    // The ones form one (kH − |dy|) x (kW − |dx|) rectangle, the rest is zero fill; recover dy
+    // and dx from where the rectangle starts and its size.
+    long top = -1, left = -1, rows = 0, cols = 0;
+    for (std::size_t r = 0; r < kH; ++r) {
+      for (std::size_t c = 0; c < kW; ++c) {
+        const float v = ones(i, r * kW + c);
+        ASSERT_TRUE(v == 0.0f || v == 1.0f);
+        if (v == 1.0f && top < 0) top = static_cast<long>(r), left = static_cast<long>(c);
+      }
+    }
+    ASSERT_GE(top, 0);
+    while (top + rows < static_cast<long>(kH) && ones(i, (top + rows) * kW + left) == 1.0f) ++rows;
+    while (left + cols < static_cast<long>(kW) && ones(i, top * kW + left + cols) == 1.0f) ++cols;
+    const long dy = top > 0 ? top : -(static_cast<long>(kH) - rows);
+    const long dx = left > 0 ? left : -(static_cast<long>(kW) - cols);
+    ASSERT_LE(std::abs(dy), static_cast<long>(kShift));
+    ASSERT_LE(std::abs(dx), static_cast<long>(kShift));
+    float total = 0;
+    for (std::size_t p = 0; p < kH * kW; ++p) total += ones(i, p);
+    ASSERT_EQ(total, static_cast<float>(rows * cols)) << "ones outside the rectangle";
+    shifts.insert({dy, dx});
+  }
+  EXPECT_EQ(shifts.size(), 25u);  // every (dy, dx) in [-2, 2]² occurs among 200 images
+  // A single pixel moves by exactly (dy, dx): shifting right by one puts pixel (0, 0) at (0, 1).
+  Tensor dot(1, kH * kW);
+  dot(0, 0) = 1.0f;
+  random_shift(dot.view(), kH, kW, 0, 3, 0);  // max_shift 0: unchanged
+  EXPECT_EQ(dot(0, 0), 1.0f);
+  EXPECT_THROW(random_shift(dot.view(), 4, 4, 1, 0, 0), ShapeError);
+}
+
+TEST(Augment, MixupMixesPairsAndLabelsSumToOne) {
+  constexpr std::size_t kBatch = 32, kFeatures = 10, kClasses = 4;
+  Tensor x(kBatch, kFeatures);
+  fill_uniform(x.view(), -1.0f, 1.0f, 5, 0);
+  std::vector<std::int32_t> labels(kBatch);
+  for (std::size_t i = 0; i < kBatch; ++i) labels[i] = static_cast<std::int32_t>(i % kClasses);
+  const Tensor y = one_hot(labels, kClasses);
+  const MixupBatch m = mixup(x.cview(), y.cview(), 0.4f, 9, 0);
+  EXPECT_GE(m.lambda, 0.0f);
+  EXPECT_LE(m.lambda, 1.0f);
+  std::vector<std::size_t> sorted = m.partner;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < kBatch; ++i) ASSERT_EQ(sorted[i], i);  // a permutation
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    float sum = 0;
+    for (std::size_t c = 0; c < kClasses; ++c) sum += m.y(i, c);
+    EXPECT_NEAR(sum, 1.0f, 1e-6f) << i;
+    const std::size_t j = m.partner[i];
+    for (std::size_t c = 0; c < kFeatures; ++c) {
+      ASSERT_FLOAT_EQ(m.x(i, c), m.lambda * x(i, c) + (1 - m.lambda) * x(j, c));
+    }
+  }
+  const MixupBatch same = mixup(x.cview(), y.cview(), 0.4f, 9, 0);
+  EXPECT_EQ(same.lambda, m.lambda);
+  EXPECT_EQ(same.partner, m.partner);
+  EXPECT_TRUE(same_bits(same.x, m.x));
+  EXPECT_TRUE(same_bits(same.y, m.y));
+  const MixupBatch other = mixup(x.cview(), y.cview(), 0.4f, 9, 1);
+  EXPECT_NE(other.partner, m.partner);
+  Tensor short_y(kBatch - 1, kClasses);
+  EXPECT_THROW(mixup(x.cview(), short_y.cview(), 0.4f, 9, 0), ShapeError);
+  EXPECT_THROW(mixup(x.cview(), y.cview(), 0.0f, 9, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace simdnn
