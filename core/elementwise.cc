@@ -1,0 +1,339 @@
+// Dispatch, argument checks and deterministic chunking for the elementwise kernels. Compiled for
+// the baseline ISA: the per-ISA code is reached only through the tables of elementwise_kernels().
+#include "core/elementwise.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "core/elementwise_kernels.h"
+#include "core/error.h"
+#include "core/isa.h"
+#include "core/threading.h"
+
+namespace simdnn {
+namespace detail {
+
+const ElementwiseKernels& elementwise_kernels(Isa isa) {
+  if (!cpu_supports(isa)) {
+    throw std::invalid_argument(std::string("elementwise_kernels: this CPU does not support ") +
+                                isa_name(isa));
+  }
+  switch (isa) {
+    case Isa::sse2: {
+      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::sse2>::type>();
+      return k;
+    }
+    case Isa::avx2: {
+      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::avx2>::type>();
+      return k;
+    }
+    case Isa::avx512: {
+      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
+      return k;
+    }
+  }
+  throw std::invalid_argument("elementwise_kernels: unknown ISA " +
+                              std::to_string(static_cast<int>(isa)));
+}
+
+}  // namespace detail
+
+namespace {
+
+const detail::ElementwiseKernels& kernels() { return detail::elementwise_kernels(active_isa()); }
+
+std::string shape_of(ConstMatrixView v) { return shape_string(v.rows, v.cols); }
+
+void require_data(const char* op, const char* arg, const void* p, std::size_t n) {
+  if (p == nullptr && n != 0) {
+    throw ShapeError(std::string(op) + ": " + arg + " is null, expected " + std::to_string(n) +
+                     " floats");
+  }
+}
+
+void require_activation(const char* op, ActivationSpec act) {
+  for (Activation kind : kAllActivations) {
+    if (act.kind == kind) return;
+  }
+  std::string accepted;
+  for (Activation kind : kAllActivations) {
+    accepted += accepted.empty() ? "" : ", ";
+    accepted += activation_name(kind);
+  }
+  throw std::invalid_argument(std::string(op) + ": act.kind is " +
+                              std::to_string(static_cast<int>(act.kind)) + ", expected one of " +
+                              accepted);
+}
+
+// `view` must have the shape of `ref` (argument `ref_name`).
+void require_same_shape(const char* op, const char* arg, ConstMatrixView view, const char* ref_name,
+                        ConstMatrixView ref) {
+  check_view(op, arg, view);
+  if (view.rows != ref.rows || view.cols != ref.cols) {
+    throw ShapeError(std::string(op) + ": " + arg + " is " + shape_of(view) + ", expected " +
+                     shape_of(ref) + " (the shape of " + ref_name + ")");
+  }
+}
+
+bool contiguous(ConstMatrixView v) { return v.rows <= 1 || v.ld == v.cols; }
+
+std::size_t chunk_count(std::size_t n) { return (n + kElementwiseChunk - 1) / kElementwiseChunk; }
+
+// body(begin, length) over [0, n): in one call below the threshold, else per fixed chunk.
+template <class Body>
+void for_chunks(std::size_t n, const Body& body) {
+  if (n < kElementwiseParallelThreshold) {
+    if (n != 0) body(std::size_t{0}, n);
+    return;
+  }
+  detail::parallel_for_tiles(chunk_count(n), [&](std::size_t c) {
+    const std::size_t begin = c * kElementwiseChunk;
+    const std::size_t len = n - begin < kElementwiseChunk ? n - begin : kElementwiseChunk;
+    body(begin, len);
+  });
+}
+
+// Rows per tile of a row-wise operation: about one chunk of floats, at least one row.
+std::size_t rows_per_tile(std::size_t cols) {
+  return cols >= kElementwiseChunk ? 1 : kElementwiseChunk / (cols == 0 ? 1 : cols);
+}
+
+// body(r) for every row r < rows, parallel over tiles of whole rows when the matrix is large.
+template <class Body>
+void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
+  if (rows * cols < kElementwiseParallelThreshold) {
+    for (std::size_t r = 0; r < rows; ++r) body(r);
+    return;
+  }
+  const std::size_t per = rows_per_tile(cols);
+  detail::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
+    const std::size_t end = (t + 1) * per < rows ? (t + 1) * per : rows;
+    for (std::size_t r = t * per; r < end; ++r) body(r);
+  });
+}
+
+// The column reductions run over blocks of kColumnBlock columns, each block one task that sums
+// every row, in order, into double accumulators on its stack: nothing is allocated, and block
+// boundaries depend only on the number of columns, so results are thread-count independent.
+constexpr std::size_t kColumnBlock = 128;
+
+// body(c0, c1) for consecutive column blocks [c0, c1) covering [0, cols).
+template <class Body>
+void for_column_blocks(std::size_t rows, std::size_t cols, const Body& body) {
+  const std::size_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+  auto run = [&](std::size_t b) {
+    const std::size_t c0 = b * kColumnBlock;
+    body(c0, c0 + kColumnBlock < cols ? c0 + kColumnBlock : cols);
+  };
+  if (rows * cols < kElementwiseParallelThreshold) {
+    for (std::size_t b = 0; b < blocks; ++b) run(b);
+  } else {
+    detail::parallel_for_tiles(blocks, run);
+  }
+}
+
+// sum_of_squares: at most kMaxSumTasks tasks, each summing a run of consecutive chunks in
+// order; the task partials (on the stack) are then summed in order.
+constexpr std::size_t kMaxSumTasks = 256;
+
+}  // namespace
+
+// ---- activations ----------------------------------------------------------------------------
+
+void activation_forward(ActivationSpec act, const float* x, float* y, std::size_t n) {
+  constexpr const char* op = "activation_forward";
+  require_activation(op, act);
+  require_data(op, "x", x, n);
+  require_data(op, "y", y, n);
+  const auto& k = kernels();
+  for_chunks(n,
+             [&](std::size_t b, std::size_t len) { k.activation_forward(act, x + b, y + b, len); });
+}
+
+void activation_forward(ActivationSpec act, ConstMatrixView x, MatrixView y) {
+  constexpr const char* op = "activation_forward";
+  require_activation(op, act);
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  if (contiguous(x) && contiguous(y)) {
+    activation_forward(act, x.data, y.data, x.rows * x.cols);
+    return;
+  }
+  const auto& k = kernels();
+  for_rows(x.rows, x.cols,
+           [&](std::size_t r) { k.activation_forward(act, x.row(r), y.row(r), x.cols); });
+}
+
+void activation_backward(ActivationSpec act, const float* x, const float* y, const float* dy,
+                         float* dx, std::size_t n) {
+  constexpr const char* op = "activation_backward";
+  require_activation(op, act);
+  require_data(op, "x", x, n);
+  require_data(op, "y", y, n);
+  require_data(op, "dy", dy, n);
+  require_data(op, "dx", dx, n);
+  const auto& k = kernels();
+  for_chunks(n, [&](std::size_t b, std::size_t len) {
+    k.activation_backward(act, x + b, y + b, dy + b, dx + b, len);
+  });
+}
+
+void activation_backward(ActivationSpec act, ConstMatrixView x, ConstMatrixView y,
+                         ConstMatrixView dy, MatrixView dx) {
+  constexpr const char* op = "activation_backward";
+  require_activation(op, act);
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  require_same_shape(op, "dy", dy, "x", x);
+  require_same_shape(op, "dx", dx, "x", x);
+  if (contiguous(x) && contiguous(y) && contiguous(dy) && contiguous(dx)) {
+    activation_backward(act, x.data, y.data, dy.data, dx.data, x.rows * x.cols);
+    return;
+  }
+  const auto& k = kernels();
+  for_rows(x.rows, x.cols, [&](std::size_t r) {
+    k.activation_backward(act, x.row(r), y.row(r), dy.row(r), dx.row(r), x.cols);
+  });
+}
+
+// ---- softmax --------------------------------------------------------------------------------
+
+void softmax_forward(ConstMatrixView x, MatrixView y) {
+  constexpr const char* op = "softmax_forward";
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  if (x.cols == 0) return;
+  const auto& k = kernels();
+  for_rows(x.rows, x.cols, [&](std::size_t r) { k.softmax_row(x.row(r), y.row(r), x.cols); });
+}
+
+void log_softmax_forward(ConstMatrixView x, MatrixView y) {
+  constexpr const char* op = "log_softmax_forward";
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  if (x.cols == 0) return;
+  const auto& k = kernels();
+  for_rows(x.rows, x.cols, [&](std::size_t r) { k.log_softmax_row(x.row(r), y.row(r), x.cols); });
+}
+
+void softmax_backward(ConstMatrixView y, ConstMatrixView dy, MatrixView dx) {
+  constexpr const char* op = "softmax_backward";
+  check_view(op, "y", y);
+  require_same_shape(op, "dy", dy, "y", y);
+  require_same_shape(op, "dx", dx, "y", y);
+  if (y.cols == 0) return;
+  const auto& k = kernels();
+  for_rows(y.rows, y.cols,
+           [&](std::size_t r) { k.softmax_backward_row(y.row(r), dy.row(r), dx.row(r), y.cols); });
+}
+
+void log_softmax_backward(ConstMatrixView y, ConstMatrixView dy, MatrixView dx) {
+  constexpr const char* op = "log_softmax_backward";
+  check_view(op, "y", y);
+  require_same_shape(op, "dy", dy, "y", y);
+  require_same_shape(op, "dx", dx, "y", y);
+  if (y.cols == 0) return;
+  const auto& k = kernels();
+  for_rows(y.rows, y.cols, [&](std::size_t r) {
+    k.log_softmax_backward_row(y.row(r), dy.row(r), dx.row(r), y.cols);
+  });
+}
+
+// ---- BLAS-1 ---------------------------------------------------------------------------------
+
+void axpy(float a, const float* x, float* y, std::size_t n) {
+  require_data("axpy", "x", x, n);
+  require_data("axpy", "y", y, n);
+  const auto& k = kernels();
+  for_chunks(n, [&](std::size_t b, std::size_t len) { k.axpy(a, x + b, y + b, len); });
+}
+
+void scale(float a, const float* x, float* y, std::size_t n) {
+  require_data("scale", "x", x, n);
+  require_data("scale", "y", y, n);
+  const auto& k = kernels();
+  for_chunks(n, [&](std::size_t b, std::size_t len) { k.scale(a, x + b, y + b, len); });
+}
+
+void add(const float* a, const float* b, float* y, std::size_t n) {
+  require_data("add", "a", a, n);
+  require_data("add", "b", b, n);
+  require_data("add", "y", y, n);
+  const auto& k = kernels();
+  for_chunks(n, [&](std::size_t s, std::size_t len) { k.add(a + s, b + s, y + s, len); });
+}
+
+void multiply(const float* a, const float* b, float* y, std::size_t n) {
+  require_data("multiply", "a", a, n);
+  require_data("multiply", "b", b, n);
+  require_data("multiply", "y", y, n);
+  const auto& k = kernels();
+  for_chunks(n, [&](std::size_t s, std::size_t len) { k.multiply(a + s, b + s, y + s, len); });
+}
+
+// ---- reductions -----------------------------------------------------------------------------
+
+double sum_of_squares(const float* x, std::size_t n) {
+  require_data("sum_of_squares", "x", x, n);
+  if (n == 0) return 0.0;
+  const auto& k = kernels();
+  // Always chunked the same way for a given n, whether or not threads are used.
+  const std::size_t chunks = chunk_count(n);
+  const std::size_t per_task = (chunks + kMaxSumTasks - 1) / kMaxSumTasks;
+  const std::size_t tasks = (chunks + per_task - 1) / per_task;
+  double partial[kMaxSumTasks];
+  auto task = [&](std::size_t t) {
+    const std::size_t c1 = (t + 1) * per_task < chunks ? (t + 1) * per_task : chunks;
+    double s = 0.0;
+    for (std::size_t c = t * per_task; c < c1; ++c) {
+      const std::size_t begin = c * kElementwiseChunk;
+      s += k.sum_of_squares(x + begin, n - begin < kElementwiseChunk ? n - begin : kElementwiseChunk);
+    }
+    partial[t] = s;
+  };
+  if (n < kElementwiseParallelThreshold) {
+    for (std::size_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    detail::parallel_for_tiles(tasks, task);
+  }
+  double total = 0.0;
+  for (std::size_t t = 0; t < tasks; ++t) total += partial[t];
+  return total;
+}
+
+void column_sums(ConstMatrixView x, float* sums) {
+  constexpr const char* op = "column_sums";
+  check_view(op, "x", x);
+  require_data(op, "sums", sums, x.cols);
+  const auto& k = kernels();
+  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
+    double acc[kColumnBlock] = {};
+    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, acc);
+    for (std::size_t j = c0; j < c1; ++j) sums[j] = static_cast<float>(acc[j - c0]);
+  });
+}
+
+void column_mean_var(ConstMatrixView x, float* mean, float* var) {
+  constexpr const char* op = "column_mean_var";
+  check_view(op, "x", x);
+  if (x.rows == 0) {
+    throw ShapeError(std::string(op) + ": x is " + shape_of(x) + ", expected at least one row");
+  }
+  require_data(op, "mean", mean, x.cols);
+  require_data(op, "var", var, x.cols);
+  const auto& k = kernels();
+  const double m = static_cast<double>(x.rows);
+  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
+    double mu[kColumnBlock] = {};
+    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, mu);
+    for (std::size_t j = 0; j < c1 - c0; ++j) mu[j] /= m;
+    double ss[kColumnBlock] = {};
+    k.column_centered_squares(x.data + c0, x.rows, c1 - c0, x.ld, mu, ss);
+    for (std::size_t j = c0; j < c1; ++j) {
+      mean[j] = static_cast<float>(mu[j - c0]);
+      var[j] = static_cast<float>(ss[j - c0] / m);
+    }
+  });
+}
+
+}  // namespace simdnn

@@ -1,0 +1,61 @@
+// The per-ISA elementwise kernel table: what core/elementwise.cc (and the GEMM epilogue) need
+// from each instruction set.
+//
+// Every kernel works on one contiguous range (or, for the column reductions, one block of rows)
+// on the calling thread; threading, chunking and argument checks live in core/elementwise.cc.
+// Kernels never allocate and never throw. Results do not depend on where a range starts or how
+// long it is: a range's last partial vector is computed by the same vector code on a padded
+// copy, so splitting a range anywhere gives bit-identical outputs.
+#pragma once
+
+#include <cstddef>
+
+#include "core/activation.h"
+#include "core/isa.h"
+
+namespace simdnn::detail {
+
+// A plain aggregate of function pointers (no constructors or member functions: nothing here may
+// be compiled into a per-ISA object as an inline function that the baseline code could call).
+struct ElementwiseKernels {
+  // y = f(x) for n elements; y may equal x (in place) but must not otherwise overlap it.
+  void (*activation_forward)(ActivationSpec act, const float* x, float* y, std::size_t n);
+  // dx = dy·f'(x), given x (pre-activation) and y = f(x); dx may equal dy.
+  void (*activation_backward)(ActivationSpec act, const float* x, const float* y, const float* dy,
+                              float* dx, std::size_t n);
+
+  // One row of n > 0 elements: y = softmax(x) / log_softmax(x) (y may equal x), and the
+  // backward passes dx from y = the forward output and dy (dx may equal dy or y).
+  void (*softmax_row)(const float* x, float* y, std::size_t n);
+  void (*log_softmax_row)(const float* x, float* y, std::size_t n);
+  void (*softmax_backward_row)(const float* y, const float* dy, float* dx, std::size_t n);
+  void (*log_softmax_backward_row)(const float* y, const float* dy, float* dx, std::size_t n);
+
+  void (*axpy)(float a, const float* x, float* y, std::size_t n);             // y += a·x
+  void (*scale)(float a, const float* x, float* y, std::size_t n);            // y = a·x
+  void (*add)(const float* a, const float* b, float* y, std::size_t n);       // y = a + b
+  void (*multiply)(const float* a, const float* b, float* y, std::size_t n);  // y = a·b
+
+  // Σ x_i², accumulated in double (the products are exact in double).
+  double (*sum_of_squares)(const float* x, std::size_t n);
+  // acc[j] += Σ_r x[r·ld + j] for r < rows, j < cols, accumulated in double, rows in order.
+  void (*column_sums)(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                      double* acc);
+  // acc[j] += Σ_r (x[r·ld + j] − mean[j])², in double, rows in order.
+  void (*column_centered_squares)(const float* x, std::size_t rows, std::size_t cols,
+                                  std::size_t ld, const double* mean, double* acc);
+};
+
+// The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not
+// support `isa` (building it would already execute that ISA's instructions).
+const ElementwiseKernels& elementwise_kernels(Isa isa);
+
+// Defined in kernels/elementwise.h and instantiated only in elementwise_<isa>.cc.
+template <class Arch>
+ElementwiseKernels make_elementwise_kernels();
+
+extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::sse2>::type>();
+extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx2>::type>();
+extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
+
+}  // namespace simdnn::detail
