@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -197,6 +198,33 @@ TEST(Trainer, SaveAndLoadRoundTripWithOptimizerState) {
   const std::vector<float> before = flatten(*other);  // (no BatchNorm: other tensors)
   EXPECT_THROW(load_model(path, *other), TensorFileError);
   EXPECT_EQ(flatten(*other), before);
+}
+
+TEST(Trainer, CheckpointsEveryNEpochsAndProgressBarStaysOffWithoutATerminal) {
+  Data train(64, 11);
+  auto model = make_model();
+  BinaryCrossEntropyWithLogits loss;
+  Sgd sgd(all_parameters(*model), SgdOptions{.lr = 0.1});
+  TrainerOptions options;
+  options.epochs = 4;
+  Trainer trainer(*model, loss, sgd, options);
+  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  auto& checkpoint = trainer.add_callback<Checkpoint>(dir + "/ckpt_{epoch}.simdnn", 2);
+  auto& bar = trainer.add_callback<ProgressBar>();
+  EXPECT_FALSE(bar.enabled());  // tests run with stderr redirected
+  EXPECT_FALSE(ProgressBar(/*quiet=*/true).enabled());
+  trainer.fit(train.x.cview(), train.y.cview());
+  EXPECT_EQ(checkpoint.path_for(2), dir + "/ckpt_2.simdnn");
+  std::FILE* f1 = std::fopen((dir + "/ckpt_1.simdnn").c_str(), "rb");
+  EXPECT_EQ(f1, nullptr);
+  // The epoch-4 checkpoint holds the final weights (and the optimizer state).
+  auto copy = make_model();
+  Sgd sgd2(all_parameters(*copy), SgdOptions{.lr = 0.1});
+  load_model(checkpoint.path_for(4), *copy, &sgd2);
+  EXPECT_EQ(flatten(*copy), flatten(*model));
+  EXPECT_EQ(sgd2.step_count(), sgd.step_count());
+  load_model(checkpoint.path_for(2), *copy, &sgd2);
+  EXPECT_EQ(sgd2.step_count(), sgd.step_count() / 2);
 }
 
 TEST(Trainer, WarmTrainingStepAllocatesNothing) {
