@@ -30,7 +30,7 @@ bazel_tests() { bazel test //... "$@"; }
 qemu_run() {  # qemu_run CPU
   local cpu=$1 ok=0
   for t in base_test elementwise_test random_test initializers_test layers_test losses_test \
-    optimizers_test schedules_test models_test tensor_file_test; do
+    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test; do
     [[ -x bazel-bin/tests/$t ]] || continue
     qemu-x86_64 -cpu "$cpu" "bazel-bin/tests/$t" --gtest_brief=1 2>&1 | grep -v "TCG doesn't support" || ok=1
   done
