@@ -1,0 +1,280 @@
+// 7. optimizers: the notebook's exercise "Сравните SGD, Momentum, RMSprop, Adam" (and its
+// recommendation of Adam), on its data and network: SGD, Momentum, Nesterov, RMSprop, Adam, AdamW
+// and Adagrad — learning curves, a comparison at each one's customary learning rate, and a
+// learning-rate sweep so that no optimizer wins merely by the rate it was given.
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "experiments/notebook_data.h"
+#include "experiments/report.h"
+#include "train/loss.h"
+#include "train/optimizer.h"
+#include "train/trainer.h"
+
+namespace simdnn::repro {
+namespace {
+
+constexpr std::size_t kBatch = 32;
+constexpr double kTargetAccuracy = 0.90;
+
+using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(std::vector<Parameter>, double lr)>;
+
+struct OptimizerSpec {
+  std::string id;     // CSV-safe
+  std::string label;  // table and legend
+  double lr;          // the customary rate used in the comparison
+  std::string settings;
+  MakeOptimizer make;
+};
+
+std::vector<OptimizerSpec> optimizer_specs() {
+  return {
+      {"sgd", "SGD", 0.01, "lr 0.01 (the notebook's)",
+       [](std::vector<Parameter> p, double lr) { return std::make_unique<Sgd>(std::move(p), SgdOptions{.lr = lr}); }},
+      {"momentum", "Momentum", 0.01, "lr 0.01, momentum 0.9",
+       [](std::vector<Parameter> p, double lr) {
+         return std::make_unique<Momentum>(std::move(p), MomentumOptions{.lr = lr, .momentum = 0.9});
+       }},
+      {"nesterov", "Nesterov", 0.01, "lr 0.01, momentum 0.9",
+       [](std::vector<Parameter> p, double lr) {
+         return std::make_unique<Nesterov>(std::move(p), NesterovOptions{.lr = lr, .momentum = 0.9});
+       }},
+      {"rmsprop", "RMSprop", 0.001, "lr 0.001, α 0.99, eps 1e-8",
+       [](std::vector<Parameter> p, double lr) {
+         return std::make_unique<Rmsprop>(std::move(p), RmspropOptions{.lr = lr});
+       }},
+      {"adam", "Adam", 0.001, "lr 0.001, β 0.9 / 0.999, eps 1e-8",
+       [](std::vector<Parameter> p, double lr) { return std::make_unique<Adam>(std::move(p), AdamOptions{.lr = lr}); }},
+      {"adamw", "AdamW", 0.001, "lr 0.001, β 0.9 / 0.999, weight decay 0.01 (decoupled)",
+       [](std::vector<Parameter> p, double lr) {
+         return std::make_unique<AdamW>(std::move(p), AdamWOptions{.lr = lr, .weight_decay = 0.01});
+       }},
+      {"adagrad", "Adagrad", 0.01, "lr 0.01, eps 1e-10",
+       [](std::vector<Parameter> p, double lr) {
+         return std::make_unique<Adagrad>(std::move(p), AdagradOptions{.lr = lr});
+       }},
+  };
+}
+
+struct Outcome {
+  History history;
+  Evaluation train, val, test;  // after the last epoch
+  double best_val_loss = INFINITY;
+  std::size_t best_val_epoch = 0;    // 1-based
+  std::size_t epochs_to_target = 0;  // first epoch (1-based) with val accuracy >= kTargetAccuracy; 0 = never
+  bool diverged = false;
+  double seconds = 0.0;
+};
+
+Outcome train_one(const OptimizerSpec& spec, double lr, const NotebookData& d, std::size_t epochs, std::uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Sequential> model = make_mlp(notebook_mlp_config(seed));
+  BinaryCrossEntropyWithLogits loss;
+  std::unique_ptr<Optimizer> optimizer = spec.make(all_parameters(*model), lr);
+  TrainerOptions options;
+  options.epochs = epochs;
+  options.batch_size = kBatch;
+  options.seed = seed;
+  options.record_grad_norms = false;
+  Trainer trainer(*model, loss, *optimizer, options);
+  Outcome out;
+  out.history = trainer.fit(d.x_train.view(), d.y_train.view(), d.x_val.view(), d.y_val.view());
+  out.train = trainer.evaluate(d.x_train.view(), d.y_train.view());
+  out.val = trainer.evaluate(d.x_val.view(), d.y_val.view());
+  out.test = trainer.evaluate(d.x_test.view(), d.y_test.view());
+  for (const EpochRecord& r : out.history.epochs) {
+    if (!std::isfinite(r.train.loss)) out.diverged = true;
+    if (r.validation.loss < out.best_val_loss) out.best_val_loss = r.validation.loss, out.best_val_epoch = r.epoch + 1;
+    if (out.epochs_to_target == 0 && r.validation.accuracy >= kTargetAccuracy) out.epochs_to_target = r.epoch + 1;
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+std::string mean_std(const std::vector<double>& v, int digits) {
+  double mean = 0.0, var = 0.0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean);
+  if (v.size() < 2) return fmt(mean, digits);
+  return fmt(mean, digits) + " ± " + fmt(std::sqrt(var / static_cast<double>(v.size() - 1)), digits);
+}
+
+// Losses that training drives towards 0 (1e-9 and below) in scientific notation, others fixed.
+std::string loss_text(double v) {
+  if (!(std::abs(v) < 1e-3) || v == 0.0) return fmt(v);
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.1e", v);
+  return buffer;
+}
+
+Series line(const std::string& csv, const std::string& x, const std::string& y, const std::string& label) {
+  return Series{.csv = csv, .x = x, .y = y, .label = label};
+}
+
+void run(Experiment& e) {
+  const std::size_t epochs = e.scaled(200, 10);
+  const std::size_t sweep_epochs = e.scaled(100, 5);
+  const std::size_t repeats = e.scaled(5, 1);
+  const NotebookData d = load_notebook_data(e.seed());
+  const std::vector<OptimizerSpec> specs = optimizer_specs();
+
+  // 1. Each optimizer at its customary rate; `repeats` training seeds (the data stay e.seed()'s).
+  std::vector<std::vector<Outcome>> runs(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    for (std::size_t r = 0; r < repeats; ++r) runs[i].push_back(train_one(specs[i], specs[i].lr, d, epochs, e.seed() + r));
+    const Outcome& o = runs[i][0];
+    e.progress(specs[i].label + ": val accuracy " + fmt(o.val.accuracy, 3) + ", " + fmt(o.seconds, 2) + " s per run");
+  }
+
+  std::vector<std::string> columns = {"epoch"};
+  for (const OptimizerSpec& s : specs) {
+    for (const char* m : {"_train_loss", "_val_loss", "_val_accuracy"}) columns.push_back(s.id + m);
+  }
+  std::vector<std::vector<double>> rows;
+  for (std::size_t k = 0; k < epochs; ++k) {
+    std::vector<double> row = {static_cast<double>(k + 1)};
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto& epochs_run = runs[i][0].history.epochs;
+      const EpochRecord* r = k < epochs_run.size() ? &epochs_run[k] : nullptr;
+      row.push_back(r ? r->train.loss : NAN);
+      row.push_back(r ? r->validation.loss : NAN);
+      row.push_back(r ? r->validation.accuracy : NAN);
+    }
+    rows.push_back(row);
+  }
+  e.csv("curves", columns, rows);
+
+  Table t({"optimizer", "settings", "train loss", "val loss", "best val loss (epoch)", "val acc", "test acc",
+           "epochs to 90% val acc", "test acc, " + std::to_string(repeats) + " seeds",
+           "epochs to 90%, " + std::to_string(repeats) + " seeds"});
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const Outcome& o = runs[i][0];
+    std::vector<double> test_acc, to_target;
+    std::size_t never = 0;
+    for (const Outcome& x : runs[i]) {
+      test_acc.push_back(x.test.accuracy);
+      if (x.epochs_to_target) to_target.push_back(static_cast<double>(x.epochs_to_target));
+      else ++never;
+    }
+    std::string to_target_text = to_target.empty() ? "never" : mean_std(to_target, 1);
+    if (never && !to_target.empty()) to_target_text += " (" + std::to_string(never) + " never)";
+    t.add_row({specs[i].label, specs[i].settings, loss_text(o.train.loss), fmt(o.val.loss),
+               fmt(o.best_val_loss) + " (" + std::to_string(o.best_val_epoch) + ")", fmt(o.val.accuracy),
+               fmt(o.test.accuracy), o.epochs_to_target ? std::to_string(o.epochs_to_target) : "never",
+               mean_std(test_acc, 3), to_target_text});
+  }
+  e.table("comparison",
+          "Optimizers at their customary learning rates: " + std::to_string(epochs) + " epochs, batch 32, the "
+              "notebook's 20-64-32-16-1 ReLU network (He init) and data, binary cross-entropy from logits. Losses "
+              "and accuracies after the last epoch (seed " + std::to_string(e.seed()) + "); the last columns over "
+              "training seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + repeats - 1) +
+              " (mean ± standard deviation).",
+          t);
+
+  Figure curves{.title = "Optimizers at their customary learning rates (" + std::to_string(epochs) + " epochs)",
+                .rows = 1, .cols = 3};
+  Panel train{.title = "Training loss", .xlabel = "epoch", .ylabel = "binary cross-entropy (log scale)", .log_y = true};
+  Panel val{.title = "Validation loss", .xlabel = "epoch", .ylabel = "binary cross-entropy"};
+  Panel acc{.title = "Validation accuracy", .xlabel = "epoch", .ylabel = "accuracy"};
+  for (const OptimizerSpec& s : specs) {
+    train.series.push_back(line("curves", "epoch", s.id + "_train_loss", s.label));
+    val.series.push_back(line("curves", "epoch", s.id + "_val_loss", s.label));
+    acc.series.push_back(line("curves", "epoch", s.id + "_val_accuracy", s.label));
+  }
+  curves.panels = {train, val, acc};
+  e.figure("curves", curves);
+
+  // 2. Learning-rate sweep: the lowest validation loss reached, per optimizer and rate.
+  const std::vector<double> rates = {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
+  std::vector<std::string> sweep_columns = {"log10_lr"};
+  for (const OptimizerSpec& s : specs) sweep_columns.push_back(s.id + "_best_val_loss");
+  std::vector<std::vector<double>> sweep_rows(rates.size());
+  std::vector<std::string> header = {"optimizer"};
+  for (double lr : rates) header.push_back("lr " + fmt(lr, lr < 1e-3 ? 4 : 3));
+  header.push_back("best lr");
+  Table sweep(header);
+  std::vector<double> best_lr(specs.size(), 0.0);
+  for (std::size_t j = 0; j < rates.size(); ++j) sweep_rows[j].push_back(std::log10(rates[j]));
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    std::vector<std::string> row = {specs[i].label};
+    double best = INFINITY;
+    for (std::size_t j = 0; j < rates.size(); ++j) {
+      const Outcome o = train_one(specs[i], rates[j], d, sweep_epochs, e.seed());
+      const double v = o.diverged ? NAN : o.best_val_loss;
+      sweep_rows[j].push_back(v);
+      row.push_back(o.diverged ? "diverged" : fmt(v, 3) + " / " + fmt(o.history.epochs[o.best_val_epoch - 1].validation.accuracy, 3));
+      if (v < best) best = v, best_lr[i] = rates[j];
+    }
+    row.push_back(fmt(best_lr[i], best_lr[i] < 1e-3 ? 4 : 3));
+    sweep.add_row(row);
+  }
+  e.progress("learning-rate sweep done");
+  e.csv("lr_sweep_curves", sweep_columns, sweep_rows);
+  e.table("lr_sweep",
+          "Learning-rate sweep: the lowest validation loss within " + std::to_string(sweep_epochs) +
+              " epochs / the validation accuracy at that epoch, per optimizer and rate (seed " +
+              std::to_string(e.seed()) + ")",
+          sweep);
+  Figure sweep_figure{.title = "Learning-rate sweep (" + std::to_string(sweep_epochs) + " epochs)", .rows = 1, .cols = 1};
+  Panel p{.title = "Lowest validation loss vs learning rate", .xlabel = "log10(learning rate)",
+          .ylabel = "best val binary cross-entropy", .log_y = true};
+  for (const OptimizerSpec& s : specs) p.series.push_back(line("lr_sweep_curves", "log10_lr", s.id + "_best_val_loss", s.label));
+  sweep_figure.panels = {p};
+  e.figure("lr_sweep", sweep_figure);
+
+  auto find = [&](const char* id) -> const Outcome& {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].id == id) return runs[i][0];
+    }
+    return runs[0][0];
+  };
+  const Outcome& sgd = find("sgd");
+  const Outcome& adam = find("adam");
+  auto epochs_text = [](const Outcome& o) {
+    return o.epochs_to_target ? "in " + std::to_string(o.epochs_to_target) + " epochs" : std::string("never");
+  };
+  double sweep_lo = INFINITY, sweep_hi = 0.0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    double best = INFINITY;
+    for (std::size_t j = 0; j < rates.size(); ++j) {
+      if (std::isfinite(sweep_rows[j][i + 1])) best = std::min(best, sweep_rows[j][i + 1]);
+    }
+    sweep_lo = std::min(sweep_lo, best), sweep_hi = std::max(sweep_hi, best);
+  }
+  const bool adam_overfits = adam.val.loss > 1.1 * adam.best_val_loss;
+  e.note(
+      "The notebook only asks for this comparison (exercise 3) and recommends Adam; it has no optimizer code "
+      "beyond plain SGD, so there is nothing of its to match. Every optimizer here follows `torch.optim` "
+      "(train/optimizer.h). \"Comparable\" learning rates are each method's customary default — 0.01 for SGD, "
+      "Momentum, Nesterov and Adagrad, 0.001 for RMSprop, Adam and AdamW — since an adaptive method's step "
+      "lr·m̂/√v̂ is about lr in size whatever the gradient, while SGD's step is lr times the gradient, and "
+      "momentum 0.9 multiplies SGD's effective rate by 1/(1 − 0.9) = 10. Plain SGD at the notebook's 0.01 reaches "
+      "90 % validation accuracy " + epochs_text(sgd) + ", Adam " + epochs_text(adam) + ". Adam's validation loss "
+      "is lowest at epoch " + std::to_string(adam.best_val_epoch) + " (" + fmt(adam.best_val_loss, 3) + ") and " +
+      (adam_overfits ? "then climbs to " + fmt(adam.val.loss, 3) + " while the accuracy stays flat: with the correct "
+                       "output gradient (README item 1) the fast optimizers fit the 600 training samples within a "
+                       "few dozen epochs and then overfit, so the final-epoch loss favors the slower methods."
+                     : "ends at " + fmt(adam.val.loss, 3) + ".") +
+      " The sweep gives every optimizer its best rate: the lowest validation losses then span only " +
+      fmt(sweep_lo, 3) + "–" + fmt(sweep_hi, 3) + " across the seven methods, so on this small problem they differ "
+      "in speed and in how wide the range of good rates is (the adaptive methods tolerate rates over two orders "
+      "of magnitude), not in what they reach. AdamW's decoupled decay shrinks each weight by lr·0.01 = 1e-5 per "
+      "step, too little to matter here, so it tracks Adam closely; the regularization experiment shows what a "
+      "real L2 penalty does." +
+      std::string(e.quick() ? " (This is a --quick run of " + std::to_string(epochs) + " epochs, sweep " +
+                                  std::to_string(sweep_epochs) + "; the statements fit the full run.)"
+                            : ""));
+}
+
+const bool registered = register_experiment(
+    70, {"optimizers", "7. Optimizers: SGD, Momentum, Nesterov, RMSprop, Adam, AdamW, Adagrad",
+         "the optimizers on the notebook's task: learning curves, comparison, learning-rate sweep", run});
+
+}  // namespace
+}  // namespace simdnn::repro
