@@ -28,9 +28,12 @@
 #include "core/reference/elementwise_reference.h"
 #include "core/tensor.h"
 #include "core/threading.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
+
+using testing::Restore;
 
 constexpr double kU = 0x1p-24;      // float unit roundoff
 constexpr double kTiny = 0x1p-126;  // FLT_MIN: below it the header allows absolute error
@@ -44,20 +47,6 @@ bool report() {
   }();
   return on;
 }
-
-// Restores the ISA and thread count a test changed.
-class Restore {
- public:
-  Restore() : isa_(active_isa()), threads_(num_threads()) {}
-  ~Restore() {
-    set_isa(isa_);
-    set_num_threads(threads_);
-  }
-
- private:
-  Isa isa_;
-  int threads_;
-};
 
 std::vector<float> random_floats(std::size_t n, float lo, float hi, unsigned seed) {
   std::mt19937 gen(seed);

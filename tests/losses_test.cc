@@ -17,9 +17,12 @@
 #include "layers/layer.h"
 #include "train/loss.h"
 #include "train/regularizer.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
+
+using testing::expect_throw_with;
 
 Tensor make(std::size_t rows, std::size_t cols, const std::vector<float>& values) {
   Tensor t(rows, cols);
@@ -37,19 +40,6 @@ Tensor grid_logits(std::size_t rows, std::size_t cols, unsigned seed) {
     t.data()[i] = static_cast<float>(static_cast<int>((s >> 8) % 2048u) - 1024) / 256.0f;
   }
   return t;
-}
-
-template <class C>
-void expect_throw_with(const char* what, const C& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(msg.find(p), std::string::npos) << what << ": \"" << msg << "\" lacks \"" << p << "\"";
-    }
-  }
 }
 
 // Central differences of loss(z) with step 2^-10, against the analytic gradient `grad`.

@@ -33,6 +33,7 @@
 #include "layers/layer.h"
 #include "train/clipping.h"
 #include "train/optimizer.h"
+#include "tests/test_util.h"
 
 // ---- allocation counting (for the no-allocation-per-step test) -----------------------------
 
@@ -72,32 +73,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 namespace simdnn {
 namespace {
 
-// Restores the ISA and thread count a test changed.
-class Restore {
- public:
-  Restore() : isa_(active_isa()), threads_(num_threads()) {}
-  ~Restore() {
-    set_isa(isa_);
-    set_num_threads(threads_);
-  }
-
- private:
-  Isa isa_;
-  int threads_;
-};
-
-template <class C>
-void expect_throw_with(const char* what, const C& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(msg.find(p), std::string::npos) << what << ": \"" << msg << "\" lacks \"" << p << "\"";
-    }
-  }
-}
+using testing::Restore;
+using testing::expect_throw_with;
 
 // ---- hand-written formulas (PyTorch's torch.optim documentation), in double -----------------
 

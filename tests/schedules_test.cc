@@ -11,22 +11,12 @@
 #include <vector>
 
 #include "train/schedule.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
 
-template <class C>
-void expect_throw_with(const char* what, const C& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(msg.find(p), std::string::npos) << what << ": \"" << msg << "\" lacks \"" << p << "\"";
-    }
-  }
-}
+using testing::expect_throw_with;
 
 TEST(Schedules, Constant) {
   const ConstantLr s(0.05);

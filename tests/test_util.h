@@ -1,0 +1,46 @@
+// Small helpers shared by the test suites.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/isa.h"
+#include "core/threading.h"
+
+namespace simdnn::testing {
+
+// Restores the ISA and thread count a test changed, when it goes out of scope.
+class Restore {
+ public:
+  Restore() : isa_(active_isa()), threads_(num_threads()) {}
+  ~Restore() {
+    set_isa(isa_);
+    set_num_threads(threads_);
+  }
+  Restore(const Restore&) = delete;
+  Restore& operator=(const Restore&) = delete;
+
+ private:
+  Isa isa_;
+  int threads_;
+};
+
+// Expects call() to throw std::invalid_argument (or a subclass) whose message contains every
+// string of `parts`; `what` names the case in failure messages.
+template <class C>
+void expect_throw_with(const char* what, const C& call, const std::vector<std::string>& parts) {
+  try {
+    call();
+    ADD_FAILURE() << what << ": no exception";
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    for (const std::string& p : parts) {
+      EXPECT_NE(msg.find(p), std::string::npos) << what << ": \"" << msg << "\" lacks \"" << p << "\"";
+    }
+  }
+}
+
+}  // namespace simdnn::testing
