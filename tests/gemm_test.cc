@@ -12,19 +12,15 @@
 #include "core/tensor.h"
 #include "core/threading.h"
 #include "tests/gemm_tester.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
 
-// Restores the ISA and thread count a test changed.
+// Every test may change the ISA and thread count; the fixture puts them back.
 class GemmTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    set_isa(isa_);
-    set_num_threads(threads_);
-  }
-  Isa isa_ = active_isa();
-  int threads_ = num_threads();
+  testing::Restore restore_;
 };
 
 constexpr Trans kTrans[] = {Trans::no, Trans::yes};
