@@ -1,0 +1,233 @@
+// 2. vanishing: the notebook's §3 demonstrate_vanishing_gradient, reproduced as what it is — the
+// mean local derivative f'(x) at each of 20 steps of x ← f(x), with no weights and no chain rule
+// (shared/seed/README.md item 5) — and the gradient the text argues about: ∂L/∂h_l backpropagated
+// through a real 20-layer MLP, layer by layer through the Sequential's children.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/activation.h"
+#include "core/elementwise.h"
+#include "core/initializers.h"
+#include "experiments/notebook_data.h"
+#include "experiments/report.h"
+#include "layers/dense.h"
+#include "layers/sequential.h"
+#include "models/model_config.h"
+#include "train/loss.h"
+
+namespace simdnn::repro {
+namespace {
+
+constexpr std::size_t kLayers = 20;
+
+Panel panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
+  Panel p;
+  p.title = std::move(title);
+  p.xlabel = std::move(xlabel);
+  p.ylabel = std::move(ylabel);
+  p.log_y = log_y;
+  return p;
+}
+
+double frobenius(ConstMatrixView v) {
+  double s = 0.0;
+  for (std::size_t r = 0; r < v.rows; ++r) s += sum_of_squares(v.row(r), v.cols);
+  return std::sqrt(s);
+}
+
+// (a) The notebook's loop: x = linspace(−3, 3, 100); 20 times: record mean f'(x), then x ← f(x).
+// Also the per-point chained product Π f'(x_l) (still without weights), averaged over the points:
+// d f^l(x)/dx, the quantity the chain rule would multiply.
+void notebook_figure(Experiment& e) {
+  constexpr std::size_t kPoints = 100;
+  const Activation kinds[] = {Activation::sigmoid, Activation::tanh, Activation::relu};
+  std::vector<std::vector<double>> rows(kLayers);
+  for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
+  Table last({"activation", "mean_dfdx_layer1", "mean_dfdx_layer20", "chained_product_layer20"});
+  std::vector<std::string> columns = {"layer"};
+  for (Activation kind : kinds) {
+    const ActivationSpec a = ActivationSpec::of(kind);
+    const std::string name = activation_name(kind);
+    std::vector<float> x(kPoints), y(kPoints), ones(kPoints, 1.0f), d(kPoints);
+    std::vector<double> chain(kPoints, 1.0);
+    for (std::size_t i = 0; i < kPoints; ++i) x[i] = static_cast<float>(-3.0 + 6.0 * static_cast<double>(i) / (kPoints - 1));
+    std::vector<double> local, chained;
+    for (std::size_t l = 0; l < kLayers; ++l) {
+      activation_forward(a, x.data(), y.data(), kPoints);
+      activation_backward(a, x.data(), y.data(), ones.data(), d.data(), kPoints);
+      double mean = 0.0, mean_chain = 0.0;
+      for (std::size_t i = 0; i < kPoints; ++i) {
+        mean += d[i];
+        chain[i] *= d[i];
+        mean_chain += chain[i];
+      }
+      local.push_back(mean / kPoints);
+      chained.push_back(mean_chain / kPoints);
+      x = y;
+    }
+    columns.push_back(name);
+    columns.push_back(name + "_chain");
+    for (std::size_t l = 0; l < kLayers; ++l) {
+      rows[l].push_back(local[l]);
+      rows[l].push_back(chained[l]);
+    }
+    char chain_text[32];
+    std::snprintf(chain_text, sizeof chain_text, "%.3e", chained.back());
+    last.add_row({name, fmt(local.front()), fmt(local.back(), 10), chain_text});
+  }
+  e.csv("local_derivative", columns, rows);
+
+  Figure fig{"Notebook §3 figure, labelled as what it is: mean local derivative f'(x) while iterating x ← f(x) "
+             "(no weights, no chain rule)",
+             1, 3, {}};
+  Panel linear = panel("mean f'(x) at step l (notebook, linear)", "layer (step of x ← f(x))", "mean f'(x)", false);
+  Panel log = panel("the same, log scale (notebook)", "layer (step of x ← f(x))", "mean f'(x)", true);
+  Panel chain = panel("chained: mean of Π f'(x_k), k ≤ l (still no weights)", "layer", "mean d f^l(x)/dx", true);
+  for (Activation kind : kinds) {
+    const std::string name = activation_name(kind);
+    linear.series.push_back({"local_derivative", "layer", name, name});
+    log.series.push_back({"local_derivative", "layer", name, name});
+    chain.series.push_back({"local_derivative", "layer", name + "_chain", name});
+  }
+  fig.panels = {linear, log, chain};
+  e.figure("notebook_local_derivative", fig);
+  e.table("notebook_values", "Notebook §3 printout: mean local derivative after 20 steps (what it prints), and the "
+                             "chained product it never computes",
+          last);
+  e.note(
+      "**What the notebook's figure measures (README item 5).** `demonstrate_vanishing_gradient` never "
+      "backpropagates: at each of 20 \"layers\" it records the *mean local derivative* f'(x) over its 100 "
+      "points and then sets x ← f(x); there are no weights and nothing is multiplied. So its curves do not "
+      "vanish at all: sigmoid's iterate converges to the fixed point x* = σ(x*) ≈ 0.659, where σ'(x*) ≈ 0.2247, "
+      "tanh's iterate drifts slowly toward 0 so tanh' climbs toward 1, and ReLU's mean derivative stays at "
+      "0.5 (half of the points are negative). The numbers above are simdnn's kernels running that exact loop. "
+      "The third panel is what the text's formula (∂L/∂w₁ = Π ∂a_k/∂a_{k−1} …) would multiply if there were "
+      "no weights: the chained product collapses for sigmoid (≈0.22²⁰) but not for tanh or ReLU. The real "
+      "question — gradients through layers *with* weights — is answered below.");
+}
+
+struct GradientProfile {
+  std::vector<double> act;     // act[l] = ‖∂L/∂h_l‖, l = 1..kLayers (act[0] = ‖∂L/∂x‖)
+  std::vector<double> weight;  // weight[l] = ‖∂L/∂W_l‖, l = 1..kLayers (weight[0] unused)
+};
+
+// One forward and one backward of the binary cross-entropy through a 20-hidden-layer MLP, walking
+// the Sequential's children in reverse and recording the gradient each one receives.
+GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixView x, ConstMatrixView y,
+                        std::uint64_t seed) {
+  MlpConfig config;
+  config.inputs = x.cols;
+  config.hidden.assign(kLayers, 64);
+  config.outputs = 1;
+  config.activation = activation;
+  config.init = init;
+  config.seed = seed;
+  std::unique_ptr<Sequential> model = make_mlp(config);
+  const ConstMatrixView out = model->forward(x, Mode::train);
+  BinaryCrossEntropyWithLogits loss;
+  loss.forward_backward(out, y);
+  zero_grad(*model);
+  std::vector<Layer*> children = model->children();  // kLayers hidden Dense, then the head
+  GradientProfile p;
+  p.act.assign(kLayers + 1, 0.0);
+  p.weight.assign(kLayers + 1, 0.0);
+  ConstMatrixView dy = loss.gradient();
+  for (std::size_t i = children.size(); i-- > 0;) {
+    // dy is ∂L/∂(output of child i); child i < kLayers is hidden layer l = i + 1.
+    if (i < kLayers) p.act[i + 1] = frobenius(dy);
+    dy = children[i]->backward(dy);
+    if (i < kLayers) p.weight[i + 1] = frobenius(static_cast<Dense*>(children[i])->weight_grad().cview());
+  }
+  p.act[0] = frobenius(dy);
+  return p;
+}
+
+void true_gradient(Experiment& e) {
+  // The notebook's data (§8: make_classification, 60/20/20, standardized); the 600 training samples
+  // as one batch.
+  const NotebookData d = load_notebook_data(e.seed());
+  const Tensor& x = d.x_train;
+  const Tensor& y = d.y_train;
+
+  struct Config {
+    Activation activation;
+    InitSpec init;
+    const char* init_name;
+    const char* role;
+  };
+  const Config configs[] = {
+      {Activation::sigmoid, InitSpec::xavier_normal(), "xavier_normal", "recommended"},
+      {Activation::tanh, InitSpec::xavier_normal(), "xavier_normal", "recommended"},
+      {Activation::relu, InitSpec::he_normal(), "he_normal", "recommended"},
+      {Activation::sigmoid, InitSpec::he_normal(), "he_normal", "notebook DNN (He everywhere)"},
+      {Activation::tanh, InitSpec::he_normal(), "he_normal", "notebook DNN (He everywhere)"},
+      {Activation::relu, InitSpec::xavier_normal(), "xavier_normal", "mismatched"},
+  };
+  std::vector<std::string> columns = {"layer"};
+  std::vector<std::vector<double>> rows(kLayers);
+  for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
+  Table table({"activation", "init", "choice", "grad_h1", "grad_h10", "grad_h20", "ratio_h1_over_h20",
+               "ratio_W1_over_W20"});
+  Panel act = panel("‖∂L/∂h_l‖ (gradient w.r.t. layer l's output)", "layer l (1 = next to the input)", "norm", true);
+  Panel weight = panel("‖∂L/∂W_l‖ (weight gradient of layer l)", "layer l (1 = next to the input)", "norm", true);
+  for (const Config& c : configs) {
+    const GradientProfile p = profile(ActivationSpec::of(c.activation), c.init, x.cview(), y.cview(), e.seed());
+    const std::string stem = std::string(activation_name(c.activation)) + "_" + c.init_name;
+    columns.push_back(stem + "_act");
+    columns.push_back(stem + "_weight");
+    for (std::size_t l = 0; l < kLayers; ++l) {
+      rows[l].push_back(p.act[l + 1]);
+      rows[l].push_back(p.weight[l + 1]);
+    }
+    auto sci = [](double v) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.2e", v);
+      return std::string(b);
+    };
+    table.add_row({activation_name(c.activation), c.init_name, c.role, sci(p.act[1]), sci(p.act[10]),
+                   sci(p.act[kLayers]), sci(p.act[1] / p.act[kLayers]), sci(p.weight[1] / p.weight[kLayers])});
+    const std::string label = std::string(activation_name(c.activation)) + ", " + c.init_name;
+    act.series.push_back({"gradient_per_layer", "layer", stem + "_act", label});
+    weight.series.push_back({"gradient_per_layer", "layer", stem + "_weight", label});
+  }
+  e.csv("gradient_per_layer", columns, rows);
+  e.figure("true_gradient", {"True backpropagated gradient through a 20-layer MLP (width 64), one batch", 1, 2, {act, weight}});
+  e.table("true_gradient", "True gradient through 20 hidden layers (20-64×20-1, BCE on the notebook's data, one batch "
+                           "of " + std::to_string(x.rows()) + "): grad_hl = ‖∂L/∂h_l‖; a ratio below 1 means the "
+                           "gradient shrinks on its way down from layer 20 to layer 1",
+          table);
+  e.note(
+      "**The real chain (README item 5).** Here the gradient is backpropagated through a 20-hidden-layer "
+      "MLP (width 64, zero biases, initialized from the seed) on the notebook's standardized "
+      "make_classification data: forward in train mode, binary cross-entropy on the logits, then each child of "
+      "the Sequential is stepped backward in turn and the norm of ∂L/∂h_l it receives is recorded (and "
+      "‖∂L/∂W_l‖ after its backward). Xavier means xavier_normal, σ = √(2/(n_in+n_out)) (the same variance as "
+      "the notebook's Glorot-uniform, README item 7); He means he_normal, σ = √(2/n_in). Each layer multiplies "
+      "the gradient's variance by about n·σ²·E[f'(z)²]: with Xavier that is ≈ E[σ'²] < 1/16 for sigmoid, so the "
+      "norm shrinks by roughly 4× per layer and the gradient at layer 1 is many orders of magnitude below layer "
+      "20 — this is the vanishing gradient the text describes. tanh with Xavier loses far less (tanh' ≈ 1 near "
+      "0), and ReLU with He keeps the norm of the same order through all 20 layers (n·σ²·½ = 1). ReLU with "
+      "Xavier halves the variance per layer (a ×√2 decay of the norm), which is why He is the ReLU choice. "
+      "The notebook's DeepNeuralNetwork uses He for every activation: that does not rescue sigmoid (n·σ² = 2 "
+      "cannot make up for σ' ≤ 1/4) and pushes tanh slightly past the stable point, so its gradient grows a "
+      "little toward the input. The weight gradient ∂L/∂W_l = h_{l−1}ᵀ·∂L/∂z_l also carries the forward "
+      "activations: with ReLU + Xavier the activations shrink going up as fast as the gradient shrinks going "
+      "down, so all weight gradients are equally (and uniformly) small — the activation gradients show the "
+      "decay. ‖∂L/∂W_l‖ also depends on how aligned the samples' activations are (the batch sum adds up "
+      "coherently in deep layers, less so for the standardized inputs), so ratio_W1_over_W20 is only a rough "
+      "guide; ratio_h1_over_h20 is the quantity the text argues about.");
+}
+
+void run(Experiment& e) {
+  notebook_figure(e);
+  true_gradient(e);
+}
+
+const bool registered = register_experiment(
+    20, {"vanishing", "2. The vanishing gradient",
+         "the notebook's mean-local-derivative figure (as what it is) and the true gradient through 20 layers", run});
+
+}  // namespace
+}  // namespace simdnn::repro
