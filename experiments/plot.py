@@ -57,7 +57,7 @@ def draw(folder, spec_path):
     for index in range(len(spec["panels"]), rows * cols):
         axes[index // cols][index % cols].axis("off")
     fig.suptitle(spec.get("title", ""))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))  # leave room for the figure title
     fig.savefig(os.path.join(folder, spec["png"]), dpi=90)
     plt.close(fig)
 
