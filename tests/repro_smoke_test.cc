@@ -135,6 +135,44 @@ TEST_F(ReproSmoke, TablesAreWellFormedAndMatchTheirCsv) {
   EXPECT_GE(tables, registered_experiments().size());
 }
 
+// The tables `repro all --quick` writes, with their data rows and columns. Fashion-MNIST's only
+// exist where Debian's dataset-fashion-mnist is installed.
+struct ExpectedTable {
+  const char* file;
+  std::size_t rows, cols;
+  bool optional;
+};
+constexpr ExpectedTable kExpectedTables[] = {
+    {"activations_ranges.md", 9, 6, false},          {"vanishing_notebook_values.md", 3, 4, false},
+    {"vanishing_true_gradient.md", 6, 8, false},     {"exploding_growth.md", 3, 8, false},
+    {"init_accuracy.md", 12, 7, false},               {"regularization_results.md", 10, 14, false},
+    {"regularization_seeds.md", 10, 6, false},        {"dropout_expectation.md", 3, 7, false},
+    {"dropout_clipping_summary.md", 6, 6, false},     {"optimizers_comparison.md", 7, 10, false},
+    {"optimizers_lr_sweep.md", 7, 9, false},          {"depth_test_accuracy.md", 2, 9, false},
+    {"depth_results_sgdm.md", 8, 11, false},          {"depth_results_adam.md", 8, 11, false},
+    {"schedules_results.md", 9, 10, false},           {"digits_accuracy.md", 2, 7, false},
+    {"digits_confusion_table.md", 10, 11, false},     {"digits_per_class.md", 10, 9, false},
+    {"digits_mixup.md", 4, 7, false},                 {"digits_fashion_accuracy.md", 2, 7, true},
+    {"digits_fashion_confusion_table.md", 10, 11, true}, {"digits_fashion_per_class.md", 10, 9, true},
+    {"digits_fashion_mixup.md", 4, 7, true},
+};
+
+TEST_F(ReproSmoke, EveryTableHasItsRowsAndColumns) {
+  ASSERT_EQ(status_, 0);
+  for (const ExpectedTable& t : kExpectedTables) {
+    const fs::path path = out_ / t.file;
+    if (t.optional && !fs::exists(path)) continue;
+    ASSERT_TRUE(fs::exists(path)) << t.file;
+    std::vector<std::string> rows;
+    for (const std::string& l : lines_of(slurp(path))) {
+      if (!l.empty() && l[0] == '|') rows.push_back(l);
+    }
+    ASSERT_GE(rows.size(), 2u) << t.file;
+    EXPECT_EQ(rows.size() - 2, t.rows) << t.file << ": data rows";
+    EXPECT_EQ(markdown_cells(rows[0]), t.cols) << t.file << ": columns";
+  }
+}
+
 TEST_F(ReproSmoke, FigureSpecsReferToExistingColumns) {
   ASSERT_EQ(status_, 0);
   for (const auto& entry : fs::directory_iterator(out_)) {
