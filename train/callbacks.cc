@@ -39,15 +39,6 @@ bool all_finite(const Tensor& t) {
   return true;
 }
 
-bool all_finite(ConstMatrixView v) {
-  for (std::size_t r = 0; r < v.rows; ++r) {
-    for (std::size_t c = 0; c < v.cols; ++c) {
-      if (!std::isfinite(v(r, c))) return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 EarlyStopping::EarlyStopping(Monitor monitor, std::size_t patience, double min_delta, bool restore_best_weights)

@@ -375,7 +375,6 @@ double exp_shifted_sum(const float* x, float* y, std::size_t n, float m) {
 
 template <class Arch>
 void softmax_row(const float* x, float* y, std::size_t n) {
-  using V = Vec<Arch>;
   const float m = row_max<Arch>(x, n);
   const double sum = exp_shifted_sum<Arch, true>(x, y, n, m);
   const float inv = static_cast<float>(1.0 / sum);
@@ -385,7 +384,6 @@ void softmax_row(const float* x, float* y, std::size_t n) {
 
 template <class Arch>
 void log_softmax_row(const float* x, float* y, std::size_t n) {
-  using V = Vec<Arch>;
   const float m = row_max<Arch>(x, n);
   const double sum = exp_shifted_sum<Arch, false>(x, nullptr, n, m);
   const float lse = static_cast<float>(__builtin_log(sum));  // libm's log, not an inline function
@@ -462,7 +460,6 @@ void axpy(float a, const float* x, float* y, std::size_t n) {
 
 template <class Arch>
 void scale(float a, const float* x, float* y, std::size_t n) {
-  using V = Vec<Arch>;
   map1<Arch>(x, y, n, [a](const auto& v) SIMDNN_ALWAYS_INLINE { return SIMDNN_VEC_OF(v)(a) * v; });
 }
 
