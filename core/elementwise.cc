@@ -2,6 +2,7 @@
 // the baseline ISA: the per-ISA code is reached only through the tables of elementwise_kernels().
 #include "core/elementwise.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -299,6 +300,13 @@ double sum_of_squares(const float* x, std::size_t n) {
   double total = 0.0;
   for (std::size_t t = 0; t < tasks; ++t) total += partial[t];
   return total;
+}
+
+double frobenius_norm(ConstMatrixView x) {
+  check_view("frobenius_norm", "x", x);
+  double total = 0.0;
+  for (std::size_t r = 0; r < x.rows; ++r) total += sum_of_squares(x.row(r), x.cols);
+  return std::sqrt(total);
 }
 
 void column_sums(ConstMatrixView x, float* sums) {

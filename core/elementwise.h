@@ -109,6 +109,8 @@ void multiply(const float* a, const float* b, float* y, std::size_t n);
 // double and the chunks of kElementwiseChunk values are summed in a fixed order, so the relative
 // error is ≤ n·2^-53, far below float precision for any n that fits in memory.
 double sum_of_squares(const float* x, std::size_t n);
+// √(Σ x(r, c)²) of a view (any leading dimension): sum_of_squares per row, in row order.
+double frobenius_norm(ConstMatrixView x);
 
 // sums[j] = Σ_r x(r, j) for the x.cols columns (the bias gradient of a batch), accumulated in
 // double over the rows in order and rounded once to float: error ≤ u·|sums[j]| + m·2^-53·Σ_r

@@ -110,15 +110,6 @@ std::string sci(double v) {
   return buffer;
 }
 
-Panel line_panel(std::string title, std::string xlabel, std::string ylabel, bool log_y = false) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
 enum class Opt { sgd_momentum, adam };
 constexpr Opt kOpts[] = {Opt::sgd_momentum, Opt::adam};
 const char* opt_name(Opt o) { return o == Opt::adam ? "adam" : "sgdm"; }

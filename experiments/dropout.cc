@@ -25,22 +25,6 @@
 namespace simdnn::repro {
 namespace {
 
-Panel panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
-std::string sci(double v) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf");
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2e", v);
-  return b;
-}
-
 std::vector<std::vector<double>> matrix_rows(ConstMatrixView m) {
   std::vector<std::vector<double>> rows(m.rows);
   for (std::size_t r = 0; r < m.rows; ++r) rows[r].assign(m.row(r), m.row(r) + m.cols);
@@ -60,11 +44,11 @@ void dropout_demo(Experiment& e) {
   e.csv("activations", columns, matrix_rows(x.cview()));
   e.csv("dropped", columns, matrix_rows(y));
   e.csv("mask", columns, matrix_rows(layer.mask()));
-  Panel a = panel("activations X (10 samples × 20 units)", "unit", "sample", false);
+  Panel a = line_panel("activations X (10 samples × 20 units)", "unit", "sample", false);
   a.image_csv = "activations";
-  Panel b = panel("with dropout, p = 0.5 (train mode)", "unit", "sample", false);
+  Panel b = line_panel("with dropout, p = 0.5 (train mode)", "unit", "sample", false);
   b.image_csv = "dropped";
-  Panel m = panel("the mask: 0 or 1/(1−p) = 2", "unit", "sample", false);
+  Panel m = line_panel("the mask: 0 or 1/(1−p) = 2", "unit", "sample", false);
   m.image_csv = "mask";
   e.figure("mask", {"Dropout (notebook §6.2): activations, dropped activations, mask", 1, 3, {a, b, m}});
 
@@ -238,10 +222,10 @@ void clipping_demo(Experiment& e) {
     std::vector<std::vector<double>> rows(epochs), step_rows;
     for (std::size_t i = 0; i < epochs; ++i) rows[i].push_back(static_cast<double>(i + 1));
     const std::string csv = std::string("clipping_") + cc.name, step_csv = csv + "_steps";
-    Panel sg = panel("first 2 epochs, every step: gradient norm before clipping", "step (batch of 32)", "‖g‖", true);
-    Panel sl = panel("first 2 epochs, every step: batch loss", "step (batch of 32)", "BCE", true);
-    Panel gp = panel("per epoch: mean gradient norm before clipping", "epoch", "‖g‖", true);
-    Panel lp = panel("per epoch: training loss (whole training set)", "epoch", "BCE", true);
+    Panel sg = line_panel("first 2 epochs, every step: gradient norm before clipping", "step (batch of 32)", "‖g‖", true);
+    Panel sl = line_panel("first 2 epochs, every step: batch loss", "step (batch of 32)", "BCE", true);
+    Panel gp = line_panel("per epoch: mean gradient norm before clipping", "epoch", "‖g‖", true);
+    Panel lp = line_panel("per epoch: training loss (whole training set)", "epoch", "BCE", true);
     for (double clip : clips) {
       const ClipRun r = train_clipped(d, cc, clip, epochs, e.seed());
       if (clip == 0.0 && runaway.empty()) {

@@ -24,27 +24,6 @@ namespace {
 constexpr std::size_t kLayers = 10;
 constexpr std::size_t kWidth = 100;
 
-Panel panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
-double frobenius(ConstMatrixView v) {
-  double s = 0.0;
-  for (std::size_t r = 0; r < v.rows; ++r) s += sum_of_squares(v.row(r), v.cols);
-  return std::sqrt(s);
-}
-
-std::string sci(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2e", v);
-  return b;
-}
-
 struct InitCase {
   const char* name;   // CSV column stem
   const char* label;  // legend
@@ -61,7 +40,7 @@ std::vector<double> notebook_chain(const InitSpec& spec, std::uint64_t seed, std
     initialize(w.view(), spec, seed, first_stream + l);
     matmul(g.cview(), w.cview(), next.view());
     std::swap(g, next);
-    norms.push_back(frobenius(g.cview()));
+    norms.push_back(frobenius_norm(g.cview()));
   }
   return norms;
 }
@@ -88,7 +67,7 @@ std::vector<double> network_profile(ActivationSpec activation, const InitSpec& s
   ConstMatrixView dy = loss.gradient();
   for (std::size_t i = children.size(); i-- > 0;) {
     dy = children[i]->backward(dy);
-    if (norms.size() < kLayers) norms.push_back(frobenius(dy));
+    if (norms.size() < kLayers) norms.push_back(frobenius_norm(dy));
   }
   return norms;
 }
@@ -116,11 +95,11 @@ void run(Experiment& e) {
   for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
   Table table({"init", "sigma", "theory_linear_per_layer", "notebook_norm_after_10", "notebook_per_layer",
                "linear_net_per_layer", "theory_relu_per_layer", "relu_net_per_layer"});
-  Panel nb_linear = panel("notebook chain g ← g·W (linear scale)", "layer", "‖g‖", false);
-  Panel nb_log = panel("notebook: the same, log scale", "layer", "‖g‖", true);
-  Panel linear_net = panel("linear MLP (identity activations), backprop", "weight matrices passed from the output",
+  Panel nb_linear = line_panel("notebook chain g ← g·W (linear scale)", "layer", "‖g‖", false);
+  Panel nb_log = line_panel("notebook: the same, log scale", "layer", "‖g‖", true);
+  Panel linear_net = line_panel("linear MLP (identity activations), backprop", "weight matrices passed from the output",
                            "‖∂L/∂h‖", true);
-  Panel relu_net = panel("ReLU MLP, backprop", "weight matrices passed from the output", "‖∂L/∂h‖", true);
+  Panel relu_net = line_panel("ReLU MLP, backprop", "weight matrices passed from the output", "‖∂L/∂h‖", true);
   std::uint64_t stream = 1u << 20;  // the chain's matrices: streams the networks' layers (0, 1, ...) do not use
   for (const InitCase& c : cases) {
     const std::vector<double> chain = notebook_chain(c.spec, e.seed(), stream);

@@ -24,15 +24,6 @@ namespace {
 constexpr double kLearningRate = 0.05;
 constexpr std::size_t kBatch = 32;
 
-Panel panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
 // Distinct columns (hidden units) of a weight matrix: units whose incoming weights agree within
 // 1e-5 of the matrix's largest |w| count as one.
 std::size_t distinct_units(const Tensor& w) {
@@ -53,12 +44,6 @@ std::size_t distinct_units(const Tensor& w) {
     if (!seen) representatives.push_back(c);
   }
   return representatives.size();
-}
-
-std::string sci(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2e", v);
-  return b;
 }
 
 double max_abs(const Tensor& t) {
@@ -94,7 +79,7 @@ void run(Experiment& e) {
              {}};
   for (Activation act : activations) {
     const std::string an = activation_name(act);
-    Panel p = panel(an, "epoch", "training loss (BCE)", false);
+    Panel p = line_panel(an, "epoch", "training loss (BCE)", false);
     for (const InitCase& init : inits) {
       // Repeats with other weight / shuffling seeds (same data): the spread of the test accuracy.
       std::vector<double> accuracies;

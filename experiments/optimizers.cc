@@ -96,15 +96,6 @@ Outcome train_one(const OptimizerSpec& spec, double lr, const NotebookData& d, s
   return out;
 }
 
-std::string mean_std(const std::vector<double>& v, int digits) {
-  double mean = 0.0, var = 0.0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  for (double x : v) var += (x - mean) * (x - mean);
-  if (v.size() < 2) return fmt(mean, digits);
-  return fmt(mean, digits) + " ± " + fmt(std::sqrt(var / static_cast<double>(v.size() - 1)), digits);
-}
-
 // Losses that training drives towards 0 (1e-9 and below) in scientific notation, others fixed.
 std::string loss_text(double v) {
   if (!(std::abs(v) < 1e-3) || v == 0.0) return fmt(v);

@@ -159,15 +159,6 @@ std::function<std::unique_ptr<Regularizer>()> l2(double lambda, L2Scaling scalin
   return [=] { return std::make_unique<L2Regularizer>(lambda, scaling); };
 }
 
-std::string mean_std(const std::vector<double>& v, int digits) {
-  double mean = 0.0, var = 0.0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  for (double x : v) var += (x - mean) * (x - mean);
-  const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
-  return fmt(mean, digits) + " ± " + fmt(sd, digits);
-}
-
 void run(Experiment& e) {
   const std::size_t epochs = e.scaled(500, 10);
   const std::size_t patience = e.scaled(20, 3);

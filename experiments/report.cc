@@ -62,6 +62,31 @@ std::string fmt(double value, int digits) {
   return buffer;
 }
 
+std::string sci(double value) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "NaN" : (value > 0 ? "inf" : "-inf");
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.2e", value);
+  return buffer;
+}
+
+std::string mean_std(const std::vector<double>& values, int digits) {
+  double mean = 0.0, var = 0.0;
+  for (double x : values) mean += x;
+  mean /= static_cast<double>(values.size());
+  if (values.size() < 2) return fmt(mean, digits);
+  for (double x : values) var += (x - mean) * (x - mean);
+  return fmt(mean, digits) + " ± " + fmt(std::sqrt(var / static_cast<double>(values.size() - 1)), digits);
+}
+
+Panel line_panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
+  Panel p;
+  p.title = std::move(title);
+  p.xlabel = std::move(xlabel);
+  p.ylabel = std::move(ylabel);
+  p.log_y = log_y;
+  return p;
+}
+
 Experiment::Experiment(const RunOptions& options, std::string name, std::string title)
     : options_(options), name_(std::move(name)) {
   std::filesystem::create_directories(options_.out_dir);

@@ -32,6 +32,11 @@ class Table {
 
 // Number formatting used in every table: fixed with `digits` decimals; NaN as "–".
 std::string fmt(double value, int digits = 4);
+// Scientific notation with 2 decimals ("1.23e-05"); non-finite values as "NaN", "inf", "-inf"
+// (in these tables they mean a run diverged).
+std::string sci(double value);
+// "mean ± sample standard deviation" with `digits` decimals; the mean alone for one value.
+std::string mean_std(const std::vector<double>& values, int digits);
 
 // One line of a figure: column `y` against column `x` of a CSV file written by this experiment.
 struct Series {
@@ -50,6 +55,9 @@ struct Panel {
   // Instead of lines: draw the CSV `image_csv` (all columns numeric) as an image/heatmap.
   std::string image_csv;
 };
+
+// A panel of lines, to be filled with series.
+Panel line_panel(std::string title, std::string xlabel, std::string ylabel, bool log_y = false);
 
 struct Figure {
   std::string title;

@@ -74,15 +74,6 @@ Outcome train_one(const ScheduleSpec& spec, const NotebookData& d, std::size_t e
   return out;
 }
 
-std::string mean_std(const std::vector<double>& v, int digits) {
-  double mean = 0.0, var = 0.0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  for (double x : v) var += (x - mean) * (x - mean);
-  if (v.size() < 2) return fmt(mean, digits);
-  return fmt(mean, digits) + " ± " + fmt(std::sqrt(var / static_cast<double>(v.size() - 1)), digits);
-}
-
 std::string num(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.3g", v);

@@ -22,21 +22,6 @@ namespace {
 
 constexpr std::size_t kLayers = 20;
 
-Panel panel(std::string title, std::string xlabel, std::string ylabel, bool log_y) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
-double frobenius(ConstMatrixView v) {
-  double s = 0.0;
-  for (std::size_t r = 0; r < v.rows; ++r) s += sum_of_squares(v.row(r), v.cols);
-  return std::sqrt(s);
-}
-
 // (a) The notebook's loop: x = linspace(−3, 3, 100); 20 times: record mean f'(x), then x ← f(x).
 // Also the per-point chained product Π f'(x_l) (still without weights), averaged over the points:
 // d f^l(x)/dx, the quantity the chain rule would multiply.
@@ -82,9 +67,9 @@ void notebook_figure(Experiment& e) {
   Figure fig{"Notebook §3 figure, labelled as what it is: mean local derivative f'(x) while iterating x ← f(x) "
              "(no weights, no chain rule)",
              1, 3, {}};
-  Panel linear = panel("mean f'(x) at step l (notebook, linear)", "layer (step of x ← f(x))", "mean f'(x)", false);
-  Panel log = panel("the same, log scale (notebook)", "layer (step of x ← f(x))", "mean f'(x)", true);
-  Panel chain = panel("chained: mean of Π f'(x_k), k ≤ l (still no weights)", "layer", "mean d f^l(x)/dx", true);
+  Panel linear = line_panel("mean f'(x) at step l (notebook, linear)", "layer (step of x ← f(x))", "mean f'(x)", false);
+  Panel log = line_panel("the same, log scale (notebook)", "layer (step of x ← f(x))", "mean f'(x)", true);
+  Panel chain = line_panel("chained: mean of Π f'(x_k), k ≤ l (still no weights)", "layer", "mean d f^l(x)/dx", true);
   for (Activation kind : kinds) {
     const std::string name = activation_name(kind);
     linear.series.push_back({"local_derivative", "layer", name, name});
@@ -136,11 +121,11 @@ GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixVie
   ConstMatrixView dy = loss.gradient();
   for (std::size_t i = children.size(); i-- > 0;) {
     // dy is ∂L/∂(output of child i); child i < kLayers is hidden layer l = i + 1.
-    if (i < kLayers) p.act[i + 1] = frobenius(dy);
+    if (i < kLayers) p.act[i + 1] = frobenius_norm(dy);
     dy = children[i]->backward(dy);
-    if (i < kLayers) p.weight[i + 1] = frobenius(static_cast<Dense*>(children[i])->weight_grad().cview());
+    if (i < kLayers) p.weight[i + 1] = frobenius_norm(static_cast<Dense*>(children[i])->weight_grad().cview());
   }
-  p.act[0] = frobenius(dy);
+  p.act[0] = frobenius_norm(dy);
   return p;
 }
 
@@ -170,8 +155,8 @@ void true_gradient(Experiment& e) {
   for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
   Table table({"activation", "init", "choice", "grad_h1", "grad_h10", "grad_h20", "ratio_h1_over_h20",
                "ratio_W1_over_W20"});
-  Panel act = panel("‖∂L/∂h_l‖ (gradient w.r.t. layer l's output)", "layer l (1 = next to the input)", "norm", true);
-  Panel weight = panel("‖∂L/∂W_l‖ (weight gradient of layer l)", "layer l (1 = next to the input)", "norm", true);
+  Panel act = line_panel("‖∂L/∂h_l‖ (gradient w.r.t. layer l's output)", "layer l (1 = next to the input)", "norm", true);
+  Panel weight = line_panel("‖∂L/∂W_l‖ (weight gradient of layer l)", "layer l (1 = next to the input)", "norm", true);
   for (const Config& c : configs) {
     const GradientProfile p = profile(ActivationSpec::of(c.activation), c.init, x.cview(), y.cview(), e.seed());
     const std::string stem = std::string(activation_name(c.activation)) + "_" + c.init_name;

@@ -854,3 +854,21 @@ TEST(Errors, MessagesNameOperationArgumentExpectedAndActual) {
 
 }  // namespace
 }  // namespace simdnn
+
+namespace simdnn {
+namespace {
+
+TEST(FrobeniusNorm, StridedViewMatchesDoubleLoop) {
+  std::vector<float> storage(7 * 12);
+  for (std::size_t i = 0; i < storage.size(); ++i) storage[i] = static_cast<float>(i % 13) * 0.25f - 1.5f;
+  const ConstMatrixView x{storage.data(), 7, 9, 12};  // 3 padding floats per row, not counted
+  double expected = 0.0;
+  for (std::size_t r = 0; r < 7; ++r) {
+    for (std::size_t c = 0; c < 9; ++c) expected += static_cast<double>(x(r, c)) * x(r, c);
+  }
+  EXPECT_DOUBLE_EQ(frobenius_norm(x), std::sqrt(expected));
+  EXPECT_THROW(frobenius_norm(ConstMatrixView{storage.data(), 2, 9, 8}), ShapeError);
+}
+
+}  // namespace
+}  // namespace simdnn
