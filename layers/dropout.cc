@@ -1,5 +1,6 @@
 #include "layers/dropout.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,17 @@ void Dropout::set_mask_for_testing(const Tensor& keep) {
   fixed_keep_ = keep.clone();
 }
 
+std::uint64_t Dropout::step() const {
+  std::uint32_t halves[2];
+  std::memcpy(halves, step_bits_.data(), sizeof(halves));
+  return static_cast<std::uint64_t>(halves[1]) << 32 | halves[0];
+}
+
+void Dropout::set_step(std::uint64_t step) {
+  const std::uint32_t halves[2] = {static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32)};
+  std::memcpy(step_bits_.data(), halves, sizeof(halves));
+}
+
 ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
@@ -34,7 +46,8 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
     detail::copy_view(x, y);
     return y;
   }
-  const std::uint64_t step = step_++;
+  const std::uint64_t step = this->step();
+  set_step(step + 1);
   rows_ = m;
   if (p_ > 0.0f) {
     const MatrixView mask = reserve_rows(mask_, m, width_);

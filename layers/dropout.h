@@ -9,7 +9,9 @@
 // counted from 0 and advanced by every train-mode forward) draws its keep mask as
 //   fill_bernoulli(mask, 1 − p, seed, substream(stream, t))                (core/random.h)
 // so element (r, c) of step t depends only on (seed, stream, t, r·width + c), not on the thread
-// count. set_step() restarts or resumes the sequence (e.g. from a checkpoint);
+// count. The step is saved with the model (state tensor "step": the 64-bit counter's two 32-bit
+// halves, low first, bit for bit in a 1x2 tensor), so a run resumed from a checkpoint draws the
+// same masks as an uninterrupted one. set_step() restarts or resumes the sequence by hand;
 // set_mask_for_testing() replaces it with a fixed mask. Eval mode and p = 0 copy x to the output.
 #pragma once
 
@@ -41,8 +43,10 @@ class Dropout : public Layer {
   std::uint64_t seed() const { return seed_; }
   std::uint64_t stream() const { return stream_; }
   // The number of the next train-mode forward (see above).
-  std::uint64_t step() const { return step_; }
-  void set_step(std::uint64_t step) { step_ = step; }
+  std::uint64_t step() const;
+  void set_step(std::uint64_t step);
+
+  std::vector<StateTensor> state() override { return {{"step", &step_bits_}}; }
 
   // From now on every train-mode forward keeps exactly the elements where `keep` is nonzero
   // (scaled by 1/(1 − p)) instead of drawing a mask; its input must have keep.rows() rows
@@ -58,7 +62,7 @@ class Dropout : public Layer {
   float p_;
   std::uint64_t seed_;
   std::uint64_t stream_;
-  std::uint64_t step_ = 0;
+  Tensor step_bits_ = Tensor(1, 2);  // the step counter, bit for bit (see above)
   Tensor fixed_keep_;
   Tensor mask_, y_, dx_;
   std::size_t rows_ = 0;

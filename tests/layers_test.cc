@@ -586,8 +586,9 @@ TEST(Layers, ParameterAndStatePathsAndZeroGrad) {
   EXPECT_EQ(names, expected);
   std::vector<std::string> state;
   for (const StateTensor& s : all_state(*net)) state.push_back(s.name);
-  EXPECT_EQ(state.size(), 10u);
+  EXPECT_EQ(state.size(), 11u);  // 4 BatchNorms x (mean, var) + the dropout step
   EXPECT_EQ(state.front(), "batchnorm1/running_mean");
+  EXPECT_NE(std::find(state.begin(), state.end(), "dropout3/step"), state.end());
   EXPECT_EQ(state.back(), "dense_block5/bn1/running_var");
 
   const Tensor x = random_matrix(4, 5, 1);  // must outlive backward (layer.h)

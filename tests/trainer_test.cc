@@ -174,7 +174,7 @@ TEST(Trainer, StepwiseApiAndShapeErrors) {
 
 TEST(Trainer, SaveAndLoadRoundTripWithOptimizerState) {
   Data train(64, 8);
-  auto model = make_model(true);
+  auto model = make_model(true, true);  // BatchNorm statistics and the dropout step are state
   BinaryCrossEntropyWithLogits loss;
   Adam adam(all_parameters(*model), AdamOptions{.lr = 0.01});
   Trainer trainer(*model, loss, adam);
@@ -182,12 +182,12 @@ TEST(Trainer, SaveAndLoadRoundTripWithOptimizerState) {
   const std::string path = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") + "/m.simdnn";
   save_model(path, *model, &adam);
 
-  auto copy = make_model(true);
+  auto copy = make_model(true, true);
   Adam adam2(all_parameters(*copy), AdamOptions{.lr = 0.01});
   load_model(path, *copy, &adam2);
   EXPECT_EQ(flatten(*model), flatten(*copy));
   EXPECT_EQ(adam2.step_count(), 3u);
-  // The same next step from both.
+  // The same next step from both (the same dropout mask included).
   Trainer t2(*copy, loss, adam2);
   trainer.train_on_batch(train.x.cview(), train.y.cview());
   t2.train_on_batch(train.x.cview(), train.y.cview());
