@@ -3,7 +3,7 @@
 # already present are left alone. Runs as root, or through sudo otherwise.
 #
 #   tools/setup.sh           build + test dependencies (what CI needs)
-#   tools/setup.sh --bench   also the heavier peers used only by benchmarks
+#   tools/setup.sh --bench   also the heavier peers used only by benchmarks (incl. PyTorch)
 #   tools/setup.sh --fuzz    also clang and libFuzzer, for tools/fuzz.sh
 set -euo pipefail
 
@@ -26,6 +26,7 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(dataset-fashion-mnist)  # repro's Fashion-MNIST experiment
+  packages+=(python3-torch python3-numpy)  # tools/bench_report's end-to-end PyTorch and numpy baselines
 elif [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)  # clang++-14 -fsanitize=fuzzer,address for tools/fuzz.sh
 elif [[ $# -gt 0 ]]; then

@@ -1,0 +1,126 @@
+// Per-layer cost: one forward (Mode::train) plus one backward per iteration, at the MLP shapes of
+// bench/layer_shapes.txt (rows "name batch width"; SIMDNN_LAYER_SHAPES overrides the path), on
+// one thread.
+//  - dense_relu: Dense(width -> width) with the fused ReLU epilogue; GFLOP/s counts
+//    6·batch·width² per iteration (2 for x·W, 4 for the two backward products).
+//  - batchnorm, dropout_0.5 and act_<name> for every activation (ActivationLayer): Gelem/s
+//    counts batch·width elements per iteration (forward and backward together).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/activation.h"
+#include "core/random.h"
+#include "core/tensor.h"
+#include "core/threading.h"
+#include "layers/activation_layer.h"
+#include "layers/batchnorm.h"
+#include "layers/dense.h"
+#include "layers/dropout.h"
+
+namespace {
+
+using namespace simdnn;
+
+struct Shape {
+  std::string name;
+  std::size_t batch, width;
+};
+
+std::vector<Shape> read_shapes(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("layers_bench: cannot open shape table " + path);
+  std::vector<Shape> shapes;
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    Shape s;
+    if (!(fields >> s.name >> s.batch >> s.width) || s.batch == 0 || s.width == 0) {
+      throw std::runtime_error(path + ":" + std::to_string(line_number) +
+                               ": expected 'name batch width', got '" + line + "'");
+    }
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+// Runs forward(train) + backward of `layer` per iteration on normal inputs and gradients.
+void run_layer(benchmark::State& state, Layer& layer, const Shape& s) {
+  set_num_threads(1);
+  Tensor x(s.batch, s.width), dy(s.batch, layer.output_width());
+  fill_normal(x.view(), 0.0f, 1.0f, 11, 0);
+  fill_normal(dy.view(), 0.0f, 1.0f, 11, 1);
+  for (auto _ : state) {
+    ConstMatrixView y = layer.forward(x.cview(), Mode::train);
+    benchmark::DoNotOptimize(y.data);
+    ConstMatrixView dx = layer.backward(dy.cview());
+    benchmark::DoNotOptimize(dx.data);
+    benchmark::ClobberMemory();
+  }
+}
+
+void set_elements(benchmark::State& state, const Shape& s) {
+  state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(s.batch * s.width) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_dense(benchmark::State& state, Shape s) {
+  DenseOptions o;
+  o.activation = ActivationSpec::relu();
+  o.weight_init = InitSpec::he_normal();
+  Dense layer(s.width, s.width, o);
+  run_layer(state, layer, s);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      6.0 * static_cast<double>(s.batch) * static_cast<double>(s.width * s.width) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_batchnorm(benchmark::State& state, Shape s) {
+  BatchNorm layer(s.width);
+  run_layer(state, layer, s);
+  set_elements(state, s);
+}
+
+void bm_dropout(benchmark::State& state, Shape s) {
+  Dropout layer(s.width, 0.5f);
+  run_layer(state, layer, s);
+  set_elements(state, s);
+}
+
+void bm_activation(benchmark::State& state, Shape s, Activation a) {
+  ActivationLayer layer(s.width, ActivationSpec::of(a));
+  run_layer(state, layer, s);
+  set_elements(state, s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const char* table = std::getenv("SIMDNN_LAYER_SHAPES");
+  const std::vector<Shape> shapes = read_shapes(table != nullptr ? table : "bench/layer_shapes.txt");
+  for (const Shape& s : shapes) {
+    const std::string suffix = "/" + s.name;
+    benchmark::RegisterBenchmark(("dense_relu" + suffix).c_str(), bm_dense, s)->UseRealTime();
+    benchmark::RegisterBenchmark(("batchnorm" + suffix).c_str(), bm_batchnorm, s)->UseRealTime();
+    benchmark::RegisterBenchmark(("dropout_0.5" + suffix).c_str(), bm_dropout, s)->UseRealTime();
+    for (Activation a : kAllActivations) {
+      if (a == Activation::identity) continue;
+      benchmark::RegisterBenchmark((std::string("act_") + activation_name(a) + suffix).c_str(), bm_activation, s, a)
+          ->UseRealTime();
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
