@@ -33,6 +33,7 @@
 
 #include "core/random.h"
 #include "core/threading.h"
+#include "data/notebook.h"
 #include "data/preprocessing.h"
 #include "data/synthetic.h"
 #include "models/model_config.h"
@@ -46,31 +47,10 @@ constexpr std::size_t kNotebookEpochs = 100;
 constexpr std::size_t kDeepWidth = 256, kDeepDepth = 20, kDeepSamples = 10000;
 constexpr double kDeepLr = 0.001;
 
-struct NotebookSets {
-  Tensor x_train, y_train, x_val, y_val;
-};
-
-// As experiments/notebook_data.cc builds it (seed 42).
-const NotebookSets& notebook_sets() {
-  static const NotebookSets sets = [] {
-    ClassificationOptions options;
-    options.n_samples = 1000;
-    options.n_features = 20;
-    options.n_informative = 15;
-    options.n_redundant = 5;
-    options.n_classes = 2;
-    options.seed = 42;
-    const LabeledData all = make_classification(options);
-    TrainValidationTestSplit split = train_validation_test_split(all, 42);
-    StandardScaler scaler;
-    NotebookSets s;
-    s.x_train = scaler.fit_transform(split.train.features.view());
-    s.x_val = scaler.transform(split.validation.features.view());
-    s.y_train = binary_targets(split.train.labels);
-    s.y_val = binary_targets(split.validation.labels);
-    return s;
-  }();
-  return sets;
+// The notebook's data set (data/notebook.h), built once.
+const NotebookData& notebook_sets() {
+  static const NotebookData data = load_notebook_data(42);
+  return data;
 }
 
 // Normal features; binary targets from a fixed linear rule, so the task is learnable.
@@ -106,7 +86,7 @@ constexpr Experiment kExperiments[] = {
 
 void notebook(benchmark::State& state, Experiment e) {
   set_num_threads(1);
-  const NotebookSets& d = notebook_sets();
+  const NotebookData& d = notebook_sets();
   double accuracy = 0.0;
   std::uint64_t seed = 0;
   for (auto _ : state) {
@@ -214,7 +194,7 @@ void write_npy(const std::filesystem::path& path, const Tensor& t) {
 
 void dump_data(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  const NotebookSets& n = notebook_sets();
+  const NotebookData& n = notebook_sets();
   write_npy(dir / "notebook_x_train.npy", n.x_train);
   write_npy(dir / "notebook_y_train.npy", n.y_train);
   write_npy(dir / "notebook_x_val.npy", n.x_val);

@@ -30,6 +30,7 @@
 #include "core/random.h"
 #include "core/tensor.h"
 #include "core/threading.h"
+#include "data/notebook.h"
 #include "data/preprocessing.h"
 #include "data/synthetic.h"
 #include "layers/sequential.h"
@@ -94,31 +95,10 @@ std::vector<Config> read_configs(const std::string& path) {
   return configs;
 }
 
-// The notebook's data set (experiments/notebook_data.h, rebuilt from the public data/ API).
-struct Data {
-  Tensor x_train, y_train, x_val, y_val;
-};
-
-const Data& notebook_data() {
-  static const Data d = [] {
-    ClassificationOptions options;
-    options.n_samples = 1000;
-    options.n_features = 20;
-    options.n_informative = 15;
-    options.n_redundant = 5;
-    options.n_classes = 2;
-    options.seed = 42;
-    const LabeledData all = make_classification(options);
-    TrainValidationTestSplit split = train_validation_test_split(all, 42);
-    StandardScaler scaler;
-    Data out;
-    out.x_train = scaler.fit_transform(split.train.features.view());
-    out.x_val = scaler.transform(split.validation.features.view());
-    out.y_train = binary_targets(split.train.labels);
-    out.y_val = binary_targets(split.validation.labels);
-    return out;
-  }();
-  return d;
+// The notebook's data set (data/notebook.h), built once.
+const NotebookData& notebook_data() {
+  static const NotebookData data = load_notebook_data(42);
+  return data;
 }
 
 std::unique_ptr<Sequential> notebook_mlp(Activation activation, Init init) {
@@ -152,7 +132,7 @@ void time_steps(benchmark::State& state, Layer& model, const Tensor& x, const Te
 }
 
 const History& fit_history(std::unique_ptr<Sequential>& model, std::size_t epochs, std::vector<History>& keep) {
-  const Data& d = notebook_data();
+  const NotebookData& d = notebook_data();
   BinaryCrossEntropyWithLogits loss;
   Sgd sgd(all_parameters(*model), SgdOptions{.lr = 0.01});
   TrainerOptions options;
@@ -166,7 +146,7 @@ const History& fit_history(std::unique_ptr<Sequential>& model, std::size_t epoch
 
 void bm_activation(benchmark::State& state, Config c) {
   set_num_threads(1);
-  const Data& d = notebook_data();
+  const NotebookData& d = notebook_data();
   static std::map<int, double> accuracy;  // computed once per activation (the function is re-entered)
   const int key = static_cast<int>(c.activation) * 100000 + static_cast<int>(c.epochs);
   if (!accuracy.count(key)) {
@@ -185,7 +165,7 @@ struct InitResult {
 };
 
 double first_layer_grad_norm(Sequential& model) {
-  const Data& d = notebook_data();
+  const NotebookData& d = notebook_data();
   BinaryCrossEntropyWithLogits loss;
   zero_grad(model);
   ConstMatrixView out = model.forward(d.x_train.cview(), Mode::train);
@@ -203,7 +183,7 @@ double first_layer_grad_norm(Sequential& model) {
 
 void bm_init(benchmark::State& state, Config c) {
   set_num_threads(1);
-  const Data& d = notebook_data();
+  const NotebookData& d = notebook_data();
   static std::map<std::string, InitResult> results;
   const std::string key = std::string(init_name(c.init)) + "/" + activation_name(c.activation) + "/" +
                           std::to_string(c.epochs) + "/" + std::to_string(c.target);
