@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/eigen_gemm.h"
+#include "bench/table_file.h"
 #include "core/gemm.h"
 #include "core/isa.h"
 #include "core/tensor.h"
@@ -33,27 +34,15 @@ struct Shape {
 };
 
 std::vector<Shape> read_shapes(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("gemm_bench: cannot open shape table " + path);
-  std::vector<Shape> shapes;
-  std::string line;
-  int line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Shape s;
+  return simdnn::bench::read_table<Shape>(path, "'name M N K N|T N|T'", [](std::istringstream& fields, Shape& s) {
     std::string ta, tb;
-    if (!(fields >> s.name >> s.m >> s.n >> s.k >> ta >> tb) || (ta != "N" && ta != "T") ||
-        (tb != "N" && tb != "T")) {
-      throw std::runtime_error(path + ":" + std::to_string(line_number) +
-                               ": expected 'name M N K N|T N|T', got '" + line + "'");
+    if (!(fields >> s.name >> s.m >> s.n >> s.k >> ta >> tb) || (ta != "N" && ta != "T") || (tb != "N" && tb != "T")) {
+      return false;
     }
     s.trans_a = ta == "T";
     s.trans_b = tb == "T";
-    shapes.push_back(s);
-  }
-  return shapes;
+    return true;
+  });
 }
 
 // Operands with the stored shapes op() expects, filled with uniform(-1, 1).
@@ -129,8 +118,7 @@ void bm_eigen(benchmark::State& state, Shape s, int threads) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  const char* table = std::getenv("SIMDNN_GEMM_SHAPES");
-  const std::vector<Shape> shapes = read_shapes(table != nullptr ? table : "bench/gemm_shapes.txt");
+  const std::vector<Shape> shapes = read_shapes(simdnn::bench::table_path("SIMDNN_GEMM_SHAPES", "bench/gemm_shapes.txt"));
   const std::string openblas = std::string("openblas_") + openblas_get_corename();
   for (const Shape& s : shapes) {
     for (int threads : {1, 2}) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/table_file.h"
 #include "core/activation.h"
 #include "core/random.h"
 #include "core/tensor.h"
@@ -35,23 +36,9 @@ struct Shape {
 };
 
 std::vector<Shape> read_shapes(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("layers_bench: cannot open shape table " + path);
-  std::vector<Shape> shapes;
-  std::string line;
-  int line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Shape s;
-    if (!(fields >> s.name >> s.batch >> s.width) || s.batch == 0 || s.width == 0) {
-      throw std::runtime_error(path + ":" + std::to_string(line_number) +
-                               ": expected 'name batch width', got '" + line + "'");
-    }
-    shapes.push_back(s);
-  }
-  return shapes;
+  return bench::read_table<Shape>(path, "'name batch width'", [](std::istringstream& fields, Shape& s) {
+    return static_cast<bool>(fields >> s.name >> s.batch >> s.width) && s.batch > 0 && s.width > 0;
+  });
 }
 
 // Runs forward(train) + backward of `layer` per iteration on normal inputs and gradients.
@@ -107,8 +94,7 @@ void bm_activation(benchmark::State& state, Shape s, Activation a) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  const char* table = std::getenv("SIMDNN_LAYER_SHAPES");
-  const std::vector<Shape> shapes = read_shapes(table != nullptr ? table : "bench/layer_shapes.txt");
+  const std::vector<Shape> shapes = read_shapes(bench::table_path("SIMDNN_LAYER_SHAPES", "bench/layer_shapes.txt"));
   for (const Shape& s : shapes) {
     const std::string suffix = "/" + s.name;
     benchmark::RegisterBenchmark(("dense_relu" + suffix).c_str(), bm_dense, s)->UseRealTime();

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/table_file.h"
 #include "core/activation.h"
 #include "core/initializers.h"
 #include "core/random.h"
@@ -54,45 +55,29 @@ struct Config {
 };
 
 std::vector<Config> read_configs(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("model_bench: cannot open configuration table " + path);
-  std::vector<Config> configs;
-  std::string line;
-  int line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const std::size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    std::istringstream fields(line);
-    Config c;
-    if (!(fields >> c.suite)) continue;
-    bool ok = false;
-    std::string a, i;
-    try {
-      if (c.suite == "activation") {
-        ok = static_cast<bool>(fields >> a >> c.epochs) && c.epochs > 0;
-        if (ok) c.activation = parse_activation(a);
-      } else if (c.suite == "init") {
-        ok = static_cast<bool>(fields >> i >> a >> c.epochs >> c.target) && c.epochs > 0;
-        if (ok) {
+  return bench::read_table<Config>(
+      path, "a configuration line (see the format at the top of the file)",
+      [](std::istringstream& fields, Config& c) {
+        if (!(fields >> c.suite)) return false;
+        std::string a, i;
+        if (c.suite == "activation") {
+          if (!(fields >> a >> c.epochs) || c.epochs == 0) return false;
+          c.activation = parse_activation(a);
+          return true;
+        }
+        if (c.suite == "init") {
+          if (!(fields >> i >> a >> c.epochs >> c.target) || c.epochs == 0) return false;
           c.init = parse_init(i);
           c.activation = parse_activation(a);
+          return true;
         }
-      } else if (c.suite == "depth" || c.suite == "threads") {
-        ok = static_cast<bool>(fields >> c.model >> c.depth >> c.width >> c.batch) &&
-             (c.model == "mlp" || c.model == "resnet" || c.model == "densenet") && c.depth > 0 &&
-             c.width > 0 && c.batch > 0;
-      }
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(path + ":" + std::to_string(line_number) + ": " + e.what());
-    }
-    if (!ok) {
-      throw std::runtime_error(path + ":" + std::to_string(line_number) + ": cannot read '" + line +
-                               "' (see the format at the top of the file)");
-    }
-    configs.push_back(c);
-  }
-  return configs;
+        if (c.suite == "depth" || c.suite == "threads") {
+          return static_cast<bool>(fields >> c.model >> c.depth >> c.width >> c.batch) &&
+                 (c.model == "mlp" || c.model == "resnet" || c.model == "densenet") && c.depth > 0 &&
+                 c.width > 0 && c.batch > 0;
+        }
+        return false;
+      });
 }
 
 // The notebook's data set (data/notebook.h), built once.
@@ -263,8 +248,8 @@ void bm_deep(benchmark::State& state, Config c, int threads) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  const char* table = std::getenv("SIMDNN_MODEL_CONFIGS");
-  const std::vector<Config> configs = read_configs(table != nullptr ? table : "bench/model_configs.txt");
+  const std::vector<Config> configs =
+      read_configs(bench::table_path("SIMDNN_MODEL_CONFIGS", "bench/model_configs.txt"));
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   for (const Config& c : configs) {
     if (c.suite == "activation") {
