@@ -1,8 +1,8 @@
 // Helpers shared by the layers: column reductions (bias gradients, BatchNorm statistics) that
 // allocate nothing, and elementwise copy / add / multiply on views of any leading dimension.
 //
-// core/elementwise.h has column_sums and column_mean_var, but they return their partial sums in
-// std::vectors, which would allocate on every training step. These run over blocks of
+// core/elementwise.h's column_sums and column_mean_var write fresh results; these add into a
+// gradient or let BatchNorm fuse several statistics into one pass. They run over blocks of
 // kColumnBlock columns instead, each block accumulating in a double array on the stack, over the
 // rows in order. A block is one parallel task when the matrix is large; block boundaries depend
 // only on the shape and every column is summed by one task in row order, so the results are
