@@ -3,7 +3,8 @@
 //
 // Register tile: MR rows x NV vectors of C accumulators. Per step p of the reduction, NV vectors
 // of B are loaded and each of the MR values A(i, p) is broadcast and multiplied into its row
-// (one FMA per accumulator), so the tile is reused MR·NV times per load of B.
+// (one FMA per accumulator), so the tile is reused MR·NV times per load of B. FMAs go through
+// vmath::vfma, fused on AVX-512 at any optimization level (xsimd 8.1's fma is not, there).
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -12,6 +13,7 @@
 
 #include "core/gemm_kernels.h"
 #include "core/kernels/unroll.h"
+#include "core/kernels/vector_math.h"
 
 namespace simdnn::kernels {
 
@@ -39,7 +41,7 @@ template <class Arch, int MR, int NV>
       float* row = st.c + i * st.ldc;
       unroll<NV>([&](auto j) {
         V v = acc[i][j] * alpha;
-        if (st.beta != 0.0f) v = xsimd::fma(beta, V::load_unaligned(row + j * W), v);
+        if (st.beta != 0.0f) v = vmath::vfma(beta, V::load_unaligned(row + j * W), v);
         if (st.bias != nullptr) v += V::load_unaligned(st.bias + j * W);
         if (st.relu) v = xsimd::max(zero, v);  // max(0, NaN) is NaN: NaN propagates
         v.store_unaligned(row + j * W);
@@ -78,7 +80,7 @@ void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, st
     unroll<MR>([&](auto i) {
       const V ai(a_row[i][0]);
       a_row[i] += a_cs;
-      unroll<NV>([&](auto j) { acc[i][j] = xsimd::fma(ai, bv[j], acc[i][j]); });
+      unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(ai, bv[j], acc[i][j]); });
     });
     b += b_rs;
   }
@@ -102,7 +104,7 @@ void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptr
     unroll<NV>([&](auto j) { bv[j] = V::load_aligned(b + j * W); });
     unroll<MR>([&](auto i) {
       const V ai(a[i]);
-      unroll<NV>([&](auto j) { acc[i][j] = xsimd::fma(ai, bv[j], acc[i][j]); });
+      unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(ai, bv[j], acc[i][j]); });
     });
     a += MR;
     b += b_rs;
