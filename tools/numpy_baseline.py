@@ -22,25 +22,15 @@ with the same names as the simdnn benchmarks; progress goes to stderr.
 Seconds: the mean over --repeats runs after one untimed warm-up. Each thread count runs in its own
 process with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to it before numpy loads.
 """
-import argparse
-import json
 import os
-import subprocess
-import sys
-import time
 
-if os.environ.get("SIMDNN_BASELINE_THREADS"):
-    os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = os.environ["SIMDNN_BASELINE_THREADS"]
+from baseline_harness import (DEEP_DEPTH, DEEP_SAMPLES, DEEP_WIDTH, NOTEBOOK_SETS, Recorder, mean_seconds,
+                              parse_args, run_children, set_thread_environment)
+
+set_thread_environment()
 
 import numpy as np  # noqa: E402
 
-NOTEBOOK_EXPERIMENTS = [  # name, dropout, L2, BatchNorm (as bench/end_to_end_bench.cc)
-    ("basic", 0.0, 0.0, False),
-    ("dropout", 0.3, 0.0, False),
-    ("l2", 0.0, 0.01, False),
-    ("dropout_l2_batchnorm", 0.3, 0.01, True),
-]
-DEEP_WIDTH, DEEP_DEPTH, DEEP_SAMPLES = 256, 20, 10000
 EPS = 1e-5
 
 
@@ -168,47 +158,15 @@ def load(data_dir, name, shape, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", help="folder written by end_to_end_bench --dump_data")
-    ap.add_argument("--cases", default="notebook,deep")
-    ap.add_argument("--epochs", type=int, default=100, help="notebook epochs (the simdnn bench uses 100)")
-    ap.add_argument("--threads", default="1,2", help="deep MLP thread counts")
-    ap.add_argument("--batches", default="256", help="deep MLP batch sizes")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-    cases = args.cases.split(",")
-    if not os.environ.get("SIMDNN_BASELINE_THREADS"):
-        results = []
-        jobs = [("1", "notebook")] if "notebook" in cases else []
-        jobs += [(t, "deep") for t in args.threads.split(",")] if "deep" in cases else []
-        for threads, case in jobs:
-            env = dict(os.environ, SIMDNN_BASELINE_THREADS=threads)
-            out = subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--cases", case,
-                                  "--threads", threads], env=env, check=True, stdout=subprocess.PIPE, text=True)
-            results += json.loads(out.stdout)
-        print(json.dumps(results, indent=1))
+    args = parse_args(__doc__)
+    if run_children(__file__, args):
         return
-
+    cases = args.cases.split(",")
     rng = np.random.default_rng(0)
-    results = []
-
-    def record(name, seconds, threads, **extra):
-        r = {"name": name, "seconds": seconds, "threads": threads, "impl": "numpy", "dtype": "float64",
-             "version": np.__version__, **extra}
-        print(json.dumps(r), file=sys.stderr, flush=True)
-        results.append(r)
-
+    record = Recorder(args.suffix, impl="numpy", dtype="float64", version=np.__version__)
     if "notebook" in cases:
-        d = {k: load(args.data, "notebook_" + k, s, rng) for k, s in
-             [("x_train", (600, 20)), ("y_train", (600, 1)), ("x_val", (200, 20)), ("y_val", (200, 1))]}
-        for name, dropout, l2, bn in NOTEBOOK_EXPERIMENTS:
-            notebook_run(d, dropout, l2, bn, 1, 999)  # warm-up
-            times, acc = [], 0.0
-            for rep in range(args.repeats):
-                t0 = time.perf_counter()
-                acc = notebook_run(d, dropout, l2, bn, args.epochs, rep)
-                times.append(time.perf_counter() - t0)
-            record("notebook/" + name, sum(times) / len(times), 1, epochs=args.epochs, val_accuracy=acc)
+        d = {k: load(args.data, "notebook_" + k, s, rng) for k, s in NOTEBOOK_SETS}
+        record.time_notebook(d, notebook_run, args)
     if "deep" in cases:
         x = load(args.data, "deep_x", (DEEP_SAMPLES, DEEP_WIDTH), rng)
         y = load(args.data, "deep_y", (DEEP_SAMPLES, 1), rng)
@@ -218,16 +176,16 @@ def main():
             params = sum(W.size for W in model.W) + sum(b.size for b in model.b if b is not None)
             for i in range(0, 4 * batch, batch):  # warm-up
                 train_step(model, x[i:i + batch], y[i:i + batch], 0.001, 0.0)
-            times, loss = [], 0.0
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
+
+            def epoch(_):
+                loss = 0.0
                 for i in range(0, DEEP_SAMPLES, batch):
                     loss = train_step(model, x[i:i + batch], y[i:i + batch], 0.001, 0.0)
-                times.append(time.perf_counter() - t0)
-            seconds = sum(times) / len(times)
-            record(f"deep_mlp/batch:{batch}/threads:{threads}", seconds, threads, params=params,
-                   gflops=6.0 * params * DEEP_SAMPLES / seconds * 1e-9, loss=float(loss))
-    print(json.dumps(results, indent=1))
+                return loss
+
+            seconds, loss = mean_seconds(epoch, args.repeats)
+            record.record_deep(batch, threads, seconds, params, loss)
+    record.print()
 
 
 if __name__ == "__main__":
