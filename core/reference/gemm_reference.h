@@ -10,7 +10,4 @@ namespace simdnn::reference {
 void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
           float beta, MatrixView c, const GemmEpilogue& epilogue = {});
 
-// f(x) in double precision for every activation of core/activation.h.
-double activation(ActivationSpec act, double x);
-
 }  // namespace simdnn::reference
