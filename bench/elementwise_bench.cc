@@ -13,11 +13,11 @@
 #include <string>
 
 #include "bench/elementwise_peers.h"
-#include "core/activation.h"
-#include "core/elementwise.h"
-#include "core/isa.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 
 namespace {
 

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "core/activation.h"
+#include <simdnn/core/activation.h>
 
 namespace simdnn::bench {
 

@@ -31,14 +31,14 @@
 #include <thread>
 #include <vector>
 
-#include "core/random.h"
-#include "core/threading.h"
-#include "data/notebook.h"
-#include "data/preprocessing.h"
-#include "data/synthetic.h"
-#include "models/model_config.h"
-#include "train/regularizer.h"
-#include "train/trainer.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/data/notebook.h>
+#include <simdnn/data/preprocessing.h>
+#include <simdnn/data/synthetic.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/regularizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn {
 namespace {

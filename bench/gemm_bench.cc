@@ -20,10 +20,10 @@
 
 #include "bench/eigen_gemm.h"
 #include "bench/table_file.h"
-#include "core/gemm.h"
-#include "core/isa.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/gemm.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 
 namespace {
 

@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "bench/table_file.h"
-#include "core/activation.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "core/threading.h"
-#include "layers/activation_layer.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/dropout.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dropout.h>
 
 namespace {
 

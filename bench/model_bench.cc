@@ -26,19 +26,19 @@
 #include <vector>
 
 #include "bench/table_file.h"
-#include "core/activation.h"
-#include "core/initializers.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "core/threading.h"
-#include "data/notebook.h"
-#include "data/preprocessing.h"
-#include "data/synthetic.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/trainer.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/data/notebook.h>
+#include <simdnn/data/preprocessing.h>
+#include <simdnn/data/synthetic.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace {
 

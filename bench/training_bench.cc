@@ -9,11 +9,11 @@
 
 #include <memory>
 
-#include "core/random.h"
-#include "core/threading.h"
-#include "layers/dense.h"
-#include "layers/sequential.h"
-#include "train/trainer.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn {
 namespace {

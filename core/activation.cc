@@ -1,4 +1,4 @@
-#include "core/activation.h"
+#include <simdnn/core/activation.h>
 
 #include <stdexcept>
 #include <string>

@@ -1,18 +1,19 @@
 // Dispatch, argument checks and deterministic chunking for the elementwise kernels. Compiled for
 // the baseline ISA: the per-ISA code is reached only through the tables of elementwise_kernels().
-#include "core/elementwise.h"
+#include <simdnn/core/elementwise.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "core/elementwise_kernels.h"
-#include "core/error.h"
-#include "core/isa.h"
-#include "core/threading.h"
+#include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/error.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
-namespace detail {
+namespace internal {
 
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
   if (!cpu_supports(isa)) {
@@ -37,11 +38,11 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
                               std::to_string(static_cast<int>(isa)));
 }
 
-}  // namespace detail
+}  // namespace internal
 
 namespace {
 
-const detail::ElementwiseKernels& kernels() { return detail::elementwise_kernels(active_isa()); }
+const internal::ElementwiseKernels& kernels() { return internal::elementwise_kernels(active_isa()); }
 
 std::string shape_of(ConstMatrixView v) { return shape_string(v.rows, v.cols); }
 
@@ -87,7 +88,7 @@ void for_chunks(std::size_t n, const Body& body) {
     if (n != 0) body(std::size_t{0}, n);
     return;
   }
-  detail::parallel_for_tiles(chunk_count(n), [&](std::size_t c) {
+  internal::parallel_for_tiles(chunk_count(n), [&](std::size_t c) {
     const std::size_t begin = c * kElementwiseChunk;
     const std::size_t len = n - begin < kElementwiseChunk ? n - begin : kElementwiseChunk;
     body(begin, len);
@@ -107,7 +108,7 @@ void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
     return;
   }
   const std::size_t per = rows_per_tile(cols);
-  detail::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
+  internal::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
     const std::size_t end = (t + 1) * per < rows ? (t + 1) * per : rows;
     for (std::size_t r = t * per; r < end; ++r) body(r);
   });
@@ -129,7 +130,7 @@ void for_column_blocks(std::size_t rows, std::size_t cols, const Body& body) {
   if (rows * cols < kElementwiseParallelThreshold) {
     for (std::size_t b = 0; b < blocks; ++b) run(b);
   } else {
-    detail::parallel_for_tiles(blocks, run);
+    internal::parallel_for_tiles(blocks, run);
   }
 }
 
@@ -295,7 +296,7 @@ double sum_of_squares(const float* x, std::size_t n) {
   if (n < kElementwiseParallelThreshold) {
     for (std::size_t t = 0; t < tasks; ++t) task(t);
   } else {
-    detail::parallel_for_tiles(tasks, task);
+    internal::parallel_for_tiles(tasks, task);
   }
   double total = 0.0;
   for (std::size_t t = 0; t < tasks; ++t) total += partial[t];

@@ -46,8 +46,8 @@
 
 #include <cstddef>
 
-#include "core/activation.h"
-#include "core/tensor.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

@@ -1,6 +1,6 @@
 // Elementwise kernels for avx512; compiled with the flags isa.bzl gives avx512.
-#include "core/kernels/elementwise.h"
+#include <simdnn/core/kernels/elementwise.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -10,10 +10,11 @@
 
 #include <cstddef>
 
-#include "core/activation.h"
-#include "core/isa.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/arch.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 // A plain aggregate of function pointers (no constructors or member functions: nothing here may
 // be compiled into a per-ISA object as an inline function that the baseline code could call).
@@ -58,4 +59,4 @@ extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::sse2>
 extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx2>::type>();
 extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -1,6 +1,6 @@
 // Elementwise kernels for sse2; compiled with the flags isa.bzl gives sse2.
-#include "core/kernels/elementwise.h"
+#include <simdnn/core/kernels/elementwise.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::sse2>::type>();
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -1,6 +1,6 @@
 // The GEMM driver: shape checks, the choice between the unpacked and the packed path, packing,
 // cache blocking and the parallel tile loop. Everything ISA-specific is in the kernel table.
-#include "core/gemm.h"
+#include <simdnn/core/gemm.h>
 
 #include <emmintrin.h>  // SSE2 is part of x86-64: the baseline may use it
 
@@ -9,12 +9,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/elementwise_kernels.h"
-#include "core/gemm_kernels.h"
-#include "core/threading.h"
+#include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/gemm_kernels.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
-namespace detail {
+namespace internal {
 
 const GemmKernels& gemm_kernels(Isa isa) {
   switch (isa) {
@@ -32,12 +33,12 @@ const GemmKernels& gemm_kernels(Isa isa) {
   return table;
 }
 
-}  // namespace detail
+}  // namespace internal
 
 namespace {
 
-using detail::GemmKernels;
-using detail::GemmTileStore;
+using internal::GemmKernels;
+using internal::GemmTileStore;
 
 // Below this many FLOPs (2·m·n·k) packing costs more than it saves: the microkernels read A and
 // B where they lie. Covers the layers of MLP training at small batch (e.g. 32 x 64 x 64).
@@ -81,7 +82,7 @@ struct PackBuffers {
 // [row0, row0 + rows) x columns [col0, col0 + cols) of C.
 void apply_activation(const GemmEpilogue& ep, MatrixView c, std::size_t row0, std::size_t rows,
                       std::size_t col0, std::size_t cols) {
-  const auto forward = detail::elementwise_kernels(active_isa()).activation_forward;
+  const auto forward = internal::elementwise_kernels(active_isa()).activation_forward;
   for (std::size_t i = row0; i < row0 + rows; ++i) {
     float* x = c.row(i) + col0;
     forward(ep.activation, x, x, cols);
@@ -221,7 +222,7 @@ void gemm_unpacked(const GemmKernels& kern, const Operand& a, const Operand& b, 
   };
   const std::size_t tiles = row_tiles * col_tiles;
   if (parallel) {
-    detail::parallel_for_tiles(tiles, run_tile);
+    internal::parallel_for_tiles(tiles, run_tile);
   } else {
     for (std::size_t t = 0; t < tiles; ++t) run_tile(t);
   }
@@ -271,20 +272,20 @@ void gemm_packed(const GemmKernels& kern, const Operand& a, const Operand& b, st
       const std::size_t kc = std::min(kc_max, k - pc);
       const bool first = pc == 0;
       const bool last = pc + kc == k;
-      detail::parallel_for_tiles(ceil_div(b_panels, kPanelsPerPackTask), [&](std::size_t task) {
+      internal::parallel_for_tiles(ceil_div(b_panels, kPanelsPerPackTask), [&](std::size_t task) {
         const std::size_t end = std::min(b_panels, (task + 1) * kPanelsPerPackTask);
         for (std::size_t jp = task * kPanelsPerPackTask; jp < end; ++jp) {
           pack_b_panel(b, pc, kc, jc + jp * nr, jc + nc, nr, b_pack + jp * kc * nr);
         }
       });
-      detail::parallel_for_tiles(ceil_div(a_panels, kPanelsPerPackTask), [&](std::size_t task) {
+      internal::parallel_for_tiles(ceil_div(a_panels, kPanelsPerPackTask), [&](std::size_t task) {
         const std::size_t end = std::min(a_panels, (task + 1) * kPanelsPerPackTask);
         for (std::size_t ip = task * kPanelsPerPackTask; ip < end; ++ip) {
           pack_a_panel(a, ip * mr, m, pc, kc, mr, a_pack + ip * kc * mr);
         }
       });
       const TileGrid grid = make_tile_grid(m, nc, mr, mc, nr);
-      detail::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
+      internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
         const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
         const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
         const std::size_t j_begin = jc + (tile % grid.col_tiles) * grid.tile_cols;
@@ -348,7 +349,7 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
     scale_only(beta, c, epilogue);
     return;
   }
-  const GemmKernels& kern = detail::gemm_kernels(active_isa());
+  const GemmKernels& kern = internal::gemm_kernels(active_isa());
   const Operand op_a = make_operand(a, trans_a);
   const Operand op_b = make_operand(b, trans_b);
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);

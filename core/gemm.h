@@ -15,8 +15,8 @@
 // at any thread count.
 #pragma once
 
-#include "core/activation.h"
-#include "core/tensor.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

@@ -8,9 +8,10 @@
 
 #include <cstddef>
 
-#include "core/isa.h"
+#include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/arch.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 struct GemmTileStore {
   float* c = nullptr;         // the tile's top-left element of C
@@ -51,4 +52,4 @@ const GemmKernels& gemm_kernels(Isa isa);
 template <class Arch>
 GemmKernels make_gemm_kernels();
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -1,4 +1,4 @@
-#include "core/initializers.h"
+#include <simdnn/core/initializers.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "core/threading.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 namespace {
@@ -75,7 +76,7 @@ void apply_reflector(const double* v, double beta, std::size_t k, std::size_t m,
                      std::size_t first, std::size_t n) {
   if (first >= n || beta == 0.0) return;
   const std::size_t tiles = (n - first + kColumnTile - 1) / kColumnTile;
-  detail::parallel_for_tiles(tiles, [&](std::size_t tile) {
+  internal::parallel_for_tiles(tiles, [&](std::size_t tile) {
     const std::size_t begin = first + tile * kColumnTile;
     const std::size_t end = std::min(n, begin + kColumnTile);
     for (std::size_t j = begin; j < end; ++j) {

@@ -30,7 +30,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/tensor.h"
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

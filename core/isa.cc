@@ -1,4 +1,4 @@
-#include "core/isa.h"
+#include <simdnn/core/isa.h>
 
 #include <xsimd/config/xsimd_cpuid.hpp>
 

@@ -9,13 +9,6 @@
 #include <string_view>
 #include <vector>
 
-namespace xsimd {
-struct sse2;
-struct avx2;
-template <class Arch> struct fma3;
-struct avx512f;
-}  // namespace xsimd
-
 namespace simdnn {
 
 // Ordered from least to most capable.
@@ -39,13 +32,4 @@ const char* isa_name();
 // std::invalid_argument if the CPU does not support it. Not safe while kernels are running.
 void set_isa(Isa isa);
 
-namespace detail {
-
-// The xsimd architecture each Isa's kernels are instantiated for. AVX2 kernels also use FMA.
-template <Isa> struct XsimdArch;
-template <> struct XsimdArch<Isa::sse2> { using type = xsimd::sse2; };
-template <> struct XsimdArch<Isa::avx2> { using type = xsimd::fma3<xsimd::avx2>; };
-template <> struct XsimdArch<Isa::avx512> { using type = xsimd::avx512f; };
-
-}  // namespace detail
 }  // namespace simdnn

@@ -1,6 +1,6 @@
 // Optimizer update kernels for avx512; compiled with the flags isa.bzl gives avx512.
-#include "core/kernels/optimizer.h"
+#include <simdnn/core/kernels/optimizer.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::avx512>::type>();
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -13,9 +13,10 @@
 
 #include <cstddef>
 
-#include "core/isa.h"
+#include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/arch.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 // Plain aggregates (no constructors, no default member initializers, no member functions: nothing
 // here may become an inline function compiled into a per-ISA object that baseline code calls).
@@ -102,4 +103,4 @@ extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::sse2>::ty
 extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::avx2>::type>();
 extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::avx512>::type>();
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -1,19 +1,20 @@
 // Dispatch, argument checks, step-dependent coefficients and deterministic chunking for the
 // optimizer update kernels. Compiled for the baseline ISA: the per-ISA code is reached only
 // through the tables of optimizer_kernels().
-#include "core/optimizer_update.h"
+#include <simdnn/core/optimizer_update.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "core/error.h"
-#include "core/isa.h"
-#include "core/optimizer_kernels.h"
-#include "core/threading.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/optimizer_kernels.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
-namespace detail {
+namespace internal {
 
 const OptimizerKernels& optimizer_kernels(Isa isa) {
   if (!cpu_supports(isa)) {
@@ -38,11 +39,11 @@ const OptimizerKernels& optimizer_kernels(Isa isa) {
                               std::to_string(static_cast<int>(isa)));
 }
 
-}  // namespace detail
+}  // namespace internal
 
 namespace {
 
-const detail::OptimizerKernels& kernels() { return detail::optimizer_kernels(active_isa()); }
+const internal::OptimizerKernels& kernels() { return internal::optimizer_kernels(active_isa()); }
 
 void require_data(const char* op, const char* arg, const void* p, std::size_t n) {
   if (p == nullptr && n != 0) {
@@ -71,7 +72,7 @@ void for_chunks(std::size_t n, const Body& body) {
     if (n != 0) body(std::size_t{0}, n);
     return;
   }
-  detail::parallel_for_tiles((n + kOptimizerChunk - 1) / kOptimizerChunk, [&](std::size_t c) {
+  internal::parallel_for_tiles((n + kOptimizerChunk - 1) / kOptimizerChunk, [&](std::size_t c) {
     const std::size_t begin = c * kOptimizerChunk;
     const std::size_t len = n - begin < kOptimizerChunk ? n - begin : kOptimizerChunk;
     body(begin, len);
@@ -87,7 +88,7 @@ void sgd_update(const SgdHyperparameters& h, bool first_step, float* w, const fl
   require_data(op, "g", g, n);
   const bool has_momentum = h.momentum != 0.0;
   if (has_momentum) require_data(op, "momentum_buffer", momentum_buffer, n);
-  const detail::SgdCoefficients c{
+  const internal::SgdCoefficients c{
       .lr = static_cast<float>(h.lr),
       .weight_decay = static_cast<float>(h.weight_decay),
       .momentum = static_cast<float>(h.momentum),
@@ -112,7 +113,7 @@ void rmsprop_update(const RmspropHyperparameters& h, float* w, const float* g, f
   if (h.centered) require_data(op, "grad_avg", grad_avg, n);
   const bool has_momentum = h.momentum > 0.0;
   if (has_momentum) require_data(op, "momentum_buffer", momentum_buffer, n);
-  const detail::RmspropCoefficients c{
+  const internal::RmspropCoefficients c{
       .lr = static_cast<float>(h.lr),
       .alpha = static_cast<float>(h.alpha),
       .one_minus_alpha = static_cast<float>(1.0 - h.alpha),
@@ -142,7 +143,7 @@ void adam_update(const AdamHyperparameters& h, std::uint64_t step, float* w, con
   const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
   const double bias_correction2 = 1.0 - std::pow(h.beta2, t);
   const bool decoupled = h.decoupled_weight_decay && h.weight_decay != 0.0;
-  const detail::AdamCoefficients c{
+  const internal::AdamCoefficients c{
       .step_size = static_cast<float>(h.lr / bias_correction1),
       .beta1 = static_cast<float>(h.beta1),
       .one_minus_beta1 = static_cast<float>(1.0 - h.beta1),
@@ -169,7 +170,7 @@ void adagrad_update(const AdagradHyperparameters& h, std::uint64_t step, float* 
   require_data(op, "w", w, n);
   require_data(op, "g", g, n);
   require_data(op, "sum", sum, n);
-  const detail::AdagradCoefficients c{
+  const internal::AdagradCoefficients c{
       .clr = static_cast<float>(h.lr / (1.0 + static_cast<double>(step - 1) * h.lr_decay)),
       .eps = static_cast<float>(h.eps),
       .weight_decay = static_cast<float>(h.weight_decay),

@@ -21,7 +21,7 @@ namespace simdnn {
 using PhiloxCounter = std::array<std::uint32_t, 4>;
 using PhiloxKey = std::array<std::uint32_t, 2>;
 
-namespace detail {
+namespace internal {
 
 inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u;  // multipliers (Salmon et al., table 2)
 inline constexpr std::uint32_t kPhiloxM1 = 0xCD9E8D57u;
@@ -36,16 +36,16 @@ constexpr PhiloxCounter philox_round(const PhiloxCounter& c, const PhiloxKey& k)
   return {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
 }
 
-}  // namespace detail
+}  // namespace internal
 
 // The Philox4x32 bijection with 10 rounds: four random words for (counter, key).
 constexpr PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key) {
   for (int round = 0; round < 10; ++round) {
     if (round != 0) {
-      key[0] += detail::kPhiloxW0;
-      key[1] += detail::kPhiloxW1;
+      key[0] += internal::kPhiloxW0;
+      key[1] += internal::kPhiloxW1;
     }
-    counter = detail::philox_round(counter, key);
+    counter = internal::philox_round(counter, key);
   }
   return counter;
 }

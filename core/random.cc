@@ -1,4 +1,4 @@
-#include "core/random.h"
+#include <simdnn/core/random.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/threading.h"
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 namespace {
@@ -55,12 +56,12 @@ void philox_batch(std::uint64_t first_block, std::uint64_t stream, PhiloxKey key
   }
   for (int round = 0; round < 10; ++round) {
     if (round != 0) {
-      key[0] += detail::kPhiloxW0;
-      key[1] += detail::kPhiloxW1;
+      key[0] += internal::kPhiloxW0;
+      key[1] += internal::kPhiloxW1;
     }
     for (std::size_t l = 0; l < kBatchBlocks; ++l) {
-      const std::uint64_t p0 = std::uint64_t{detail::kPhiloxM0} * w[0][l];
-      const std::uint64_t p1 = std::uint64_t{detail::kPhiloxM1} * w[2][l];
+      const std::uint64_t p0 = std::uint64_t{internal::kPhiloxM0} * w[0][l];
+      const std::uint64_t p1 = std::uint64_t{internal::kPhiloxM1} * w[2][l];
       const std::uint32_t c1 = w[1][l], c3 = w[3][l];
       w[0][l] = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ key[0];
       w[1][l] = static_cast<std::uint32_t>(p1);
@@ -99,10 +100,10 @@ void fill_range(float* out, std::uint64_t first, std::size_t n, std::uint64_t se
 template <class Make>
 void fill_span(std::span<float> out, std::uint64_t seed, std::uint64_t stream, const Make& make) {
   const std::size_t n = out.size();
-  const std::size_t chunks = (n + detail::kRandomFillChunk - 1) / detail::kRandomFillChunk;
-  detail::parallel_for_tiles(chunks, [&](std::size_t chunk) {
-    const std::size_t begin = chunk * detail::kRandomFillChunk;
-    const std::size_t count = std::min(detail::kRandomFillChunk, n - begin);
+  const std::size_t chunks = (n + internal::kRandomFillChunk - 1) / internal::kRandomFillChunk;
+  internal::parallel_for_tiles(chunks, [&](std::size_t chunk) {
+    const std::size_t begin = chunk * internal::kRandomFillChunk;
+    const std::size_t count = std::min(internal::kRandomFillChunk, n - begin);
     fill_range(out.data() + begin, begin, count, seed, stream, make);
   });
 }
@@ -118,10 +119,10 @@ void fill_view(const char* function, MatrixView out, std::uint64_t seed, std::ui
   }
   // Chunks of logical indices r·cols + c, each written row segment by row segment.
   const std::size_t n = out.rows * out.cols;
-  const std::size_t chunks = (n + detail::kRandomFillChunk - 1) / detail::kRandomFillChunk;
-  detail::parallel_for_tiles(chunks, [&](std::size_t chunk) {
-    std::size_t index = chunk * detail::kRandomFillChunk;
-    const std::size_t end = std::min(n, index + detail::kRandomFillChunk);
+  const std::size_t chunks = (n + internal::kRandomFillChunk - 1) / internal::kRandomFillChunk;
+  internal::parallel_for_tiles(chunks, [&](std::size_t chunk) {
+    std::size_t index = chunk * internal::kRandomFillChunk;
+    const std::size_t end = std::min(n, index + internal::kRandomFillChunk);
     std::size_t r = index / out.cols;
     std::size_t c = index % out.cols;
     while (index < end) {
@@ -148,7 +149,7 @@ struct UniformMaker {
 
   void operator()(const PhiloxCounter& words, float* values) const {
     for (int k = 0; k < 4; ++k) {
-      const double u = detail::uniform24(words[k]);
+      const double u = internal::uniform24(words[k]);
       const auto x = static_cast<float>(a + width * u);
       values[k] = x < b ? x : below_b;
     }
@@ -249,7 +250,7 @@ std::uint64_t Rng::next_u64() {
   return low | (high << 32);
 }
 
-float Rng::uniform() { return detail::uniform24(next_u32()); }
+float Rng::uniform() { return internal::uniform24(next_u32()); }
 
 std::uint64_t Rng::uniform_int(std::uint64_t n) {
   if (n == 0) bad_argument("Rng::uniform_int", "n must be >= 1", 0.0);

@@ -3,7 +3,7 @@
 //
 // Reproducibility: element i of a fill depends only on (seed, stream, i), never on the thread
 // count or on how the work is cut up. Large fills run in parallel over fixed chunks of
-// detail::kRandomFillChunk elements, so 1, 2 or 16 threads give bit-identical output.
+// internal::kRandomFillChunk elements, so 1, 2 or 16 threads give bit-identical output.
 // Element i of a MatrixView is the element at logical position i = r·cols + c (the leading
 // dimension plays no part), so a strided view gets the same values as a contiguous matrix of the
 // same shape, and the padding between rows is never written.
@@ -35,8 +35,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/philox.h"
-#include "core/tensor.h"
+#include <simdnn/core/philox.h>
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 
@@ -110,7 +110,7 @@ class Rng {
   bool cache_valid_ = false;
 };
 
-namespace detail {
+namespace internal {
 
 // Fills cut their element range into chunks of this many elements (a multiple of 4, so that no
 // Philox block is shared by two chunks), one parallel task each.
@@ -121,5 +121,5 @@ inline float uniform24(std::uint32_t w) {
   return static_cast<float>(w >> 8) * (1.0f / 16777216.0f);
 }
 
-}  // namespace detail
+}  // namespace internal
 }  // namespace simdnn

@@ -1,4 +1,4 @@
-#include "core/tensor.h"
+#include <simdnn/core/tensor.h>
 
 #include <cstring>
 #include <limits>

@@ -10,7 +10,7 @@
 #include <new>
 #include <utility>
 
-#include "core/error.h"
+#include <simdnn/core/error.h>
 
 namespace simdnn {
 

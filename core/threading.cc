@@ -1,4 +1,4 @@
-#include "core/threading.h"
+#include <simdnn/core/threading.h>
 
 #include <oneapi/tbb/global_control.h>
 

@@ -1,11 +1,11 @@
-#include "data/augment.h"
+#include <simdnn/data/augment.h>
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "core/error.h"
+#include <simdnn/core/error.h>
 
 namespace simdnn {
 namespace {

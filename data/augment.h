@@ -11,8 +11,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

@@ -1,4 +1,4 @@
-#include "data/datasets.h"
+#include <simdnn/data/datasets.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -6,7 +6,7 @@
 #include <system_error>
 #include <vector>
 
-#include "data/readers.h"
+#include <simdnn/data/readers.h>
 
 namespace simdnn {
 namespace {

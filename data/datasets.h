@@ -24,7 +24,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "data/labeled_data.h"
+#include <simdnn/data/labeled_data.h>
 
 namespace simdnn {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/tensor.h"
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

@@ -1,7 +1,7 @@
-#include "data/notebook.h"
+#include <simdnn/data/notebook.h>
 
-#include "data/preprocessing.h"
-#include "data/synthetic.h"
+#include <simdnn/data/preprocessing.h>
+#include <simdnn/data/synthetic.h>
 
 namespace simdnn {
 

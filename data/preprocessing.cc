@@ -1,4 +1,4 @@
-#include "data/preprocessing.h"
+#include <simdnn/data/preprocessing.h>
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
-#include "core/error.h"
-#include "core/random.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/random.h>
 
 namespace simdnn {
 namespace {

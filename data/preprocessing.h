@@ -11,8 +11,8 @@
 #include <span>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/labeled_data.h"
+#include <simdnn/core/tensor.h>
+#include <simdnn/data/labeled_data.h>
 
 namespace simdnn {
 

@@ -1,4 +1,4 @@
-#include "data/readers.h"
+#include <simdnn/data/readers.h>
 
 #include <zlib.h>
 

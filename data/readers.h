@@ -34,8 +34,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/labeled_data.h"
+#include <simdnn/core/tensor.h>
+#include <simdnn/data/labeled_data.h>
 
 namespace simdnn {
 

@@ -1,4 +1,4 @@
-#include "data/synthetic.h"
+#include <simdnn/data/synthetic.h>
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 namespace {

@@ -41,7 +41,7 @@
 #include <optional>
 #include <vector>
 
-#include "data/labeled_data.h"
+#include <simdnn/data/labeled_data.h>
 
 namespace simdnn {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/elementwise.h"
+#include <simdnn/core/elementwise.h>
 #include "experiments/report.h"
 
 namespace simdnn::repro {

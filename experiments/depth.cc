@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "core/elementwise.h"
+#include <simdnn/core/elementwise.h>
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/trainer.h"
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {

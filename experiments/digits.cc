@@ -13,16 +13,17 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "data/augment.h"
-#include "data/datasets.h"
-#include "data/preprocessing.h"
+#include <simdnn/core/random.h>
+#include <simdnn/data/augment.h>
+#include <simdnn/data/datasets.h>
+#include <simdnn/data/preprocessing.h>
 #include "experiments/report.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/trainer.h"
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/metrics.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {
@@ -184,19 +185,14 @@ std::pair<double, double> train_mixup(Kind k, const ImageData& d, const StudyCon
           trainer.evaluate(d.x_test.cview(), d.y_test.cview()).accuracy};
 }
 
-using Confusion = std::vector<std::vector<std::size_t>>;  // [true][predicted]
-
-Confusion confusion(const std::vector<std::int32_t>& truth, const std::vector<std::int32_t>& predicted) {
-  Confusion m(kClasses, std::vector<std::size_t>(kClasses, 0));
-  for (std::size_t i = 0; i < truth.size(); ++i) ++m[truth[i]][predicted[i]];
-  return m;
-}
-
-void confusion_csv(Experiment& e, const std::string& stem, const Confusion& m) {
+void confusion_csv(Experiment& e, const std::string& stem, const ConfusionMatrix& m) {
   std::vector<std::string> columns;
   for (std::size_t c = 0; c < kClasses; ++c) columns.push_back("pred_" + std::to_string(c));
   std::vector<std::vector<double>> rows;
-  for (const auto& row : m) rows.emplace_back(row.begin(), row.end());
+  for (std::size_t r = 0; r < kClasses; ++r) {
+    const auto row = m.counts().subspan(r * kClasses, kClasses);
+    rows.emplace_back(row.begin(), row.end());
+  }
   e.csv(stem, columns, rows);
 }
 
@@ -255,10 +251,10 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
   }
 
   // 2. Confusion matrices (figure for both models, Markdown for the MLP) and per-class errors.
-  std::vector<Confusion> matrices;
+  std::vector<ConfusionMatrix> matrices;  // rows: true class, columns: predicted
   Figure cm_figure{d.title + ": confusion matrices on the test set (row = true class, column = predicted)", 1, 2, {}};
   for (std::size_t i = 0; i < trained.size(); ++i) {
-    matrices.push_back(confusion(d.labels_test, trained[i].predictions));
+    matrices.push_back(confusion_matrix(d.labels_test, trained[i].predictions, kClasses));
     const std::string stem = stem_of(std::string("confusion_") + kind_name(kKinds[i]));
     confusion_csv(e, stem, matrices.back());
     Panel panel = make_panel(kind_name(kKinds[i]), "predicted class", "true class");
@@ -272,7 +268,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
     Table t(columns);
     for (std::size_t r = 0; r < kClasses; ++r) {
       std::vector<std::string> row = {d.class_names[r]};
-      for (std::size_t c2 = 0; c2 < kClasses; ++c2) row.push_back(std::to_string(matrices[0][r][c2]));
+      for (std::size_t c2 = 0; c2 < kClasses; ++c2) row.push_back(std::to_string(matrices[0](r, c2)));
       t.add_row(row);
     }
     e.table(stem_of("confusion_table"), d.title + ": confusion matrix of the MLP (rows: true class, columns: predicted)", t);
@@ -282,18 +278,17 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
              "resnet_error_rate", "resnet_most_confused_with"});
     for (std::size_t r = 0; r < kClasses; ++r) {
       std::vector<std::string> row = {std::to_string(r), d.class_names[r]};
-      std::size_t support = 0;
-      for (std::size_t c2 = 0; c2 < kClasses; ++c2) support += matrices[0][r][c2];
+      const std::size_t support = matrices[0].support(r);
       row.push_back(std::to_string(support));
-      for (const Confusion& m : matrices) {
-        const std::size_t errors = support - m[r][r];
+      for (const ConfusionMatrix& m : matrices) {
+        const std::size_t errors = support - m(r, r);
         std::size_t worst = r;
         for (std::size_t c2 = 0; c2 < kClasses; ++c2) {
-          if (c2 != r && (worst == r || m[r][c2] > m[r][worst])) worst = c2;
+          if (c2 != r && (worst == r || m(r, c2) > m(r, worst))) worst = c2;
         }
         row.push_back(std::to_string(errors));
         row.push_back(fmt(support ? static_cast<double>(errors) / support : NAN, 3));
-        row.push_back(m[r][worst] == 0 ? "–" : d.class_names[worst] + " (" + std::to_string(m[r][worst]) + ")");
+        row.push_back(m(r, worst) == 0 ? "–" : d.class_names[worst] + " (" + std::to_string(m(r, worst)) + ")");
       }
       t.add_row(row);
     }

@@ -10,17 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "core/initializers.h"
-#include "core/random.h"
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/random.h>
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "layers/dropout.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/clipping.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/trainer.h"
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/clipping.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {

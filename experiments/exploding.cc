@@ -8,15 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "core/elementwise.h"
-#include "core/gemm.h"
-#include "core/initializers.h"
-#include "core/random.h"
-#include "data/preprocessing.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/gemm.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/random.h>
+#include <simdnn/data/preprocessing.h>
 #include "experiments/report.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/loss.h"
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
 
 namespace simdnn::repro {
 namespace {

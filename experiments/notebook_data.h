@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "data/notebook.h"
-#include "models/model_config.h"
+#include <simdnn/data/notebook.h>
+#include <simdnn/models/model_config.h>
 
 namespace simdnn::repro {
 

@@ -12,9 +12,9 @@
 
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/trainer.h"
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {

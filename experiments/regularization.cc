@@ -12,12 +12,12 @@
 
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "layers/activation_layer.h"
-#include "train/callbacks.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/regularizer.h"
-#include "train/trainer.h"
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/train/callbacks.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/regularizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {

@@ -10,8 +10,8 @@
 #include <iostream>
 #include <thread>
 
-#include "core/isa.h"
-#include "core/threading.h"
+#include <simdnn/core/isa.h>
+#include <simdnn/core/threading.h>
 #include "experiments/report.h"
 
 namespace simdnn::repro {

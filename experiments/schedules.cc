@@ -11,11 +11,11 @@
 
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "train/callbacks.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/schedule.h"
-#include "train/trainer.h"
+#include <simdnn/train/callbacks.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/schedule.h>
+#include <simdnn/train/trainer.h>
 
 namespace simdnn::repro {
 namespace {

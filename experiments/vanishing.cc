@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/elementwise.h"
-#include "core/initializers.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/initializers.h>
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
-#include "layers/dense.h"
-#include "layers/sequential.h"
-#include "models/model_config.h"
-#include "train/loss.h"
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
 
 namespace simdnn::repro {
 namespace {

@@ -1,9 +1,9 @@
-#include "layers/activation_layer.h"
+#include <simdnn/layers/activation_layer.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "core/elementwise.h"
+#include <simdnn/core/elementwise.h>
 
 namespace simdnn {
 

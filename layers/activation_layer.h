@@ -6,9 +6,9 @@
 // activation_backward). The input is not copied (see layer.h).
 #pragma once
 
-#include "core/activation.h"
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

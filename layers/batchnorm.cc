@@ -1,14 +1,14 @@
-#include "layers/batchnorm.h"
+#include <simdnn/layers/batchnorm.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "layers/ops.h"
+#include <simdnn/layers/ops.h>
 
 namespace simdnn {
 
-using detail::kColumnBlock;
+using internal::kColumnBlock;
 
 BatchNorm::BatchNorm(std::size_t width, const BatchNormOptions& options)
     : width_(width), momentum_(options.momentum), eps_(options.eps) {
@@ -53,7 +53,7 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
   if (mode == Mode::eval) {
     const float* rm = running_mean_.data();
     const float* rv = running_var_.data();
-    detail::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
+    internal::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
       const std::size_t w = c1 - c0;
       float inv[kColumnBlock];
       for (std::size_t j = 0; j < w; ++j) {
@@ -81,10 +81,10 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
   float* rv = running_var_.data();
   const double md = static_cast<double>(m);
   const double mom = momentum_;
-  detail::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
+  internal::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
     const std::size_t w = c1 - c0;
     double mean[kColumnBlock] = {};
-    detail::accumulate_column_sums(x, c0, c1, mean);
+    internal::accumulate_column_sums(x, c0, c1, mean);
     for (std::size_t j = 0; j < w; ++j) mean[j] /= md;
     double ss[kColumnBlock] = {};
     for (std::size_t r = 0; r < m; ++r) {
@@ -129,7 +129,7 @@ ConstMatrixView BatchNorm::backward(ConstMatrixView dy) {
   float* dgamma = gamma_grad_.data();
   float* dbeta = beta_grad_.data();
   const double md = static_cast<double>(m);
-  detail::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
+  internal::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
     const std::size_t w = c1 - c0;
     double sum_dy[kColumnBlock] = {};
     double sum_dy_xhat[kColumnBlock] = {};

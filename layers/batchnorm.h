@@ -19,8 +19,8 @@
 // undefined; PyTorch refuses it too).
 #pragma once
 
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

@@ -1,10 +1,10 @@
-#include "layers/dense.h"
+#include <simdnn/layers/dense.h>
 
 #include <stdexcept>
 
-#include "core/elementwise.h"
-#include "core/gemm.h"
-#include "layers/ops.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/gemm.h>
+#include <simdnn/layers/ops.h>
 
 namespace simdnn {
 
@@ -90,7 +90,7 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
     dz = dz_buf;
   }
   gemm(Trans::yes, Trans::no, 1.0f, x_, dz, 1.0f, weight_grad_.view());
-  if (has_bias_) detail::add_column_sums(dz, bias_grad_.data());
+  if (has_bias_) internal::add_column_sums(dz, bias_grad_.data());
   const MatrixView dx = reserve_rows(dx_, m, input_width());
   gemm(Trans::no, Trans::yes, 1.0f, dz, weight_.cview(), 0.0f, dx);
   return dx;

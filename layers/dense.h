@@ -19,10 +19,10 @@
 
 #include <cstdint>
 
-#include "core/activation.h"
-#include "core/initializers.h"
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

@@ -1,9 +1,9 @@
-#include "layers/dense_block.h"
+#include <simdnn/layers/dense_block.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "layers/ops.h"
+#include <simdnn/layers/ops.h>
 
 namespace simdnn {
 
@@ -44,14 +44,14 @@ ConstMatrixView DenseBlock::forward(ConstMatrixView x, Mode mode) {
   const std::size_t m = x.rows;
   const std::size_t total = output_width();
   const MatrixView cat = reserve_rows(cat_, m, total);
-  detail::copy_view(x, MatrixView{cat.data, m, in_, total});
+  internal::copy_view(x, MatrixView{cat.data, m, in_, total});
   for (std::size_t i = 0; i < units_.size(); ++i) {
     const std::size_t w = in_ + i * growth_rate_;
     Unit& u = units_[i];
     ConstMatrixView h = u.bn.forward(ConstMatrixView{cat.data, m, w, total}, mode);
     h = u.act.forward(h, mode);
     h = u.dense.forward(h, mode);
-    detail::copy_view(h, MatrixView{cat.data + w, m, growth_rate_, total});
+    internal::copy_view(h, MatrixView{cat.data + w, m, growth_rate_, total});
   }
   if (mode == Mode::train) {
     rows_ = m;
@@ -66,7 +66,7 @@ ConstMatrixView DenseBlock::backward(ConstMatrixView dy) {
   const std::size_t m = rows_;
   const std::size_t total = output_width();
   const MatrixView dcat = reserve_rows(dcat_, m, total);
-  detail::copy_view(dy, dcat);
+  internal::copy_view(dy, dcat);
   for (std::size_t i = units_.size(); i-- > 0;) {
     const std::size_t w = in_ + i * growth_rate_;
     Unit& u = units_[i];
@@ -74,10 +74,10 @@ ConstMatrixView DenseBlock::backward(ConstMatrixView dy) {
     g = u.act.backward(g);
     g = u.bn.backward(g);
     const MatrixView prefix{dcat.data, m, w, total};
-    detail::add_views(prefix, g, prefix);
+    internal::add_views(prefix, g, prefix);
   }
   const MatrixView dx = reserve_rows(dx_, m, in_);
-  detail::copy_view(ConstMatrixView{dcat.data, m, in_, total}, dx);
+  internal::copy_view(ConstMatrixView{dcat.data, m, in_, total}, dx);
   return dx;
 }
 

@@ -17,12 +17,12 @@
 #include <memory>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/initializers.h"
-#include "layers/activation_layer.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/layer.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

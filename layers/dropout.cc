@@ -1,12 +1,12 @@
-#include "layers/dropout.h"
+#include <simdnn/layers/dropout.h>
 
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
-#include "core/elementwise.h"
-#include "core/random.h"
-#include "layers/ops.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/random.h>
+#include <simdnn/layers/ops.h>
 
 namespace simdnn {
 
@@ -43,7 +43,7 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
   const std::size_t m = x.rows;
   const MatrixView y = reserve_rows(y_, m, width_);
   if (mode == Mode::eval) {
-    detail::copy_view(x, y);
+    internal::copy_view(x, y);
     return y;
   }
   const std::uint64_t step = this->step();
@@ -65,9 +65,9 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
       fill_bernoulli(mask, 1.0f - p_, seed_, substream(stream_, step));
       scale(keep_scale, mask.data, mask.data, m * width_);  // 1 -> 1/(1 − p)
     }
-    detail::multiply_views(x, mask, y);
+    internal::multiply_views(x, mask, y);
   } else {
-    detail::copy_view(x, y);
+    internal::copy_view(x, y);
   }
   trained_forward_ = true;
   return y;
@@ -78,9 +78,9 @@ ConstMatrixView Dropout::backward(ConstMatrixView dy) {
   check_output_grad(dy, rows_);
   const MatrixView dx = reserve_rows(dx_, rows_, width_);
   if (p_ > 0.0f) {
-    detail::multiply_views(dy, ConstMatrixView{mask_.data(), rows_, width_, width_}, dx);
+    internal::multiply_views(dy, ConstMatrixView{mask_.data(), rows_, width_, width_}, dx);
   } else {
-    detail::copy_view(dy, dx);
+    internal::copy_view(dy, dx);
   }
   return dx;
 }

@@ -17,8 +17,8 @@
 
 #include <cstdint>
 
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

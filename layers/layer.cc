@@ -1,9 +1,9 @@
-#include "layers/layer.h"
+#include <simdnn/layers/layer.h>
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "core/error.h"
+#include <simdnn/core/error.h>
 
 namespace simdnn {
 

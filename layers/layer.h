@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

@@ -1,8 +1,8 @@
-#include "layers/ops.h"
+#include <simdnn/layers/ops.h>
 
 #include <cstring>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 namespace {
 
@@ -45,4 +45,4 @@ void multiply_views(ConstMatrixView a, ConstMatrixView b, MatrixView y) {
   for (std::size_t r = 0; r < a.rows; ++r) multiply(a.row(r), b.row(r), y.row(r), a.cols);
 }
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

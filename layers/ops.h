@@ -11,11 +11,12 @@
 
 #include <cstddef>
 
-#include "core/elementwise.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 // Columns per task; a block's accumulators (kColumnBlock doubles each) live on the stack.
 inline constexpr std::size_t kColumnBlock = 64;
@@ -56,4 +57,4 @@ void copy_view(ConstMatrixView x, MatrixView y);                              //
 void add_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);           // y = a + b
 void multiply_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);      // y = a ⊙ b
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

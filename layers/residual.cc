@@ -1,8 +1,8 @@
-#include "layers/residual.h"
+#include <simdnn/layers/residual.h>
 
 #include <stdexcept>
 
-#include "layers/ops.h"
+#include <simdnn/layers/ops.h>
 
 namespace simdnn {
 
@@ -79,7 +79,7 @@ ConstMatrixView ResidualBlock::forward(ConstMatrixView x, Mode mode) {
   h = bn2_.forward(h, mode);
   const ConstMatrixView skip = projection_ ? projection_->forward(x, mode) : x;
   const MatrixView sum = reserve_rows(sum_, x.rows, output_width());
-  detail::add_views(h, skip, sum);
+  internal::add_views(h, skip, sum);
   const ConstMatrixView y = act_out_.forward(sum, mode);
   if (mode == Mode::train) {
     rows_ = x.rows;
@@ -100,7 +100,7 @@ ConstMatrixView ResidualBlock::backward(ConstMatrixView dy) {
   g = dense1_.backward(g);
   const ConstMatrixView dskip = projection_ ? projection_->backward(ds) : ds;
   const MatrixView dx = reserve_rows(dx_, rows_, input_width());
-  detail::add_views(g, dskip, dx);
+  internal::add_views(g, dskip, dx);
   return dx;
 }
 

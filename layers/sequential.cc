@@ -1,9 +1,9 @@
-#include "layers/sequential.h"
+#include <simdnn/layers/sequential.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "core/error.h"
+#include <simdnn/core/error.h>
 
 namespace simdnn {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "layers/layer.h"
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

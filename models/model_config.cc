@@ -1,14 +1,14 @@
-#include "models/model_config.h"
+#include <simdnn/models/model_config.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "layers/activation_layer.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/dense_block.h"
-#include "layers/dropout.h"
-#include "layers/residual.h"
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dense_block.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/residual.h>
 
 namespace simdnn {
 namespace {

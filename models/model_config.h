@@ -11,9 +11,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/initializers.h"
-#include "layers/sequential.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/layers/sequential.h>
 
 namespace simdnn {
 

@@ -1,4 +1,4 @@
-#include "models/model_spec.h"
+#include <simdnn/models/model_spec.h>
 
 #include <nlohmann/json.hpp>
 

@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "models/model_config.h"
+#include <simdnn/models/model_config.h>
 
 namespace simdnn {
 

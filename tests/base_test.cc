@@ -6,10 +6,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/activation.h"
-#include "core/isa.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/parallel.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 namespace {
@@ -71,7 +72,7 @@ TEST(Threading, SetAndGet) {
 TEST(Threading, EveryTileRunsExactlyOnce) {
   set_num_threads(2);
   std::vector<int> hits(1000, 0);
-  detail::parallel_for_tiles(hits.size(), [&](std::size_t i) { hits[i] += 1; });
+  internal::parallel_for_tiles(hits.size(), [&](std::size_t i) { hits[i] += 1; });
   for (int h : hits) EXPECT_EQ(h, 1);
 }
 

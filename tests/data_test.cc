@@ -20,15 +20,15 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "data/augment.h"
-#include "data/datasets.h"
-#include "data/labeled_data.h"
-#include "data/preprocessing.h"
-#include "data/readers.h"
-#include "data/synthetic.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/data/augment.h>
+#include <simdnn/data/datasets.h>
+#include <simdnn/data/labeled_data.h>
+#include <simdnn/data/preprocessing.h>
+#include <simdnn/data/readers.h>
+#include <simdnn/data/synthetic.h>
 
 namespace simdnn {
 namespace {

@@ -21,13 +21,13 @@
 #include <utility>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/elementwise.h"
-#include "core/elementwise_kernels.h"
-#include "core/isa.h"
-#include "core/reference/elementwise_reference.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/reference/elementwise_reference.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 #include "tests/test_util.h"
 
 namespace simdnn {
@@ -204,7 +204,7 @@ TEST(ActivationForward, SweepAndSpecialValuesEveryIsa) {
   for (ActivationSpec act : all_specs()) {
     reference::activation_forward(act, x.data(), want.data(), x.size());
     for (Isa isa : supported_isas()) {
-      detail::elementwise_kernels(isa).activation_forward(act, x.data(), y.data(), x.size());
+      internal::elementwise_kernels(isa).activation_forward(act, x.data(), y.data(), x.size());
       ErrorTracker t{label(isa, "forward", act)};
       for (std::size_t i = 0; i < x.size(); ++i)
         t.check(x[i], y[i], want[i], forward_tolerance(act, x[i]));
@@ -267,7 +267,7 @@ TEST(ActivationForward, LengthsAndTailsEveryIsa) {
       reference::activation_forward(act, x, want.data(), n);
       for (Isa isa : supported_isas()) {
         std::vector<float> y(n + 1, -7.0f);
-        detail::elementwise_kernels(isa).activation_forward(act, x, y.data() + 1, n);
+        internal::elementwise_kernels(isa).activation_forward(act, x, y.data() + 1, n);
         EXPECT_EQ(y[0], -7.0f);  // nothing written before the output
         set_isa(isa);
         std::vector<float> y2(n), y3(x, x + n);
@@ -292,7 +292,7 @@ TEST(ActivationForward, SplittingARangeGivesTheSameBits) {
   const std::vector<float> x = random_floats(n, -30.0f, 30.0f, 41);
   for (ActivationSpec act : all_specs()) {
     for (Isa isa : supported_isas()) {
-      const auto& k = detail::elementwise_kernels(isa);
+      const auto& k = internal::elementwise_kernels(isa);
       std::vector<float> whole(n);
       k.activation_forward(act, x.data(), whole.data(), n);
       for (std::size_t split : {1, 5, 7, 13, 16, 64, 333, 999}) {
@@ -318,7 +318,7 @@ TEST(ActivationForward, ViewsWithLeadingDimension) {
       activation_forward(act, x, MatrixView{out.data(), rows, cols, ld});
       for (std::size_t r = 0; r < rows; ++r) {
         float expect[cols];
-        detail::elementwise_kernels(isa).activation_forward(act, x.row(r), expect, cols);
+        internal::elementwise_kernels(isa).activation_forward(act, x.row(r), expect, cols);
         EXPECT_EQ(std::memcmp(expect, out.data() + r * ld, sizeof expect), 0);
         for (std::size_t c = cols; c < ld; ++c)
           EXPECT_EQ(out[r * ld + c], 123.0f);  // padding untouched
@@ -370,7 +370,7 @@ TEST(ActivationBackward, SweepEveryIsa) {
   for (ActivationSpec act : all_specs()) {
     reference::activation_backward(act, x.data(), dy.data(), want.data(), x.size());
     for (Isa isa : supported_isas()) {
-      const auto& k = detail::elementwise_kernels(isa);
+      const auto& k = internal::elementwise_kernels(isa);
       k.activation_forward(act, x.data(), y.data(), x.size());
       k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
       ErrorTracker t{label(isa, "backward", act)};
@@ -399,7 +399,7 @@ TEST(ActivationBackward, MatchesFiniteDifferences) {
     const bool kinked = act.kind == Activation::relu || act.kind == Activation::leaky_relu ||
                         act.kind == Activation::elu || act.kind == Activation::selu;
     for (Isa isa : supported_isas()) {
-      const auto& k = detail::elementwise_kernels(isa);
+      const auto& k = internal::elementwise_kernels(isa);
       k.activation_forward(act, x.data(), y.data(), x.size());
       k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
       ErrorTracker t{label(isa, "finite differences", act)};
@@ -431,7 +431,7 @@ TEST(ActivationBackward, LengthsSpecialValuesAndPublicApi) {
     }
     for (ActivationSpec act : all_specs()) {
       for (Isa isa : supported_isas()) {
-        const auto& k = detail::elementwise_kernels(isa);
+        const auto& k = internal::elementwise_kernels(isa);
         std::vector<float> y(n), dx(n), dx_api(n), dx_inplace(dy);
         k.activation_forward(act, x.data(), y.data(), n);
         k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), n);
@@ -628,7 +628,7 @@ TEST(Blas1, EveryIsaAndLength) {
     reference::add(x.data(), y0.data(), w_add.data(), n);
     reference::multiply(x.data(), y0.data(), w_mul.data(), n);
     for (Isa isa : supported_isas()) {
-      const auto& k = detail::elementwise_kernels(isa);
+      const auto& k = internal::elementwise_kernels(isa);
       set_isa(isa);
       std::vector<float> r_axpy(y0), r_scale(n), r_add(n), r_mul(n);
       std::vector<float> p_axpy(y0), p_scale(n), p_add(n), p_mul(n);
@@ -663,7 +663,7 @@ TEST(Reductions, SumOfSquaresEveryIsa) {
     const double want = reference::sum_of_squares(x.data(), n);
     for (Isa isa : supported_isas()) {
       set_isa(isa);
-      const double kern = detail::elementwise_kernels(isa).sum_of_squares(x.data(), n);
+      const double kern = internal::elementwise_kernels(isa).sum_of_squares(x.data(), n);
       const double api = sum_of_squares(x.data(), n);
       EXPECT_NEAR(kern, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
       EXPECT_NEAR(api, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
@@ -696,7 +696,7 @@ TEST(Reductions, ColumnSumsMeanVarEveryIsa) {
       column_sums(x, sum.data());
       column_mean_var(x, mean.data(), var.data());
       std::vector<double> acc(s.cols, 0.0);
-      detail::elementwise_kernels(isa).column_sums(x.data, s.rows, s.cols, ld, acc.data());
+      internal::elementwise_kernels(isa).column_sums(x.data, s.rows, s.cols, ld, acc.data());
       for (std::size_t j = 0; j < s.cols; ++j) {
         const double scale = 2.0 * static_cast<double>(s.rows) + 1000.0 * s.rows;  // ≥ Σ|x|
         EXPECT_NEAR(sum[j], w_sum[j], kU * std::abs(w_sum[j]) + 1e-14 * scale) << j;

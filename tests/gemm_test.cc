@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "core/gemm.h"
-#include "core/isa.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/gemm.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 #include "tests/gemm_tester.h"
 #include "tests/test_util.h"
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "core/gemm.h"
-#include "core/isa.h"
-#include "core/reference/gemm_reference.h"
-#include "core/threading.h"
+#include <simdnn/core/gemm.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/reference/gemm_reference.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 

@@ -36,9 +36,9 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn::testing {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "core/initializers.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 namespace {

@@ -12,16 +12,16 @@
 #include <cstdlib>
 #include <new>
 
-#include "core/random.h"
-#include "core/tensor.h"
-#include "core/threading.h"
-#include "layers/activation_layer.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/dense_block.h"
-#include "layers/dropout.h"
-#include "layers/residual.h"
-#include "layers/sequential.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dense_block.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/residual.h>
+#include <simdnn/layers/sequential.h>
 
 namespace {
 

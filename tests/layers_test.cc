@@ -12,22 +12,22 @@
 #include <string>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/elementwise.h"
-#include "core/initializers.h"
-#include "core/isa.h"
-#include "core/random.h"
-#include "core/reference/elementwise_reference.h"
-#include "core/tensor.h"
-#include "core/threading.h"
-#include "layers/activation_layer.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/dense_block.h"
-#include "layers/dropout.h"
-#include "layers/layer.h"
-#include "layers/residual.h"
-#include "layers/sequential.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/initializers.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/reference/elementwise_reference.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dense_block.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/layer.h>
+#include <simdnn/layers/residual.h>
+#include <simdnn/layers/sequential.h>
 #include "tests/gradient_check.h"
 
 namespace simdnn {

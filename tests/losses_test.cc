@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/tensor.h"
-#include "layers/layer.h"
-#include "train/loss.h"
-#include "train/regularizer.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/regularizer.h>
 #include "tests/test_util.h"
 
 namespace simdnn {

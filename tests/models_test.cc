@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "core/random.h"
-#include "models/model_config.h"
-#include "models/model_spec.h"
+#include <simdnn/core/random.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/models/model_spec.h>
 #include "tests/gradient_check.h"
 
 namespace simdnn {

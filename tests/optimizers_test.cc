@@ -24,15 +24,15 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/isa.h"
-#include "core/optimizer_update.h"
-#include "core/reference/optimizer_reference.h"
-#include "core/tensor.h"
-#include "core/threading.h"
-#include "layers/layer.h"
-#include "train/clipping.h"
-#include "train/optimizer.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/isa.h>
+#include <simdnn/core/optimizer_update.h>
+#include <simdnn/core/reference/optimizer_reference.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/layer.h>
+#include <simdnn/train/clipping.h>
+#include <simdnn/train/optimizer.h>
 #include "tests/test_util.h"
 
 // ---- allocation counting (for the no-allocation-per-step test) -----------------------------

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "core/philox.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/core/philox.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn {
 namespace {
@@ -289,7 +289,7 @@ TEST(Determinism, BitIdenticalAcrossThreadCounts) {
   ThreadCountGuard guard;
   // Spans several chunks and ends mid-chunk and mid-block; the view is strided.
   const std::size_t rows = 517, cols = 131;  // 67727 elements = 4.1 chunks of 16384
-  static_assert(517 * 131 > 4 * detail::kRandomFillChunk);
+  static_assert(517 * 131 > 4 * internal::kRandomFillChunk);
   const std::size_t ld = cols + 5;
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "train/schedule.h"
+#include <simdnn/train/schedule.h>
 #include "tests/test_util.h"
 
 namespace simdnn {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "train/tensor_file.h"
+#include <simdnn/train/tensor_file.h>
 
 namespace simdnn {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "core/isa.h"
-#include "core/threading.h"
+#include <simdnn/core/isa.h>
+#include <simdnn/core/threading.h>
 
 namespace simdnn::testing {
 

@@ -12,15 +12,15 @@
 #include <new>
 #include <string>
 
-#include "core/random.h"
-#include "core/threading.h"
-#include "layers/batchnorm.h"
-#include "layers/dense.h"
-#include "layers/dropout.h"
-#include "layers/sequential.h"
-#include "train/callbacks.h"
-#include "train/model_io.h"
-#include "train/trainer.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/train/callbacks.h>
+#include <simdnn/train/model_io.h>
+#include <simdnn/train/trainer.h>
 
 // Counts heap allocations in this test binary (for the no-allocation test).
 namespace {

@@ -3,7 +3,7 @@
 #   1. every Bazel test, optimized;
 #   2. the test binaries again under qemu as a Haswell (AVX2, no AVX-512) and a Nehalem (SSE only)
 #      CPU, which fault on any instruction those CPUs lack, and with SIMDNN_ISA capping dispatch;
-#   3. the consumer example, a separate workspace using simdnn as a dependency;
+#   3. the consumer example, copied outside this tree, a separate workspace using simdnn;
 #   4. the library tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Ends with one line "test: N passed, N failed".
 set -uo pipefail
@@ -43,7 +43,13 @@ isa_cap() {  # isa_cap ISA: SIMDNN_ISA caps the initial choice
   SIMDNN_ISA=$1 bazel-bin/tests/base_test --gtest_brief=1 --gtest_filter='IsaEnvironment.*'
 }
 
-consumer() { (cd examples/consumer && bazel run //:consumer); }
+# The example as a user has it: a copy outside this tree, its paths to simdnn made absolute.
+consumer() {
+  local repo=$PWD dir=${TMPDIR:-/tmp}/simdnn-example-consumer
+  rm -rf "$dir" && mkdir -p "$dir" && cp -r examples/consumer/. "$dir" || return 1
+  sed -i "s|%workspace%/\.\./\.\.|$repo|; s|\"\.\./\.\.|\"$repo|" "$dir/WORKSPACE" "$dir/.bazelrc"
+  (cd "$dir" && bazel run //:consumer)
+}
 
 sanitized_tests() {
   bazel test --config=asan --config=ubsan //tests:base_test //tests:gemm_test //tests:elementwise_test \

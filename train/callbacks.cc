@@ -1,11 +1,11 @@
-#include "train/callbacks.h"
+#include <simdnn/train/callbacks.h>
 
 #include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "train/model_io.h"
+#include <simdnn/train/model_io.h>
 
 namespace simdnn {
 namespace {

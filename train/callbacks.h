@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "train/trainer.h"
+#include <simdnn/train/trainer.h>
 
 namespace simdnn {
 

@@ -9,11 +9,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/error.h"
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
-namespace simdnn::train_detail {
+namespace simdnn::internal {
 
 // The shortest decimal that reads back as `v` ("0.1", "1e-08", "inf", "nan").
 inline std::string number(double v) {
@@ -62,4 +62,4 @@ inline void check_parameters(const std::string& op, std::span<const Parameter> p
   for (std::size_t i = 0; i < params.size(); ++i) check_parameter(op, params[i], i);
 }
 
-}  // namespace simdnn::train_detail
+}  // namespace simdnn::internal

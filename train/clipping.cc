@@ -1,15 +1,15 @@
-#include "train/clipping.h"
+#include <simdnn/train/clipping.h>
 
 #include <cmath>
 
-#include "core/elementwise.h"
-#include "train/check.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/train/check.h>
 
 namespace simdnn {
 namespace {
 
 double total_norm(const char* op, std::span<const Parameter> params) {
-  train_detail::check_parameters(op, params);
+  internal::check_parameters(op, params);
   double sum = 0.0;
   for (const Parameter& p : params) sum += sum_of_squares(p.grad->data(), p.grad->size());
   return std::sqrt(sum);
@@ -21,7 +21,7 @@ double grad_norm(std::span<const Parameter> params) { return total_norm("grad_no
 
 double clip_grad_norm(std::span<const Parameter> params, double max_norm) {
   constexpr const char* op = "clip_grad_norm";
-  if (!(max_norm >= 0.0)) train_detail::fail(op, "max_norm", max_norm, "a value >= 0");
+  if (!(max_norm >= 0.0)) internal::fail(op, "max_norm", max_norm, "a value >= 0");
   const double total = total_norm(op, params);
   if (!std::isfinite(total)) return total;
   const double coef = max_norm / (total + 1e-6);
@@ -34,8 +34,8 @@ double clip_grad_norm(std::span<const Parameter> params, double max_norm) {
 
 void clip_grad_value(std::span<const Parameter> params, double clip_value) {
   constexpr const char* op = "clip_grad_value";
-  if (!(clip_value >= 0.0)) train_detail::fail(op, "clip_value", clip_value, "a value >= 0");
-  train_detail::check_parameters(op, params);
+  if (!(clip_value >= 0.0)) internal::fail(op, "clip_value", clip_value, "a value >= 0");
+  internal::check_parameters(op, params);
   // The float nearest clip_value, as PyTorch's clamp.
   const float hi = static_cast<float>(clip_value);
   for (const Parameter& p : params) {

@@ -18,7 +18,7 @@
 
 #include <span>
 
-#include "layers/layer.h"
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

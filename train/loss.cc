@@ -1,16 +1,16 @@
-#include "train/loss.h"
+#include <simdnn/train/loss.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "core/error.h"
-#include "train/check.h"
+#include <simdnn/core/error.h>
+#include <simdnn/train/check.h>
 
 namespace simdnn {
 namespace {
 
-using train_detail::number;
+using internal::number;
 
 constexpr const char* kBce = "binary_cross_entropy_with_logits";
 constexpr const char* kSce = "softmax_cross_entropy";

@@ -50,7 +50,7 @@
 #include <span>
 #include <string_view>
 
-#include "core/tensor.h"
+#include <simdnn/core/tensor.h>
 
 namespace simdnn {
 

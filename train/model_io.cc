@@ -1,4 +1,4 @@
-#include "train/model_io.h"
+#include <simdnn/train/model_io.h>
 
 #include <cstdint>
 #include <cstring>

@@ -14,9 +14,9 @@
 
 #include <string>
 
-#include "layers/layer.h"
-#include "train/optimizer.h"
-#include "train/tensor_file.h"
+#include <simdnn/layers/layer.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/tensor_file.h>
 
 namespace simdnn {
 

@@ -1,4 +1,4 @@
-#include "train/optimizer.h"
+#include <simdnn/train/optimizer.h>
 
 #include <algorithm>
 #include <cstring>
@@ -7,22 +7,22 @@
 #include <unordered_map>
 #include <utility>
 
-#include "core/error.h"
-#include "core/optimizer_update.h"
-#include "train/check.h"
+#include <simdnn/core/error.h>
+#include <simdnn/core/optimizer_update.h>
+#include <simdnn/train/check.h>
 
 namespace simdnn {
 
-using train_detail::require_non_negative;
-using train_detail::require_unit_interval;
-using train_detail::require_unit_interval_open;
+using internal::require_non_negative;
+using internal::require_unit_interval;
+using internal::require_unit_interval_open;
 
 // ---- Optimizer --------------------------------------------------------------------------------
 
 Optimizer::Optimizer(std::vector<Parameter> params, double lr, const char* display_name)
     : who_(display_name), params_(std::move(params)), lr_(lr) {
   require_non_negative(who_, "lr", lr);
-  train_detail::check_parameters(who_, params_);
+  internal::check_parameters(who_, params_);
   std::unordered_map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const auto [it, fresh] = seen.emplace(params_[i].name, i);
@@ -152,8 +152,8 @@ SgdOptions checked(const SgdOptions& o, const char* who) {
   require_non_negative(who, "weight_decay", o.weight_decay);
   if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0)) {
     throw std::invalid_argument(std::string(who) + ": nesterov is true with momentum " +
-                                train_detail::number(o.momentum) + " and dampening " +
-                                train_detail::number(o.dampening) +
+                                internal::number(o.momentum) + " and dampening " +
+                                internal::number(o.dampening) +
                                 ", expected momentum > 0 and dampening = 0");
   }
   return o;
@@ -187,7 +187,7 @@ void Sgd::update(std::size_t p, std::uint64_t t) {
 namespace {
 
 SgdOptions momentum_options(const MomentumOptions& o) {
-  if (!(o.momentum > 0.0)) train_detail::fail("Momentum", "momentum", o.momentum, "a value > 0");
+  if (!(o.momentum > 0.0)) internal::fail("Momentum", "momentum", o.momentum, "a value > 0");
   return {.lr = o.lr,
           .momentum = o.momentum,
           .dampening = o.dampening,
@@ -196,7 +196,7 @@ SgdOptions momentum_options(const MomentumOptions& o) {
 }
 
 SgdOptions nesterov_options(const NesterovOptions& o) {
-  if (!(o.momentum > 0.0)) train_detail::fail("Nesterov", "momentum", o.momentum, "a value > 0");
+  if (!(o.momentum > 0.0)) internal::fail("Nesterov", "momentum", o.momentum, "a value > 0");
   return {.lr = o.lr,
           .momentum = o.momentum,
           .dampening = 0.0,

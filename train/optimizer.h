@@ -34,8 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/layer.h"
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

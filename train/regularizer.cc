@@ -1,11 +1,11 @@
-#include "train/regularizer.h"
+#include <simdnn/train/regularizer.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "core/elementwise.h"
-#include "train/check.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/train/check.h>
 
 namespace simdnn {
 namespace {
@@ -35,7 +35,7 @@ double l2_part(double coef, const float* w, float* grad, std::size_t n) {
 double Regularizer::run(std::span<const Parameter> params, std::size_t batch_size,
                         bool add) const {
   const std::string op = std::string(name()) + (add ? " regularizer apply" : " regularizer penalty");
-  train_detail::check_parameters(op, params);
+  internal::check_parameters(op, params);
   double total = 0.0;
   for (const Parameter& p : params) {
     if (which_ == RegularizedParameters::marked && !p.regularize) continue;
@@ -55,7 +55,7 @@ double Regularizer::apply(std::span<const Parameter> params, std::size_t batch_s
 
 L1Regularizer::L1Regularizer(double lambda, RegularizedParameters which)
     : Regularizer(which), lambda_(lambda) {
-  train_detail::require_non_negative("L1Regularizer", "lambda", lambda);
+  internal::require_non_negative("L1Regularizer", "lambda", lambda);
 }
 
 double L1Regularizer::penalty_and_gradient(const float* w, float* grad, std::size_t n,
@@ -65,7 +65,7 @@ double L1Regularizer::penalty_and_gradient(const float* w, float* grad, std::siz
 
 L2Regularizer::L2Regularizer(double lambda, L2Scaling scaling, RegularizedParameters which)
     : Regularizer(which), lambda_(lambda), scaling_(scaling) {
-  train_detail::require_non_negative("L2Regularizer", "lambda", lambda);
+  internal::require_non_negative("L2Regularizer", "lambda", lambda);
   if (scaling != L2Scaling::weight_decay && scaling != L2Scaling::per_batch_notebook) {
     throw std::invalid_argument("L2Regularizer: scaling is " +
                                 std::to_string(static_cast<int>(scaling)) +
@@ -90,8 +90,8 @@ double L2Regularizer::penalty_and_gradient(const float* w, float* grad, std::siz
 ElasticNetRegularizer::ElasticNetRegularizer(double l1_lambda, double l2_lambda,
                                              RegularizedParameters which)
     : Regularizer(which), l1_lambda_(l1_lambda), l2_lambda_(l2_lambda) {
-  train_detail::require_non_negative("ElasticNetRegularizer", "l1_lambda", l1_lambda);
-  train_detail::require_non_negative("ElasticNetRegularizer", "l2_lambda", l2_lambda);
+  internal::require_non_negative("ElasticNetRegularizer", "l1_lambda", l1_lambda);
+  internal::require_non_negative("ElasticNetRegularizer", "l2_lambda", l2_lambda);
 }
 
 double ElasticNetRegularizer::penalty_and_gradient(const float* w, float* grad, std::size_t n,

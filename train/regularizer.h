@@ -26,7 +26,7 @@
 #include <cstddef>
 #include <span>
 
-#include "layers/layer.h"
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 

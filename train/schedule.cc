@@ -1,4 +1,4 @@
-#include "train/schedule.h"
+#include <simdnn/train/schedule.h>
 
 #include <cmath>
 #include <limits>
@@ -6,14 +6,14 @@
 #include <stdexcept>
 #include <string>
 
-#include "train/check.h"
+#include <simdnn/train/check.h>
 
 namespace simdnn {
 
-using train_detail::fail;
-using train_detail::number;
-using train_detail::require_non_negative;
-using train_detail::require_positive;
+using internal::fail;
+using internal::number;
+using internal::require_non_negative;
+using internal::require_positive;
 
 namespace {
 
@@ -145,7 +145,7 @@ ReduceLrOnPlateau::ReduceLrOnPlateau(double initial_lr, const PlateauOptions& op
                                 std::to_string(static_cast<int>(options.threshold_mode)) +
                                 ", expected rel or abs");
   }
-  train_detail::require_unit_interval_open(op, "factor", options.factor);
+  internal::require_unit_interval_open(op, "factor", options.factor);
   require_non_negative(op, "threshold", options.threshold);
   require_non_negative(op, "min_lr", options.min_lr);
   require_non_negative(op, "eps", options.eps);

@@ -1,4 +1,4 @@
-#include "train/tensor_file.h"
+#include <simdnn/train/tensor_file.h>
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,15 +1,15 @@
-#include "train/trainer.h"
+#include <simdnn/train/trainer.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
-#include "core/elementwise.h"
-#include "core/error.h"
-#include "core/random.h"
-#include "train/callbacks.h"
-#include "train/clipping.h"
+#include <simdnn/core/elementwise.h>
+#include <simdnn/core/error.h>
+#include <simdnn/core/random.h>
+#include <simdnn/train/callbacks.h>
+#include <simdnn/train/clipping.h>
 
 namespace simdnn {
 namespace {

@@ -23,11 +23,11 @@
 #include <string>
 #include <vector>
 
-#include "layers/layer.h"
-#include "train/loss.h"
-#include "train/optimizer.h"
-#include "train/regularizer.h"
-#include "train/schedule.h"
+#include <simdnn/layers/layer.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/regularizer.h>
+#include <simdnn/train/schedule.h>
 
 namespace simdnn {
 

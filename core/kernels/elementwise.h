@@ -19,9 +19,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/activation.h"
-#include "core/elementwise_kernels.h"
-#include "core/kernels/vector_math.h"
+#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/kernels/vector_math.h>
 
 // The vector functors passed to the drivers below must be inlined into their loops: GCC otherwise
 // keeps a lambda called from several places out of line, costing a call and constant reloads
@@ -596,7 +596,7 @@ void column_centered_squares(const float* x, std::size_t rows, std::size_t cols,
 #undef SIMDNN_ALWAYS_INLINE
 #undef SIMDNN_VEC_OF
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 template <class Arch>
 ElementwiseKernels make_elementwise_kernels() {
@@ -618,4 +618,4 @@ ElementwiseKernels make_elementwise_kernels() {
   };
 }
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -11,9 +11,9 @@
 
 #include <cstddef>
 
-#include "core/gemm_kernels.h"
-#include "core/kernels/unroll.h"
-#include "core/kernels/vector_math.h"
+#include <simdnn/core/gemm_kernels.h>
+#include <simdnn/core/kernels/unroll.h>
+#include <simdnn/core/kernels/vector_math.h>
 
 namespace simdnn::kernels {
 
@@ -30,7 +30,7 @@ using FloatVec = xsimd::batch<float, Arch>;
 // Writes the m x (NV·W) accumulator tile to C: alpha·acc (+ beta·C) (+ bias), then ReLU.
 template <class Arch, int MR, int NV>
 [[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
-                                              const detail::GemmTileStore& st) {
+                                              const internal::GemmTileStore& st) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
   const V alpha(st.alpha);
@@ -67,7 +67,7 @@ template <class Arch, int MR, int NV>
 // Strided A (any a_rs, a_cs); computes exactly MR rows.
 template <class Arch, int MR, int NV>
 void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, std::ptrdiff_t a_cs,
-                          const float* b, std::ptrdiff_t b_rs, const detail::GemmTileStore& store) {
+                          const float* b, std::ptrdiff_t b_rs, const internal::GemmTileStore& store) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
   V acc[MR][NV];
@@ -90,7 +90,7 @@ void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, st
 // A packed in MR-row panels: A(i, p) = a[p·MR + i]; B packed in NV·W-wide panels.
 template <class Arch, int MR, int NV>
 void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptrdiff_t,
-                         const float* b, std::ptrdiff_t b_rs, const detail::GemmTileStore& store) {
+                         const float* b, std::ptrdiff_t b_rs, const internal::GemmTileStore& store) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
   // The store reads and writes C after k steps: start fetching its lines now.
@@ -114,7 +114,7 @@ void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptr
 
 }  // namespace simdnn::kernels
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 template <class Arch>
 GemmKernels make_gemm_kernels() {
@@ -135,4 +135,4 @@ GemmKernels make_gemm_kernels() {
   return t;
 }
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "core/optimizer_kernels.h"
+#include <simdnn/core/optimizer_kernels.h>
 
 namespace simdnn::kernels::optimizer {
 
@@ -71,7 +71,7 @@ template <class Arch, std::size_t K, class Body>
 // ---- SGD, momentum, Nesterov ---------------------------------------------------------------
 
 template <class Arch>
-void sgd(const detail::SgdCoefficients& c, float* w, const float* g, float* buf, std::size_t n) {
+void sgd(const internal::SgdCoefficients& c, float* w, const float* g, float* buf, std::size_t n) {
   using V = Vec<Arch>;
   const V lr(c.lr), wd(c.weight_decay), mom(c.momentum), keep(c.dampening_keep);
   float* const arrays[2] = {w, c.has_momentum ? buf : nullptr};
@@ -114,7 +114,7 @@ void sgd(const detail::SgdCoefficients& c, float* w, const float* g, float* buf,
 // ---- RMSprop -------------------------------------------------------------------------------
 
 template <class Arch>
-void rmsprop(const detail::RmspropCoefficients& c, float* w, const float* g, float* square_avg,
+void rmsprop(const internal::RmspropCoefficients& c, float* w, const float* g, float* square_avg,
              float* grad_avg, float* buf, std::size_t n) {
   using V = Vec<Arch>;
   const V lr(c.lr), alpha(c.alpha), oma(c.one_minus_alpha), eps(c.eps), wd(c.weight_decay),
@@ -157,7 +157,7 @@ void rmsprop(const detail::RmspropCoefficients& c, float* w, const float* g, flo
 // ---- Adam, AdamW ---------------------------------------------------------------------------
 
 template <class Arch>
-void adam(const detail::AdamCoefficients& c, float* w, const float* g, float* exp_avg,
+void adam(const internal::AdamCoefficients& c, float* w, const float* g, float* exp_avg,
           float* exp_avg_sq, float* max_exp_avg_sq, std::size_t n) {
   using V = Vec<Arch>;
   const V step(c.step_size), b1(c.beta1), omb1(c.one_minus_beta1), b2(c.beta2),
@@ -192,7 +192,7 @@ void adam(const detail::AdamCoefficients& c, float* w, const float* g, float* ex
 // ---- Adagrad -------------------------------------------------------------------------------
 
 template <class Arch>
-void adagrad(const detail::AdagradCoefficients& c, float* w, const float* g, float* sum,
+void adagrad(const internal::AdagradCoefficients& c, float* w, const float* g, float* sum,
              std::size_t n) {
   using V = Vec<Arch>;
   const V clr(c.clr), eps(c.eps), wd(c.weight_decay);
@@ -211,7 +211,7 @@ void adagrad(const detail::AdagradCoefficients& c, float* w, const float* g, flo
 
 }  // namespace simdnn::kernels::optimizer
 
-namespace simdnn::detail {
+namespace simdnn::internal {
 
 template <class Arch>
 OptimizerKernels make_optimizer_kernels() {
@@ -224,4 +224,4 @@ OptimizerKernels make_optimizer_kernels() {
   };
 }
 
-}  // namespace simdnn::detail
+}  // namespace simdnn::internal

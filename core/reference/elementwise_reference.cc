@@ -1,4 +1,4 @@
-#include "core/reference/elementwise_reference.h"
+#include <simdnn/core/reference/elementwise_reference.h>
 
 #include <cmath>
 #include <limits>

@@ -1,6 +1,6 @@
-#include "core/reference/gemm_reference.h"
+#include <simdnn/core/reference/gemm_reference.h>
 
-#include "core/reference/elementwise_reference.h"
+#include <simdnn/core/reference/elementwise_reference.h>
 
 namespace simdnn::reference {
 

@@ -1,7 +1,7 @@
 // Naive GEMM in double precision: the reference for core/gemm.h.
 #pragma once
 
-#include "core/gemm.h"
+#include <simdnn/core/gemm.h>
 
 namespace simdnn::reference {
 

@@ -1,4 +1,4 @@
-#include "core/reference/optimizer_reference.h"
+#include <simdnn/core/reference/optimizer_reference.h>
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/optimizer_update.h"
+#include <simdnn/core/optimizer_update.h>
 
 namespace simdnn::reference {
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "data/readers.h"
+#include <simdnn/data/readers.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -2,10 +2,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/gemm.h"
-#include "core/isa.h"
-#include "core/tensor.h"
-#include "core/threading.h"
+#include <simdnn/simdnn.h>
 
 int main() {
   // y = relu(x·W + b) for a 2x3 input and a 3x2 weight matrix.
