@@ -29,9 +29,11 @@
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 
-// models: MLP, ResNet and DenseNet from configurations or JSON specs.
+// models: MLP, ResNet and DenseNet from configurations or JSON specs; Model and inference.
+#include <simdnn/models/model.h>
 #include <simdnn/models/model_config.h>
 #include <simdnn/models/model_spec.h>
+#include <simdnn/models/predictor.h>
 
 // train: losses, regularizers, optimizers, schedules, the trainer and its callbacks, saving.
 #include <simdnn/train/callbacks.h>

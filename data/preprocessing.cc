@@ -185,6 +185,22 @@ void StandardScaler::check(const char* operation, std::size_t cols) const {
   }
 }
 
+StandardScaler::StandardScaler(std::vector<double> mean, std::vector<double> scale)
+    : mean_(std::move(mean)), scale_(std::move(scale)) {
+  if (mean_.empty() || mean_.size() != scale_.size()) {
+    throw std::invalid_argument("StandardScaler: mean has " + std::to_string(mean_.size()) +
+                                " values and scale " + std::to_string(scale_.size()) +
+                                ", expected the same non-zero count");
+  }
+  for (std::size_t c = 0; c < mean_.size(); ++c) {
+    if (!std::isfinite(mean_[c]) || !std::isfinite(scale_[c]) || !(scale_[c] > 0.0)) {
+      throw std::invalid_argument("StandardScaler: column " + std::to_string(c) + " has mean " +
+                                  std::to_string(mean_[c]) + " and scale " + std::to_string(scale_[c]) +
+                                  ", expected a finite mean and a finite scale > 0");
+    }
+  }
+}
+
 void StandardScaler::transform_in_place(MatrixView x) const {
   check_view("StandardScaler::transform", "x", x);
   check("StandardScaler::transform", x.cols);

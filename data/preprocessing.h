@@ -61,6 +61,12 @@ TrainValidationTestSplit train_validation_test_split(const LabeledData& data, st
 // (all values equal) gets std 1, so it maps to 0 instead of dividing by zero.
 class StandardScaler {
  public:
+  StandardScaler() = default;
+  // A fitted scaler with these statistics (as saved in a model file). Throws
+  // std::invalid_argument unless both have the same non-zero length, every mean is finite and
+  // every scale finite and > 0.
+  StandardScaler(std::vector<double> mean, std::vector<double> scale);
+
   // Learns mean and std of every column of x. Throws std::invalid_argument if x has no rows.
   void fit(ConstMatrixView x);
   // (x − mean) / std. Throws std::logic_error before fit(), ShapeError if the width differs.

@@ -24,6 +24,13 @@ ConstMatrixView ActivationLayer::forward(ConstMatrixView x, Mode mode) {
   return y;
 }
 
+ConstMatrixView ActivationLayer::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  const MatrixView y = buffers.next(x.rows, width_);
+  activation_forward(activation_, x, y);
+  return y;
+}
+
 ConstMatrixView ActivationLayer::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   const std::size_t m = x_.rows;

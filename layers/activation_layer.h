@@ -23,6 +23,7 @@ class ActivationLayer : public Layer {
 
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   ActivationSpec activation() const { return activation_; }
 

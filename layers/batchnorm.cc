@@ -42,6 +42,36 @@ std::vector<StateTensor> BatchNorm::state() {
   return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
 }
 
+// y = γ·(x − running_mean)/sqrt(running_var + eps) + β, column by column.
+void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y) const {
+  const std::size_t m = x.rows;
+  const float* gamma = gamma_.data();
+  const float* beta = beta_.data();
+  const float* rm = running_mean_.data();
+  const float* rv = running_var_.data();
+  internal::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
+    const std::size_t w = c1 - c0;
+    float inv[kColumnBlock];
+    for (std::size_t j = 0; j < w; ++j) {
+      inv[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rv[c0 + j]) + eps_));
+    }
+    for (std::size_t r = 0; r < m; ++r) {
+      const float* xr = x.row(r) + c0;
+      float* yr = y.row(r) + c0;
+      for (std::size_t j = 0; j < w; ++j) {
+        yr[j] = gamma[c0 + j] * ((xr[j] - rm[c0 + j]) * inv[j]) + beta[c0 + j];
+      }
+    }
+  });
+}
+
+ConstMatrixView BatchNorm::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  const MatrixView y = buffers.next(x.rows, width_);
+  normalize_with_running_stats(x, y);
+  return y;
+}
+
 ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
@@ -51,22 +81,7 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
   const float* beta = beta_.data();
 
   if (mode == Mode::eval) {
-    const float* rm = running_mean_.data();
-    const float* rv = running_var_.data();
-    internal::for_column_blocks(m, width_, [&](std::size_t c0, std::size_t c1) {
-      const std::size_t w = c1 - c0;
-      float inv[kColumnBlock];
-      for (std::size_t j = 0; j < w; ++j) {
-        inv[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rv[c0 + j]) + eps_));
-      }
-      for (std::size_t r = 0; r < m; ++r) {
-        const float* xr = x.row(r) + c0;
-        float* yr = y.row(r) + c0;
-        for (std::size_t j = 0; j < w; ++j) {
-          yr[j] = gamma[c0 + j] * ((xr[j] - rm[c0 + j]) * inv[j]) + beta[c0 + j];
-        }
-      }
-    });
+    normalize_with_running_stats(x, y);
     return y;
   }
 

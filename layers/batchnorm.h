@@ -41,6 +41,7 @@ class BatchNorm : public Layer {
   // Train mode also throws ShapeError for a batch of fewer than 2 rows.
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   // "gamma" and "beta" (not regularized).
   std::vector<Parameter> parameters() override;
@@ -57,6 +58,8 @@ class BatchNorm : public Layer {
   Tensor& running_var() { return running_var_; }
 
  private:
+  void normalize_with_running_stats(ConstMatrixView x, MatrixView y) const;
+
   std::size_t width_;
   float momentum_;
   float eps_;

@@ -75,6 +75,14 @@ ConstMatrixView Dense::forward(ConstMatrixView x, Mode mode) {
   return y;
 }
 
+ConstMatrixView Dense::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  const MatrixView y = buffers.next(x.rows, output_width());
+  gemm(Trans::no, Trans::no, 1.0f, x, weight_.cview(), 0.0f, y,
+       {has_bias_ ? bias_.data() : nullptr, activation_});
+  return y;
+}
+
 ConstMatrixView Dense::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   const std::size_t m = x_.rows;

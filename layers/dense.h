@@ -48,6 +48,7 @@ class Dense : public Layer {
 
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;

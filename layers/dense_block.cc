@@ -60,6 +60,23 @@ ConstMatrixView DenseBlock::forward(ConstMatrixView x, Mode mode) {
   return cat;
 }
 
+ConstMatrixView DenseBlock::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  const std::size_t m = x.rows;
+  const std::size_t total = output_width();
+  const MatrixView cat = buffers.next(m, total);
+  internal::copy_view(x, MatrixView{cat.data, m, in_, total});
+  for (std::size_t i = 0; i < units_.size(); ++i) {
+    const std::size_t w = in_ + i * growth_rate_;
+    const Unit& u = units_[i];
+    ConstMatrixView h = u.bn.infer(ConstMatrixView{cat.data, m, w, total}, buffers);
+    h = u.act.infer(h, buffers);
+    h = u.dense.infer(h, buffers);
+    internal::copy_view(h, MatrixView{cat.data + w, m, growth_rate_, total});
+  }
+  return cat;
+}
+
 ConstMatrixView DenseBlock::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);

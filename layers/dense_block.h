@@ -47,6 +47,7 @@ class DenseBlock : public Layer {
 
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   std::vector<Layer*> children() override;
 

@@ -37,6 +37,12 @@ void Dropout::set_step(std::uint64_t step) {
   std::memcpy(step_bits_.data(), halves, sizeof(halves));
 }
 
+// Eval-mode dropout is the identity: the input itself, no copy.
+ConstMatrixView Dropout::infer(ConstMatrixView x, InferenceBuffers&) const {
+  check_input(x);
+  return x;
+}
+
 ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);

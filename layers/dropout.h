@@ -38,6 +38,7 @@ class Dropout : public Layer {
 
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   float p() const { return p_; }
   std::uint64_t seed() const { return seed_; }

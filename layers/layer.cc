@@ -7,6 +7,15 @@
 
 namespace simdnn {
 
+MatrixView InferenceBuffers::next(std::size_t rows, std::size_t cols) {
+  if (next_ == buffers_.size()) buffers_.emplace_back();
+  return reserve_rows(buffers_[next_++], rows, cols);
+}
+
+ConstMatrixView Layer::infer(ConstMatrixView, InferenceBuffers&) const {
+  throw std::logic_error(label() + ": this layer does not implement infer() (const inference)");
+}
+
 std::string Layer::label() const {
   if (name_.empty()) return kind();
   return std::string(kind()) + " \"" + name_ + "\"";

@@ -23,6 +23,12 @@
 // may be strided views (ld > cols); the views a layer returns are always contiguous (ld == cols).
 // A layer never writes to the input or the gradient it is given.
 //
+// Inference: infer(x, buffers) computes what forward(x, Mode::eval) returns, bit for bit, without
+// changing the layer: its outputs and scratch live in the caller's InferenceBuffers. Any number of
+// threads may call infer() on one layer at once, each with its own buffers, as long as nobody
+// trains or loads the layer meanwhile. Once the buffers have grown to the largest batch, infer()
+// allocates nothing.
+//
 // Errors: forward() and backward() throw ShapeError naming the layer ("dense \"fc1\": input is
 // 32x10, expected 32x20 (input width 20)"); backward() without a train-mode forward() throws
 // std::logic_error. Layers are not thread-safe; kernels inside them use simdnn's threads.
@@ -37,6 +43,22 @@
 namespace simdnn {
 
 enum class Mode { train, eval };
+
+// Scratch memory for Layer::infer(). Each pass through a network asks for the same sequence of
+// buffers, so the i-th request since rewind() reuses the i-th buffer, grown (zero-filled) only
+// when it is too small: a second pass with no larger batch allocates nothing. Views returned
+// since the last rewind() stay valid until the next rewind(). Not thread-safe: one per thread.
+class InferenceBuffers {
+ public:
+  // The next buffer, as a contiguous rows x cols view.
+  MatrixView next(std::size_t rows, std::size_t cols);
+  // Starts a new pass: the next request reuses the first buffer.
+  void rewind() { next_ = 0; }
+
+ private:
+  std::vector<Tensor> buffers_;
+  std::size_t next_ = 0;
+};
 
 // A trained tensor and its gradient, owned by the layer.
 struct Parameter {
@@ -69,6 +91,9 @@ class Layer {
   virtual ConstMatrixView forward(ConstMatrixView x, Mode mode) = 0;
   // Throws ShapeError if dy is not (rows of the last forward) x output_width().
   virtual ConstMatrixView backward(ConstMatrixView dy) = 0;
+  // forward(x, Mode::eval) without side effects (see "Inference" above). The returned view lies
+  // in `buffers` or is x itself. Layers that do not implement it throw std::logic_error.
+  virtual ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const;
 
   // This layer's own parameters (not its children's).
   virtual std::vector<Parameter> parameters() { return {}; }

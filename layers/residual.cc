@@ -88,6 +88,20 @@ ConstMatrixView ResidualBlock::forward(ConstMatrixView x, Mode mode) {
   return y;
 }
 
+ConstMatrixView ResidualBlock::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  ConstMatrixView h = dense1_.infer(x, buffers);
+  h = bn1_.infer(h, buffers);
+  h = act1_.infer(h, buffers);
+  if (dropout_) h = dropout_->infer(h, buffers);
+  h = dense2_.infer(h, buffers);
+  h = bn2_.infer(h, buffers);
+  const ConstMatrixView skip = projection_ ? projection_->infer(x, buffers) : x;
+  const MatrixView sum = buffers.next(x.rows, output_width());
+  internal::add_views(h, skip, sum);
+  return act_out_.infer(sum, buffers);
+}
+
 ConstMatrixView ResidualBlock::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);

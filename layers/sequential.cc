@@ -70,6 +70,14 @@ ConstMatrixView Sequential::forward(ConstMatrixView x, Mode mode) {
   return h;
 }
 
+ConstMatrixView Sequential::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  if (layers_.empty()) throw std::logic_error(label() + ": infer() on an empty network");
+  check_input(x);
+  ConstMatrixView h = x;
+  for (const auto& l : layers_) h = l->infer(h, buffers);
+  return h;
+}
+
 ConstMatrixView Sequential::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);

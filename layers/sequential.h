@@ -34,6 +34,7 @@ class Sequential : public Layer {
 
   std::size_t size() const { return layers_.size(); }
   Layer& at(std::size_t i) { return *layers_.at(i); }
+  const Layer& at(std::size_t i) const { return *layers_.at(i); }
 
   const char* kind() const override { return "sequential"; }
   // Of the first and last layer; 0 when empty.
@@ -43,6 +44,7 @@ class Sequential : public Layer {
   // An empty Sequential throws std::logic_error.
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   std::vector<Layer*> children() override;
 

@@ -22,6 +22,8 @@
 #include <simdnn/layers/dropout.h>
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
+#include <simdnn/models/model.h>
+#include <simdnn/models/predictor.h>
 
 namespace {
 
@@ -128,6 +130,26 @@ TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
             0)
       << "a smaller last batch";
   EXPECT_EQ(allocations_during([&] { net.forward(x.cview(), Mode::eval); }), 0) << "eval";
+}
+
+// Inference: a Predictor's first call grows its buffers; later calls, over many batches and a
+// smaller input, allocate nothing (the spec has BatchNorm and Dropout; the scaler runs too).
+TEST(LayersAllocation, PredictAllocatesOnlyOnFirstCall) {
+  set_num_threads(1);
+  Model model = Model::from_spec(
+      R"({"type": "mlp", "inputs": 20, "hidden": [64, 32], "outputs": 4, "batch_norm": true, "dropout": 0.2})");
+  Tensor x(200, 20);
+  fill_normal(x.view(), 0.0f, 1.0f, 1, 3);
+  StandardScaler scaler;
+  scaler.fit(x.cview());
+  model.scaler = scaler;
+  Predictor predictor(model, 32);
+  predictor.predict_proba(x.cview());
+  predictor.predict_classes(x.cview());
+  EXPECT_EQ(allocations_during([&] { predictor.predict(x.cview()); }), 0) << "7 batches of <= 32 rows";
+  EXPECT_EQ(allocations_during([&] { predictor.predict_proba(x.cview()); }), 0) << "probabilities";
+  EXPECT_EQ(allocations_during([&] { predictor.predict_classes(ConstMatrixView{x.data(), 5, 20, 20}); }), 0)
+      << "a smaller input";
 }
 
 }  // namespace

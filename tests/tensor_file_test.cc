@@ -86,9 +86,9 @@ TEST_F(TensorFileTest, WrongMagicAndVersion) {
   expect_error("bad magic");
   bytes = read_bytes();
   bytes[0] = 'S';
-  bytes[8] = 2;  // version 2
+  bytes[8] = 3;  // version 3
   write_bytes(bytes);
-  expect_error("format version 2");
+  expect_error("format version 3");
 }
 
 TEST_F(TensorFileTest, WrongShapeNamesBothShapes) { expect_error("is 3x4, expected 5x4", 5); }

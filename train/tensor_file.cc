@@ -1,6 +1,7 @@
 #include <simdnn/train/tensor_file.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -83,10 +84,13 @@ class Reader {
 
 }  // namespace
 
-void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors) {
+void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       std::string_view metadata) {
   std::string out;
   out.append(kMagic, sizeof(kMagic));
   put<std::uint32_t>(out, kTensorFileVersion);
+  put<std::uint64_t>(out, metadata.size());
+  out.append(metadata);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(tensors.size()));
   for (const NamedTensor& t : tensors) {
     put<std::uint32_t>(out, static_cast<std::uint32_t>(t.name.size()));
@@ -134,7 +138,17 @@ void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& 
   }
 }
 
-void read_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors) {
+std::size_t TensorFileContents::index_of(std::string_view name) const {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return i;
+  }
+  return names.size();
+}
+
+TensorFileContents read_tensor_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) fail_errno(path, "cannot open");
+  if (!S_ISREG(st.st_mode)) throw TensorFileError(path + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_errno(path, "cannot open");
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -151,33 +165,40 @@ void read_tensor_file(const std::string& path, const std::vector<NamedTensor>& t
   if (std::memcmp(r.get_bytes(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0) {
     throw TensorFileError(path + ": at byte 0: not a simdnn tensor file (bad magic)");
   }
-  const auto version = r.get<std::uint32_t>("the version");
-  if (version != kTensorFileVersion) {
-    throw TensorFileError(path + ": at byte 8: format version " + std::to_string(version) +
-                          ", this build reads version " + std::to_string(kTensorFileVersion));
+  TensorFileContents file;
+  file.version = r.get<std::uint32_t>("the version");
+  if (file.version != 1 && file.version != 2) {
+    throw TensorFileError(path + ": at byte 8: format version " + std::to_string(file.version) +
+                          ", this build reads versions 1 and 2");
   }
   // 1. Structure: a truncated file fails here, naming the offset where it ends.
+  if (file.version >= 2) {
+    const auto length = r.get<std::uint64_t>("the metadata length");
+    if (length > body - r.offset()) {
+      r.fail("file ends before the " + std::to_string(length) + " bytes of metadata (truncated or corrupt)");
+    }
+    file.metadata = r.get_string(static_cast<std::size_t>(length), "the metadata");
+  }
   struct Entry {
-    std::string name;
     std::uint64_t rows, cols;
     const char* data;
-    std::size_t offset;
   };
   const auto count = r.get<std::uint32_t>("the entry count");
   std::vector<Entry> entries;
   for (std::uint32_t i = 0; i < count; ++i) {
-    Entry e;
-    e.offset = r.offset();
+    file.offsets.push_back(r.offset());
     const auto name_length = r.get<std::uint32_t>("a tensor name's length");
-    e.name = r.get_string(name_length, "a tensor name");
+    std::string name = r.get_string(name_length, "a tensor name");
+    Entry e;
     e.rows = r.get<std::uint64_t>("a tensor's row count");
     e.cols = r.get<std::uint64_t>("a tensor's column count");
     if (e.cols != 0 && e.rows > (body - r.offset()) / sizeof(float) / e.cols) {
-      r.fail("file ends before the " + shape_string(e.rows, e.cols) + " values of tensor \"" +
-             e.name + "\" (truncated or corrupt)");
+      r.fail("file ends before the " + shape_string(e.rows, e.cols) + " values of tensor \"" + name +
+             "\" (truncated or corrupt)");
     }
     e.data = r.get_bytes(e.rows * e.cols * sizeof(float), "a tensor's values");
-    entries.push_back(std::move(e));
+    file.names.push_back(std::move(name));
+    entries.push_back(e);
   }
   if (r.offset() != body) r.fail(std::to_string(body - r.offset()) + " unexpected bytes after the last tensor");
   // 2. Integrity.
@@ -189,28 +210,38 @@ void read_tensor_file(const std::string& path, const std::vector<NamedTensor>& t
                           ": CRC-32 mismatch (file says " + std::to_string(stored_crc) +
                           ", contents give " + std::to_string(crc) + "): the file is corrupt");
   }
-  // 3. Does it match what the caller holds?
-  if (entries.size() != tensors.size()) {
-    throw TensorFileError(path + ": the file holds " + std::to_string(entries.size()) +
+  for (const Entry& e : entries) {
+    Tensor& t = file.tensors.emplace_back(e.rows, e.cols);
+    if (t.size() != 0) std::memcpy(t.data(), e.data, t.size() * sizeof(float));
+  }
+  return file;
+}
+
+void read_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors) {
+  TensorFileContents file = read_tensor_file(path);
+  // Does it match what the caller holds?
+  if (file.names.size() != tensors.size()) {
+    throw TensorFileError(path + ": the file holds " + std::to_string(file.names.size()) +
                           " tensors, expected " + std::to_string(tensors.size()));
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const Entry& e = entries[i];
+    const Tensor& have = file.tensors[i];
     const NamedTensor& want = tensors[i];
-    const std::string where = path + ": at byte " + std::to_string(e.offset) + ": ";
-    if (e.name != want.name) {
-      throw TensorFileError(where + "tensor " + std::to_string(i) + " is \"" + e.name + "\", expected \"" +
-                            want.name + "\"");
+    const std::string where = path + ": at byte " + std::to_string(file.offsets[i]) + ": ";
+    if (file.names[i] != want.name) {
+      throw TensorFileError(where + "tensor " + std::to_string(i) + " is \"" + file.names[i] +
+                            "\", expected \"" + want.name + "\"");
     }
-    if (e.rows != want.tensor->rows() || e.cols != want.tensor->cols()) {
-      throw TensorFileError(where + "tensor \"" + e.name + "\" is " + shape_string(e.rows, e.cols) +
-                            ", expected " + shape_string(want.tensor->rows(), want.tensor->cols()));
+    if (have.rows() != want.tensor->rows() || have.cols() != want.tensor->cols()) {
+      throw TensorFileError(where + "tensor \"" + want.name + "\" is " +
+                            shape_string(have.rows(), have.cols()) + ", expected " +
+                            shape_string(want.tensor->rows(), want.tensor->cols()));
     }
   }
   // Everything checked: only now touch the caller's tensors.
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    if (tensors[i].tensor->size() != 0) {
-      std::memcpy(tensors[i].tensor->data(), entries[i].data, tensors[i].tensor->size() * sizeof(float));
+    if (file.tensors[i].size() != 0) {
+      std::memcpy(tensors[i].tensor->data(), file.tensors[i].data(), file.tensors[i].size() * sizeof(float));
     }
   }
 }
