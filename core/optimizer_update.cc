@@ -81,7 +81,7 @@ void for_chunks(std::size_t n, const Body& body) {
 
 }  // namespace
 
-void sgd_update(const SgdHyperparameters& h, bool first_step, float* w, const float* g,
+void sgd_update(const SgdOptions& h, bool first_step, float* w, const float* g,
                 float* momentum_buffer, std::size_t n) {
   constexpr const char* op = "sgd_update";
   require_data(op, "w", w, n);
@@ -104,7 +104,7 @@ void sgd_update(const SgdHyperparameters& h, bool first_step, float* w, const fl
   });
 }
 
-void rmsprop_update(const RmspropHyperparameters& h, float* w, const float* g, float* square_avg,
+void rmsprop_update(const RmspropOptions& h, float* w, const float* g, float* square_avg,
                     float* grad_avg, float* momentum_buffer, std::size_t n) {
   constexpr const char* op = "rmsprop_update";
   require_data(op, "w", w, n);
@@ -130,7 +130,7 @@ void rmsprop_update(const RmspropHyperparameters& h, float* w, const float* g, f
   });
 }
 
-void adam_update(const AdamHyperparameters& h, std::uint64_t step, float* w, const float* g,
+void adam_update(const AdamOptions& h, std::uint64_t step, float* w, const float* g,
                  float* exp_avg, float* exp_avg_sq, float* max_exp_avg_sq, std::size_t n) {
   constexpr const char* op = "adam_update";
   require_step(op, step);
@@ -163,7 +163,7 @@ void adam_update(const AdamHyperparameters& h, std::uint64_t step, float* w, con
   });
 }
 
-void adagrad_update(const AdagradHyperparameters& h, std::uint64_t step, float* w, const float* g,
+void adagrad_update(const AdagradOptions& h, std::uint64_t step, float* w, const float* g,
                     float* sum, std::size_t n) {
   constexpr const char* op = "adagrad_update";
   require_step(op, step);

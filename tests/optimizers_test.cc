@@ -339,7 +339,7 @@ struct KernelCase {
 std::vector<KernelCase> kernel_cases() {
   std::vector<KernelCase> c;
   for (const bool nesterov : {false, true}) {
-    const SgdHyperparameters h{.lr = 0.1, .momentum = 0.9, .dampening = nesterov ? 0.0 : 0.2,
+    const SgdOptions h{.lr = 0.1, .momentum = 0.9, .dampening = nesterov ? 0.0 : 0.2,
                                .weight_decay = 0.01, .nesterov = nesterov};
     c.push_back({nesterov ? "sgd_nesterov" : "sgd_momentum",
                  [h](std::uint64_t t, float* w, const float* g, float* s0, float*, float*, std::size_t n) {
@@ -349,7 +349,7 @@ std::vector<KernelCase> kernel_cases() {
                    reference::sgd_update(h, t == 1, w, g, s0, n);
                  }});
   }
-  const SgdHyperparameters plain{.lr = 0.1, .momentum = 0, .dampening = 0, .weight_decay = 0, .nesterov = false};
+  const SgdOptions plain{.lr = 0.1, .momentum = 0, .dampening = 0, .weight_decay = 0, .nesterov = false};
   c.push_back({"sgd_plain",
                [plain](std::uint64_t, float* w, const float* g, float*, float*, float*, std::size_t n) {
                  sgd_update(plain, false, w, g, nullptr, n);
@@ -359,7 +359,7 @@ std::vector<KernelCase> kernel_cases() {
                }});
   for (const bool centered : {false, true}) {
     for (const double momentum : {0.0, 0.7}) {
-      const RmspropHyperparameters h{.lr = 0.01, .alpha = 0.9, .eps = 1e-8, .weight_decay = 0.02,
+      const RmspropOptions h{.lr = 0.01, .alpha = 0.9, .eps = 1e-8, .weight_decay = 0.02,
                                      .momentum = momentum, .centered = centered};
       c.push_back({"rmsprop",
                    [h](std::uint64_t, float* w, const float* g, float* s0, float* s1, float* s2, std::size_t n) {
@@ -372,9 +372,8 @@ std::vector<KernelCase> kernel_cases() {
   }
   for (const bool decoupled : {false, true}) {
     for (const bool amsgrad : {false, true}) {
-      const AdamHyperparameters h{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-                                  .weight_decay = 0.05, .decoupled_weight_decay = decoupled,
-                                  .amsgrad = amsgrad};
+      const AdamOptions h{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.05,
+                          .amsgrad = amsgrad, .decoupled_weight_decay = decoupled};
       c.push_back({"adam",
                    [h](std::uint64_t t, float* w, const float* g, float* s0, float* s1, float* s2, std::size_t n) {
                      adam_update(h, t, w, g, s0, s1, h.amsgrad ? s2 : nullptr, n);
@@ -384,7 +383,7 @@ std::vector<KernelCase> kernel_cases() {
                    }});
     }
   }
-  const AdagradHyperparameters ha{.lr = 0.1, .lr_decay = 0.05, .eps = 1e-10, .weight_decay = 0.01};
+  const AdagradOptions ha{.lr = 0.1, .lr_decay = 0.05, .weight_decay = 0.01, .eps = 1e-10};
   c.push_back({"adagrad",
                [ha](std::uint64_t t, float* w, const float* g, float* s0, float*, float*, std::size_t n) {
                  adagrad_update(ha, t, w, g, s0, n);
@@ -453,13 +452,12 @@ TEST(OptimizerKernels, SplitRangesGiveTheSameBits) {
 
 TEST(OptimizerKernels, NullStateAndStepErrors) {
   float w[4] = {}, g[4] = {};
-  const AdamHyperparameters h{.lr = 0.1, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8,
-                              .weight_decay = 0, .decoupled_weight_decay = false, .amsgrad = true};
+  const AdamOptions h{.lr = 0.1, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0, .amsgrad = true};
   float m[4] = {}, v[4] = {};
   expect_throw_with("null", [&] { adam_update(h, 1, w, g, m, v, nullptr, 4); },
                     {"adam_update", "max_exp_avg_sq is null"});
   expect_throw_with("step", [&] { adam_update(h, 0, w, g, m, v, m, 4); }, {"step is 0"});
-  const SgdHyperparameters s{.lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 0, .nesterov = false};
+  const SgdOptions s{.lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 0, .nesterov = false};
   expect_throw_with("sgd", [&] { sgd_update(s, true, w, g, nullptr, 4); }, {"momentum_buffer is null"});
   // n = 0 accepts null everywhere.
   sgd_update(s, true, nullptr, nullptr, nullptr, 0);

@@ -173,13 +173,8 @@ Sgd::Sgd(std::vector<Parameter> params, const SgdOptions& options, const char* n
 
 void Sgd::update(std::size_t p, std::uint64_t t) {
   const Parameter& param = parameters()[p];
-  const SgdHyperparameters h{
-      .lr = learning_rate(),
-      .momentum = options_.momentum,
-      .dampening = options_.dampening,
-      .weight_decay = options_.weight_decay,
-      .nesterov = options_.nesterov,
-  };
+  SgdOptions h = options_;
+  h.lr = learning_rate();
   sgd_update(h, t == 1, param.value->data(), param.grad->data(),
              options_.momentum != 0.0 ? slot(p, 0) : nullptr, param.value->size());
 }
@@ -244,14 +239,8 @@ Rmsprop::Rmsprop(std::vector<Parameter> params, const RmspropOptions& options)
 
 void Rmsprop::update(std::size_t p, std::uint64_t) {
   const Parameter& param = parameters()[p];
-  const RmspropHyperparameters h{
-      .lr = learning_rate(),
-      .alpha = options_.alpha,
-      .eps = options_.eps,
-      .weight_decay = options_.weight_decay,
-      .momentum = options_.momentum,
-      .centered = options_.centered,
-  };
+  RmspropOptions h = options_;
+  h.lr = learning_rate();
   rmsprop_update(h, param.value->data(), param.grad->data(), slot(p, 0),
                  options_.centered ? slot(p, grad_avg_slot_) : nullptr,
                  options_.momentum > 0.0 ? slot(p, momentum_slot_) : nullptr,
@@ -277,19 +266,16 @@ AdamOptions adam_options(const AdamWOptions& o) {
           .beta2 = o.beta2,
           .eps = o.eps,
           .weight_decay = o.weight_decay,
-          .amsgrad = o.amsgrad};
+          .amsgrad = o.amsgrad,
+          .decoupled_weight_decay = true};
 }
 
 }  // namespace
 
 Adam::Adam(std::vector<Parameter> params, const AdamOptions& options)
-    : Adam(std::move(params), options, false) {}
-
-Adam::Adam(std::vector<Parameter> params, const AdamOptions& options, bool decoupled)
-    : Optimizer(std::move(params), checked(options, decoupled ? "AdamW" : "Adam").lr,
-                decoupled ? "AdamW" : "Adam"),
-      options_(options),
-      decoupled_(decoupled) {
+    : Optimizer(std::move(params), checked(options, options.decoupled_weight_decay ? "AdamW" : "Adam").lr,
+                options.decoupled_weight_decay ? "AdamW" : "Adam"),
+      options_(options) {
   add_slot("exp_avg");
   add_slot("exp_avg_sq");
   if (options_.amsgrad) add_slot("max_exp_avg_sq");
@@ -297,21 +283,14 @@ Adam::Adam(std::vector<Parameter> params, const AdamOptions& options, bool decou
 
 void Adam::update(std::size_t p, std::uint64_t t) {
   const Parameter& param = parameters()[p];
-  const AdamHyperparameters h{
-      .lr = learning_rate(),
-      .beta1 = options_.beta1,
-      .beta2 = options_.beta2,
-      .eps = options_.eps,
-      .weight_decay = options_.weight_decay,
-      .decoupled_weight_decay = decoupled_,
-      .amsgrad = options_.amsgrad,
-  };
+  AdamOptions h = options_;
+  h.lr = learning_rate();
   adam_update(h, t, param.value->data(), param.grad->data(), slot(p, 0), slot(p, 1),
               options_.amsgrad ? slot(p, 2) : nullptr, param.value->size());
 }
 
 AdamW::AdamW(std::vector<Parameter> params, const AdamWOptions& options)
-    : Adam(std::move(params), adam_options(options), true) {}
+    : Adam(std::move(params), adam_options(options)) {}
 
 // ---- Adagrad ----------------------------------------------------------------------------------
 
@@ -336,12 +315,8 @@ Adagrad::Adagrad(std::vector<Parameter> params, const AdagradOptions& options)
 
 void Adagrad::update(std::size_t p, std::uint64_t t) {
   const Parameter& param = parameters()[p];
-  const AdagradHyperparameters h{
-      .lr = learning_rate(),
-      .lr_decay = options_.lr_decay,
-      .eps = options_.eps,
-      .weight_decay = options_.weight_decay,
-  };
+  AdagradOptions h = options_;
+  h.lr = learning_rate();
   adagrad_update(h, t, param.value->data(), param.grad->data(), slot(p, 0), param.value->size());
 }
 

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include <simdnn/core/optimizer_update.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/layer.h>
 
@@ -101,15 +102,12 @@ class Optimizer {
 
 // ---- SGD family -------------------------------------------------------------------------------
 
-// torch.optim.SGD (lr default 1e-3 as in PyTorch 2).
-struct SgdOptions {
-  double lr = 1e-3;
-  double momentum = 0.0;   // >= 0
-  double dampening = 0.0;  // in [0, 1]
-  double weight_decay = 0.0;
-  bool nesterov = false;   // requires momentum > 0 and dampening = 0
-};
+// Hyperparameters: SgdOptions, RmspropOptions, AdamOptions and AdagradOptions are the structs of
+// core/optimizer_update.h, the one description of each optimizer from here down to the kernels.
+// MomentumOptions, NesterovOptions and AdamWOptions below are presets: the same fields with
+// other defaults (or fixed flags), turned into SgdOptions or AdamOptions by the constructors.
 
+// torch.optim.SGD.
 class Sgd : public Optimizer {
  public:
   explicit Sgd(std::vector<Parameter> params, const SgdOptions& options = {});
@@ -126,6 +124,7 @@ class Sgd : public Optimizer {
 };
 
 // SGD with (heavy-ball) momentum: buf = momentum·buf + (1 − dampening)·g, w −= lr·buf.
+// A preset of SgdOptions (nesterov = false).
 struct MomentumOptions {
   double lr = 1e-2;
   double momentum = 0.9;  // > 0
@@ -139,7 +138,7 @@ class Momentum final : public Sgd {
 };
 
 // SGD with Nesterov momentum (PyTorch's formulation): buf = momentum·buf + g,
-// w −= lr·(g + momentum·buf).
+// w −= lr·(g + momentum·buf). A preset of SgdOptions (nesterov = true, dampening = 0).
 struct NesterovOptions {
   double lr = 1e-2;
   double momentum = 0.9;  // > 0
@@ -153,15 +152,7 @@ class Nesterov final : public Sgd {
 
 // ---- RMSprop ----------------------------------------------------------------------------------
 
-struct RmspropOptions {
-  double lr = 1e-2;
-  double alpha = 0.99;  // in [0, 1)
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  double momentum = 0.0;
-  bool centered = false;
-};
-
+// torch.optim.RMSprop.
 class Rmsprop final : public Optimizer {
  public:
   explicit Rmsprop(std::vector<Parameter> params, const RmspropOptions& options = {});
@@ -178,17 +169,11 @@ class Rmsprop final : public Optimizer {
 
 // ---- Adam, AdamW ------------------------------------------------------------------------------
 
-// torch.optim.Adam: weight_decay is added to the gradient (L2 form).
-struct AdamOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;    // in [0, 1)
-  double beta2 = 0.999;  // in [0, 1)
-  double eps = 1e-8;     // outside the square root
-  double weight_decay = 0.0;
-  bool amsgrad = false;
-};
+// torch.optim.Adam: weight_decay is added to the gradient (L2 form), unless
+// decoupled_weight_decay (then it is AdamW).
 
-// torch.optim.AdamW: decoupled decay w −= lr·weight_decay·w before the Adam step.
+// torch.optim.AdamW: decoupled decay w −= lr·weight_decay·w before the Adam step. A preset of
+// AdamOptions (decoupled_weight_decay = true, weight_decay default 1e-2).
 struct AdamWOptions {
   double lr = 1e-3;
   double beta1 = 0.9;
@@ -201,16 +186,14 @@ struct AdamWOptions {
 class Adam : public Optimizer {
  public:
   explicit Adam(std::vector<Parameter> params, const AdamOptions& options = {});
-  const char* name() const override { return decoupled_ ? "adamw" : "adam"; }
+  const char* name() const override { return options_.decoupled_weight_decay ? "adamw" : "adam"; }
   const AdamOptions& options() const { return options_; }
 
  protected:
-  Adam(std::vector<Parameter> params, const AdamOptions& options, bool decoupled);
   void update(std::size_t p, std::uint64_t t) override;
 
  private:
   AdamOptions options_;
-  bool decoupled_;
 };
 
 class AdamW final : public Adam {
@@ -220,14 +203,7 @@ class AdamW final : public Adam {
 
 // ---- Adagrad ----------------------------------------------------------------------------------
 
-struct AdagradOptions {
-  double lr = 1e-2;
-  double lr_decay = 0.0;
-  double weight_decay = 0.0;
-  double initial_accumulator_value = 0.0;
-  double eps = 1e-10;
-};
-
+// torch.optim.Adagrad.
 class Adagrad final : public Optimizer {
  public:
   explicit Adagrad(std::vector<Parameter> params, const AdagradOptions& options = {});

@@ -5,7 +5,7 @@
 
 namespace simdnn::reference {
 
-void sgd_update(const SgdHyperparameters& h, bool first_step, double* w, const double* g,
+void sgd_update(const SgdOptions& h, bool first_step, double* w, const double* g,
                 double* momentum_buffer, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     double d = g[i] + h.weight_decay * w[i];
@@ -18,7 +18,7 @@ void sgd_update(const SgdHyperparameters& h, bool first_step, double* w, const d
   }
 }
 
-void rmsprop_update(const RmspropHyperparameters& h, double* w, const double* g,
+void rmsprop_update(const RmspropOptions& h, double* w, const double* g,
                     double* square_avg, double* grad_avg, double* momentum_buffer,
                     std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -40,7 +40,7 @@ void rmsprop_update(const RmspropHyperparameters& h, double* w, const double* g,
   }
 }
 
-void adam_update(const AdamHyperparameters& h, std::uint64_t step, double* w, const double* g,
+void adam_update(const AdamOptions& h, std::uint64_t step, double* w, const double* g,
                  double* exp_avg, double* exp_avg_sq, double* max_exp_avg_sq, std::size_t n) {
   const double t = static_cast<double>(step);
   const double bc1 = 1.0 - std::pow(h.beta1, t);
@@ -63,7 +63,7 @@ void adam_update(const AdamHyperparameters& h, std::uint64_t step, double* w, co
   }
 }
 
-void adagrad_update(const AdagradHyperparameters& h, std::uint64_t step, double* w,
+void adagrad_update(const AdagradOptions& h, std::uint64_t step, double* w,
                     const double* g, double* sum, std::size_t n) {
   const double clr = h.lr / (1.0 + static_cast<double>(step - 1) * h.lr_decay);
   for (std::size_t i = 0; i < n; ++i) {

@@ -10,13 +10,13 @@
 
 namespace simdnn::reference {
 
-void sgd_update(const SgdHyperparameters& h, bool first_step, double* w, const double* g,
+void sgd_update(const SgdOptions& h, bool first_step, double* w, const double* g,
                 double* momentum_buffer, std::size_t n);
-void rmsprop_update(const RmspropHyperparameters& h, double* w, const double* g,
+void rmsprop_update(const RmspropOptions& h, double* w, const double* g,
                     double* square_avg, double* grad_avg, double* momentum_buffer, std::size_t n);
-void adam_update(const AdamHyperparameters& h, std::uint64_t step, double* w, const double* g,
+void adam_update(const AdamOptions& h, std::uint64_t step, double* w, const double* g,
                  double* exp_avg, double* exp_avg_sq, double* max_exp_avg_sq, std::size_t n);
-void adagrad_update(const AdagradHyperparameters& h, std::uint64_t step, double* w,
+void adagrad_update(const AdagradOptions& h, std::uint64_t step, double* w,
                     const double* g, double* sum, std::size_t n);
 
 }  // namespace simdnn::reference
