@@ -39,6 +39,9 @@ std::vector<std::string> digits_candidates() {
   const std::string workspace = env("BUILD_WORKSPACE_DIRECTORY");
   if (!workspace.empty()) out.push_back(workspace + "/" + kDigitsRelative);
   out.push_back(kDigitsRelative);
+#ifdef SIMDNN_INSTALLED_DIGITS_PATH  // CMake: <prefix>/share/simdnn/digits/digits.csv.gz
+  out.push_back(SIMDNN_INSTALLED_DIGITS_PATH);
+#endif
   out.push_back(kDigitsDebian);
   return out;
 }

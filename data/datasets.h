@@ -10,6 +10,8 @@
 //      bazel-bin run directly); simdnn as an external repository @simdnn lives at the same place;
 //   3. data/digits/digits.csv.gz relative to $BUILD_WORKSPACE_DIRECTORY (bazel run) and to the
 //      current directory (a program started from the workspace root);
+//   3b. a CMake install's copy, <prefix>/share/simdnn/digits/digits.csv.gz (the prefix given
+//      when simdnn was configured);
 //   4. Debian's python3-sklearn copy, /usr/lib/python3/dist-packages/sklearn/datasets/data/.
 // If none exists it throws DataFileError listing every path it tried. An explicit path is read as
 // it is, without searching.

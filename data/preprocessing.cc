@@ -97,6 +97,7 @@ LabeledData subset(const LabeledData& data, std::span<const std::size_t> indices
   LabeledData out;
   out.features = Tensor(indices.size(), d);
   out.labels.resize(indices.size());
+  out.class_names = data.class_names;
   for (std::size_t i = 0; i < indices.size(); ++i) {
     const std::size_t r = indices[i];
     if (r >= data.size()) {

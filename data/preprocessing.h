@@ -16,7 +16,7 @@
 
 namespace simdnn {
 
-// The rows `indices` of `data` (features and labels), in that order. Throws std::out_of_range
+// The rows `indices` of `data` (features and labels, in that order; the class names whole). Throws std::out_of_range
 // naming the first index >= data.size().
 LabeledData subset(const LabeledData& data, std::span<const std::size_t> indices);
 

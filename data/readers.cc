@@ -8,9 +8,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 
 namespace simdnn {
 namespace {
@@ -209,7 +212,10 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-LabeledData parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
+namespace {
+
+// Checks the options that do not depend on the text; throws std::invalid_argument.
+void check_csv_options(const CsvOptions& options) {
   if (options.label_column < -1) {
     throw std::invalid_argument("read_csv: label_column must be >= 0 or -1 (the last), got " +
                                 std::to_string(options.label_column));
@@ -221,109 +227,284 @@ LabeledData parse_csv(std::string_view text, const std::string& name, const CsvO
   if (options.delimiter == '\n' || options.delimiter == '\r' || options.delimiter == '\0') {
     throw std::invalid_argument("read_csv: delimiter must not be a line end or NUL");
   }
-  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (!options.label_name.empty() && !options.header) {
+    throw std::invalid_argument("read_csv: label_name \"" + options.label_name +
+                                "\" needs a header (header = true)");
+  }
+  if (options.num_classes > 0 && options.labels != CsvLabels::numeric) {
+    throw std::invalid_argument("read_csv: num_classes applies to numeric labels only");
+  }
+  const bool given = options.labels == CsvLabels::given;
+  if (given && options.class_names.empty()) {
+    throw std::invalid_argument("read_csv: CsvLabels::given needs class_names");
+  }
+  if (!given && !options.class_names.empty()) {
+    throw std::invalid_argument("read_csv: class_names are for CsvLabels::given only");
+  }
+  std::set<std::string_view> seen;
+  for (const std::string& c : options.class_names) {
+    if (c.empty()) throw std::invalid_argument("read_csv: class_names holds an empty name");
+    if (!seen.insert(c).second) {
+      throw std::invalid_argument("read_csv: class_names holds \"" + c + "\" twice");
+    }
+  }
+}
 
-  bool header_pending = options.header;
-  std::size_t columns = 0;     // 0 until the first row (or header) sets it
-  std::size_t width_line = 0;  // the line that set it
-  std::size_t label_column = 0;
-  std::size_t line_number = 0;
-  std::size_t last_line = 0;
-  std::vector<std::string_view> cells;
-  std::vector<float> features;
-  std::vector<std::int32_t> labels;
+// The header's cells as a list for messages: "a, b, c" (at most 16, then "...").
+std::string list_cells(const std::vector<std::string_view>& cells) {
+  std::string out;
+  for (std::size_t i = 0; i < cells.size() && i < 16; ++i) out += (i ? ", " : "") + quoted(cells[i]);
+  return cells.size() > 16 ? out + ", ..." : out;
+}
 
-  const auto set_width = [&](std::size_t n) {
-    columns = n;
-    width_line = line_number;
-    if (columns < 2) {
-      csv_error(name, line_number, 0,
+// One pass over a CSV text, for parse_csv (with a label column) and parse_csv_features (without).
+// Numeric and given labels are resolved row by row, so their errors come in file order; learned
+// (and automatic) labels keep their cell text, a view into `text`, until the classes are known.
+class CsvParser {
+ public:
+  CsvParser(std::string_view text, const std::string& name, const CsvOptions& options,
+            bool with_label)
+      : text_(text), name_(name), options_(options), with_label_(with_label) {
+    for (std::size_t c = 0; c < options.class_names.size(); ++c) {
+      given_.emplace(options.class_names[c], static_cast<std::int32_t>(c));
+    }
+  }
+
+  LabeledData run() {
+    if (text_.size() >= 3 && text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);
+    bool header_pending = options_.header;
+    std::size_t pos = 0;
+    while (pos < text_.size()) {
+      std::size_t end = text_.find('\n', pos);
+      if (end == std::string_view::npos) end = text_.size();
+      std::string_view line = text_.substr(pos, end - pos);
+      pos = end + 1;
+      ++line_number_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (trim(line).empty()) continue;
+      last_line_ = line_number_;
+      split_cells(line, options_.delimiter, cells_);
+      if (header_pending) {
+        header_pending = false;
+        set_width(cells_.size());
+        if (!options_.label_name.empty()) find_label_name();
+        continue;
+      }
+      read_row();
+    }
+    return finish();
+  }
+
+ private:
+  // The first row (or the header) sets the width and, by index, the label column.
+  void set_width(std::size_t n) {
+    columns_ = n;
+    width_line_ = line_number_;
+    if (!with_label_) return;
+    if (columns_ < 2) {
+      csv_error(name_, line_number_, 0,
                 "1 column; need at least one feature column and a label column");
     }
-    label_column = options.label_column < 0 ? columns - 1
-                                            : static_cast<std::size_t>(options.label_column);
-    if (label_column >= columns) {
-      csv_error(name, line_number, 0,
-                "label_column is " + std::to_string(options.label_column) + " but the row has " +
-                    std::to_string(columns) + " columns");
+    label_column_ = options_.label_column < 0 ? columns_ - 1
+                                              : static_cast<std::size_t>(options_.label_column);
+    if (options_.label_name.empty() && label_column_ >= columns_) {
+      csv_error(name_, line_number_, 0,
+                "label_column is " + std::to_string(options_.label_column) + " but the row has " +
+                    std::to_string(columns_) + " columns");
     }
-  };
+  }
 
+  // The label column by its header name: exactly one header cell must hold it.
+  void find_label_name() {
+    if (!with_label_) return;
+    std::size_t found = columns_;
+    for (std::size_t c = 0; c < cells_.size(); ++c) {
+      if (cells_[c] != options_.label_name) continue;
+      if (found != columns_) {
+        csv_error(name_, line_number_, c + 1,
+                  "the label name " + quoted(options_.label_name) +
+                      " names two columns of the header (columns " + std::to_string(found + 1) +
+                      " and " + std::to_string(c + 1) + ")");
+      }
+      found = c;
+    }
+    if (found == columns_) {
+      csv_error(name_, line_number_, 0,
+                "no column named " + quoted(options_.label_name) +
+                    " in the header (columns: " + list_cells(cells_) + ")");
+    }
+    label_column_ = found;
+  }
+
+  void check_row_width() {
+    if (cells_.size() == columns_) return;
+    const std::string counts = "the row has " + std::to_string(cells_.size()) +
+                               " columns, expected " + std::to_string(columns_) +
+                               " (as on line " + std::to_string(width_line_) + ")";
+    if (cells_.size() < columns_) {
+      csv_error(name_, line_number_, cells_.size() + 1, "missing cell: " + counts);
+    }
+    csv_error(name_, line_number_, columns_ + 1, "extra cell: " + counts);
+  }
+
+  void read_row() {
+    if (columns_ == 0) {
+      set_width(cells_.size());
+    } else {
+      check_row_width();
+    }
+    for (std::size_t c = 0; c < columns_; ++c) {
+      if (with_label_ && c == label_column_) {
+        read_label(cells_[c], c + 1);
+        continue;
+      }
+      float value = 0;
+      std::string why = parse_number(cells_[c], value);
+      if (!why.empty()) csv_error(name_, line_number_, c + 1, why);
+      features_.push_back(value);
+    }
+    ++rows_;
+  }
+
+  // A numeric label, or why the cell is not one (empty on success).
+  std::string numeric_label(std::string_view cell, std::int32_t& label) const {
+    double value = 0;
+    std::string why = parse_number(cell, value);
+    if (!why.empty()) return "label: " + why;
+    if (value != std::floor(value)) return "label " + quoted(cell) + " is not an integer";
+    const bool limited = options_.num_classes > 0;
+    const double limit = limited ? static_cast<double>(options_.num_classes)
+                                 : static_cast<double>(std::numeric_limits<std::int32_t>::max()) + 1.0;
+    if (value < 0 || value >= limit) {
+      return "label " + quoted(cell) + " is outside [0, " +
+             (limited ? std::to_string(options_.num_classes) : std::string("2^31")) + ")";
+    }
+    label = static_cast<std::int32_t>(value);
+    return {};
+  }
+
+  void read_label(std::string_view cell, std::size_t column) {
+    const CsvLabels mode = options_.labels;
+    if (mode != CsvLabels::numeric && cell.empty()) {
+      csv_error(name_, line_number_, column, "empty label");
+    }
+    std::int32_t label = 0;
+    if (mode == CsvLabels::numeric) {
+      const std::string why = numeric_label(cell, label);
+      if (!why.empty()) csv_error(name_, line_number_, column, why);
+    } else if (mode == CsvLabels::given) {
+      const auto it = given_.find(cell);
+      if (it == given_.end()) {
+        csv_error(name_, line_number_, column,
+                  "label " + quoted(cell) + " is not one of the " +
+                      std::to_string(options_.class_names.size()) + " classes (" +
+                      list_cells(std::vector<std::string_view>(options_.class_names.begin(),
+                                                               options_.class_names.end())) +
+                      ")");
+      }
+      label = it->second;
+    } else {
+      texts_.push_back(cell);
+      // automatic: numeric as long as every label so far is one.
+      if (mode == CsvLabels::learn || !numeric_ || !numeric_label(cell, label).empty()) {
+        numeric_ = false;
+        return;
+      }
+    }
+    labels_.push_back(label);
+  }
+
+  // learn, or automatic with a text label: classes are the distinct texts, sorted.
+  void learn_classes(LabeledData& out) {
+    std::map<std::string_view, std::int32_t> classes;
+    for (std::string_view t : texts_) classes.emplace(t, 0);
+    std::int32_t next = 0;
+    for (auto& [text, index] : classes) {
+      index = next++;
+      out.class_names.emplace_back(text);
+    }
+    out.labels.reserve(texts_.size());
+    for (std::string_view t : texts_) out.labels.push_back(classes.at(t));
+  }
+
+  LabeledData finish() {
+    if (rows_ == 0) {
+      if (columns_ != 0) csv_error(name_, last_line_, 0, "empty file: only a header, no data rows");
+      throw DataFileError("read_csv: " + name_ + ", line " + std::to_string(line_number_) +
+                          ": empty file: no data rows");
+    }
+    LabeledData out;
+    out.features = Tensor(rows_, with_label_ ? columns_ - 1 : columns_);
+    std::copy(features_.begin(), features_.end(), out.features.data());
+    if (!with_label_) return out;
+    const CsvLabels mode = options_.labels;
+    if (mode == CsvLabels::learn || (mode == CsvLabels::automatic && !numeric_)) {
+      learn_classes(out);
+    } else {
+      out.labels = std::move(labels_);
+      if (mode == CsvLabels::given) out.class_names = options_.class_names;
+    }
+    return out;
+  }
+
+  std::string_view text_;
+  const std::string& name_;
+  const CsvOptions& options_;
+  const bool with_label_;
+  std::unordered_map<std::string_view, std::int32_t> given_;
+  std::size_t columns_ = 0;     // 0 until the first row (or header) sets it
+  std::size_t width_line_ = 0;  // the line that set it
+  std::size_t label_column_ = 0;
+  std::size_t line_number_ = 0;
+  std::size_t last_line_ = 0;
+  std::size_t rows_ = 0;
+  std::vector<std::string_view> cells_;
+  std::vector<float> features_;
+  std::vector<std::int32_t> labels_;
+  std::vector<std::string_view> texts_;  // learn / automatic: every label cell
+  bool numeric_ = true;                  // automatic: every label so far was numeric
+};
+
+std::string_view as_text(const std::vector<std::uint8_t>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+LabeledData parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
+  check_csv_options(options);
+  return CsvParser(text, name, options, true).run();
+}
+
+LabeledData read_csv(const std::string& path, const CsvOptions& options) {
+  check_csv_options(options);  // before reading a file the options could never parse
+  return parse_csv(as_text(read_file_bytes(path)), path, options);
+}
+
+Tensor parse_csv_features(std::string_view text, const std::string& name,
+                          const CsvOptions& options) {
+  check_csv_options(options);
+  return CsvParser(text, name, options, false).run().features;
+}
+
+Tensor read_csv_features(const std::string& path, const CsvOptions& options) {
+  check_csv_options(options);
+  return parse_csv_features(as_text(read_file_bytes(path)), path, options);
+}
+
+std::size_t csv_width(std::string_view text, char delimiter) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty()) continue;
-    last_line = line_number;
-    split_cells(line, options.delimiter, cells);
-    if (header_pending) {
-      header_pending = false;
-      set_width(cells.size());
-      continue;
-    }
-    if (columns == 0) {
-      set_width(cells.size());
-    } else if (cells.size() != columns) {
-      const std::string counts = "the row has " + std::to_string(cells.size()) +
-                                 " columns, expected " + std::to_string(columns) + " (as on line " +
-                                 std::to_string(width_line) + ")";
-      if (cells.size() < columns) {
-        csv_error(name, line_number, cells.size() + 1, "missing cell: " + counts);
-      }
-      csv_error(name, line_number, columns + 1, "extra cell: " + counts);
-    }
-    for (std::size_t c = 0; c < columns; ++c) {
-      if (c == label_column) {
-        double value = 0;
-        std::string why = parse_number(cells[c], value);
-        if (!why.empty()) csv_error(name, line_number, c + 1, "label: " + why);
-        if (value != std::floor(value)) {
-          csv_error(name, line_number, c + 1,
-                    "label " + quoted(cells[c]) + " is not an integer");
-        }
-        const double limit = options.num_classes > 0
-                                 ? static_cast<double>(options.num_classes)
-                                 : static_cast<double>(std::numeric_limits<std::int32_t>::max()) +
-                                       1.0;
-        if (value < 0 || value >= limit) {
-          csv_error(name, line_number, c + 1,
-                    "label " + quoted(cells[c]) + " is outside [0, " +
-                        (options.num_classes > 0 ? std::to_string(options.num_classes)
-                                                 : std::string("2^31")) +
-                        ")");
-        }
-        labels.push_back(static_cast<std::int32_t>(value));
-      } else {
-        float value = 0;
-        std::string why = parse_number(cells[c], value);
-        if (!why.empty()) csv_error(name, line_number, c + 1, why);
-        features.push_back(value);
-      }
-    }
+    return static_cast<std::size_t>(std::count(line.begin(), line.end(), delimiter)) + 1;
   }
-  if (labels.empty()) {
-    if (columns != 0) {
-      csv_error(name, last_line, 0, "empty file: only a header, no data rows");
-    }
-    throw DataFileError("read_csv: " + name + ", line " + std::to_string(line_number) +
-                        ": empty file: no data rows");
-  }
-
-  LabeledData out;
-  out.features = Tensor(labels.size(), columns - 1);
-  std::copy(features.begin(), features.end(), out.features.data());
-  out.labels = std::move(labels);
-  return out;
-}
-
-LabeledData read_csv(const std::string& path, const CsvOptions& options) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(path);
-  return parse_csv(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, options);
+  return 0;
 }
 
 IdxImages parse_idx_images(std::span<const std::uint8_t> bytes, const std::string& name,

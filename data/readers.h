@@ -13,11 +13,14 @@
 //
 // CSV: one sample per line, cells separated by `delimiter`, blank lines skipped, an optional
 // header line, a UTF-8 byte-order mark and CRLF line ends accepted, spaces and tabs around a cell
-// ignored. Every cell is a decimal number (std::from_chars syntax plus an optional leading '+';
-// no quotes, no NaN or infinity). One column holds the label, a non-negative integer; the others
-// are the features, in file order. Rejected: a cell that is not a finite number, a row with more
-// or fewer cells than the first row (or the header), a label that is not an integer in range,
-// and a file without data rows.
+// ignored. Every feature cell is a decimal number (std::from_chars syntax plus an optional leading
+// '+'; no quotes, no NaN or infinity). One column holds the label, chosen by index
+// (CsvOptions::label_column) or by its header name (label_name); the others are the features, in
+// file order. Labels are non-negative integers by default; with CsvOptions::labels they may be
+// text, each distinct text a class (see CsvLabels). Rejected: a feature cell that is not a finite
+// number, a row with more or fewer cells than the first row (or the header), a numeric label that
+// is not an integer in range, an empty label, a text label outside the given classes, a label
+// name the header lacks (or holds twice), and a file without data rows.
 //
 // IDX (http://yann.lecun.com/exdb/mnist/): a 4-byte magic 0x000008DD (0x08 = unsigned bytes,
 // DD = number of dimensions), then each dimension as a big-endian uint32, then the values.
@@ -52,22 +55,58 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path);
 
 // ---- CSV ----
 
+// How the label cells become class indices (LabeledData::labels).
+enum class CsvLabels {
+  // Non-negative integers (the default): the cell is the class index; class_names stays empty.
+  numeric,
+  // Text: each distinct label text is a class, and the classes are the distinct texts sorted
+  // byte-wise (std::string's operator<, so "10" < "2" and "Zebra" < "apple"): class c is
+  // class_names[c] of the result. The same file always gives the same classes.
+  learn,
+  // Text: class c is CsvOptions::class_names[c]; a label that is none of them is an error
+  // naming the file, line, column and the label. The result's class_names are those given.
+  given,
+  // numeric when every label cell is a valid numeric label (a non-negative integer < 2^31), else
+  // learn (so "0"/"1" stay classes 0 and 1, while "-1"/"1" or "cat"/"dog" become text classes).
+  automatic,
+};
+
 struct CsvOptions {
   // Skip the first non-blank line. Its number of cells still sets the expected row width.
   bool header = false;
-  // 0-based column of the label; -1 = the last column.
+  // 0-based column of the label; -1 = the last column. Ignored when label_name is set.
   int label_column = -1;
+  // The label column by its name in the header (needs header = true; matched after trimming
+  // spaces and tabs, case-sensitively). Empty: use label_column.
+  std::string label_name;
   char delimiter = ',';
-  // > 0: labels must be < num_classes. 0: any non-negative integer up to INT32_MAX.
+  // Numeric labels only (must be 0 with the other CsvLabels): > 0: labels must be
+  // < num_classes. 0: any non-negative integer up to INT32_MAX.
   int num_classes = 0;
+  CsvLabels labels = CsvLabels::numeric;
+  // The classes for CsvLabels::given, in class order: non-empty, distinct, none empty. Must be
+  // empty with the other modes.
+  std::vector<std::string> class_names;
 };
 
-// Features (n x (columns − 1)) and labels of a numeric CSV text. Throws DataFileError naming
-// `name`, the line and the column; std::invalid_argument for bad options.
+// Features (n x (columns − 1)) and labels of a CSV text; class_names as CsvOptions::labels says.
+// Throws DataFileError naming `name`, the line and the column; std::invalid_argument for bad
+// options.
 LabeledData parse_csv(std::string_view text, const std::string& name,
                       const CsvOptions& options = {});
 // parse_csv of the (possibly gzipped) file at `path`.
 LabeledData read_csv(const std::string& path, const CsvOptions& options = {});
+
+// A CSV text without a label column: every column is a feature (n x columns). The same parser
+// and rules as parse_csv (header, delimiter); the label options are ignored.
+Tensor parse_csv_features(std::string_view text, const std::string& name,
+                          const CsvOptions& options = {});
+Tensor read_csv_features(const std::string& path, const CsvOptions& options = {});
+
+// The number of cells of the first non-blank line (the header, when there is one), as parse_csv
+// counts them (after a UTF-8 byte-order mark); 0 for a text with no non-blank line. Lets a caller
+// decide whether a file has a label column before parsing it.
+std::size_t csv_width(std::string_view text, char delimiter = ',');
 
 // ---- IDX ----
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -10,8 +11,11 @@ namespace {
 
 using nlohmann::json;
 
+// `field` is a name ("width") or an element of one ("hidden[1]"), quoted as "width", "hidden"[1].
 [[noreturn]] void fail(const std::string& field, const std::string& expected, const json& got) {
-  throw ModelSpecError("model spec: \"" + field + "\": expected " + expected + ", got " + got.dump());
+  const std::size_t bracket = std::min(field.find('['), field.size());
+  throw ModelSpecError("model spec: \"" + field.substr(0, bracket) + "\"" + field.substr(bracket) + ": expected " +
+                       expected + ", got " + got.dump());
 }
 
 json parse(std::string_view text) {
@@ -48,7 +52,7 @@ class Fields {
     for (std::size_t i = 0; i < v->size(); ++i) {
       const json& w = (*v)[i];
       if (!w.is_number_integer() || w.get<long long>() <= 0) {
-        fail(std::string(name) + "\"[" + std::to_string(i) + "]", "a positive integer", w);
+        fail(std::string(name) + "[" + std::to_string(i) + "]", "a positive integer", w);
       }
       out.push_back(w.get<std::size_t>());
     }

@@ -578,6 +578,7 @@ TEST(Csv, ParsesGoodText) {
   EXPECT_EQ(d.features(1, 0), 300.0f);
   EXPECT_EQ(d.features(1, 1), 0.25f);
   EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 2}));
+  EXPECT_TRUE(d.class_names.empty());
   // Label in the first column, semicolons.
   const LabeledData e = parse_csv("4;1;2\n5;3;4\n", "x.csv", {.label_column = 0, .delimiter = ';'});
   EXPECT_EQ(e.labels, (std::vector<std::int32_t>{4, 5}));
@@ -631,6 +632,129 @@ TEST(Csv, ErrorsNameFileLineAndColumn) {
   EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(temp_path("empty.csv")); }), "empty file");
   EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(temp_path("missing.csv")); }), "missing.csv: cannot open");
   EXPECT_THROW(parse_csv("1,2\n", "x", {.label_column = -2}), std::invalid_argument);
+}
+
+TEST(Csv, LabelColumnByNameOrIndex) {
+  const std::string text = "a, species ,b\n1,2,3\n4,0,6\n";
+  const LabeledData by_name = parse_csv(text, "n.csv", {.header = true, .label_name = "species"});
+  const LabeledData by_index = parse_csv(text, "n.csv", {.header = true, .label_column = 1});
+  for (const LabeledData* d : {&by_name, &by_index}) {
+    ASSERT_EQ(d->features.cols(), 2u);
+    EXPECT_EQ(d->features(1, 0), 4.0f);
+    EXPECT_EQ(d->features(1, 1), 6.0f);
+    EXPECT_EQ(d->labels, (std::vector<std::int32_t>{2, 0}));
+    EXPECT_TRUE(d->class_names.empty());  // numeric labels have no names
+  }
+  // label_name wins over label_column.
+  EXPECT_EQ(parse_csv(text, "n.csv", {.header = true, .label_column = 0, .label_name = "b"}).labels,
+            (std::vector<std::int32_t>{3, 6}));
+}
+
+TEST(Csv, LearnsTextClassesInSortedOrder) {
+  const std::string text =
+      "x1,x2,species\n"
+      "1,2,setosa\n"
+      "3,4,virginica\n"
+      "5,6, versicolor \n"
+      "7,8,setosa\n";
+  const LabeledData d = parse_csv(text, "iris.csv", {.header = true, .labels = CsvLabels::learn});
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 2, 1, 0}));
+  ASSERT_EQ(d.features.rows(), 4u);
+  EXPECT_EQ(d.features(2, 1), 6.0f);
+  // Byte-wise order: digits before upper case before lower case, "10" before "2".
+  const LabeledData b = parse_csv("1,b\n2,B\n3,10\n4,2\n5,b\n", "b.csv", {.labels = CsvLabels::learn});
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"10", "2", "B", "b"}));
+  EXPECT_EQ(b.labels, (std::vector<std::int32_t>{3, 2, 0, 1, 3}));
+  // Gzipped files, through read_csv.
+  const std::string gz = temp_path("iris.csv.gz");
+  write_gz(gz, text);
+  const LabeledData g = read_csv(gz, {.header = true, .label_name = "species", .labels = CsvLabels::learn});
+  EXPECT_EQ(g.labels, d.labels);
+  EXPECT_EQ(g.class_names, d.class_names);
+}
+
+TEST(Csv, GivenClassesKeepTheirOrder) {
+  const std::vector<std::string> classes = {"virginica", "setosa", "versicolor"};
+  const CsvOptions options{.labels = CsvLabels::given, .class_names = classes};
+  const LabeledData d = parse_csv("1,setosa\n2,virginica\n3,setosa\n", "g.csv", options);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{1, 0, 1}));
+  EXPECT_EQ(d.class_names, classes);  // all given classes, present in the file or not
+  const std::string m = error_of<DataFileError>(
+      [&] { parse_csv("1,setosa\n\n2,daisy\n", "g.csv", options); });
+  EXPECT_CONTAINS(m, "g.csv, line 3, column 2: label \"daisy\" is not one of the 3 classes");
+  EXPECT_CONTAINS(m, "\"virginica\", \"setosa\", \"versicolor\"");
+}
+
+TEST(Csv, AutomaticLabelsAreNumericUnlessSomeLabelIsNot) {
+  const CsvOptions automatic{.labels = CsvLabels::automatic};
+  const LabeledData numeric = parse_csv("1,0\n2,1\n3,12\n", "a.csv", automatic);
+  EXPECT_EQ(numeric.labels, (std::vector<std::int32_t>{0, 1, 12}));
+  EXPECT_TRUE(numeric.class_names.empty());
+  // One non-numeric label (here the last) makes every label text.
+  const LabeledData text = parse_csv("1,1\n2,-1\n3,1\n4,0.5\n", "a.csv", automatic);
+  EXPECT_EQ(text.class_names, (std::vector<std::string>{"-1", "0.5", "1"}));
+  EXPECT_EQ(text.labels, (std::vector<std::int32_t>{2, 0, 2, 1}));
+  const LabeledData words = parse_csv("1,cat\n2,dog\n", "a.csv", automatic);
+  EXPECT_EQ(words.class_names, (std::vector<std::string>{"cat", "dog"}));
+  // Feature errors are still reported where they are.
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { parse_csv("1,cat\nx,dog\n", "a.csv", automatic); }),
+                  "a.csv, line 2, column 1: \"x\" is not a number");
+}
+
+TEST(Csv, TextLabelAndLabelNameErrors) {
+  const auto csv_error = [](const std::string& text, const CsvOptions& options) {
+    return error_of<DataFileError>([&] { parse_csv(text, "bad.csv", options); });
+  };
+  for (CsvLabels mode : {CsvLabels::learn, CsvLabels::automatic}) {
+    EXPECT_CONTAINS(csv_error("1,a\n2, \n", {.labels = mode}), "bad.csv, line 2, column 2: empty label");
+  }
+  EXPECT_CONTAINS(csv_error("1,a\n2,\n", {.labels = CsvLabels::given, .class_names = {"a"}}),
+                  "line 2, column 2: empty label");
+  EXPECT_CONTAINS(csv_error("1,\n", {}), "line 1, column 2: label: empty cell");  // numeric
+  std::string m = csv_error("x1,x2,kind\n1,2,a\n", {.header = true, .label_name = "species"});
+  EXPECT_CONTAINS(m, "bad.csv, line 1: no column named \"species\" in the header");
+  EXPECT_CONTAINS(m, "(columns: \"x1\", \"x2\", \"kind\")");
+  m = csv_error("\ny,x,y\n1,2,3\n", {.header = true, .label_name = "y"});
+  EXPECT_CONTAINS(m, "line 2, column 3: the label name \"y\" names two columns of the header (columns 1 and 3)");
+  // A text label in numeric mode is the old error.
+  EXPECT_CONTAINS(csv_error("1,setosa\n", {}), "line 1, column 2: label: \"setosa\" is not a number");
+  // Only a header, with text labels.
+  EXPECT_CONTAINS(csv_error("a,b\n", {.header = true, .labels = CsvLabels::learn}), "only a header");
+  // Bad options.
+  const auto bad_options = [](const CsvOptions& options) {
+    return error_of<std::invalid_argument>([&] { parse_csv("1,a\n", "x", options); });
+  };
+  EXPECT_CONTAINS(bad_options({.label_name = "y"}), "needs a header");
+  EXPECT_CONTAINS(bad_options({.num_classes = 3, .labels = CsvLabels::learn}), "numeric labels only");
+  EXPECT_CONTAINS(bad_options({.labels = CsvLabels::given}), "needs class_names");
+  EXPECT_CONTAINS(bad_options({.labels = CsvLabels::learn, .class_names = {"a"}}), "CsvLabels::given only");
+  EXPECT_CONTAINS(bad_options({.labels = CsvLabels::given, .class_names = {"a", "b", "a"}}), "\"a\" twice");
+  EXPECT_CONTAINS(bad_options({.labels = CsvLabels::given, .class_names = {"a", ""}}), "empty name");
+  // Checked before the file is read.
+  EXPECT_THROW(read_csv(temp_path("missing.csv"), {.label_name = "y"}), std::invalid_argument);
+}
+
+TEST(Csv, FeaturesOnlyAndWidth) {
+  const std::string text = "\xEF\xBB\xBFx1;x2\r\n\r\n1;2\r\n3; 4\r\n";
+  const Tensor x = parse_csv_features(text, "f.csv", {.header = true, .delimiter = ';'});
+  ASSERT_EQ(x.rows(), 2u);
+  ASSERT_EQ(x.cols(), 2u);
+  EXPECT_EQ(x(1, 1), 4.0f);
+  // A one-column file is fine without a label.
+  EXPECT_EQ(parse_csv_features("1\n2\n3\n", "f.csv").rows(), 3u);
+  EXPECT_CONTAINS(error_of<DataFileError>([] { parse_csv_features("1,2\n3,a\n", "f.csv"); }),
+                  "f.csv, line 2, column 2: \"a\" is not a number");
+  EXPECT_CONTAINS(error_of<DataFileError>([] { parse_csv_features("a,b\n", "f.csv", {.header = true}); }),
+                  "only a header");
+  const std::string gz = temp_path("features.csv.gz");
+  write_gz(gz, "1,2,3\n4,5,6\n");
+  EXPECT_EQ(read_csv_features(gz).cols(), 3u);
+  EXPECT_EQ(csv_width(text, ';'), 2u);
+  EXPECT_EQ(csv_width("\n  \r\n1,2,3\n4\n"), 3u);
+  EXPECT_EQ(csv_width("a,b"), 2u);
+  EXPECT_EQ(csv_width(""), 0u);
+  EXPECT_EQ(csv_width(" \n\t\n"), 0u);
 }
 
 // ---- IDX ----

@@ -96,7 +96,7 @@ void expect_spec_error(const std::string& spec, const std::string& needle) {
 }
 
 TEST(Models, SpecErrorsNameTheField) {
-  expect_spec_error(R"({"type": "mlp", "inputs": 20, "hidden": [64, -3]})", R"("hidden"[1]": expected a positive integer, got -3)");
+  expect_spec_error(R"({"type": "mlp", "inputs": 20, "hidden": [64, -3]})", R"("hidden"[1]: expected a positive integer, got -3)");
   expect_spec_error(R"({"type": "mlp", "hidden": [4]})", R"(missing required field "inputs")");
   expect_spec_error(R"({"type": "mlp", "inputs": 2, "hidden": [4], "dropuot": 0.5})", R"(unknown field "dropuot")");
   expect_spec_error(R"({"type": "mlp", "inputs": 2, "hidden": [4], "dropout": 1.5})", R"x("dropout": expected a number in [0, 1), got 1.5)x");

@@ -10,6 +10,8 @@ set -euo pipefail
 packages=(
   bazel-bootstrap   # Bazel 4.2.3; WORKSPACE points its own repositories at third_party/bazel_stubs
   g++
+  cmake             # the CMake build (CMakeLists.txt), checked by tools/test.sh
+  pkg-config        # checks the installed simdnn.pc
   libtbb-dev        # oneTBB: threading
   libxsimd-dev      # xsimd: portable SIMD
   zlib1g-dev        # zlib: CRC32 of saved models, gzip data files

@@ -4,7 +4,8 @@
 #   2. the test binaries again under qemu as a Haswell (AVX2, no AVX-512) and a Nehalem (SSE only)
 #      CPU, which fault on any instruction those CPUs lack, and with SIMDNN_ISA capping dispatch;
 #   3. the consumer example, copied outside this tree, a separate workspace using simdnn;
-#   4. the library tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   4. the library tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   5. the CMake build: its sources checked against Bazel's, then built, installed and used.
 # Ends with one line "test: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,45 @@ consumer() {
   (cd "$dir" && bazel run //:consumer)
 }
 
+# The CMake build as a user has it: configure and build (two jobs; -O1, the fastest to compile
+# that still runs the example quickly: only correctness is checked here), install into a temporary
+# prefix (exactly the public headers), then build the example, a copy outside this tree, with
+# find_package(simdnn), and consumer.cc alone with pkg-config's flags. Both run in that copy (its
+# data files beside them) outside the repository, where load_digits() must find the installed
+# digits file.
+cmake_install() {
+  local tmp=${TMPDIR:-/tmp}/simdnn-cmake
+  local build=$tmp/build prefix=$tmp/prefix example=$tmp/consumer kind file flags found
+  rm -rf "$tmp" && mkdir -p "$tmp" || return 1
+  nice -n 10 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib &&
+    nice -n 10 cmake --build "$build" --parallel 2 &&
+    cmake --install "$build" >"$tmp/install.log" || return 1
+  while read -r kind file _; do
+    case $kind in
+      public) [[ -f $prefix/include/simdnn/$file ]] || { echo "not installed: $file"; return 1; } ;;
+      internal) [[ ! -e $prefix/include/simdnn/$file ]] || { echo "installed: internal $file"; return 1; } ;;
+    esac
+  done <"$build/simdnn_sources.txt"
+  [[ $(find "$prefix/include" -type f | wc -l) -eq $(grep -c '^public ' "$build/simdnn_sources.txt") ]] ||
+    { echo "installed headers other than the public ones:"; find "$prefix/include" -type f; return 1; }
+
+  mkdir -p "$example" && cp -r examples/consumer/. "$example" || return 1
+  (cd "$example" && nice -n 10 cmake -S . -B "$tmp/consumer-build" -DCMAKE_PREFIX_PATH="$prefix" &&
+    nice -n 10 cmake --build "$tmp/consumer-build" && "$tmp/consumer-build/consumer") || return 1
+
+  flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs simdnn) || return 1
+  echo "pkg-config --cflags --libs simdnn: $flags"
+  read -ra flags <<<"$flags"
+  nice -n 10 g++ "$example/consumer.cc" -o "$tmp/consumer-pc" "${flags[@]}" && (cd "$example" && "$tmp/consumer-pc") ||
+    return 1
+  printf '#include <cstdio>\n#include <simdnn/data/datasets.h>\nint main() { std::puts(simdnn::find_digits_file().c_str()); }\n' |
+    nice -n 10 g++ -x c++ - -o "$tmp/find-digits" "${flags[@]}" || return 1
+  found=$(cd "$example" && env -u SIMDNN_DIGITS_PATH -u BUILD_WORKSPACE_DIRECTORY "$tmp/find-digits") || return 1
+  echo "installed simdnn finds the digits at $found"
+  [[ $found == "$prefix/share/simdnn/digits/digits.csv.gz" ]]
+}
+
 sanitized_tests() {
   bazel test --config=asan --config=ubsan //tests:base_test //tests:gemm_test //tests:elementwise_test \
     //tests:random_test //tests:initializers_test //tests:layers_test //tests:losses_test \
@@ -64,6 +104,8 @@ step "SIMDNN_ISA=avx2" isa_cap avx2
 step "qemu -cpu Haswell" qemu_run Haswell
 step "qemu -cpu Nehalem" qemu_run Nehalem
 step "examples/consumer" consumer
+step "cmake sources match bazel" tools/check_cmake_sources.sh
+step "cmake build, install, example" cmake_install
 step "asan+ubsan tests" sanitized_tests
 
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -2,27 +2,28 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include <simdnn/train/model_io.h>
 
 namespace simdnn {
 namespace {
 
-double monitored(Monitor monitor, const EpochRecord& r) {
-  switch (monitor) {
-    case Monitor::validation_loss: return r.validation.loss;
-    case Monitor::validation_accuracy: return r.validation.accuracy;
-    case Monitor::train_loss: return r.train.loss;
-    case Monitor::train_accuracy: return r.train.accuracy;
-  }
-  return r.validation.loss;
+// printf into a std::string.
+template <class... Args>
+std::string format(const char* fmt, Args... args) {
+  char buf[256];
+  const int n = std::snprintf(buf, sizeof buf, fmt, args...);
+  return n <= 0 ? std::string() : std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
 }
 
-bool lower_is_better(Monitor monitor) {
-  return monitor == Monitor::validation_loss || monitor == Monitor::train_loss;
-}
+// A CSV number: up to 9 significant digits, "nan" for any NaN (printf may write "-nan").
+std::string csv_number(double v) { return std::isnan(v) ? std::string("nan") : format("%.9g", v); }
 
 // Every tensor EarlyStopping saves and restores: parameters, then state.
 std::vector<Tensor*> model_tensors(Layer& model) {
@@ -57,7 +58,7 @@ void EarlyStopping::on_train_begin(Trainer&) {
 }
 
 void EarlyStopping::on_epoch_end(Trainer& trainer, const EpochRecord& record) {
-  const double value = monitored(monitor_, record);
+  const double value = monitored_value(monitor_, record);
   if (std::isnan(value)) {
     throw std::invalid_argument("EarlyStopping: the monitored metric is NaN at epoch " +
                                 std::to_string(record.epoch) + " (no validation set given?)");
@@ -94,25 +95,107 @@ void EarlyStopping::on_train_end(Trainer& trainer) {
   }
 }
 
-ProgressBar::ProgressBar(bool quiet) : enabled_(!quiet && ::isatty(STDERR_FILENO) == 1) {}
+ProgressBar::ProgressBar(bool quiet, std::FILE* stream)
+    : stream_(stream),
+      enabled_(!quiet && stream != nullptr),
+      interactive_(enabled_ && ::isatty(::fileno(stream)) == 1) {}
+
+std::string ProgressBar::format_line(const EpochRecord& r, std::size_t total_epochs) {
+  std::string line = format("epoch %zu/%zu loss %.4f acc %.4f", r.epoch + 1, total_epochs, r.train.loss,
+                            r.train.accuracy);
+  if (!std::isnan(r.validation.loss)) {
+    line += format(" val_loss %.4f val_acc %.4f", r.validation.loss, r.validation.accuracy);
+  }
+  line += format(" lr %.6g %.2fs", r.learning_rate, r.seconds);
+  return line;
+}
 
 void ProgressBar::on_epoch_end(Trainer& trainer, const EpochRecord& r) {
   if (!enabled_) return;
   const std::size_t total = trainer.options().epochs;
+  if (!interactive_) {
+    std::fprintf(stream_, "%s\n", format_line(r, total).c_str());
+    std::fflush(stream_);
+    return;
+  }
   const std::size_t width = 30;
-  const std::size_t done = total == 0 ? width : (r.epoch + 1) * width / total;
+  const std::size_t done = total == 0 ? width : std::min(width, (r.epoch + 1) * width / total);
   std::string bar(done, '=');
   bar.resize(width, ' ');
-  std::fprintf(stderr, "\repoch %zu/%zu [%s] loss %.4f acc %.4f", r.epoch + 1, total, bar.c_str(),
-               r.train.loss, r.train.accuracy);
+  std::fprintf(stream_, "\repoch %zu/%zu [%s] loss %.4f acc %.4f", r.epoch + 1, total, bar.c_str(), r.train.loss,
+               r.train.accuracy);
   if (!std::isnan(r.validation.loss)) {
-    std::fprintf(stderr, " val_loss %.4f val_acc %.4f", r.validation.loss, r.validation.accuracy);
+    std::fprintf(stream_, " val_loss %.4f val_acc %.4f", r.validation.loss, r.validation.accuracy);
   }
-  std::fflush(stderr);
+  std::fflush(stream_);
+  drawn_ = true;
 }
 
 void ProgressBar::on_train_end(Trainer&) {
-  if (enabled_) std::fprintf(stderr, "\n");
+  if (interactive_ && drawn_) std::fprintf(stream_, "\n");
+  drawn_ = false;
+}
+
+void LambdaCallback::on_train_begin(Trainer& trainer) {
+  if (hooks_.train_begin) hooks_.train_begin(trainer);
+}
+
+void LambdaCallback::on_batch_end(Trainer& trainer, double loss) {
+  if (hooks_.batch_end) hooks_.batch_end(trainer, loss);
+}
+
+void LambdaCallback::on_epoch_end(Trainer& trainer, const EpochRecord& record) {
+  if (hooks_.epoch_end) hooks_.epoch_end(trainer, record);
+}
+
+void LambdaCallback::on_train_end(Trainer& trainer) {
+  if (hooks_.train_end) hooks_.train_end(trainer);
+}
+
+CsvLogger::CsvLogger(std::string path, bool append) : path_(std::move(path)), append_(append) {
+  if (path_.empty()) throw std::invalid_argument("CsvLogger: path is empty, expected a file name");
+}
+
+CsvLogger::~CsvLogger() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+const char* CsvLogger::header() { return "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds"; }
+
+std::string CsvLogger::format_row(const EpochRecord& r) {
+  return std::to_string(r.epoch + 1) + "," + csv_number(r.train.loss) + "," + csv_number(r.train.accuracy) + "," +
+         csv_number(r.validation.loss) + "," + csv_number(r.validation.accuracy) + "," +
+         csv_number(r.learning_rate) + "," + csv_number(r.seconds);
+}
+
+void CsvLogger::fail(const char* what, int error) const {
+  throw std::runtime_error(std::string("CsvLogger: ") + what + " \"" + path_ + "\" failed: " + std::strerror(error));
+}
+
+void CsvLogger::on_train_begin(Trainer&) {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  file_ = std::fopen(path_.c_str(), append_ ? "a" : "w");
+  if (file_ == nullptr) {
+    const int error = errno;
+    throw std::runtime_error("CsvLogger: cannot open \"" + path_ + "\" for writing: " + std::strerror(error));
+  }
+  // In append mode the position is the end of the file: write the header only to an empty one.
+  const bool empty = !append_ || (std::fseek(file_, 0, SEEK_END) == 0 && std::ftell(file_) == 0);
+  if (empty && (std::fprintf(file_, "%s\n", header()) < 0 || std::fflush(file_) != 0)) fail("writing", errno);
+}
+
+void CsvLogger::on_epoch_end(Trainer&, const EpochRecord& record) {
+  if (file_ == nullptr) return;  // not inside fit()
+  if (std::fprintf(file_, "%s\n", format_row(record).c_str()) < 0 || std::fflush(file_) != 0) fail("writing", errno);
+}
+
+void CsvLogger::on_train_end(Trainer&) {
+  if (file_ == nullptr) return;
+  std::FILE* f = std::exchange(file_, nullptr);
+  if (std::fclose(f) != 0) fail("closing", errno);
 }
 
 void NonFiniteGuard::on_batch_end(Trainer& trainer, double loss) {

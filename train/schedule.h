@@ -22,7 +22,10 @@
 //                    lr(t) returns the current rate whatever t is          unit: epoch
 //
 // observe(metric) is part of every schedule so that a training loop can feed it each epoch's
-// validation metric without knowing which schedule it has; the stateless ones ignore it.
+// validation metric without knowing which schedule it has; the stateless ones ignore it. The
+// metric must be the kind ReduceLrOnPlateau's mode expects (a loss in min mode, an accuracy in
+// max mode): Trainer picks it from TrainerOptions::schedule_monitor, or from the mode when that
+// is unset, and refuses a monitor that contradicts the mode (train/trainer.h).
 // Bad hyperparameters throw std::invalid_argument naming the parameter and its value.
 #pragma once
 

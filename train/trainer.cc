@@ -3,23 +3,34 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/random.h>
 #include <simdnn/train/callbacks.h>
+#include <simdnn/train/check.h>
 #include <simdnn/train/clipping.h>
 
 namespace simdnn {
 namespace {
 
-void check_set(const char* what, ConstMatrixView x, ConstMatrixView y) {
-  check_view("fit", what, x);
-  check_view("fit", what, y);
+using internal::number;
+
+void check_set(const char* op, const char* what, ConstMatrixView x, ConstMatrixView y) {
+  check_view(op, what, x);
+  check_view(op, what, y);
   if (x.rows != y.rows) {
-    throw ShapeError(std::string("fit: ") + what + " has " + std::to_string(x.rows) + " samples but " +
+    throw ShapeError(std::string(op) + ": " + what + " has " + std::to_string(x.rows) + " samples but " +
                      std::to_string(y.rows) + " targets");
+  }
+}
+
+void check_label_count(const char* op, const char* what, std::size_t samples, std::size_t labels) {
+  if (samples != labels) {
+    throw ShapeError(std::string(op) + ": " + what + " has " + std::to_string(samples) + " samples but " +
+                     std::to_string(labels) + " labels, expected one label per sample");
   }
 }
 
@@ -36,58 +47,191 @@ std::vector<std::pair<std::string, std::vector<Parameter>>> parameters_by_layer(
   return out;
 }
 
-}  // namespace
-
-double classification_accuracy(ConstMatrixView outputs, ConstMatrixView targets) {
-  if (outputs.rows != targets.rows || outputs.cols != targets.cols) {
-    throw ShapeError("accuracy: outputs are " + shape_string(outputs.rows, outputs.cols) +
-                     " but targets are " + shape_string(targets.rows, targets.cols));
+// How messages name the first layer of kind "batchnorm" in `layer` and its descendants (depth
+// first, in model order): "batchnorm \"bn1\"", or "batchnorm" when unnamed; "" when none.
+std::string find_batchnorm(Layer& layer) {
+  if (std::strcmp(layer.kind(), "batchnorm") == 0) {
+    return layer.name().empty() ? std::string("batchnorm") : "batchnorm \"" + layer.name() + "\"";
   }
-  if (outputs.rows == 0) return std::numeric_limits<double>::quiet_NaN();
+  for (Layer* child : layer.children()) {
+    if (child == nullptr) continue;
+    std::string found = find_batchnorm(*child);
+    if (!found.empty()) return found;
+  }
+  return {};
+}
+
+bool is_softmax(const Loss& loss) { return std::strcmp(loss.name(), "softmax_cross_entropy") == 0; }
+
+// The class index that an m x 1 target row holds, or throws naming `op`, the row and the range.
+std::size_t target_index(const char* op, const char* what, ConstMatrixView targets, std::size_t r,
+                         std::size_t classes) {
+  const float t = targets(r, 0);
+  if (!(t >= 0.0f && t < static_cast<float>(classes) && std::floor(t) == t)) {
+    throw std::invalid_argument(std::string(op) + ": " + what + "(" + std::to_string(r) + ", 0) is " + number(t) +
+                                ", expected a class index in [0, " + std::to_string(classes) +
+                                ") (a one-column target matrix holds class indices)");
+  }
+  return static_cast<std::size_t>(t);
+}
+
+// The rows of `outputs` classified right against `targets` (the accuracy rule in trainer.h).
+std::size_t count_right(ConstMatrixView outputs, ConstMatrixView targets) {
+  const bool indices = targets.cols == 1 && outputs.cols >= 2;
+  if (outputs.rows != targets.rows || (!indices && outputs.cols != targets.cols)) {
+    throw ShapeError("classification_accuracy: outputs are " + shape_string(outputs.rows, outputs.cols) +
+                     " but targets are " + shape_string(targets.rows, targets.cols) + ", expected " +
+                     shape_string(outputs.rows, outputs.cols) +
+                     (outputs.cols >= 2 ? " or " + shape_string(outputs.rows, 1) + " (class indices)" : ""));
+  }
   std::size_t right = 0;
   for (std::size_t i = 0; i < outputs.rows; ++i) {
     const float* o = outputs.row(i);
     const float* t = targets.row(i);
     if (outputs.cols == 1) {
-      right += (o[0] > 0.0f) == (t[0] > 0.5f);
-    } else {
-      right += std::max_element(o, o + outputs.cols) - o == std::max_element(t, t + targets.cols) - t;
+      right += !std::isnan(o[0]) && (o[0] > 0.0f) == (t[0] > 0.5f);
+      continue;
+    }
+    if (std::any_of(o, o + outputs.cols, [](float v) { return std::isnan(v); })) {
+      if (indices) target_index("classification_accuracy", "targets", targets, i, outputs.cols);
+      continue;
+    }
+    const std::size_t predicted = static_cast<std::size_t>(std::max_element(o, o + outputs.cols) - o);
+    const std::size_t truth =
+        indices ? target_index("classification_accuracy", "targets", targets, i, outputs.cols)
+                : static_cast<std::size_t>(std::max_element(t, t + targets.cols) - t);
+    right += predicted == truth;
+  }
+  return right;
+}
+
+}  // namespace
+
+const char* monitor_name(Monitor monitor) {
+  switch (monitor) {
+    case Monitor::validation_loss: return "validation_loss";
+    case Monitor::validation_accuracy: return "validation_accuracy";
+    case Monitor::train_loss: return "train_loss";
+    case Monitor::train_accuracy: return "train_accuracy";
+  }
+  return "unknown";
+}
+
+bool lower_is_better(Monitor monitor) {
+  return monitor == Monitor::validation_loss || monitor == Monitor::train_loss;
+}
+
+double monitored_value(Monitor monitor, const EpochRecord& r) {
+  switch (monitor) {
+    case Monitor::validation_loss: return r.validation.loss;
+    case Monitor::validation_accuracy: return r.validation.accuracy;
+    case Monitor::train_loss: return r.train.loss;
+    case Monitor::train_accuracy: return r.train.accuracy;
+  }
+  return r.validation.loss;
+}
+
+LabelEncoding label_encoding(std::size_t outputs, const Loss& loss, bool one_hot_labels) {
+  if (outputs == 0) {
+    throw std::invalid_argument("label_encoding: outputs is 0, expected the model's output width (>= 1)");
+  }
+  if (outputs == 1) return LabelEncoding::binary;
+  return is_softmax(loss) && !one_hot_labels ? LabelEncoding::index : LabelEncoding::one_hot;
+}
+
+ConstMatrixView encode_labels(std::span<const std::int32_t> labels, std::size_t outputs, LabelEncoding encoding,
+                              Tensor& buffer, const char* op) {
+  const std::size_t classes = encoding == LabelEncoding::binary ? 2 : outputs;
+  if (encoding != LabelEncoding::binary && outputs < 2) {
+    throw std::invalid_argument(std::string(op) + ": outputs is " + std::to_string(outputs) +
+                                ", expected >= 2 for class-index or one-hot targets");
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= classes) {
+      throw std::invalid_argument(std::string(op) + ": labels[" + std::to_string(i) + "] is " +
+                                  std::to_string(labels[i]) + ", expected a class index in [0, " +
+                                  std::to_string(classes) + ")" +
+                                  (encoding == LabelEncoding::binary ? " (the model has one output: a binary classifier)"
+                                                                     : ""));
     }
   }
+  const std::size_t cols = encoding == LabelEncoding::one_hot ? outputs : 1;
+  const MatrixView out = reserve_rows(buffer, labels.size(), cols);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    float* row = out.row(i);
+    if (encoding == LabelEncoding::one_hot) {
+      std::fill(row, row + cols, 0.0f);
+      row[labels[i]] = 1.0f;
+    } else {
+      row[0] = static_cast<float>(labels[i]);
+    }
+  }
+  return out;
+}
+
+double classification_accuracy(ConstMatrixView outputs, ConstMatrixView targets) {
+  const std::size_t right = count_right(outputs, targets);
+  if (outputs.rows == 0) return std::numeric_limits<double>::quiet_NaN();
   return static_cast<double>(right) / static_cast<double>(outputs.rows);
 }
 
 Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions options)
-    : model_(model), loss_(loss), optimizer_(optimizer), options_(options) {
-  if (options_.batch_size == 0) throw std::invalid_argument("Trainer: batch_size must be > 0");
+    : model_(model), loss_(loss), optimizer_(optimizer), options_(std::move(options)) {
+  if (options_.batch_size == 0) throw std::invalid_argument("Trainer: batch_size is 0, expected >= 1");
   if (!(options_.clip_norm >= 0.0) || !(options_.clip_value >= 0.0)) {
     throw std::invalid_argument("Trainer: clip_norm and clip_value must be >= 0 (0 = off), got " +
                                 std::to_string(options_.clip_norm) + " and " + std::to_string(options_.clip_value));
   }
+  if (options_.one_row_batch != OneRowBatch::merge && options_.one_row_batch != OneRowBatch::drop &&
+      options_.one_row_batch != OneRowBatch::error) {
+    throw std::invalid_argument("Trainer: one_row_batch is " +
+                                std::to_string(static_cast<int>(options_.one_row_batch)) +
+                                ", expected merge, drop or error");
+  }
   params_ = optimizer_.parameters();
   model_params_ = all_parameters(model_);
   layer_params_ = parameters_by_layer(model_);
+  batchnorm_ = find_batchnorm(model_);
   for (const auto& [name, params] : layer_params_) history_.layer_names.push_back(name);
   grad_norm_sums_.assign(layer_params_.size(), 0.0);
 }
 
 Trainer::~Trainer() = default;
 
-double Trainer::train_on_batch(ConstMatrixView x, ConstMatrixView y) {
+double Trainer::train_on_batch(ConstMatrixView x, ConstMatrixView y) { return step(x, y, nullptr); }
+
+double Trainer::train_on_batch(ConstMatrixView x, std::span<const std::int32_t> labels) {
+  check_view("train_on_batch", "x", x);
+  check_label_count("train_on_batch", "x", x.rows, labels.size());
+  const ConstMatrixView y = encode_labels(labels, model_.output_width(), label_encoding(), label_batch_,
+                                          "train_on_batch");
+  return step(x, y, nullptr);
+}
+
+double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   if (options_.schedule != nullptr && options_.schedule->unit() == ScheduleUnit::step) {
     optimizer_.set_learning_rate(options_.schedule->lr(global_step_));
   }
   const ConstMatrixView out = model_.forward(x, Mode::train);
   const double loss = loss_.forward_backward(out, y);
+  if (right != nullptr) *right += count_right(out, y);
   for (const Parameter& p : model_params_) std::fill(p.grad->data(), p.grad->data() + p.grad->size(), 0.0f);
   model_.backward(loss_.gradient());
-  if (options_.regularizer != nullptr) options_.regularizer->apply(params_, x.rows);
+  if (options_.regularizer != nullptr) options_.regularizer->apply(params_, options_.batch_size);
   if (options_.clip_value > 0.0) clip_grad_value(params_, options_.clip_value);
   if (options_.clip_norm > 0.0) clip_grad_norm(params_, options_.clip_norm);
   if (options_.record_grad_norms) accumulate_grad_norms();
   optimizer_.step();
   ++global_step_;
   return loss;
+}
+
+double Trainer::penalty() const {
+  return options_.regularizer == nullptr ? 0.0 : options_.regularizer->penalty(params_, options_.batch_size);
+}
+
+LabelEncoding Trainer::label_encoding() const {
+  return simdnn::label_encoding(model_.output_width(), loss_, options_.one_hot_labels);
 }
 
 void Trainer::accumulate_grad_norms() {
@@ -99,22 +243,36 @@ void Trainer::accumulate_grad_norms() {
 }
 
 Evaluation Trainer::evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t chunk_rows) {
-  check_set("evaluation set", x, y);
+  check_set("evaluate", "evaluation set", x, y);
   Evaluation e;
   if (x.rows == 0) return e;
   chunk_rows = std::max<std::size_t>(chunk_rows, 1);
-  double loss_sum = 0.0, right = 0.0;
+  double loss_sum = 0.0;
+  std::size_t right = 0;
   for (std::size_t begin = 0; begin < x.rows; begin += chunk_rows) {
     const std::size_t rows = std::min(chunk_rows, x.rows - begin);
     const ConstMatrixView xc{x.row(begin), rows, x.cols, x.ld};
     const ConstMatrixView yc{y.row(begin), rows, y.cols, y.ld};
     const ConstMatrixView out = model_.forward(xc, Mode::eval);
     loss_sum += loss_.value(out, yc) * static_cast<double>(rows);
-    right += classification_accuracy(out, yc) * static_cast<double>(rows);
+    right += count_right(out, yc);
   }
   e.loss = loss_sum / static_cast<double>(x.rows);
-  e.accuracy = right / static_cast<double>(x.rows);
+  e.accuracy = static_cast<double>(right) / static_cast<double>(x.rows);
   return e;
+}
+
+Evaluation Trainer::evaluate(ConstMatrixView x, std::span<const std::int32_t> labels, std::size_t chunk_rows) {
+  check_view("evaluate", "x", x);
+  check_label_count("evaluate", "x", x.rows, labels.size());
+  const ConstMatrixView y =
+      encode_labels(labels, model_.output_width(), label_encoding(), eval_targets_, "evaluate");
+  return evaluate(x, y, chunk_rows);
+}
+
+Evaluation Trainer::evaluate(const LabeledData& data, std::size_t chunk_rows) {
+  check_label_count("evaluate", "data", data.features.rows(), data.labels.size());
+  return evaluate(data.features.cview(), std::span<const std::int32_t>(data.labels), chunk_rows);
 }
 
 ConstMatrixView Trainer::predict(ConstMatrixView x) { return model_.forward(x, Mode::eval); }
@@ -130,14 +288,120 @@ void Trainer::gather_batch(ConstMatrixView x, ConstMatrixView y, std::size_t beg
   }
 }
 
+void Trainer::check_targets(const char* op, const char* what, ConstMatrixView x, ConstMatrixView y) const {
+  const std::size_t inputs = model_.input_width(), outputs = model_.output_width();
+  if (inputs > 0 && x.cols != inputs) {
+    throw ShapeError(std::string(op) + ": " + what + " has " + std::to_string(x.cols) + " features, expected " +
+                     std::to_string(inputs) + " (the model's input width)");
+  }
+  if (outputs == 0) return;
+  const bool indices = y.cols == 1 && outputs >= 2;
+  if (indices && !is_softmax(loss_)) {
+    throw ShapeError(std::string(op) + ": " + what + " has targets " + shape_string(y.rows, y.cols) +
+                     " for a model of " + std::to_string(outputs) + " outputs, expected " +
+                     shape_string(y.rows, outputs) + " (class-index targets need the softmax cross-entropy; the loss is " +
+                     loss_.name() + ")");
+  }
+  if (!indices && y.cols != outputs) {
+    throw ShapeError(std::string(op) + ": " + what + " has targets " + shape_string(y.rows, y.cols) + ", expected " +
+                     shape_string(y.rows, outputs) + " (one column per model output)" +
+                     (outputs >= 2 ? " or " + shape_string(y.rows, 1) + " (class indices)" : ""));
+  }
+  if (indices) {
+    const std::string targets = std::string(what) + " targets";
+    for (std::size_t r = 0; r < y.rows; ++r) target_index(op, targets.c_str(), y, r, outputs);
+  }
+}
+
+std::optional<Monitor> Trainer::resolve_schedule_monitor(bool has_validation) const {
+  if (options_.schedule == nullptr) return std::nullopt;
+  const auto* plateau = dynamic_cast<const ReduceLrOnPlateau*>(options_.schedule);
+  const bool max_mode = plateau != nullptr && plateau->options().mode == PlateauMode::max;
+  if (!options_.schedule_monitor) {
+    if (has_validation) return max_mode ? Monitor::validation_accuracy : Monitor::validation_loss;
+    return max_mode ? Monitor::train_accuracy : Monitor::train_loss;
+  }
+  const Monitor m = *options_.schedule_monitor;
+  if (!has_validation && (m == Monitor::validation_loss || m == Monitor::validation_accuracy)) {
+    throw std::invalid_argument(std::string("fit: schedule_monitor is ") + monitor_name(m) +
+                                ", expected a train_ monitor: no validation set was given");
+  }
+  if (plateau != nullptr && lower_is_better(m) == max_mode) {
+    throw std::invalid_argument(std::string("fit: schedule_monitor is ") + monitor_name(m) +
+                                (max_mode ? " (lower is better)" : " (higher is better)") +
+                                " but the ReduceLrOnPlateau schedule's mode is " + (max_mode ? "max" : "min") +
+                                ", expected " + (max_mode ? "an accuracy" : "a loss"));
+  }
+  return m;
+}
+
+const History& Trainer::fit(ConstMatrixView x, std::span<const std::int32_t> labels, ConstMatrixView x_val,
+                            std::span<const std::int32_t> val_labels) {
+  check_view("fit", "training set", x);
+  check_label_count("fit", "training set", x.rows, labels.size());
+  check_view("fit", "validation set", x_val);
+  check_label_count("fit", "validation set", x_val.rows, val_labels.size());
+  const LabelEncoding encoding = label_encoding();
+  const ConstMatrixView y = encode_labels(labels, model_.output_width(), encoding, fit_targets_, "fit");
+  ConstMatrixView y_val;
+  if (x_val.rows > 0) y_val = encode_labels(val_labels, model_.output_width(), encoding, fit_val_targets_, "fit");
+  return fit(x, y, x_val, y_val);
+}
+
+const History& Trainer::fit(const LabeledData& train, const LabeledData* validation) {
+  check_label_count("fit", "train", train.features.rows(), train.labels.size());
+  if (validation == nullptr) return fit(train.features.cview(), std::span<const std::int32_t>(train.labels));
+  check_label_count("fit", "validation", validation->features.rows(), validation->labels.size());
+  return fit(train.features.cview(), std::span<const std::int32_t>(train.labels), validation->features.cview(),
+             std::span<const std::int32_t>(validation->labels));
+}
+
 const History& Trainer::fit(ConstMatrixView x, ConstMatrixView y, ConstMatrixView x_val, ConstMatrixView y_val) {
-  check_set("training set", x, y);
+  // ---- every check, before any callback or step ----
+  check_set("fit", "training set", x, y);
   const bool has_validation = x_val.rows > 0;
-  if (has_validation) check_set("validation set", x_val, y_val);
+  if (has_validation) check_set("fit", "validation set", x_val, y_val);
   if (x.rows == 0) throw ShapeError("fit: the training set is empty");
+  check_targets("fit", "training set", x, y);
+  if (has_validation) check_targets("fit", "validation set", x_val, y_val);
+
+  // Batches: `batches` per epoch; batch b covers positions [b·B, min(b·B + B, n)) of the order,
+  // except the last, which ends at `covered` (n, or less when rows are dropped).
+  const std::size_t n = x.rows, B = options_.batch_size, rem = n % B;
+  std::size_t batches = n / B + (rem > 0 ? 1 : 0), covered = n;
+  const std::string sizes = std::to_string(n) + " training samples and batch_size " + std::to_string(B);
+  if (!batchnorm_.empty() && B == 1) {
+    throw std::invalid_argument("fit: batch_size is 1, expected >= 2: the model has a " + batchnorm_ +
+                                " layer, whose train-mode batches need at least 2 rows");
+  }
+  if (options_.drop_last) {
+    batches = n / B;
+    covered = batches * B;
+    if (batches == 0) {
+      throw std::invalid_argument("fit: drop_last with " + sizes + " leaves no batch, expected at least " +
+                                  std::to_string(B) + " samples");
+    }
+  } else if (!batchnorm_.empty() && rem == 1) {
+    if (n == 1) {
+      throw std::invalid_argument("fit: the training set has 1 sample, expected >= 2: the model has a " + batchnorm_ +
+                                  " layer, whose train-mode batches need at least 2 rows");
+    }
+    switch (options_.one_row_batch) {
+      case OneRowBatch::merge: batches -= 1; break;
+      case OneRowBatch::drop: batches -= 1, covered = n - 1; break;
+      case OneRowBatch::error:
+        throw std::invalid_argument("fit: the last batch would have 1 row (" + sizes + ") and the model has a " +
+                                    batchnorm_ +
+                                    " layer, whose train-mode batches need at least 2 rows; expected another "
+                                    "batch_size, drop_last, or one_row_batch merge or drop");
+    }
+  }
+  const std::optional<Monitor> schedule_monitor = resolve_schedule_monitor(has_validation);
+
+  // ---- training ----
   history_.epochs.clear();
   stop_requested_ = false;
-  order_.resize(x.rows);
+  order_.resize(n);
   for (auto& cb : callbacks_) cb->on_train_begin(*this);
 
   for (epoch_ = 0; epoch_ < options_.epochs && !stop_requested_; ++epoch_) {
@@ -152,28 +416,36 @@ const History& Trainer::fit(ConstMatrixView x, ConstMatrixView y, ConstMatrixVie
     }
     std::fill(grad_norm_sums_.begin(), grad_norm_sums_.end(), 0.0);
     double loss_sum = 0.0;
-    std::size_t batches = 0;
-    for (std::size_t begin = 0; begin < x.rows; begin += options_.batch_size, ++batches) {
-      batch_ = batches;
-      const std::size_t end = std::min(x.rows, begin + options_.batch_size);
+    std::size_t right = 0;
+    for (std::size_t b = 0; b < batches; ++b) {
+      batch_ = b;
+      const std::size_t begin = b * B;
+      const std::size_t end = b + 1 == batches ? covered : begin + B;
       gather_batch(x, y, begin, end);
-      const double loss = train_on_batch(reserve_rows(x_batch_, end - begin, x.cols),
-                                         reserve_rows(y_batch_, end - begin, y.cols));
+      const MatrixView xb = reserve_rows(x_batch_, end - begin, x.cols);
+      const MatrixView yb = reserve_rows(y_batch_, end - begin, y.cols);
+      if (options_.batch_transform) options_.batch_transform(xb, yb, global_step_);
+      const double loss = step(xb, yb, options_.evaluate_train ? nullptr : &right);
       loss_sum += loss;
       for (auto& cb : callbacks_) cb->on_batch_end(*this, loss);
     }
     EpochRecord record;
     record.epoch = epoch_;
+    record.steps = batches;
+    record.samples = covered;
     record.mean_batch_loss = loss_sum / static_cast<double>(batches);
     record.learning_rate = optimizer_.learning_rate();
-    record.train = evaluate(x, y);
+    if (options_.evaluate_train) {
+      record.train = evaluate(x, y);
+    } else {
+      record.train.loss = record.mean_batch_loss;
+      record.train.accuracy = static_cast<double>(right) / static_cast<double>(covered);
+    }
     if (has_validation) record.validation = evaluate(x_val, y_val);
-    if (options_.regularizer != nullptr) record.penalty = options_.regularizer->penalty(params_, options_.batch_size);
+    record.penalty = penalty();
     for (double sum : grad_norm_sums_) record.grad_norms.push_back(sum / static_cast<double>(batches));
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (options_.schedule != nullptr) {
-      options_.schedule->observe(has_validation ? record.validation.loss : record.train.loss);
-    }
+    if (schedule_monitor) options_.schedule->observe(monitored_value(*schedule_monitor, record));
     history_.epochs.push_back(record);
     for (auto& cb : callbacks_) cb->on_epoch_end(*this, history_.epochs.back());
   }

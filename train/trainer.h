@@ -7,22 +7,65 @@
 // optimizer step. A step allocates nothing once the buffers have grown to the batch size.
 //
 // fit(): each epoch shuffles the sample order with Rng(seed, epoch) (core/random.h) — so the
-// same seed gives the same run, at any thread count — and visits it in batches of batch_size
-// (the last may be smaller). After the epoch it evaluates the whole training set and, when given,
-// the validation set in Mode::eval, records an EpochRecord, and asks the callbacks whether to stop.
+// same seed gives the same run, at any thread count — and visits it in batches of batch_size.
+// Batches (n samples, B = batch_size, r = n mod B):
+//   - the last batch has r rows when r > 0; drop_last = true skips it instead (each epoch then
+//     trains on n − r samples, a different n − r each epoch when shuffling);
+//   - one-row batches and BatchNorm: a train-mode BatchNorm needs ≥ 2 rows (the variance of one
+//     row is 0 and its unbiased running variance undefined; PyTorch refuses it too). When the
+//     model contains a BatchNorm layer (found by walking Layer::children()), fit() applies
+//     options.one_row_batch to a last batch of one row (r = 1, drop_last false): merge (the
+//     default: that row joins the previous batch, which has B + 1 rows), drop, or error. Every
+//     impossible case — B = 1, or a one-sample training set, with BatchNorm — and the `error`
+//     rule throw std::invalid_argument from fit() BEFORE training starts (before any callback
+//     or step), never in the middle of a run. A model without BatchNorm trains on a one-row
+//     batch like any other.
+// Each gathered batch is a copy, so options.batch_transform may change it in place (noise,
+// shifts, mixup) before the step, without touching the caller's data.
+// After the epoch it evaluates the whole training set (unless evaluate_train is false) and, when
+// given, the validation set in Mode::eval, records an EpochRecord, feeds the schedule its
+// monitored value, and asks the callbacks whether to stop. Everything fit() can check — shapes
+// against the model's input and output widths, class-index targets, the batching rule, the
+// schedule's monitor — is checked before the first callback or step.
 //
-// Accuracy: with one output column, a sample is right when (logit > 0) == (target > 0.5) — the
-// model outputs logits for the binary cross-entropy; with k columns, when the arg-max of the
-// output equals the arg-max of the (one-hot) target.
+// Targets (y) for fit(), evaluate() and train_on_batch():
+//   - m x k, one column per model output: as the loss takes them (0/1 for the binary
+//     cross-entropy, one-hot or probability rows for the softmax cross-entropy, values for MSE);
+//   - m x 1 class indices stored as floats (0.0, 1.0, ...), when the model has C ≥ 2 outputs and
+//     the loss is the softmax cross-entropy (which takes them as they are). fit() checks every
+//     index is an integer in [0, C) before training.
+// Integer labels (std::span<const std::int32_t> overloads, LabeledData) become targets as
+// label_encoding() says: a one-output model is a binary classifier (labels 0 or 1 → 0.0 / 1.0);
+// with C ≥ 2 outputs, an m x 1 index column for the softmax cross-entropy (no one-hot copy),
+// and one-hot rows for any other loss, or for every loss with options.one_hot_labels (mixup
+// mixes targets, so it needs one-hot rows).
+//
+// Accuracy (classification_accuracy): with one output column, a sample is right when
+// (logit > 0) == (target > 0.5) — the model outputs logits for the binary cross-entropy; with
+// C ≥ 2 columns, when the arg-max of the output (the first maximum on ties) equals the class of
+// the target: the arg-max of a one-hot / probability row, or the index of an m x 1 index
+// column. A row with a NaN output is never right. For finite outputs and 0/1, one-hot or index
+// targets this is simdnn::accuracy() of train/metrics.h; unlike it, it allocates nothing and
+// NaN outputs (a diverged model) do not throw, so a diverged run still gets its history.
+//
+// Regularization: the regularizer's batch size m (used by L2Scaling::per_batch_notebook only) is
+// always options.batch_size — in the gradient of every step (a smaller or merged last batch and
+// train_on_batch() of any row count included) and in the penalty (EpochRecord::penalty,
+// penalty()) — so the recorded penalty is exactly the term whose gradient the steps add. (The
+// notebook divides by the row count of each batch, which differs only on a partial last batch.)
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include <simdnn/data/labeled_data.h>
 #include <simdnn/layers/layer.h>
 #include <simdnn/train/loss.h>
 #include <simdnn/train/optimizer.h>
@@ -33,6 +76,30 @@ namespace simdnn {
 
 class Callback;
 
+// An end-of-epoch quantity that a callback (EarlyStopping) or the learning-rate schedule
+// watches. Losses should fall, accuracies rise (lower_is_better()).
+enum class Monitor { validation_loss, validation_accuracy, train_loss, train_accuracy };
+
+// What fit() does with a last batch of one row when the model has a BatchNorm layer (see above).
+enum class OneRowBatch {
+  merge,  // the row joins the previous batch (B + 1 rows): every sample trains every epoch
+  drop,   // the row is skipped this epoch (a different one each epoch when shuffling)
+  error,  // fit() throws std::invalid_argument before training starts
+};
+
+// Called by fit() on each gathered training batch, just before its step: x (rows x features) and
+// y (rows x target columns) are the trainer's own copy of the batch's samples, in batch order,
+// and may be changed in place (not resized). `step` is the 0-based index of the optimizer step
+// about to run (Trainer::global_step(): it counts every step of this trainer, across epochs and
+// fit() calls, and is the same in every run with the same options), so a transform that draws
+// its randomness from Rng(its_seed, step) — or passes step as the stream of data/augment.h's
+// functions — is deterministic and independent of the thread count, like the rest of fit().
+// Examples (data/augment.h): add_gaussian_noise(x, 0.1f, seed, step); random_shift(x, 28, 28, 2,
+// seed, step); mixup: mixup_into(x, y, xs, ys, alpha, seed, step) into scratch tensors of the
+// caller's (the outputs must not overlap the inputs), then copy xs, ys back into x, y — mixup
+// mixes targets, so it needs one-hot rows (one_hot_labels = true for integer labels).
+using BatchTransform = std::function<void(MatrixView x, MatrixView y, std::uint64_t step)>;
+
 struct TrainerOptions {
   std::size_t epochs = 10;
   std::size_t batch_size = 32;
@@ -40,10 +107,49 @@ struct TrainerOptions {
   bool shuffle = true;
   double clip_norm = 0.0;   // clip the global gradient norm to this; 0 = off
   double clip_value = 0.0;  // clamp every gradient to ±this; 0 = off
-  const Regularizer* regularizer = nullptr;  // not owned
+  const Regularizer* regularizer = nullptr;  // not owned; its batch size is batch_size (above)
   LrSchedule* schedule = nullptr;            // not owned; sets the optimizer's learning rate
   bool record_grad_norms = true;             // per-layer gradient norms in the history
+  // Evaluate the whole training set in eval mode after each epoch (EpochRecord::train). When
+  // false, nothing more runs and EpochRecord::train holds the epoch's running values instead:
+  // loss = mean_batch_loss, accuracy = the fraction of the epoch's training samples that their
+  // own train-mode forward (before its step, after batch_transform) classified right.
+  bool evaluate_train = true;
+  bool drop_last = false;  // skip a last batch smaller than batch_size
+  OneRowBatch one_row_batch = OneRowBatch::merge;  // with BatchNorm only; see above
+  // What the schedule's observe() is fed after each epoch. Unset: a ReduceLrOnPlateau in
+  // PlateauMode::max gets the accuracy, any other schedule the loss — the validation set's when
+  // one is given, else the training set's. fit() throws std::invalid_argument before training
+  // when the monitor is a validation one without a validation set, or contradicts a
+  // ReduceLrOnPlateau's mode (a loss in max mode, an accuracy in min mode).
+  std::optional<Monitor> schedule_monitor;
+  // Integer labels become one-hot rows even for the softmax cross-entropy (see label_encoding).
+  bool one_hot_labels = false;
+  BatchTransform batch_transform;  // empty: none
 };
+
+// "validation_loss", "validation_accuracy", "train_loss" or "train_accuracy".
+const char* monitor_name(Monitor monitor);
+// True for the losses, false for the accuracies.
+bool lower_is_better(Monitor monitor);
+
+// How integer class labels become targets (see above).
+enum class LabelEncoding {
+  binary,   // one output: label 0 or 1 → target 0.0 or 1.0 (m x 1)
+  index,    // C ≥ 2 outputs, softmax cross-entropy: label c → c as a float (m x 1)
+  one_hot,  // C ≥ 2 outputs: label c → row with 1 in column c, 0 elsewhere (m x C)
+};
+
+// The encoding for a model with `outputs` outputs trained with `loss`. Throws
+// std::invalid_argument when outputs is 0.
+LabelEncoding label_encoding(std::size_t outputs, const Loss& loss, bool one_hot_labels = false);
+
+// Writes the targets of `labels` for a model with `outputs` outputs into `buffer` (reusing its
+// memory, reserve_rows) and returns them. Throws std::invalid_argument naming `op` and the label
+// ("fit: labels[3] is 12, expected a class index in [0, 10)") for a label outside [0, outputs)
+// (outside {0, 1} for binary); nothing is written then.
+ConstMatrixView encode_labels(std::span<const std::int32_t> labels, std::size_t outputs,
+                              LabelEncoding encoding, Tensor& buffer, const char* op = "encode_labels");
 
 struct Evaluation {
   double loss = std::numeric_limits<double>::quiet_NaN();
@@ -52,11 +158,15 @@ struct Evaluation {
 
 struct EpochRecord {
   std::size_t epoch = 0;  // 0-based
-  Evaluation train;       // the whole training set in eval mode, after the epoch
+  Evaluation train;       // the whole training set in eval mode, after the epoch (with
+                          // evaluate_train = false: the epoch's running values, see above)
   Evaluation validation;  // NaN when no validation set was given
   double mean_batch_loss = 0.0;  // the mean of the epoch's training-step losses (train mode)
-  double penalty = 0.0;          // the regularizer's penalty after the epoch (0 without one)
+  double penalty = 0.0;          // the regularizer's penalty after the epoch, with m = batch_size
+                                 // (0 without one)
   double learning_rate = 0.0;    // the rate used by the epoch's last step
+  std::size_t steps = 0;          // optimizer steps (batches) in the epoch
+  std::size_t samples = 0;        // training samples those steps used (n unless dropped)
   std::vector<double> grad_norms;  // per parameterized layer (History::layer_names), mean over steps
   double seconds = 0.0;            // wall time of the epoch's training steps and evaluation
 };
@@ -65,6 +175,9 @@ struct History {
   std::vector<std::string> layer_names;  // the layers grad_norms refers to, in order
   std::vector<EpochRecord> epochs;
 };
+
+// The value of `monitor` in a record (NaN when it was not computed, e.g. no validation set).
+double monitored_value(Monitor monitor, const EpochRecord& record);
 
 class Trainer {
  public:
@@ -83,22 +196,41 @@ class Trainer {
   }
 
   // Trains for options().epochs epochs (or until a callback stops it) on x (samples x features)
-  // and targets y (samples x outputs); x_val/y_val may be empty. Throws ShapeError for
-  // mismatched sets. Returns the history (also in history()).
+  // and targets y (samples x outputs, or samples x 1 class indices, see above); x_val/y_val may
+  // be empty. Throws ShapeError for mismatched sets, std::invalid_argument for bad class indices
+  // or options that cannot run (see above), all before training. Returns the history (also in
+  // history()).
   const History& fit(ConstMatrixView x, ConstMatrixView y, ConstMatrixView x_val = {},
                      ConstMatrixView y_val = {});
+  // The same with one integer class label per sample, encoded as label_encoding() says.
+  const History& fit(ConstMatrixView x, std::span<const std::int32_t> labels,
+                     ConstMatrixView x_val = {}, std::span<const std::int32_t> val_labels = {});
+  // The same on LabeledData (features and labels); `validation` may be null.
+  const History& fit(const LabeledData& train, const LabeledData* validation = nullptr);
 
   // One training step on one batch; returns its mean loss (before the step).
   double train_on_batch(ConstMatrixView x, ConstMatrixView y);
+  double train_on_batch(ConstMatrixView x, std::span<const std::int32_t> labels);
   // Loss and accuracy on a whole set in eval mode, in chunks of `chunk_rows` samples.
   Evaluation evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t chunk_rows = 4096);
+  Evaluation evaluate(ConstMatrixView x, std::span<const std::int32_t> labels,
+                      std::size_t chunk_rows = 4096);
+  Evaluation evaluate(const LabeledData& data, std::size_t chunk_rows = 4096);
   // The model's outputs for x in eval mode; valid until the model's next forward().
   ConstMatrixView predict(ConstMatrixView x);
+
+  // The regularizer's penalty of the current parameters with m = options().batch_size, the term
+  // whose gradient every step adds (0 without a regularizer).
+  double penalty() const;
+  // How this trainer encodes integer labels (label_encoding for its model, loss and options).
+  LabelEncoding label_encoding() const;
 
   // Callbacks may call this to end fit() after the current epoch.
   void request_stop() { stop_requested_ = true; }
   std::size_t current_epoch() const { return epoch_; }
   std::size_t current_batch() const { return batch_; }
+  // Optimizer steps taken by this trainer so far (all fit() and train_on_batch() calls).
+  std::uint64_t global_step() const { return global_step_; }
 
   Layer& model() { return model_; }
   Optimizer& optimizer() { return optimizer_; }
@@ -106,8 +238,13 @@ class Trainer {
   const History& history() const { return history_; }
 
  private:
+  // The step; with `right`, also counts the rows the train-mode forward classified right.
+  double step(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
   void gather_batch(ConstMatrixView x, ConstMatrixView y, std::size_t begin, std::size_t end);
   void accumulate_grad_norms();
+  // Throws unless y fits the model's outputs and the loss (see "Targets" above).
+  void check_targets(const char* op, const char* what, ConstMatrixView x, ConstMatrixView y) const;
+  std::optional<Monitor> resolve_schedule_monitor(bool has_validation) const;
 
   Layer& model_;
   Loss& loss_;
@@ -117,15 +254,23 @@ class Trainer {
   std::vector<Parameter> params_;        // the optimizer's
   std::vector<Parameter> model_params_;  // every parameter of the model, zeroed before backward
   std::vector<std::pair<std::string, std::vector<Parameter>>> layer_params_;  // for grad norms
+  std::string batchnorm_;                // how messages name the model's first BatchNorm, or ""
   std::vector<double> grad_norm_sums_;
   std::vector<std::size_t> order_;
   Tensor x_batch_, y_batch_;
+  Tensor label_batch_;                   // train_on_batch(labels)'s targets
+  Tensor eval_targets_;                  // evaluate(labels)'s targets
+  Tensor fit_targets_, fit_val_targets_;  // fit(labels)'s targets
   History history_;
-  std::size_t epoch_ = 0, batch_ = 0, global_step_ = 0;
+  std::size_t epoch_ = 0, batch_ = 0;
+  std::uint64_t global_step_ = 0;
   bool stop_requested_ = false;
 };
 
-// Fraction of rows whose prediction matches the target (see the accuracy rule above).
+// Fraction of rows whose prediction matches the target (see the accuracy rule above): outputs
+// m x C; targets m x C, or m x 1 class indices when C ≥ 2. NaN for m = 0. Throws ShapeError for
+// other shapes, std::invalid_argument naming the row for an index target that is not an
+// integer in [0, C).
 double classification_accuracy(ConstMatrixView outputs, ConstMatrixView targets);
 
 }  // namespace simdnn
