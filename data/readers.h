@@ -98,7 +98,8 @@ LabeledData parse_csv(std::string_view text, const std::string& name,
 LabeledData read_csv(const std::string& path, const CsvOptions& options = {});
 
 // A CSV text without a label column: every column is a feature (n x columns). The same parser
-// and rules as parse_csv (header, delimiter); the label options are ignored.
+// and rules as parse_csv (header, delimiter); the label options are not used, but must be
+// valid (as for parse_csv: std::invalid_argument otherwise).
 Tensor parse_csv_features(std::string_view text, const std::string& name,
                           const CsvOptions& options = {});
 Tensor read_csv_features(const std::string& path, const CsvOptions& options = {});

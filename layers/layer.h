@@ -20,7 +20,8 @@
 // Inputs are not copied: a layer keeps the view it was given in forward() and reads it again in
 // backward(), so the caller must keep the input alive and unchanged until backward() returns
 // (a network does: each layer's input is its predecessor's output buffer). Inputs and gradients
-// may be strided views (ld > cols); the views a layer returns are always contiguous (ld == cols).
+// may be strided views (ld > cols); the views forward() and backward() return are always
+// contiguous (ld == cols); infer() may return its input itself (Dropout).
 // A layer never writes to the input or the gradient it is given.
 //
 // Inference: infer(x, buffers) computes what forward(x, Mode::eval) returns, bit for bit, without
@@ -45,8 +46,9 @@ namespace simdnn {
 enum class Mode { train, eval };
 
 // Scratch memory for Layer::infer(). Each pass through a network asks for the same sequence of
-// buffers, so the i-th request since rewind() reuses the i-th buffer, grown (zero-filled) only
-// when it is too small: a second pass with no larger batch allocates nothing. Views returned
+// buffers, so the i-th request since rewind() reuses the i-th buffer, reallocated (zero-filled)
+// only when it has too few rows or another width: a second pass of the same network with no
+// larger batch allocates nothing (one InferenceBuffers per network and thread, not shared). Views returned
 // since the last rewind() stay valid until the next rewind(). Not thread-safe: one per thread.
 class InferenceBuffers {
  public:

@@ -50,7 +50,7 @@ struct Model {
   std::size_t num_classes() const;
 
   // Throws std::invalid_argument naming what is wrong: no network; class names whose count is
-  // not num_classes(); a scaler of another width than the input; binary_logit with more than one
+  // not num_classes(), or that are empty, repeated or not valid UTF-8; a scaler of another width than the input; binary_logit with more than one
   // output, or class_logits with fewer than two.
   void validate() const;
 };

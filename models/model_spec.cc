@@ -190,6 +190,50 @@ MlpConfig parse_mlp_spec(std::string_view text) { return mlp_from(parse(text)); 
 ResNetConfig parse_resnet_spec(std::string_view text) { return resnet_from(parse(text)); }
 DenseNetConfig parse_densenet_spec(std::string_view text) { return densenet_from(parse(text)); }
 
+namespace {
+
+// a·b + c, saturating at UINT64_MAX.
+std::uint64_t mul_add(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  constexpr std::uint64_t kMax = UINT64_MAX;
+  if (a != 0 && b > kMax / a) return kMax;
+  return a * b > kMax - c ? kMax : a * b + c;
+}
+
+std::uint64_t weight_count(const MlpConfig& c) {
+  std::uint64_t n = 0, in = c.inputs;
+  for (std::size_t width : c.hidden) n = mul_add(in, width, n), in = width;
+  return mul_add(in, c.outputs, n);
+}
+
+// Stem inputs·width, per block two width² layers, head width·outputs.
+std::uint64_t weight_count(const ResNetConfig& c) {
+  const std::uint64_t block = mul_add(2 * std::uint64_t{c.width}, c.width, 0);
+  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
+}
+
+// Stem, per block layer l (width + l·growth)·growth and the transition (width + L·growth)·width,
+// head.
+std::uint64_t weight_count(const DenseNetConfig& c) {
+  std::uint64_t block = 0;
+  for (std::size_t l = 0; l < c.layers_per_block; ++l) {
+    block = mul_add(mul_add(l, c.growth_rate, c.width), c.growth_rate, block);
+  }
+  block = mul_add(mul_add(c.layers_per_block, c.growth_rate, c.width), c.width, block);
+  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
+}
+
+}  // namespace
+
+std::uint64_t spec_weight_count(std::string_view text) {
+  const json spec = parse(text);
+  const auto type = spec.find("type");
+  if (type == spec.end()) throw ModelSpecError("model spec: missing required field \"type\"");
+  if (*type == "mlp") return weight_count(mlp_from(spec));
+  if (*type == "resnet") return weight_count(resnet_from(spec));
+  if (*type == "densenet") return weight_count(densenet_from(spec));
+  fail("type", "\"mlp\", \"resnet\" or \"densenet\"", *type);
+}
+
 std::unique_ptr<Sequential> make_model_from_spec(std::string_view text) {
   const json spec = parse(text);
   const auto type = spec.find("type");

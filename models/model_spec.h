@@ -14,6 +14,7 @@
 // got -3`.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
@@ -33,5 +34,12 @@ DenseNetConfig parse_densenet_spec(std::string_view json);
 
 // Builds the model a spec describes, whichever its "type".
 std::unique_ptr<Sequential> make_model_from_spec(std::string_view json);
+
+// The number of weights (entries of the Dense layers' weight matrices; biases and BatchNorm's γ,
+// β not counted) of the model a spec describes, without building it: a lower bound of its
+// parameter count, saturating at UINT64_MAX. A model file checks it against the values it holds
+// before building anything, so a small file cannot make a loader allocate without bound.
+// Throws ModelSpecError as make_model_from_spec does.
+std::uint64_t spec_weight_count(std::string_view json);
 
 }  // namespace simdnn

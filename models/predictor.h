@@ -41,6 +41,8 @@ class Predictor {
   // The model is not owned and must outlive the predictor; it must not be trained or loaded
   // while the predictor runs. Throws std::invalid_argument for batch_size 0 or an invalid model.
   explicit Predictor(const Model& model, std::size_t batch_size = kDefaultInferenceBatch);
+  // Not on a temporary: the predictor keeps a reference.
+  Predictor(Model&& model, std::size_t batch_size = kDefaultInferenceBatch) = delete;
 
   // Each result is valid until this predictor's next call.
   ConstMatrixView predict(ConstMatrixView x);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <simdnn/core/random.h>
@@ -128,6 +129,10 @@ TEST(Inference, RegressionHasNoProbabilities) {
   EXPECT_THROW(predict_classes(model, x.cview()), std::logic_error);
 }
 
+// A Predictor keeps a reference to its model, so it cannot be made from a temporary.
+static_assert(!std::is_constructible_v<Predictor, Model&&>);
+static_assert(std::is_constructible_v<Predictor, const Model&>);
+
 TEST(Inference, BadInputsAreRejected) {
   Model model = Model::from_spec(kSpecs[0]);
   const Tensor wrong = random_inputs(3, 11, 7);
@@ -140,6 +145,13 @@ TEST(Inference, BadInputsAreRejected) {
   EXPECT_THROW(Predictor(model, 0), std::invalid_argument);
   model.class_names = {"only one"};
   EXPECT_THROW(Predictor{model}, std::invalid_argument);
+  for (const std::vector<std::string>& names :
+       {std::vector<std::string>{"a", "", "c"}, {"a", "b", "a"}, {"a", "caf\xe9", "c"}, {"a", "\xc0\xaf", "c"}}) {
+    model.class_names = names;
+    EXPECT_THROW(model.validate(), std::invalid_argument) << names[1];
+  }
+  model.class_names = {"a", "caf\xc3\xa9", "\xe2\x82\xac"};  // café, €: valid UTF-8
+  EXPECT_NO_THROW(model.validate());
   EXPECT_EQ(predict(Model::from_spec(kSpecs[1]), ConstMatrixView{nullptr, 0, 12, 12}).rows(), 0u);
 }
 

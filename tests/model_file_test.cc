@@ -184,6 +184,11 @@ TEST_F(BadModelFile, RenamedEntry) { expect_error(edited("param/dense0/weight", 
 TEST_F(BadModelFile, NotAModelsMetadata) { expect_error(edited("simdnn-model", "simdnn-other"), "does not describe a simdnn model"); }
 TEST_F(BadModelFile, BadJson) { expect_error(edited("\"format\"", "\"format["), "not valid JSON"); }
 TEST_F(BadModelFile, BadSpec) { expect_error(edited("\"mlp\"", "\"mlq\""), "\"spec\"", false); }
+// A spec whose model would need far more weights than the file holds is refused before anything
+// is allocated (else a 300-byte file could ask for 80 GB; the edit keeps the metadata's length).
+TEST_F(BadModelFile, SpecLargerThanTheFile) {
+  expect_error(edited("\"hidden\":[20,10]", "\"hidden\":[99999]"), "at least 899991 weights", false);
+}
 TEST_F(BadModelFile, HeaderDimensionsOverflow) {
   // The first tensor's row count becomes 2^62: rows·cols·4 overflows 64 bits.
   std::string bytes = good_;

@@ -1,7 +1,10 @@
 // The tensor file: round trip, and every kind of bad file gives its own error and changes nothing.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <cstdio>
 #include <cstdlib>
@@ -101,8 +104,14 @@ TEST_F(TensorFileTest, MissingFile) {
 TEST_F(TensorFileTest, WriteLeavesNoTemporaryAndReplacesAtomically) {
   Tensor w(3, 4);
   write_tensor_file(path_, {{"dense/weight", &w_}, {"dense/bias", &b_}});
-  std::ifstream tmp(path_ + ".tmp." + std::to_string(::getpid()));
-  EXPECT_FALSE(tmp.good());
+  const std::filesystem::path file(path_);
+  for (const auto& entry : std::filesystem::directory_iterator(file.parent_path())) {
+    EXPECT_EQ(entry.path().filename().string().find(file.filename().string() + ".tmp."), std::string::npos)
+        << "left behind: " << entry.path();
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u) << "a saved model is readable by others, as any file written with 0644";
   EXPECT_THROW(write_tensor_file("/nonexistent-dir/x.simdnn", {{"w", &w}}), TensorFileError);
 }
 

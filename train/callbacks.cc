@@ -60,8 +60,8 @@ void EarlyStopping::on_train_begin(Trainer&) {
 void EarlyStopping::on_epoch_end(Trainer& trainer, const EpochRecord& record) {
   const double value = monitored_value(monitor_, record);
   if (std::isnan(value)) {
-    throw std::invalid_argument("EarlyStopping: the monitored metric is NaN at epoch " +
-                                std::to_string(record.epoch) + " (no validation set given?)");
+    throw NonFiniteError(std::string("EarlyStopping: the monitored ") + monitor_name(monitor_) + " is NaN at epoch " +
+                         std::to_string(record.epoch + 1) + " (training diverged, or no validation set was given)");
   }
   const bool improved = lower_is_better(monitor_) ? value < best_ - min_delta_ : value > best_ + min_delta_;
   if (improved) {

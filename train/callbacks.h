@@ -133,15 +133,15 @@ class CsvLogger : public Callback {
   std::FILE* file_ = nullptr;
 };
 
-// Thrown by NonFiniteGuard.
+// Thrown by NonFiniteGuard, and by EarlyStopping when its monitored value is NaN (a diverged run).
 class NonFiniteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// After every step, checks the loss, then every parameter and gradient; on NaN or Inf it throws
-// NonFiniteError naming the epoch, the batch and the first layer (in model order) whose
-// parameters, gradients or outputs are not finite.
+// After every step, checks every parameter and gradient, then the loss; on NaN or Inf it throws
+// NonFiniteError naming the epoch, the batch and the first parameter (in model order, as
+// "layer/parameter") whose value or gradient is not finite, or the loss.
 class NonFiniteGuard : public Callback {
  public:
   void on_batch_end(Trainer& trainer, double loss) override;

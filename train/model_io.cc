@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <simdnn/models/model_spec.h>
+
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -134,7 +136,8 @@ json parse_metadata(const std::string& path, const TensorFileContents& file) {
   return meta;
 }
 
-// Output kind, class names and scaler from the metadata (the model's own where absent).
+// Output kind (the model's own where absent), class names and scaler (none where absent) from
+// the metadata.
 void read_extras(const std::string& path, const json& meta, Model& into) {
   try {
     if (meta.contains("output")) into.output = parse_output_kind(meta.at("output").get<std::string>());
@@ -182,7 +185,19 @@ Model load_model(const std::string& path) {
   }
   Model model;
   try {
-    model = Model::from_spec(meta.at("spec").dump());
+    const std::string spec = meta.at("spec").dump();
+    std::uint64_t held = 0;  // the parameter values the file holds
+    for (std::size_t i = 0; i < file.names.size(); ++i) {
+      if (file.names[i].rfind("param/", 0) == 0) held += file.tensors[i].size();
+    }
+    const std::uint64_t needed = spec_weight_count(spec);
+    if (needed > held) {
+      throw TensorFileError(path + ": metadata: \"spec\" describes a model with at least " + std::to_string(needed) +
+                            " weights, but the file holds " + std::to_string(held) + " parameter values");
+    }
+    model = Model::from_spec(spec);
+  } catch (const TensorFileError&) {
+    throw;
   } catch (const std::exception& e) {
     throw TensorFileError(path + ": metadata: \"spec\": " + e.what());
   }

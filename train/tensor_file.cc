@@ -101,9 +101,12 @@ void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& 
   }
   put<std::uint32_t>(out, crc32_of(out));
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno(tmp, "cannot create");
+  // A fresh, unpredictable name beside the target (rename() is atomic only within one file
+  // system): no other writer, thread or planted link can share it.
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) fail_errno(path, "cannot create a temporary file beside it");
+  ::fchmod(fd, 0644);  // mkstemp's 0600 would make saved models private to their writer
   std::size_t written = 0;
   while (written < out.size()) {
     const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
@@ -117,8 +120,11 @@ void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& 
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int saved = errno;
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_error = errno;
+  const bool closed = ::close(fd) == 0;  // always, even when fsync failed
+  if (!synced || !closed) {
+    const int saved = synced ? errno : sync_error;
     ::unlink(tmp.c_str());
     errno = saved;
     fail_errno(tmp, "cannot flush");

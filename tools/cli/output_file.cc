@@ -1,6 +1,7 @@
 #include "tools/cli/output_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +45,7 @@ void write_file_atomically(const std::string& path, std::string_view text, const
   const int fd = ::mkstemp(name.data());
   if (fd < 0) fail(option, path, "cannot create a temporary file beside it", errno);
   temp = name.data();
+  ::fchmod(fd, 0644);  // mkstemp creates 0600; an output file is an ordinary file
   const bool written = write_all(fd, text) && ::fsync(fd) == 0;
   const int error = errno;
   if (::close(fd) != 0 || !written) {
