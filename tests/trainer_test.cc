@@ -27,6 +27,7 @@
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
 #include <simdnn/layers/sequential.h>
+#include <simdnn/models/model.h>
 #include <simdnn/train/callbacks.h>
 #include <simdnn/train/metrics.h>
 #include <simdnn/train/model_io.h>
@@ -238,6 +239,25 @@ TEST(Trainer, CheckpointsEveryNEpochsAndProgressBarIsPlainWithoutATerminal) {
   EXPECT_EQ(sgd2.step_count(), sgd.step_count());
   load_model(checkpoint.path_for(2), *copy, &sgd2);
   EXPECT_EQ(sgd2.step_count(), sgd.step_count() / 2);
+}
+
+// With the Model, a checkpoint stands alone: load_model(path) rebuilds it from the file.
+TEST(Trainer, CheckpointOfAModelLoadsAlone) {
+  Data train(64, 12);
+  Model model = Model::from_spec(R"({"type": "mlp", "inputs": 8, "hidden": [8], "outputs": 1, "seed": 4})");
+  BinaryCrossEntropyWithLogits loss;
+  Sgd sgd(all_parameters(*model.network), SgdOptions{.lr = 0.1});
+  Trainer trainer(*model.network, loss, sgd, {.epochs = 2});
+  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  auto& checkpoint = trainer.add_callback<Checkpoint>(dir + "/model_{epoch}.simdnn", 1, false, &model);
+  trainer.fit(train.x.cview(), train.y.cview());
+  const Model loaded = load_model(checkpoint.path_for(2));
+  EXPECT_EQ(flatten(*loaded.network), flatten(*model.network));
+
+  Model other = Model::from_spec(R"({"type": "mlp", "inputs": 8, "hidden": [8], "outputs": 1})");
+  Trainer wrong(*model.network, loss, sgd, {.epochs = 1});
+  wrong.add_callback<Checkpoint>(dir + "/wrong.simdnn", 1, false, &other);
+  EXPECT_THROW(wrong.fit(train.x.cview(), train.y.cview()), std::invalid_argument);
 }
 
 TEST(Trainer, WarmTrainingStepAllocatesNothing) {

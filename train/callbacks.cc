@@ -211,9 +211,15 @@ void NonFiniteGuard::on_batch_end(Trainer& trainer, double loss) {
   }
 }
 
-Checkpoint::Checkpoint(std::string path, std::size_t every, bool with_optimizer)
-    : path_(std::move(path)), every_(every), with_optimizer_(with_optimizer) {
+Checkpoint::Checkpoint(std::string path, std::size_t every, bool with_optimizer, const Model* model)
+    : path_(std::move(path)), every_(every), with_optimizer_(with_optimizer), model_(model) {
   if (every_ == 0) throw std::invalid_argument("Checkpoint: every must be >= 1");
+}
+
+void Checkpoint::on_train_begin(Trainer& trainer) {
+  if (model_ != nullptr && static_cast<const Layer*>(model_->network.get()) != &trainer.model()) {
+    throw std::invalid_argument("Checkpoint: the model given is not the one the trainer trains (its network)");
+  }
 }
 
 std::string Checkpoint::path_for(std::size_t epoch) const {
@@ -227,7 +233,12 @@ std::string Checkpoint::path_for(std::size_t epoch) const {
 
 void Checkpoint::on_epoch_end(Trainer& trainer, const EpochRecord& record) {
   if ((record.epoch + 1) % every_ != 0) return;
-  save_model(path_for(record.epoch + 1), trainer.model(), with_optimizer_ ? &trainer.optimizer() : nullptr);
+  Optimizer* optimizer = with_optimizer_ ? &trainer.optimizer() : nullptr;
+  if (model_ != nullptr) {
+    save_model(path_for(record.epoch + 1), *model_, optimizer);
+  } else {
+    save_model(path_for(record.epoch + 1), trainer.model(), optimizer);
+  }
 }
 
 }  // namespace simdnn

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simdnn/models/model.h>
 #include <simdnn/train/trainer.h>
 
 namespace simdnn {
@@ -148,10 +149,14 @@ class NonFiniteGuard : public Callback {
 };
 
 // Saves the model (and the optimizer state) every `every` epochs to `path`, where "{epoch}" in
-// the path is replaced by the 1-based epoch number.
+// the path is replaced by the 1-based epoch number. Given the Model whose network is trained, it
+// saves the whole model (spec, scaler, class names: load_model(path) alone restores it);
+// otherwise the network only (load_model(path, network)). Throws std::invalid_argument at the
+// start of training when `model` is given but its network is not the trainer's model.
 class Checkpoint : public Callback {
  public:
-  Checkpoint(std::string path, std::size_t every = 1, bool with_optimizer = true);
+  Checkpoint(std::string path, std::size_t every = 1, bool with_optimizer = true, const Model* model = nullptr);
+  void on_train_begin(Trainer& trainer) override;
   void on_epoch_end(Trainer& trainer, const EpochRecord& record) override;
   std::string path_for(std::size_t epoch) const;
 
@@ -159,6 +164,7 @@ class Checkpoint : public Callback {
   std::string path_;
   std::size_t every_;
   bool with_optimizer_;
+  const Model* model_;
 };
 
 }  // namespace simdnn
