@@ -28,7 +28,7 @@
 // per vector.
 #define SIMDNN_ALWAYS_INLINE __attribute__((always_inline))
 
-namespace simdnn::kernels::elementwise {
+namespace simdnn::internal::kernels::elementwise {
 
 template <class Arch>
 using Vec = xsimd::batch<float, Arch>;
@@ -591,7 +591,7 @@ void column_centered_squares(const float* x, std::size_t rows, std::size_t cols,
   column_reduce<Arch, true>(x, rows, cols, ld, mean, acc);
 }
 
-}  // namespace simdnn::kernels::elementwise
+}  // namespace simdnn::internal::kernels::elementwise
 
 #undef SIMDNN_ALWAYS_INLINE
 #undef SIMDNN_VEC_OF

@@ -15,7 +15,7 @@
 #include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/kernels/vector_math.h>
 
-namespace simdnn::kernels {
+namespace simdnn::internal::kernels {
 
 template <class Arch>
 struct GemmShape;
@@ -112,7 +112,7 @@ void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptr
   store_tile<Arch, MR, NV>(acc, store);
 }
 
-}  // namespace simdnn::kernels
+}  // namespace simdnn::internal::kernels
 
 namespace simdnn::internal {
 

@@ -19,7 +19,7 @@
 
 #include <simdnn/core/optimizer_kernels.h>
 
-namespace simdnn::kernels::optimizer {
+namespace simdnn::internal::kernels::optimizer {
 
 template <class Arch>
 using Vec = xsimd::batch<float, Arch>;
@@ -209,7 +209,7 @@ void adagrad(const internal::AdagradCoefficients& c, float* w, const float* g, f
   });
 }
 
-}  // namespace simdnn::kernels::optimizer
+}  // namespace simdnn::internal::kernels::optimizer
 
 namespace simdnn::internal {
 

@@ -3,7 +3,7 @@
 
 #include <utility>
 
-namespace simdnn::kernels {
+namespace simdnn::internal::kernels {
 
 // Calls f(std::integral_constant<int, 0>{}), ..., f(std::integral_constant<int, N - 1>{}).
 // Register tiles are arrays indexed by these constants, so the compiler keeps them in registers.
@@ -14,4 +14,4 @@ template <int N, class F>
   }(std::make_integer_sequence<int, N>{});
 }
 
-}  // namespace simdnn::kernels
+}  // namespace simdnn::internal::kernels

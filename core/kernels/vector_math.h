@@ -30,7 +30,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace simdnn::kernels::vmath {
+namespace simdnn::internal::kernels::vmath {
 
 template <class Arch>
 using Vec = xsimd::batch<float, Arch>;
@@ -386,4 +386,4 @@ template <class Arch>
   return s;
 }
 
-}  // namespace simdnn::kernels::vmath
+}  // namespace simdnn::internal::kernels::vmath
