@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,14 @@ TEST_F(BadModelFile, HeaderDimensionsOverflow) {
   const std::uint64_t huge = std::uint64_t{1} << 62;
   std::memcpy(&bytes[name + std::strlen("param/dense0/weight")], &huge, 8);
   expect_error(with_crc(bytes), "file ends before");
+}
+TEST_F(BadModelFile, NonFiniteWeight) {
+  std::string bytes = good_;
+  const std::size_t name = bytes.find("param/dense0/weight");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // The name, then rows and cols (8 bytes each), then the values: overwrite the third value.
+  std::memcpy(&bytes[name + std::strlen("param/dense0/weight") + 16 + 2 * 4], &nan, 4);
+  expect_error(with_crc(bytes), "holds nan at index 2, expected finite weights");
 }
 TEST_F(BadModelFile, AnotherArchitecture) {
   save_model(path_, Model::from_spec(R"({"type": "mlp", "inputs": 6, "hidden": [20, 11], "outputs": 3, "batch_norm": true, "dropout": 0.2})"));

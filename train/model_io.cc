@@ -4,6 +4,7 @@
 
 #include <simdnn/models/model_spec.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -69,6 +70,14 @@ void assign(const std::string& path, const TensorFileContents& file, const std::
       throw TensorFileError(path + ": at byte " + std::to_string(file.offsets[it->second]) + ": tensor \"" +
                             w.name + "\" is " + shape_string(have.rows(), have.cols()) + ", expected " +
                             shape_string(w.tensor->rows(), w.tensor->cols()));
+    }
+    if (w.name.rfind("param/", 0) == 0) {  // state tensors may hold raw bits (Dropout's step)
+      for (std::size_t i = 0; i < have.size(); ++i) {
+        if (!std::isfinite(have.data()[i])) {
+          throw TensorFileError(path + ": tensor \"" + w.name + "\" holds " + std::to_string(have.data()[i]) +
+                                " at index " + std::to_string(i) + ", expected finite weights");
+        }
+      }
     }
     source.push_back(it->second);
   }

@@ -16,7 +16,8 @@
 //
 // Loading reads and checks the whole file (structure, CRC, metadata, every name and shape)
 // before changing anything: on any error (missing, truncated, corrupt, foreign, other version,
-// other architecture, a renamed or missing tensor, an unexpected one) it throws TensorFileError
+// other architecture, a renamed or missing tensor, an unexpected one, a parameter holding NaN or
+// infinity) it throws TensorFileError
 // naming the file and what did not match, and the model (and optimizer) are exactly as before.
 // Optimizer state in a file is read only when an optimizer is given; loading for inference
 // ignores it. Files of format version 1 (weights only, no metadata) still load into a network

@@ -1,6 +1,8 @@
 #include <simdnn/train/tensor_file.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -8,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -82,6 +85,57 @@ class Reader {
   throw TensorFileError(path + ": " + what + ": " + std::strerror(errno));
 }
 
+// Removes "<path>.tmp.<pid>.*" files whose writer process no longer exists: what a save killed
+// mid-write (SIGKILL, a crash, a power cut) left behind. A live process's file, this one's
+// included, is never touched. Best effort: errors are ignored, the save goes on.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::size_t dot = name.find('.', prefix.size());
+    if (dot == std::string::npos || dot == prefix.size()) continue;
+    const std::string digits = name.substr(prefix.size(), dot - prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
+// Writes all of `bytes`; false with errno set on failure. SIGXFSZ is blocked in this thread
+// meanwhile, so a file-size limit (ulimit -f) makes write() fail with EFBIG instead of killing the
+// process; the pending signal that write raised is then consumed, so it is never delivered.
+bool write_all(int fd, const std::string& bytes) {
+  sigset_t xfsz, previous;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  pthread_sigmask(SIG_BLOCK, &xfsz, &previous);
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const int saved = errno;
+  if (!ok && !sigismember(&previous, SIGXFSZ)) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&xfsz, nullptr, &zero) == SIGXFSZ) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = ok ? 0 : (saved != 0 ? saved : EIO);
+  return ok;
+}
+
 }  // namespace
 
 void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& tensors,
@@ -101,33 +155,24 @@ void write_tensor_file(const std::string& path, const std::vector<NamedTensor>& 
   }
   put<std::uint32_t>(out, crc32_of(out));
 
+  remove_stale_temporaries(path);
   // A fresh, unpredictable name beside the target (rename() is atomic only within one file
-  // system): no other writer, thread or planted link can share it.
-  std::string tmp = path + ".tmp.XXXXXX";
+  // system): no other writer, thread or planted link can share it. The pid in it lets a later
+  // save tell a dead writer's leftover from a live one's file in progress.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + ".XXXXXX";
   const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) fail_errno(path, "cannot create a temporary file beside it");
   ::fchmod(fd, 0644);  // mkstemp's 0600 would make saved models private to their writer
-  std::size_t written = 0;
-  while (written < out.size()) {
-    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = saved;
-      fail_errno(tmp, "cannot write");
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
+  const bool written = write_all(fd, out);
+  const int write_error = errno;
+  const bool synced = written && ::fsync(fd) == 0;
   const int sync_error = errno;
-  const bool closed = ::close(fd) == 0;  // always, even when fsync failed
-  if (!synced || !closed) {
-    const int saved = synced ? errno : sync_error;
+  const bool closed = ::close(fd) == 0;  // always, even when a write or fsync failed
+  if (!written || !synced || !closed) {
+    const int saved = !written ? write_error : !synced ? sync_error : errno;
     ::unlink(tmp.c_str());
     errno = saved;
-    fail_errno(tmp, "cannot flush");
+    fail_errno(tmp, !written ? "cannot write" : "cannot flush");
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int saved = errno;

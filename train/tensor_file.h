@@ -17,8 +17,12 @@
 // Version 1 is the same without the metadata length and metadata; it is still read (with empty
 // metadata). Any other version is refused with an error naming it.
 //
-// Writes are atomic: the file is written beside the target under a temporary name, flushed to
-// disk (fsync) and renamed over the target, so a crash leaves either the old file or the new one.
+// Writes are atomic: the file is written beside the target under a temporary name
+// ("<path>.tmp.<pid>.XXXXXX"), flushed to disk (fsync) and renamed over the target, so a crash
+// leaves either the old file or the new one (tests/save_fault_test.cc kills writers at 60
+// points). A failed write (a full disk, a file-size limit: SIGXFSZ is held off during the write,
+// so the process is not killed) removes its temporary file and leaves the old file as it was; a
+// save also removes temporary files left by writer processes that no longer exist.
 // Reading is all-or-nothing: the whole file is checked (size, magic, version, CRC, every entry's
 // name and shape against what the caller expects) before any tensor is touched, so a bad file
 // leaves the caller's tensors exactly as they were.
