@@ -42,6 +42,8 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
 
 namespace {
 
+// Every public function reads this once, at its start, and passes the table to its tiles: a
+// concurrent set_isa() affects only later calls, never the rest of a running one.
 const internal::ElementwiseKernels& kernels() { return internal::elementwise_kernels(active_isa()); }
 
 std::string shape_of(ConstMatrixView v) { return shape_string(v.rows, v.cols); }

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <oneapi/tbb/task_arena.h>
+
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/parallel.h>
@@ -78,11 +80,14 @@ struct PackBuffers {
   Tensor b;
 };
 
+// The elementwise activation kernel of the ISA a call chose at its start: a call reads the
+// kernel tables once, so a concurrent set_isa() affects only later calls, never half a product.
+using ActivationForward = decltype(internal::ElementwiseKernels::activation_forward);
+
 // Applies the epilogue's activation (other than the fused ReLU and identity) to rows
 // [row0, row0 + rows) x columns [col0, col0 + cols) of C.
-void apply_activation(const GemmEpilogue& ep, MatrixView c, std::size_t row0, std::size_t rows,
-                      std::size_t col0, std::size_t cols) {
-  const auto forward = internal::elementwise_kernels(active_isa()).activation_forward;
+void apply_activation(ActivationForward forward, const GemmEpilogue& ep, MatrixView c,
+                      std::size_t row0, std::size_t rows, std::size_t col0, std::size_t cols) {
   for (std::size_t i = row0; i < row0 + rows; ++i) {
     float* x = c.row(i) + col0;
     forward(ep.activation, x, x, cols);
@@ -94,7 +99,7 @@ bool activation_is_fused(const GemmEpilogue& ep) {
 }
 
 // k == 0 or alpha == 0: C = f(beta·C + bias).
-void scale_only(float beta, MatrixView c, const GemmEpilogue& ep) {
+void scale_only(ActivationForward forward, float beta, MatrixView c, const GemmEpilogue& ep) {
   for (std::size_t i = 0; i < c.rows; ++i) {
     float* row = c.row(i);
     for (std::size_t j = 0; j < c.cols; ++j) {
@@ -103,7 +108,9 @@ void scale_only(float beta, MatrixView c, const GemmEpilogue& ep) {
       row[j] = v;
     }
   }
-  if (ep.activation.kind != Activation::identity) apply_activation(ep, c, 0, c.rows, 0, c.cols);
+  if (ep.activation.kind != Activation::identity) {
+    apply_activation(forward, ep, c, 0, c.rows, 0, c.cols);
+  }
 }
 
 // dst[p·dst_ld + j] = src[j·src_ld + p] for j < rows, p < cols: a transposing copy, in 4x4
@@ -176,9 +183,9 @@ std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
 // Small products: the strided microkernels read A in place and B in place when a full tile of
 // its rows is contiguous; edge columns and transposed B go through a small per-thread panel.
-void gemm_unpacked(const GemmKernels& kern, const Operand& a, const Operand& b, std::size_t m,
-                   std::size_t n, std::size_t k, float alpha, float beta, MatrixView c,
-                   const GemmEpilogue& ep, bool parallel) {
+void gemm_unpacked(const GemmKernels& kern, ActivationForward forward, const Operand& a,
+                   const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                   float beta, MatrixView c, const GemmEpilogue& ep, bool parallel) {
   const std::size_t w = static_cast<std::size_t>(kern.vector_width);
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
@@ -218,7 +225,7 @@ void gemm_unpacked(const GemmKernels& kern, const Operand& a, const Operand& b, 
       kern.strided[nv - 1][rows - 1](k, a.data + static_cast<std::ptrdiff_t>(i0) * a.rs, a.rs, a.cs,
                                      b_panel, b_rs, st);
     }
-    if (!activation_is_fused(ep)) apply_activation(ep, c, i_begin, i_end - i_begin, j0, cols);
+    if (!activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j0, cols);
   };
   const std::size_t tiles = row_tiles * col_tiles;
   if (parallel) {
@@ -251,9 +258,15 @@ TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t mr, std::size_
 
 // Large products: for each block of kBlockCols columns and kc depth, pack op(B) and op(A) into
 // panels (in parallel), then run the microkernel over tiles of mc rows x kTileCols columns.
-void gemm_packed(const GemmKernels& kern, const Operand& a, const Operand& b, std::size_t m,
-                 std::size_t n, std::size_t k, float alpha, float beta, MatrixView c,
-                 const GemmEpilogue& ep) {
+//
+// The pack buffers are the calling thread's (thread_local: steady state allocates nothing) and
+// stay in use while this thread waits inside parallel_for_tiles. That is safe because the caller
+// runs this function inside this_task_arena::isolate (and parallel_for_tiles isolates each loop
+// too): while it waits, this thread runs only tiles of this product, never another task of the
+// caller's that could call gemm and reuse (or reallocate) the same buffers.
+void gemm_packed(const GemmKernels& kern, ActivationForward forward, const Operand& a,
+                 const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                 float beta, MatrixView c, const GemmEpilogue& ep) {
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
   const std::size_t mc = static_cast<std::size_t>(kern.mc);
@@ -307,7 +320,7 @@ void gemm_packed(const GemmKernels& kern, const Operand& a, const Operand& b, st
           }
         }
         if (last && !activation_is_fused(ep)) {
-          apply_activation(ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
+          apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
         }
       });
     }
@@ -345,18 +358,25 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
       (epilogue.bias != nullptr && epilogue.bias < c_end && c.data < epilogue.bias + n)) {
     throw std::invalid_argument("gemm: C overlaps A, B or the bias");
   }
+  // Read the ISA once: every kernel of this call comes from the same tables, whatever set_isa()
+  // does meanwhile.
+  const Isa isa = active_isa();
+  const ActivationForward forward = internal::elementwise_kernels(isa).activation_forward;
   if (k == 0 || alpha == 0.0f) {
-    scale_only(beta, c, epilogue);
+    scale_only(forward, beta, c, epilogue);
     return;
   }
-  const GemmKernels& kern = internal::gemm_kernels(active_isa());
+  const GemmKernels& kern = internal::gemm_kernels(isa);
   const Operand op_a = make_operand(a, trans_a);
   const Operand op_b = make_operand(b, trans_b);
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   if (flops <= kUnpackedMaxFlops && k <= static_cast<std::size_t>(kern.kc)) {
-    gemm_unpacked(kern, op_a, op_b, m, n, k, alpha, beta, c, epilogue, flops > kSerialMaxFlops);
+    gemm_unpacked(kern, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
+                  flops > kSerialMaxFlops);
   } else {
-    gemm_packed(kern, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
+    // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
+    oneapi::tbb::this_task_arena::isolate(
+        [&] { gemm_packed(kern, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue); });
   }
 }
 

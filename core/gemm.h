@@ -29,6 +29,15 @@ struct GemmEpilogue {
 
 // Throws ShapeError naming the mismatched shapes, or std::invalid_argument for overlapping
 // outputs. Runs on the ISA of active_isa() with num_threads() threads.
+//
+// Thread safety and re-entrancy: any number of threads may call gemm at once (on outputs that do
+// not overlap), from plain threads or from inside their own oneTBB tasks (a tbb::parallel_for body,
+// nested at any depth), and each result is the one the call gives alone, bit for bit. The packed
+// path keeps per-thread pack buffers while it waits for its tiles; it waits inside
+// tbb::this_task_arena::isolate, so the waiting thread runs only this call's tiles, never another
+// of the caller's tasks that could call gemm and reuse those buffers. The ISA is read once per
+// call: set_isa() from another thread affects only later calls. tests/concurrency_test.cc checks
+// all of this (also under ThreadSanitizer).
 void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
           float beta, MatrixView c, const GemmEpilogue& epilogue = {});
 

@@ -24,12 +24,20 @@ bool cpu_supports(Isa isa);
 // Every ISA this CPU supports, least capable first.
 std::vector<Isa> supported_isas();
 
-// The ISA the kernels use now; decided once, on first use, from the CPU and SIMDNN_ISA.
+// The ISA the kernels use now; decided once, on first use, from the CPU and SIMDNN_ISA. An
+// invalid SIMDNN_ISA (anything but avx512, avx2, sse2; empty means unset) makes this call, and
+// every later one until set_isa(), throw std::invalid_argument
+// "SIMDNN_ISA: expected one of avx512, avx2, sse2, got "VALUE"".
 Isa active_isa();
 // isa_name(active_isa()).
 const char* isa_name();
 // Switches every kernel to `isa` (tests and benchmarks use it to sweep paths). Throws
-// std::invalid_argument if the CPU does not support it. Not safe while kernels are running.
+// std::invalid_argument if the CPU does not support it.
+//
+// Safe from any thread, also while kernels run: each kernel call (one gemm, one elementwise op,
+// one optimizer update) reads the ISA once, at its start, and runs wholly on that ISA's kernels;
+// calls that start after set_isa() returns use the new one. Every ISA gives results within the
+// tolerances the tests check, not bit-identical ones, so switching mid-training changes results.
 void set_isa(Isa isa);
 
 }  // namespace simdnn

@@ -43,6 +43,8 @@ const OptimizerKernels& optimizer_kernels(Isa isa) {
 
 namespace {
 
+// Every public function reads this once, at its start, and passes the table to its tiles: a
+// concurrent set_isa() affects only later calls, never the rest of a running one.
 const internal::OptimizerKernels& kernels() { return internal::optimizer_kernels(active_isa()); }
 
 void require_data(const char* op, const char* arg, const void* p, std::size_t n) {

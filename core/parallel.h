@@ -5,30 +5,76 @@
 // (never on the thread count), and each output element is computed by exactly one tile in a fixed
 // order. Which thread runs a tile then cannot change any result: 1, 2 or 16 threads give
 // bit-identical output.
+//
+// Re-entrancy: the loop runs inside oneapi::tbb::this_task_arena::isolate. A thread that waits
+// for the loop's tiles runs only tiles of this loop (or work they spawn), never an unrelated task
+// of the caller (for example another iteration of a user's tbb::parallel_for that calls simdnn).
+// So a kernel may keep per-thread scratch (GEMM's thread_local pack buffers) across a
+// parallel_for_tiles call: no other simdnn call can run on that thread, reuse the scratch and free
+// it, before the loop returns. Without isolation oneTBB promises no such thing.
 #pragma once
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <cstddef>
 
 #include <simdnn/core/threading.h>
 
+#if defined(__SANITIZE_THREAD__)
+#define SIMDNN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIMDNN_TSAN 1
+#endif
+#endif
+#ifdef SIMDNN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace simdnn::internal {
 
+// ThreadSanitizer annotations (no-ops in other builds). The oneTBB library that simdnn links (the
+// system's) is not built with ThreadSanitizer, so TSan cannot see how it hands a task from the
+// thread that spawns it to the one that runs it, nor the task's completion back to the waiter,
+// and would report every tile's access to its caller's data as a race. parallel_for_tiles
+// declares exactly those edges: the caller releases `start` before the loop and acquires `done`
+// after it; each chunk of tiles acquires `start` first and releases `done` last. Tiles never
+// synchronize with one another through these, so two tiles touching the same output is still
+// reported. (A user's own tbb::parallel_for needs the same, see tests/concurrency_test.cc.)
+inline void tsan_release([[maybe_unused]] void* sync) {
+#ifdef SIMDNN_TSAN
+  __tsan_release(sync);
+#endif
+}
+inline void tsan_acquire([[maybe_unused]] void* sync) {
+#ifdef SIMDNN_TSAN
+  __tsan_acquire(sync);
+#endif
+}
+
 // Runs body(i) for every i in [0, tile_count), in parallel when there is more than one tile and
-// more than one thread. Tiles are never split or merged. Exceptions propagate to the caller.
-// A template, not std::function, so that no call allocates.
+// more than one thread, isolated from the caller's other tasks (see above). Tiles are never split
+// or merged. Exceptions propagate to the caller. A template, not std::function, so that no call
+// allocates.
 template <class Body>
 void parallel_for_tiles(std::size_t tile_count, const Body& body) {
   if (tile_count <= 1 || num_threads() == 1) {
     for (std::size_t i = 0; i < tile_count; ++i) body(i);
     return;
   }
-  oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, tile_count, 1),
-                            [&body](const oneapi::tbb::blocked_range<std::size_t>& r) {
-                              for (std::size_t i = r.begin(); i != r.end(); ++i) body(i);
-                            });
+  char start = 0, done = 0;  // their addresses name ThreadSanitizer's sync objects
+  tsan_release(&start);
+  oneapi::tbb::this_task_arena::isolate([tile_count, &body, &start, &done] {
+    oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, tile_count, 1),
+                              [&](const oneapi::tbb::blocked_range<std::size_t>& r) {
+                                tsan_acquire(&start);
+                                for (std::size_t i = r.begin(); i != r.end(); ++i) body(i);
+                                tsan_release(&done);
+                              });
+  });
+  tsan_acquire(&done);
 }
 
 }  // namespace simdnn::internal

@@ -11,6 +11,25 @@
 #include <thread>
 
 namespace simdnn {
+namespace internal {
+
+int parse_num_threads_env(const char* value) {
+  const std::string text = value == nullptr ? "" : value;
+  // Digits only: strtol would also take leading spaces, a sign and "0x".
+  bool digits = !text.empty() && text.size() <= 4;
+  for (char ch : text) digits = digits && ch >= '0' && ch <= '9';
+  const long n = digits ? std::strtol(text.c_str(), nullptr, 10) : 0;
+  if (n < 1 || n > kMaxEnvThreads) {
+    // The value quoted at most 64 characters long: the message stays short whatever is set.
+    const std::string shown = text.size() <= 64 ? text : text.substr(0, 64) + "...";
+    throw std::invalid_argument("SIMDNN_NUM_THREADS: expected an integer in [1, " +
+                                std::to_string(kMaxEnvThreads) + "], got \"" + shown + "\"");
+  }
+  return static_cast<int>(n);
+}
+
+}  // namespace internal
+
 namespace {
 
 struct ThreadState {
@@ -26,22 +45,20 @@ ThreadState& state() {
 
 int default_thread_count() {
   if (const char* env = std::getenv("SIMDNN_NUM_THREADS"); env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    const long n = std::strtol(env, &end, 10);
-    if (*end != '\0' || n < 1 || n > 4096) {
-      throw std::invalid_argument(std::string("SIMDNN_NUM_THREADS: expected an integer in [1, 4096], got \"") +
-                                  env + "\"");
-    }
-    return static_cast<int>(n);
+    return internal::parse_num_threads_env(env);
   }
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
+// Called with s.mutex held. The new cap is made before the old one goes: while both exist oneTBB
+// enforces the smaller, so there is never a moment without a cap. Then the old one is destroyed
+// and the new one alone decides.
 void apply_locked(ThreadState& s, int n) {
-  s.control.reset();  // only one global_control of this kind may decide at a time
-  s.control = std::make_unique<oneapi::tbb::global_control>(
+  auto next = std::make_unique<oneapi::tbb::global_control>(
       oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(n));
+  s.control.swap(next);
+  next.reset();
   s.count.store(n, std::memory_order_release);
 }
 

@@ -1,5 +1,8 @@
 #include <simdnn/data/readers.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -18,20 +21,13 @@
 namespace simdnn {
 namespace {
 
-// ---- files ----
-
-struct GzClose {
-  void operator()(gzFile_s* f) const { gzclose(f); }
-};
-
-std::string gz_message(gzFile f) {
-  int code = Z_OK;
-  const char* message = gzerror(f, &code);
-  if (code == Z_ERRNO) return std::strerror(errno);
-  return message != nullptr ? message : "unknown zlib error";
-}
-
 // ---- messages ----
+
+// A file name for a message: at most 4096 bytes (PATH_MAX), then "...".
+std::string shown(const std::string& name) {
+  constexpr std::size_t kMax = 4096;
+  return name.size() <= kMax ? name : name.substr(0, kMax) + "...";
+}
 
 // A cell or value for an error message: at most 32 bytes, unprintable bytes as \xNN.
 std::string quoted(std::string_view text) {
@@ -54,13 +50,13 @@ std::string quoted(std::string_view text) {
 
 [[noreturn]] void csv_error(const std::string& name, std::size_t line, std::size_t column,
                             const std::string& what) {
-  std::string where = name + ", line " + std::to_string(line);
+  std::string where = shown(name) + ", line " + std::to_string(line);
   if (column != 0) where += ", column " + std::to_string(column);
   throw DataFileError("read_csv: " + where + ": " + what);
 }
 
 [[noreturn]] void idx_error(const std::string& name, std::size_t offset, const std::string& what) {
-  throw DataFileError("read_idx: " + name + ", byte offset " + std::to_string(offset) + ": " +
+  throw DataFileError("read_idx: " + shown(name) + ", byte offset " + std::to_string(offset) + ": " +
                       what);
 }
 
@@ -129,9 +125,16 @@ std::string idx_kind(std::uint32_t magic) {
                                   : "IDX images (unsigned bytes, 3 dimensions)";
 }
 
-// Checks the magic, reads the dimensions and checks the data length against them.
-IdxHeader parse_idx_header(std::span<const std::uint8_t> bytes, const std::string& name,
-                           std::uint32_t expected_magic) {
+std::string dims_text(const std::vector<std::uint32_t>& dims) {
+  std::string out;
+  for (std::size_t d = 0; d < dims.size(); ++d) out += (d ? " x " : "") + std::to_string(dims[d]);
+  return out;
+}
+
+// Checks the header alone, without looking at the data: the magic, that no count is 0, and that
+// the data the dimensions call for (after the header) fit in `max_bytes` bytes in all.
+IdxHeader check_idx_header(std::span<const std::uint8_t> bytes, const std::string& name,
+                           std::uint32_t expected_magic, std::uint64_t max_bytes) {
   const std::size_t ndims = expected_magic & 0xff;
   if (bytes.size() < 4) {
     idx_error(name, bytes.size(),
@@ -159,55 +162,325 @@ IdxHeader parse_idx_header(std::span<const std::uint8_t> bytes, const std::strin
     header.dims.push_back(dim);
     overflow = overflow || __builtin_mul_overflow(count, std::uint64_t{dim}, &count);
   }
-  const std::size_t available = bytes.size() - header.data_offset;
-  if (overflow || count > available) {
-    std::string dims;
-    for (std::size_t d = 0; d < ndims; ++d) {
-      dims += (d ? " x " : "") + std::to_string(header.dims[d]);
-    }
-    idx_error(name, bytes.size(),
-              "truncated: dimensions " + dims + " call for " +
-                  (overflow ? std::string("more than 2^64") : std::to_string(count)) +
-                  " bytes of data from byte offset " + std::to_string(header.data_offset) +
-                  ", the file has " + std::to_string(available));
+  if (header.dims[0] == 0) {
+    idx_error(name, 4,
+              std::string("the file holds 0 ") +
+                  (expected_magic == kIdxLabelsMagic ? "labels" : "images") +
+                  " (dimensions " + dims_text(header.dims) + "); the count must be > 0");
   }
-  if (count < available) {
-    idx_error(name, header.data_offset + count,
-              std::to_string(available - count) + " trailing bytes after the " +
-                  std::to_string(count) + " bytes of data the dimensions call for");
+  if (ndims == 3 && (header.dims[1] == 0 || header.dims[2] == 0)) {
+    idx_error(name, header.dims[1] == 0 ? 8 : 12,
+              "image size is " + std::to_string(header.dims[1]) + " x " +
+                  std::to_string(header.dims[2]) + ", both dimensions must be > 0");
+  }
+  if (overflow) {
+    idx_error(name, 4,
+              "dimensions " + dims_text(header.dims) +
+                  " call for more than 2^64 bytes of data from byte offset " +
+                  std::to_string(header.data_offset));
+  }
+  if (count > max_bytes || header.data_offset + count > max_bytes) {
+    idx_error(name, 4,
+              "dimensions " + dims_text(header.dims) + " call for " + std::to_string(count) +
+                  " bytes of data from byte offset " + std::to_string(header.data_offset) +
+                  ", more than the read limit of " + std::to_string(max_bytes) +
+                  " bytes (ReadLimits::max_bytes)");
   }
   header.count = count;
   return header;
 }
 
+[[noreturn]] void idx_trailing(const std::string& name, const IdxHeader& header,
+                               std::uint64_t extra) {
+  idx_error(name, header.data_offset + header.count,
+            std::to_string(extra) + " trailing bytes after the " + std::to_string(header.count) +
+                " bytes of data the dimensions call for");
+}
+
+// Checks the header, then the data length against it.
+IdxHeader parse_idx_header(std::span<const std::uint8_t> bytes, const std::string& name,
+                           std::uint32_t expected_magic) {
+  IdxHeader header =
+      check_idx_header(bytes, name, expected_magic, std::numeric_limits<std::uint64_t>::max());
+  const std::size_t available = bytes.size() - header.data_offset;
+  if (header.count > available) {
+    idx_error(name, bytes.size(),
+              "truncated: dimensions " + dims_text(header.dims) + " call for " +
+                  std::to_string(header.count) + " bytes of data from byte offset " +
+                  std::to_string(header.data_offset) + ", the file has " +
+                  std::to_string(available));
+  }
+  if (header.count < available) idx_trailing(name, header, available - header.count);
+  return header;
+}
+
+// ---- files ----
+
+std::string file_type(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a plain file";
+}
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// A regular file opened for reading, whose data come out decompressed if it is gzip (it starts
+// with 1f 8b). Concatenated gzip members are read one after the other; anything else after a
+// member is an error. read() gives fewer bytes than asked only at the end of the data, after
+// the end was checked.
+class FileSource {
+ public:
+  explicit FileSource(const std::string& path) : path_(path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) cannot_open(errno);
+    if (!S_ISREG(st.st_mode)) not_regular(st.st_mode);
+    do {
+      fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (fd_.fd < 0 && errno == EINTR);
+    if (fd_.fd < 0) cannot_open(errno);
+    // Checked again on what was opened: the path may have changed in between.
+    if (::fstat(fd_.fd, &st) != 0) cannot_open(errno);
+    if (!S_ISREG(st.st_mode)) not_regular(st.st_mode);
+    const int flags = ::fcntl(fd_.fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd_.fd, F_SETFL, flags & ~O_NONBLOCK);
+    file_size_ = static_cast<std::uint64_t>(st.st_size);
+    in_.resize(std::size_t{1} << 16);
+    while (avail_ < 2 && fill() > 0) {
+    }
+    gzip_ = avail_ >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
+    if (gzip_) {
+      if (inflateInit2(&strm_, 15 + 16) != Z_OK) {  // 16: gzip wrapper only
+        throw DataFileError("read: " + shown(path_) + ": cannot start zlib (out of memory)");
+      }
+      inflating_ = true;
+    }
+  }
+  ~FileSource() {
+    if (inflating_) inflateEnd(&strm_);
+  }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  bool gzip() const { return gzip_; }
+  std::uint64_t file_size() const { return file_size_; }
+  const std::string& path() const { return path_; }
+
+  std::size_t read(std::uint8_t* out, std::size_t n) {
+    return gzip_ ? read_gzip(out, n) : read_plain(out, n);
+  }
+
+ private:
+  [[noreturn]] void cannot_open(int error) const {
+    throw DataFileError("read: " + shown(path_) + ": cannot open (" + std::strerror(error) + ")");
+  }
+  [[noreturn]] void not_regular(mode_t mode) const {
+    throw DataFileError("read: " + shown(path_) + ": not a regular file (" + file_type(mode) +
+                        "); only regular files are read");
+  }
+  [[noreturn]] void cannot_read(int error) const {
+    throw DataFileError("read: " + shown(path_) + ", byte offset " + std::to_string(raw_offset()) +
+                        " of the file: cannot read (" + std::strerror(error) + ")");
+  }
+  [[noreturn]] void gzip_error(const std::string& what) const {
+    throw DataFileError("read: " + shown(path_) + ", byte offset " + std::to_string(delivered_) +
+                        " (decompressed), byte offset " + std::to_string(raw_offset()) +
+                        " of the file: " + what);
+  }
+
+  // The offset in the file of the next byte not yet consumed.
+  std::uint64_t raw_offset() const { return raw_read_ - avail_; }
+
+  // Reads more of the file after the unconsumed bytes; returns how many (0 at its end).
+  std::size_t fill() {
+    if (pos_ > 0) {
+      std::memmove(in_.data(), in_.data() + pos_, avail_);
+      pos_ = 0;
+    }
+    const std::size_t got = raw_read(in_.data() + avail_, in_.size() - avail_);
+    avail_ += got;
+    return got;
+  }
+
+  std::size_t raw_read(std::uint8_t* out, std::size_t n) {
+    if (n == 0) return 0;
+    ssize_t got = 0;
+    do {
+      got = ::read(fd_.fd, out, n);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) cannot_read(errno);
+    raw_read_ += static_cast<std::uint64_t>(got);
+    return static_cast<std::size_t>(got);
+  }
+
+  std::size_t read_plain(std::uint8_t* out, std::size_t n) {
+    std::size_t done = std::min(avail_, n);
+    std::memcpy(out, in_.data() + pos_, done);
+    pos_ += done;
+    avail_ -= done;
+    while (done < n) {
+      const std::size_t got = raw_read(out + done, n - done);
+      if (got == 0) break;
+      done += got;
+    }
+    delivered_ += done;
+    return done;
+  }
+
+  std::size_t read_gzip(std::uint8_t* out, std::size_t n) {
+    std::size_t done = 0;
+    while (done < n) {
+      if (member_ended_) {
+        while (avail_ < 2 && fill() > 0) {
+        }
+        if (avail_ == 0) break;  // the end of the last member is the end of the file
+        if (avail_ < 2 || in_[pos_] != 0x1f || in_[pos_ + 1] != 0x8b) {
+          const std::uint64_t rest = file_size_ > raw_offset() ? file_size_ - raw_offset() : avail_;
+          throw DataFileError("read: " + shown(path_) + ", byte offset " +
+                              std::to_string(raw_offset()) + " of the file: " +
+                              std::to_string(rest) +
+                              " trailing bytes after the gzip data are not a gzip member (at "
+                              "byte offset " + std::to_string(delivered_) + " of the decompressed "
+                              "data)");
+        }
+        if (inflateReset(&strm_) != Z_OK) gzip_error("cannot restart zlib");
+        member_ended_ = false;
+      }
+      if (avail_ == 0 && fill() == 0) {
+        gzip_error("unexpected end of file: the gzip data are truncated");
+      }
+      const std::size_t want = std::min<std::size_t>(n - done, 1u << 30);
+      strm_.next_in = in_.data() + pos_;
+      strm_.avail_in = static_cast<uInt>(avail_);
+      strm_.next_out = out + done;
+      strm_.avail_out = static_cast<uInt>(want);
+      const int ret = inflate(&strm_, Z_NO_FLUSH);
+      const std::size_t produced = want - strm_.avail_out;
+      done += produced;
+      delivered_ += produced;
+      pos_ = static_cast<std::size_t>(strm_.next_in - in_.data());
+      avail_ = strm_.avail_in;
+      if (ret == Z_STREAM_END) {
+        member_ended_ = true;
+      } else if (ret != Z_OK) {
+        gzip_error(std::string("corrupt gzip data (") +
+                   (strm_.msg != nullptr ? strm_.msg : "zlib error " + std::to_string(ret)) + ")");
+      }
+    }
+    return done;
+  }
+
+  std::string path_;
+  Fd fd_;
+  std::uint64_t file_size_ = 0;
+  std::vector<std::uint8_t> in_;  // read from the file, not yet consumed: [pos_, pos_ + avail_)
+  std::size_t pos_ = 0;
+  std::size_t avail_ = 0;
+  std::uint64_t raw_read_ = 0;   // bytes read from the file
+  std::uint64_t delivered_ = 0;  // bytes given out by read()
+  bool gzip_ = false;
+  bool inflating_ = false;
+  bool member_ended_ = false;
+  z_stream strm_{};
+};
+
+[[noreturn]] void over_limit(const std::string& path, std::uint64_t max_bytes) {
+  throw DataFileError("read: " + shown(path) + ", byte offset " + std::to_string(max_bytes) +
+                      " (decompressed): the data go on past the read limit of " +
+                      std::to_string(max_bytes) + " bytes (ReadLimits::max_bytes)");
+}
+
+// A plain file larger than the limit is refused before it is read.
+void check_plain_size(const FileSource& src, std::uint64_t max_bytes) {
+  if (!src.gzip() && src.file_size() > max_bytes) {
+    throw DataFileError("read: " + shown(src.path()) + ": the file has " +
+                        std::to_string(src.file_size()) + " bytes, more than the read limit of " +
+                        std::to_string(max_bytes) + " bytes (ReadLimits::max_bytes)");
+  }
+}
+
+// Appends data from `src` to `bytes` until it holds `target` bytes or the data end. The buffer
+// grows geometrically, never past `target` (nor, for a plain file, past its size).
+void read_into(FileSource& src, std::vector<std::uint8_t>& bytes, std::size_t target) {
+  if (!src.gzip() && bytes.capacity() < target) {
+    const std::uint64_t wanted = std::min<std::uint64_t>(src.file_size() + 1, target);
+    bytes.reserve(std::max<std::size_t>(bytes.size(), static_cast<std::size_t>(wanted)));
+  }
+  while (bytes.size() < target) {
+    if (bytes.size() == bytes.capacity()) {
+      const std::size_t cap = bytes.capacity();
+      const std::size_t grown = cap > target / 2 ? target : std::max<std::size_t>(2 * cap, 1 << 16);
+      bytes.reserve(std::min(grown, target));
+    }
+    const std::size_t old = bytes.size();
+    const std::size_t room = std::min(bytes.capacity(), target) - old;
+    bytes.resize(old + room);
+    const std::size_t got = src.read(bytes.data() + old, room);
+    bytes.resize(old + got);
+    if (got < room) return;
+  }
+}
+
+// Reads the rest of the data without keeping it; returns how many bytes there were. Throws
+// when `already` + those go past `max_bytes`.
+std::uint64_t count_rest(FileSource& src, std::uint64_t already, std::uint64_t max_bytes) {
+  std::vector<std::uint8_t> scratch(std::size_t{1} << 16);
+  std::uint64_t extra = 0;
+  for (;;) {
+    const std::size_t got = src.read(scratch.data(), scratch.size());
+    extra += got;
+    if (already + extra > max_bytes) over_limit(src.path(), max_bytes);
+    if (got < scratch.size()) return extra;
+  }
+}
+
+std::size_t size_limit(std::uint64_t max_bytes) {
+  return static_cast<std::size_t>(
+      std::min<std::uint64_t>(max_bytes, std::numeric_limits<std::size_t>::max() - 1));
+}
+
+// The bytes of an IDX file with the given magic, its header checked before the body is read and
+// at most as much body read as the header calls for. A short file comes back short (parse_idx_*
+// report it as truncated); a longer one is an error here.
+std::vector<std::uint8_t> read_idx_file(const std::string& path, std::uint32_t magic,
+                                        const ReadLimits& limits) {
+  FileSource src(path);
+  check_plain_size(src, limits.max_bytes);
+  std::vector<std::uint8_t> bytes;
+  const std::size_t header_size = 4 + 4 * (magic & 0xff);
+  read_into(src, bytes, header_size);
+  if (bytes.size() > limits.max_bytes) over_limit(path, limits.max_bytes);
+  if (bytes.size() < header_size) return bytes;
+  const IdxHeader header = check_idx_header(bytes, path, magic, limits.max_bytes);
+  const std::size_t total = header.data_offset + header.count;  // <= max_bytes
+  read_into(src, bytes, total);
+  if (bytes.size() == total) {
+    const std::uint64_t extra = count_rest(src, total, limits.max_bytes);
+    if (extra > 0) idx_trailing(path, header, extra);
+  }
+  return bytes;
+}
+
 }  // namespace
 
-std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
-  errno = 0;
-  std::unique_ptr<gzFile_s, GzClose> file(gzopen(path.c_str(), "rb"));
-  if (!file) {
-    throw DataFileError("read: " + path + ": cannot open (" +
-                        (errno ? std::strerror(errno) : "out of memory") + ")");
-  }
-  gzbuffer(file.get(), 1 << 17);
+std::vector<std::uint8_t> read_file_bytes(const std::string& path, const ReadLimits& limits) {
+  FileSource src(path);
+  check_plain_size(src, limits.max_bytes);
   std::vector<std::uint8_t> bytes;
-  constexpr std::size_t kChunk = std::size_t{1} << 20;
-  for (;;) {
-    const std::size_t old_size = bytes.size();
-    bytes.resize(old_size + kChunk);
-    const int got = gzread(file.get(), bytes.data() + old_size, static_cast<unsigned>(kChunk));
-    if (got < 0) {
-      throw DataFileError("read: " + path + ", byte offset " + std::to_string(old_size) +
-                          " (decompressed): " + gz_message(file.get()));
-    }
-    bytes.resize(old_size + static_cast<std::size_t>(got));
-    if (got == 0) break;
-  }
-  int code = Z_OK;
-  gzerror(file.get(), &code);
-  if (code != Z_OK) {
-    throw DataFileError("read: " + path + ", byte offset " + std::to_string(bytes.size()) +
-                        " (decompressed): " + gz_message(file.get()));
+  read_into(src, bytes, size_limit(limits.max_bytes));
+  if (bytes.size() == limits.max_bytes) {
+    std::uint8_t probe = 0;
+    if (src.read(&probe, 1) != 0) over_limit(path, limits.max_bytes);
   }
   return bytes;
 }
@@ -228,8 +501,8 @@ void check_csv_options(const CsvOptions& options) {
     throw std::invalid_argument("read_csv: delimiter must not be a line end or NUL");
   }
   if (!options.label_name.empty() && !options.header) {
-    throw std::invalid_argument("read_csv: label_name \"" + options.label_name +
-                                "\" needs a header (header = true)");
+    throw std::invalid_argument("read_csv: label_name " + quoted(options.label_name) +
+                                " needs a header (header = true)");
   }
   if (options.num_classes > 0 && options.labels != CsvLabels::numeric) {
     throw std::invalid_argument("read_csv: num_classes applies to numeric labels only");
@@ -245,7 +518,7 @@ void check_csv_options(const CsvOptions& options) {
   for (const std::string& c : options.class_names) {
     if (c.empty()) throw std::invalid_argument("read_csv: class_names holds an empty name");
     if (!seen.insert(c).second) {
-      throw std::invalid_argument("read_csv: class_names holds \"" + c + "\" twice");
+      throw std::invalid_argument("read_csv: class_names holds " + quoted(c) + " twice");
     }
   }
 }
@@ -430,7 +703,7 @@ class CsvParser {
   LabeledData finish() {
     if (rows_ == 0) {
       if (columns_ != 0) csv_error(name_, last_line_, 0, "empty file: only a header, no data rows");
-      throw DataFileError("read_csv: " + name_ + ", line " + std::to_string(line_number_) +
+      throw DataFileError("read_csv: " + shown(name_) + ", line " + std::to_string(line_number_) +
                           ": empty file: no data rows");
     }
     LabeledData out;
@@ -476,9 +749,10 @@ LabeledData parse_csv(std::string_view text, const std::string& name, const CsvO
   return CsvParser(text, name, options, true).run();
 }
 
-LabeledData read_csv(const std::string& path, const CsvOptions& options) {
+LabeledData read_csv(const std::string& path, const CsvOptions& options,
+                     const ReadLimits& limits) {
   check_csv_options(options);  // before reading a file the options could never parse
-  return parse_csv(as_text(read_file_bytes(path)), path, options);
+  return parse_csv(as_text(read_file_bytes(path, limits)), path, options);
 }
 
 Tensor parse_csv_features(std::string_view text, const std::string& name,
@@ -487,9 +761,10 @@ Tensor parse_csv_features(std::string_view text, const std::string& name,
   return CsvParser(text, name, options, false).run().features;
 }
 
-Tensor read_csv_features(const std::string& path, const CsvOptions& options) {
+Tensor read_csv_features(const std::string& path, const CsvOptions& options,
+                         const ReadLimits& limits) {
   check_csv_options(options);
-  return parse_csv_features(as_text(read_file_bytes(path)), path, options);
+  return parse_csv_features(as_text(read_file_bytes(path, limits)), path, options);
 }
 
 std::size_t csv_width(std::string_view text, char delimiter) {
@@ -518,11 +793,6 @@ IdxImages parse_idx_images(std::span<const std::uint8_t> bytes, const std::strin
   IdxImages out;
   out.height = header.dims[1];
   out.width = header.dims[2];
-  if (out.height == 0 || out.width == 0) {
-    idx_error(name, out.height == 0 ? 8 : 12,
-              "image size is " + std::to_string(out.height) + " x " + std::to_string(out.width) +
-                  ", both dimensions must be > 0");
-  }
   out.pixels = Tensor(n, out.height * out.width);
   const std::uint8_t* src = bytes.data() + header.data_offset;
   float* dst = out.pixels.data();
@@ -550,21 +820,31 @@ std::vector<std::int32_t> parse_idx_labels(std::span<const std::uint8_t> bytes,
   return labels;
 }
 
-IdxImages read_idx_images(const std::string& path, float scale) {
-  return parse_idx_images(read_file_bytes(path), path, scale);
+IdxImages read_idx_images(const std::string& path, float scale, const ReadLimits& limits) {
+  if (!std::isfinite(scale)) {
+    throw std::invalid_argument("read_idx_images: scale must be finite, got " +
+                                std::to_string(scale));
+  }
+  return parse_idx_images(read_idx_file(path, kIdxImagesMagic, limits), path, scale);
 }
 
-std::vector<std::int32_t> read_idx_labels(const std::string& path, int num_classes) {
-  return parse_idx_labels(read_file_bytes(path), path, num_classes);
+std::vector<std::int32_t> read_idx_labels(const std::string& path, int num_classes,
+                                          const ReadLimits& limits) {
+  if (num_classes < 1 || num_classes > 256) {
+    throw std::invalid_argument("read_idx_labels: num_classes must be in [1, 256], got " +
+                                std::to_string(num_classes));
+  }
+  return parse_idx_labels(read_idx_file(path, kIdxLabelsMagic, limits), path, num_classes);
 }
 
 LabeledData read_idx(const std::string& images_path, const std::string& labels_path,
-                     int num_classes, float scale) {
-  IdxImages images = read_idx_images(images_path, scale);
-  std::vector<std::int32_t> labels = read_idx_labels(labels_path, num_classes);
+                     int num_classes, float scale, const ReadLimits& limits) {
+  IdxImages images = read_idx_images(images_path, scale, limits);
+  std::vector<std::int32_t> labels = read_idx_labels(labels_path, num_classes, limits);
   if (images.pixels.rows() != labels.size()) {
-    throw DataFileError("read_idx: inconsistent counts: " + images_path + ", byte offset 4: " +
-                        std::to_string(images.pixels.rows()) + " images, but " + labels_path +
+    throw DataFileError("read_idx: inconsistent counts: " + shown(images_path) +
+                        ", byte offset 4: " + std::to_string(images.pixels.rows()) +
+                        " images, but " + shown(labels_path) +
                         ", byte offset 4: " + std::to_string(labels.size()) + " labels");
   }
   return {std::move(images.pixels), std::move(labels)};

@@ -1,13 +1,23 @@
 // repro: reproduces every demo, figure and comparison of the deep-networks notebook
 // (../shared/seed/notebook.txt), correctly, and explains where a correct implementation
 // disagrees with what the notebook prints. `repro all` writes REPORT.md linking everything.
+//
+// Exit status: 0 success; 2 a usage error (an unknown experiment or option, a --seed outside
+// 0..2^64-1 or a --threads outside 1..4096, malformed numbers), one line on stderr and nothing
+// run; 1 an experiment failed.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <simdnn/core/isa.h>
@@ -57,6 +67,39 @@ void render_figures(const std::filesystem::path& out_dir, const char* argv0) {
   if (std::system(command.c_str()) != 0) std::cout << "repro: plot.py failed; see its message above" << std::endl;
 }
 
+// Exit status for bad usage (an unknown experiment, a malformed or out-of-range value), as the
+// simdnn command line: one line on stderr, nothing run. CLI11's own codes (104, 106, 109...) are
+// not used.
+constexpr int kExitUsage = 2;
+// The most worker threads --threads accepts (a typo such as 100000 is refused, not obeyed).
+constexpr int kMaxThreads = 4096;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// `text` as a whole decimal number in [lo, hi]: no sign other than a leading '-' for signed
+// types, no spaces, no trailing characters, no wrap-around. Throws UsageError naming the option
+// and the value otherwise.
+template <class T>
+T parse_integer(const std::string& option, const std::string& text, T lo, T hi) {
+  T value{};
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < lo || value > hi) {
+    throw UsageError(option + ": \"" + text + "\" is not an integer from " + std::to_string(lo) + " to " +
+                     std::to_string(hi));
+  }
+  return value;
+}
+
+void print_usage_error(const std::string& message) {
+  std::string line = message;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::cerr << "repro: " << line << " (see repro --help)" << std::endl;
+}
+
 void write_report(const RunOptions& options, const std::vector<std::string>& sections, double seconds) {
   std::ofstream out(options.out_dir / "REPORT.md");
   out << "# simdnn: the deep-networks notebook, reproduced\n\n"
@@ -80,17 +123,55 @@ int main(int argc, char** argv) {
   app.fallthrough();
   RunOptions options;
   std::string out_dir = "repro_out";
-  int threads = 0;
+  // Both read as text and checked here: CLI11 would wrap --seed -1 or 2^64 to 2^64-1.
+  std::string seed_text = std::to_string(options.seed);
+  std::string threads_text;
   app.add_option("-o,--out", out_dir, "output folder (created if needed)")->capture_default_str();
-  app.add_option("--seed", options.seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--seed", seed_text, "seed of every random choice, 0 to 18446744073709551615")
+      ->type_name("UINT64")
+      ->capture_default_str();
   app.add_flag("--quick", options.quick, "reduced epochs and sizes, for a first look and the smoke test");
-  app.add_option("--threads", threads, "worker threads (default: SIMDNN_NUM_THREADS or all cores)");
+  app.add_option("--threads", threads_text,
+                 "worker threads, 1 to " + std::to_string(kMaxThreads) + " (default: SIMDNN_NUM_THREADS or all cores)")
+      ->type_name("INT");
   app.require_subcommand(1, 1);
 
   const std::vector<ExperimentInfo> experiments = registered_experiments();
-  for (const ExperimentInfo& e : experiments) app.add_subcommand(e.name, e.description);
+  std::string names;
+  for (const ExperimentInfo& e : experiments) {
+    app.add_subcommand(e.name, e.description);
+    names += e.name + ", ";
+  }
   app.add_subcommand("all", "every experiment above, then REPORT.md and the figures");
-  CLI11_PARSE(app, argc, argv);
+  names += "all";
+
+  int threads = 0;
+  try {
+    app.parse(argc, argv);
+    options.seed = parse_integer<std::uint64_t>("--seed", seed_text, 0, std::numeric_limits<std::uint64_t>::max());
+    if (!threads_text.empty()) threads = parse_integer<int>("--threads", threads_text, 1, kMaxThreads);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
+    // An argument that is neither an option nor an experiment: CLI11 only says that a subcommand
+    // is required.
+    if (app.get_subcommands().empty()) {
+      for (const std::string& arg : app.remaining()) {
+        if (!arg.empty() && arg[0] != '-') {
+          print_usage_error("unknown experiment \"" + arg + "\", expected one of " + names);
+          return kExitUsage;
+        }
+      }
+    }
+    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      print_usage_error("an experiment is required, one of " + names);
+      return kExitUsage;
+    }
+    print_usage_error(e.what());
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    print_usage_error(e.what());
+    return kExitUsage;
+  }
 
   try {
     if (threads > 0) simdnn::set_num_threads(threads);

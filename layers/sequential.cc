@@ -20,26 +20,40 @@ Layer& Sequential::add(std::unique_ptr<Layer> layer) {
                      layers_.back()->kind() + " \"" + layers_.back()->name() +
                      "\" with output width " + std::to_string(output_width()));
   }
+  if (!layers_.empty() && layers_.back()->name() != last_name_) {  // renamed after add()
+    const auto it = names_.find(last_name_);
+    if (it != names_.end() && it->second == layers_.size() - 1) names_.erase(it);
+    last_name_ = layers_.back()->name();
+    names_.emplace(last_name_, layers_.size() - 1);
+  }
   if (layer->name().empty()) {
-    std::string name = std::string(layer->kind()) + std::to_string(layers_.size());
-    for (int suffix = 1;; ++suffix) {
-      bool taken = false;
-      for (const auto& l : layers_) taken = taken || l->name() == name;
-      if (!taken) break;
-      name = std::string(layer->kind()) + std::to_string(layers_.size()) + "_" +
-             std::to_string(suffix);
-    }
+    const std::string base = std::string(layer->kind()) + std::to_string(layers_.size());
+    std::string name = base;
+    for (int suffix = 1; name_taken(name); ++suffix) name = base + "_" + std::to_string(suffix);
     layer->set_name(std::move(name));
-  } else {
-    for (const auto& l : layers_) {
-      if (l->name() == layer->name()) {
-        throw std::invalid_argument(label() + ": a layer named \"" + layer->name() +
-                                    "\" is already in it");
-      }
+  } else if (name_taken(layer->name())) {
+    throw std::invalid_argument(label() + ": a layer named \"" + layer->name() + "\" is already in it");
+  }
+  std::string name = layer->name();
+  layers_.push_back(std::move(layer));
+  names_.emplace(name, layers_.size() - 1);
+  last_name_ = std::move(name);
+  return *layers_.back();
+}
+
+bool Sequential::name_taken(const std::string& name) {
+  const auto it = names_.find(name);
+  if (it == names_.end()) return false;
+  if (layers_[it->second]->name() == name) return true;
+  // A child renamed since it was added: look for the name among the current names (rare).
+  names_.erase(it);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->name() == name) {
+      names_.emplace(name, i);
+      return true;
     }
   }
-  layers_.push_back(std::move(layer));
-  return *layers_.back();
+  return false;
 }
 
 std::size_t Sequential::input_width() const {

@@ -3,10 +3,16 @@
 // forward runs the children in order; backward runs them in reverse, each given the gradient
 // the next one returned. It owns its children. add() checks that the widths chain and names an
 // unnamed child after its kind and position ("dense0", "batchnorm1"), so all_parameters() paths
-// are unique; names given explicitly must be unique among the children.
+// are unique; names given explicitly must be unique among the children. add() takes constant
+// time (a hash of the children's names), so building a network is linear in its layer count.
+// The names checked are those of the children when they were added, and the last child's current
+// name (so `emplace<L>(...).set_name("x")` is seen); a child renamed later with at(i).set_name()
+// is not checked again.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -49,7 +55,13 @@ class Sequential : public Layer {
   std::vector<Layer*> children() override;
 
  private:
+  // Whether a child is named `name` (exact: a stale entry is verified against the children).
+  bool name_taken(const std::string& name);
+
   std::vector<std::unique_ptr<Layer>> layers_;
+  // Name → index of the child, as added; the last child's entry is refreshed on each add().
+  std::unordered_map<std::string, std::size_t> names_;
+  std::string last_name_;  // the last child's name when it was recorded in names_
   std::size_t rows_ = 0;
   bool trained_forward_ = false;
 };

@@ -1,5 +1,6 @@
 #include <simdnn/models/model_config.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -17,13 +18,39 @@ void require(bool ok, const char* model, const char* field, const std::string& g
   if (!ok) throw std::invalid_argument(std::string(model) + ": " + field + " " + got);
 }
 
+void check_width(const char* model, const char* field, std::size_t w) {
+  require(w > 0, model, field, "must be > 0, got 0");
+  require(w <= kMaxModelWidth, model, field,
+          "must be at most " + std::to_string(kMaxModelWidth) + ", got " + std::to_string(w));
+}
+
+void check_depth(const char* model, const char* field, std::size_t n) {
+  require(n <= kMaxModelDepth, model, field,
+          "must be at most " + std::to_string(kMaxModelDepth) + ", got " + std::to_string(n));
+}
+
 void check_common(const char* model, std::size_t inputs, std::size_t outputs) {
   require(inputs > 0, model, "inputs", "must be > 0, got 0");
   require(outputs > 0, model, "outputs", "must be > 0, got 0");
+  check_width(model, "inputs", inputs);
+  check_width(model, "outputs", outputs);
 }
 
 void check_dropout(const char* model, float p) {
   require(p >= 0.0f && p < 1.0f, model, "dropout", "must be in [0, 1), got " + std::to_string(p));
+}
+
+void check_weights(const char* model, const char* fields, std::uint64_t weights) {
+  require(weights <= kMaxModelWeights, model, fields,
+          "describe a model with " + (weights == UINT64_MAX ? std::string("2^64 or more") : std::to_string(weights)) +
+              " weights, more than the limit of " + std::to_string(kMaxModelWeights));
+}
+
+// a·b + c, saturating at UINT64_MAX.
+std::uint64_t mul_add(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  constexpr std::uint64_t kMax = UINT64_MAX;
+  if (a != 0 && b > kMax / a) return kMax;
+  return a * b > kMax - c ? kMax : a * b + c;
 }
 
 // Layer streams: layer i of a model gets stream i, so no two layers share random numbers.
@@ -52,12 +79,68 @@ void add_head(Sequential& model, std::size_t in, std::size_t outputs, const Init
 
 }  // namespace
 
-std::unique_ptr<Sequential> make_mlp(const MlpConfig& c) {
+std::uint64_t model_weight_count(const MlpConfig& c) {
+  std::uint64_t n = 0, in = c.inputs;
+  for (std::size_t width : c.hidden) n = mul_add(in, width, n), in = width;
+  return mul_add(in, c.outputs, n);
+}
+
+// Stem inputs·width, per block two width² layers, head width·outputs.
+std::uint64_t model_weight_count(const ResNetConfig& c) {
+  const std::uint64_t block = mul_add(2 * std::uint64_t{c.width}, c.width, 0);
+  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
+}
+
+// Stem, per block layer l (width + l·growth)·growth and the transition (width + L·growth)·width,
+// head. The layers of a block sum to L·width·growth + growth²·L(L−1)/2.
+std::uint64_t model_weight_count(const DenseNetConfig& c) {
+  const std::uint64_t L = c.layers_per_block, g = c.growth_rate;
+  const std::uint64_t pairs = L % 2 == 0 ? mul_add(L / 2, L == 0 ? 0 : L - 1, 0) : mul_add(L, (L - 1) / 2, 0);
+  std::uint64_t block = mul_add(mul_add(g, g, 0), pairs, mul_add(mul_add(L, c.width, 0), g, 0));
+  block = mul_add(mul_add(L, g, c.width), c.width, block);
+  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
+}
+
+void validate(const MlpConfig& c) {
   check_common("mlp", c.inputs, c.outputs);
   check_dropout("mlp", c.dropout);
+  check_depth("mlp", "hidden", c.hidden.size());
   for (std::size_t i = 0; i < c.hidden.size(); ++i) {
     require(c.hidden[i] > 0, "mlp", "hidden", "widths must be > 0, got 0 at index " + std::to_string(i));
+    require(c.hidden[i] <= kMaxModelWidth, "mlp", "hidden",
+            "widths must be at most " + std::to_string(kMaxModelWidth) + ", got " + std::to_string(c.hidden[i]) +
+                " at index " + std::to_string(i));
   }
+  check_weights("mlp", "inputs, hidden, outputs", model_weight_count(c));
+}
+
+void validate(const ResNetConfig& c) {
+  check_common("resnet", c.inputs, c.outputs);
+  check_dropout("resnet", c.dropout);
+  check_width("resnet", "width", c.width);
+  check_depth("resnet", "blocks", c.blocks);
+  check_weights("resnet", "inputs, width, blocks, outputs", model_weight_count(c));
+}
+
+void validate(const DenseNetConfig& c) {
+  check_common("densenet", c.inputs, c.outputs);
+  check_width("densenet", "width", c.width);
+  check_width("densenet", "growth_rate", c.growth_rate);
+  require(c.layers_per_block > 0, "densenet", "layers_per_block", "must be > 0, got 0");
+  check_depth("densenet", "blocks", c.blocks);
+  check_depth("densenet", "layers_per_block", c.layers_per_block);
+  require(mul_add(c.blocks, c.layers_per_block, 0) <= kMaxModelDepth, "densenet", "blocks, layers_per_block",
+          "must give at most " + std::to_string(kMaxModelDepth) + " layers in all, got " + std::to_string(c.blocks) +
+              " x " + std::to_string(c.layers_per_block));
+  const std::uint64_t block_width = mul_add(c.layers_per_block, c.growth_rate, c.width);
+  require(block_width <= kMaxModelWidth, "densenet", "width, layers_per_block, growth_rate",
+          "give a block output width of " + std::to_string(block_width) + ", more than the limit of " +
+              std::to_string(kMaxModelWidth));
+  check_weights("densenet", "inputs, width, blocks, layers_per_block, growth_rate, outputs", model_weight_count(c));
+}
+
+std::unique_ptr<Sequential> make_mlp(const MlpConfig& c) {
+  validate(c);
   auto model = std::make_unique<Sequential>();
   Streams streams;
   std::size_t in = c.inputs;
@@ -77,9 +160,7 @@ std::unique_ptr<Sequential> make_mlp(const MlpConfig& c) {
 }
 
 std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
-  check_common("resnet", c.inputs, c.outputs);
-  check_dropout("resnet", c.dropout);
-  require(c.width > 0, "resnet", "width", "must be > 0, got 0");
+  validate(c);
   auto model = std::make_unique<Sequential>();
   Streams streams;
   model->emplace<Dense>(c.inputs, c.width, dense_options(c.init, c.activation, c.seed, streams()));
@@ -97,10 +178,7 @@ std::unique_ptr<Sequential> make_resnet(const ResNetConfig& c) {
 }
 
 std::unique_ptr<Sequential> make_densenet(const DenseNetConfig& c) {
-  check_common("densenet", c.inputs, c.outputs);
-  require(c.width > 0, "densenet", "width", "must be > 0, got 0");
-  require(c.growth_rate > 0, "densenet", "growth_rate", "must be > 0, got 0");
-  require(c.layers_per_block > 0, "densenet", "layers_per_block", "must be > 0, got 0");
+  validate(c);
   auto model = std::make_unique<Sequential>();
   Streams streams;
   model->emplace<Dense>(c.inputs, c.width, dense_options(c.init, c.activation, c.seed, streams()));

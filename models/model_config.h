@@ -58,8 +58,34 @@ struct DenseNetConfig {
   std::uint64_t seed = 0;
 };
 
-// Each throws std::invalid_argument naming the field when the configuration is invalid
-// (zero widths, dropout outside [0, 1), ...).
+// Limits on every configuration, checked before anything is allocated, by make_* below and by
+// the JSON spec parser (models/model_spec.h), so that no input can make a build run out of
+// memory or time:
+// - every layer width (inputs, outputs, each hidden width, width, growth_rate, and a DenseNet
+//   block's output width + layers_per_block·growth_rate) is at most kMaxModelWidth (2^24);
+// - the number of hidden layers, blocks and layers_per_block are each at most kMaxModelDepth
+//   (100,000), and so is a DenseNet's blocks·layers_per_block;
+// - the model has at most kMaxModelWeights (2^31) weights, counted as model_weight_count does
+//   (exact integer arithmetic, saturating: no overflow).
+inline constexpr std::size_t kMaxModelWidth = std::size_t{1} << 24;
+inline constexpr std::size_t kMaxModelDepth = 100'000;
+inline constexpr std::uint64_t kMaxModelWeights = std::uint64_t{1} << 31;
+
+// The number of weights (entries of the Dense layers' weight matrices; biases and BatchNorm's γ,
+// β not counted) of the model a configuration describes, without building it, saturating at
+// UINT64_MAX (constant time, or linear in hidden.size()); the limits above are not checked.
+std::uint64_t model_weight_count(const MlpConfig& config);
+std::uint64_t model_weight_count(const ResNetConfig& config);
+std::uint64_t model_weight_count(const DenseNetConfig& config);
+
+// Throw std::invalid_argument naming the field when the configuration is invalid (zero widths,
+// dropout outside [0, 1) or not finite, a limit above exceeded, ...); return otherwise.
+void validate(const MlpConfig& config);
+void validate(const ResNetConfig& config);
+void validate(const DenseNetConfig& config);
+
+// Each validate()s the configuration first: std::invalid_argument naming the field when it is
+// invalid, before anything is allocated.
 std::unique_ptr<Sequential> make_mlp(const MlpConfig& config);
 std::unique_ptr<Sequential> make_resnet(const ResNetConfig& config);
 std::unique_ptr<Sequential> make_densenet(const DenseNetConfig& config);

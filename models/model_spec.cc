@@ -3,6 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <new>
 #include <set>
 #include <string>
 
@@ -11,21 +15,119 @@ namespace {
 
 using nlohmann::json;
 
+// UTF-8-safe: cuts `s` to at most `n` bytes (at a character boundary) followed by "...".
+std::string shorten(std::string s, std::size_t n) {
+  if (s.size() <= n) return s;
+  std::size_t cut = n;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s + "...";
+}
+
+[[noreturn]] void spec_error(const std::string& message) {
+  throw ModelSpecError(shorten(message, kMaxSpecMessage - 3));
+}
+
+// A JSON string of at most about `budget` characters of `s`.
+std::string quote_string(std::string_view s, std::size_t budget) {
+  const bool cut = s.size() > budget;
+  std::size_t n = std::min(s.size(), budget);
+  while (cut && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // whole characters
+  std::string head(s.substr(0, n));
+  std::string out = json(std::move(head)).dump(-1, ' ', false, json::error_handler_t::replace);
+  return cut ? out + "..." : out;
+}
+
+// Appends JSON text for `v` to `out`, stopping at about `limit` characters in all: a spec's value
+// is quoted without copying or walking all of it (nor recursing deeply).
+void quote_into(const json& v, std::string& out, std::size_t limit, int depth) {
+  if (out.size() >= limit) return;
+  if (v.is_string()) {
+    out += quote_string(v.get_ref<const std::string&>(), limit - out.size());
+  } else if (v.is_array() || v.is_object()) {
+    const char* brackets = v.is_array() ? "[]" : "{}";
+    if (depth >= 4) {
+      out += brackets[0] + std::string("...") + brackets[1];
+      return;
+    }
+    out += brackets[0];
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() >= limit) {
+        out += "...";
+        break;
+      }
+      if (!first) out += ',';
+      first = false;
+      if (v.is_object()) out += quote_string(it.key(), limit - out.size()) + ':';
+      quote_into(*it, out, limit, depth + 1);
+    }
+    out += brackets[1];
+  } else {
+    out += v.dump();  // a number, true, false or null: short
+  }
+}
+
+std::string quote(const json& v) {
+  std::string out;
+  quote_into(v, out, kMaxSpecQuote, 0);
+  return shorten(std::move(out), kMaxSpecQuote);
+}
+
 // `field` is a name ("width") or an element of one ("hidden[1]"), quoted as "width", "hidden"[1].
 [[noreturn]] void fail(const std::string& field, const std::string& expected, const json& got) {
   const std::size_t bracket = std::min(field.find('['), field.size());
-  throw ModelSpecError("model spec: \"" + field.substr(0, bracket) + "\"" + field.substr(bracket) + ": expected " +
-                       expected + ", got " + got.dump());
+  spec_error("model spec: \"" + field.substr(0, bracket) + "\"" + field.substr(bracket) + ": expected " + expected +
+             ", got " + quote(got));
+}
+
+// Rejects text nested deeper than kMaxSpecDepth before it is parsed: nothing recursive (parsing,
+// copying, quoting) ever sees a deep value.
+void check_nesting(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxSpecDepth) {
+        spec_error("model spec: nested deeper than " + std::to_string(kMaxSpecDepth) + " levels at byte " +
+                   std::to_string(i));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
 }
 
 json parse(std::string_view text) {
+  check_nesting(text);
+  json spec;
   try {
-    json spec = json::parse(text);
-    if (!spec.is_object()) fail("(top level)", "an object", spec);
-    return spec;
-  } catch (const json::parse_error& e) {
-    throw ModelSpecError(std::string("model spec: not valid JSON: ") + e.what());
+    spec = json::parse(text);
+  } catch (const json::exception& e) {  // parse_error; out_of_range for a number such as 1e400
+    spec_error("model spec: not valid JSON: " + shorten(e.what(), 200));
   }
+  if (!spec.is_object()) fail("(top level)", "an object", spec);
+  return spec;
+}
+
+// A configuration checked as make_mlp and the others check it, as ModelSpecError.
+template <class Config>
+Config validated(Config c) {
+  try {
+    validate(c);
+  } catch (const std::invalid_argument& e) {
+    spec_error(std::string("model spec: ") + e.what());
+  }
+  return c;
 }
 
 // Reads the fields of one spec, and at the end rejects any field it did not read.
@@ -33,36 +135,52 @@ class Fields {
  public:
   explicit Fields(const json& spec) : spec_(spec) {}
 
-  std::size_t positive(const char* name, std::size_t fallback, bool required = false) {
+  std::size_t positive(const char* name, std::size_t fallback, bool required = false,
+                       std::size_t max = kMaxModelWidth) {
     const json* v = find(name, required);
     if (v == nullptr) return fallback;
-    if (!v->is_number_integer() || v->get<long long>() <= 0) fail(name, "a positive integer", *v);
-    return v->get<std::size_t>();
+    return integer(*v, name, 1, max, "a positive integer");
   }
-  std::size_t count(const char* name, std::size_t fallback) {  // may be 0
+  std::size_t count(const char* name, std::size_t fallback, std::size_t max = kMaxModelDepth) {  // may be 0
     const json* v = find(name, false);
     if (v == nullptr) return fallback;
-    if (!v->is_number_integer() || v->get<long long>() < 0) fail(name, "a non-negative integer", *v);
-    return v->get<std::size_t>();
+    return integer(*v, name, 0, max, "a non-negative integer");
   }
   std::vector<std::size_t> widths(const char* name) {
     const json* v = find(name, true);
     if (!v->is_array()) fail(name, "an array of positive integers", *v);
+    if (v->size() > kMaxModelDepth) {
+      spec_error(std::string("model spec: \"") + name + "\": expected at most " + std::to_string(kMaxModelDepth) +
+                 " widths, got " + std::to_string(v->size()));
+    }
     std::vector<std::size_t> out;
+    out.reserve(v->size());
     for (std::size_t i = 0; i < v->size(); ++i) {
-      const json& w = (*v)[i];
-      if (!w.is_number_integer() || w.get<long long>() <= 0) {
-        fail(std::string(name) + "[" + std::to_string(i) + "]", "a positive integer", w);
-      }
-      out.push_back(w.get<std::size_t>());
+      out.push_back(integer((*v)[i], std::string(name) + "[" + std::to_string(i) + "]", 1, kMaxModelWidth,
+                            "a positive integer"));
     }
     return out;
   }
+  // Checked as the float the model gets: 0.99999999 rounds to 1 and is refused.
   float probability(const char* name, float fallback) {
     const json* v = find(name, false);
     if (v == nullptr) return fallback;
-    if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() >= 1.0) fail(name, "a number in [0, 1)", *v);
-    return v->get<float>();
+    if (!v->is_number()) fail(name, "a number in [0, 1)", *v);
+    const double d = v->get<double>();
+    if (!(d >= 0.0 && d < 1.0)) fail(name, "a number in [0, 1)", *v);
+    if (!(static_cast<float>(d) < 1.0f)) fail(name, "a number in [0, 1) (as a float)", *v);
+    return static_cast<float>(d);
+  }
+  // Any number a float holds finitely.
+  float finite(const char* name, float fallback) {
+    const json* v = find(name, false);
+    if (v == nullptr) return fallback;
+    if (!v->is_number()) fail(name, "a number", *v);
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+      fail(name, "a finite number in the range of a float", *v);
+    }
+    return static_cast<float>(d);
   }
   bool boolean(const char* name, bool fallback) {
     const json* v = find(name, false);
@@ -84,13 +202,10 @@ class Fields {
       try {
         a = ActivationSpec::of(parse_activation(v->get<std::string>()));
       } catch (const std::invalid_argument& e) {
-        throw ModelSpecError(std::string("model spec: \"activation\": ") + e.what());
+        spec_error(std::string("model spec: \"activation\": ") + e.what());
       }
     }
-    if (const json* alpha = find("alpha", false)) {
-      if (!alpha->is_number()) fail("alpha", "a number", *alpha);
-      a.alpha = alpha->get<float>();
-    }
+    a.alpha = finite("alpha", a.alpha);
     return a;
   }
   InitSpec init(InitSpec fallback) {
@@ -102,24 +217,36 @@ class Fields {
       spec.kind = parse_init(v->get<std::string>());
       return spec;
     } catch (const std::invalid_argument& e) {
-      throw ModelSpecError(std::string("model spec: \"init\": ") + e.what());
+      spec_error(std::string("model spec: \"init\": ") + e.what());
     }
   }
   // Throws if the spec has a field no reader asked for.
   void finish() const {
     for (const auto& [key, value] : spec_.items()) {
       if (read_.count(key) == 0) {
-        throw ModelSpecError("model spec: unknown field \"" + key + "\" for type " + spec_.value("type", json("?")).dump());
+        spec_error("model spec: unknown field " + quote_string(key, kMaxSpecQuote) + " for type " +
+                   quote(spec_.at("type")));
       }
     }
   }
 
  private:
+  // An integer in [min, max]; `expected` describes the lower bound ("a positive integer").
+  static std::size_t integer(const json& v, const std::string& field, std::uint64_t min, std::uint64_t max,
+                             const char* expected) {
+    if (!v.is_number_integer()) fail(field, expected, v);
+    if (!v.is_number_unsigned() && v.get<std::int64_t>() < 0) fail(field, expected, v);
+    const std::uint64_t u = v.get<std::uint64_t>();
+    if (u < min) fail(field, expected, v);
+    if (u > max) fail(field, std::string(expected) + " at most " + std::to_string(max), v);
+    return static_cast<std::size_t>(u);
+  }
+
   const json* find(const char* name, bool required) {
     read_.insert(name);
     const auto it = spec_.find(name);
     if (it == spec_.end()) {
-      if (required) throw ModelSpecError(std::string("model spec: missing required field \"") + name + "\"");
+      if (required) spec_error(std::string("model spec: missing required field \"") + name + "\"");
       return nullptr;
     }
     return &*it;
@@ -131,7 +258,7 @@ class Fields {
 
 void expect_type(const json& spec, const char* type) {
   const auto it = spec.find("type");
-  if (it == spec.end()) throw ModelSpecError("model spec: missing required field \"type\"");
+  if (it == spec.end()) spec_error("model spec: missing required field \"type\"");
   if (!it->is_string() || it->get<std::string>() != type) fail("type", std::string("\"") + type + "\"", *it);
 }
 
@@ -148,7 +275,7 @@ MlpConfig mlp_from(const json& spec) {
   c.batch_norm = f.boolean("batch_norm", c.batch_norm);
   c.seed = f.seed();
   f.finish();
-  return c;
+  return validated(c);
 }
 
 ResNetConfig resnet_from(const json& spec) {
@@ -164,7 +291,7 @@ ResNetConfig resnet_from(const json& spec) {
   c.dropout = f.probability("dropout", c.dropout);
   c.seed = f.seed();
   f.finish();
-  return c;
+  return validated(c);
 }
 
 DenseNetConfig densenet_from(const json& spec) {
@@ -174,14 +301,14 @@ DenseNetConfig densenet_from(const json& spec) {
   c.inputs = f.positive("inputs", 0, true);
   c.width = f.positive("width", c.width);
   c.blocks = f.count("blocks", c.blocks);
-  c.layers_per_block = f.positive("layers_per_block", c.layers_per_block);
+  c.layers_per_block = f.positive("layers_per_block", c.layers_per_block, false, kMaxModelDepth);
   c.growth_rate = f.positive("growth_rate", c.growth_rate);
   c.outputs = f.positive("outputs", c.outputs);
   c.activation = f.activation(c.activation);
   c.init = f.init(c.init);
   c.seed = f.seed();
   f.finish();
-  return c;
+  return validated(c);
 }
 
 }  // namespace
@@ -190,57 +317,31 @@ MlpConfig parse_mlp_spec(std::string_view text) { return mlp_from(parse(text)); 
 ResNetConfig parse_resnet_spec(std::string_view text) { return resnet_from(parse(text)); }
 DenseNetConfig parse_densenet_spec(std::string_view text) { return densenet_from(parse(text)); }
 
-namespace {
-
-// a·b + c, saturating at UINT64_MAX.
-std::uint64_t mul_add(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
-  constexpr std::uint64_t kMax = UINT64_MAX;
-  if (a != 0 && b > kMax / a) return kMax;
-  return a * b > kMax - c ? kMax : a * b + c;
-}
-
-std::uint64_t weight_count(const MlpConfig& c) {
-  std::uint64_t n = 0, in = c.inputs;
-  for (std::size_t width : c.hidden) n = mul_add(in, width, n), in = width;
-  return mul_add(in, c.outputs, n);
-}
-
-// Stem inputs·width, per block two width² layers, head width·outputs.
-std::uint64_t weight_count(const ResNetConfig& c) {
-  const std::uint64_t block = mul_add(2 * std::uint64_t{c.width}, c.width, 0);
-  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
-}
-
-// Stem, per block layer l (width + l·growth)·growth and the transition (width + L·growth)·width,
-// head.
-std::uint64_t weight_count(const DenseNetConfig& c) {
-  std::uint64_t block = 0;
-  for (std::size_t l = 0; l < c.layers_per_block; ++l) {
-    block = mul_add(mul_add(l, c.growth_rate, c.width), c.growth_rate, block);
-  }
-  block = mul_add(mul_add(c.layers_per_block, c.growth_rate, c.width), c.width, block);
-  return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
-}
-
-}  // namespace
-
 std::uint64_t spec_weight_count(std::string_view text) {
   const json spec = parse(text);
   const auto type = spec.find("type");
-  if (type == spec.end()) throw ModelSpecError("model spec: missing required field \"type\"");
-  if (*type == "mlp") return weight_count(mlp_from(spec));
-  if (*type == "resnet") return weight_count(resnet_from(spec));
-  if (*type == "densenet") return weight_count(densenet_from(spec));
+  if (type == spec.end()) spec_error("model spec: missing required field \"type\"");
+  if (*type == "mlp") return model_weight_count(mlp_from(spec));
+  if (*type == "resnet") return model_weight_count(resnet_from(spec));
+  if (*type == "densenet") return model_weight_count(densenet_from(spec));
   fail("type", "\"mlp\", \"resnet\" or \"densenet\"", *type);
 }
 
 std::unique_ptr<Sequential> make_model_from_spec(std::string_view text) {
   const json spec = parse(text);
   const auto type = spec.find("type");
-  if (type == spec.end()) throw ModelSpecError("model spec: missing required field \"type\"");
-  if (*type == "mlp") return make_mlp(mlp_from(spec));
-  if (*type == "resnet") return make_resnet(resnet_from(spec));
-  if (*type == "densenet") return make_densenet(densenet_from(spec));
+  if (type == spec.end()) spec_error("model spec: missing required field \"type\"");
+  try {
+    if (*type == "mlp") return make_mlp(mlp_from(spec));
+    if (*type == "resnet") return make_resnet(resnet_from(spec));
+    if (*type == "densenet") return make_densenet(densenet_from(spec));
+  } catch (const ModelSpecError&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // not expected once the configuration is validated
+    spec_error(std::string("model spec: ") + e.what());
+  }
   fail("type", "\"mlp\", \"resnet\" or \"densenet\"", *type);
 }
 

@@ -12,8 +12,22 @@
 // "init" those of core/initializers.h. Unknown fields, wrong types and invalid values throw
 // ModelSpecError naming the field, e.g. `model spec: "hidden"[1]: expected a positive integer,
 // got -3`.
+//
+// Hostile specs: every error these functions raise is a ModelSpecError (a std::invalid_argument)
+// of at most kMaxSpecMessage bytes, quoting at most about kMaxSpecQuote characters of the
+// offending value; the only other exception is std::bad_alloc when memory runs out for a model
+// within the limits. Before anything is allocated or anything recursive runs:
+// - text nested deeper than kMaxSpecDepth (64) arrays or objects is refused (a pre-scan of the
+//   brackets outside strings, before the JSON parser runs);
+// - the limits of models/model_config.h hold: widths at most kMaxModelWidth (2^24), hidden
+//   layers, blocks and layers_per_block at most kMaxModelDepth (100,000), at most
+//   kMaxModelWeights (2^31) weights — the same checks make_mlp and the others make;
+// - float fields ("alpha", "dropout") must be finite numbers in the range of a float, and are
+//   checked as the float the model gets ("dropout": 0.99999999 rounds to 1 and is refused);
+//   numbers beyond a double (1e400) are refused as invalid JSON.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -28,6 +42,10 @@ class ModelSpecError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+inline constexpr std::size_t kMaxSpecDepth = 64;      // nesting of arrays and objects
+inline constexpr std::size_t kMaxSpecQuote = 100;     // characters of a bad value in a message
+inline constexpr std::size_t kMaxSpecMessage = 512;   // bytes of a ModelSpecError's what()
+
 MlpConfig parse_mlp_spec(std::string_view json);
 ResNetConfig parse_resnet_spec(std::string_view json);
 DenseNetConfig parse_densenet_spec(std::string_view json);
@@ -37,8 +55,9 @@ std::unique_ptr<Sequential> make_model_from_spec(std::string_view json);
 
 // The number of weights (entries of the Dense layers' weight matrices; biases and BatchNorm's γ,
 // β not counted) of the model a spec describes, without building it: a lower bound of its
-// parameter count, saturating at UINT64_MAX. A model file checks it against the values it holds
-// before building anything, so a small file cannot make a loader allocate without bound.
+// parameter count, at most kMaxModelWeights (a larger model is refused). A model file checks it
+// against the values it holds before building anything, so a small file cannot make a loader
+// allocate without bound.
 // Throws ModelSpecError as make_model_from_spec does.
 std::uint64_t spec_weight_count(std::string_view json);
 

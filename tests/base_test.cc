@@ -26,6 +26,16 @@ TEST(IsaEnvironment, InitialChoiceIsBestSupportedCappedBySimdnnIsa) {
   EXPECT_EQ(active_isa(), expected) << "active " << isa_name() << ", expected " << isa_name(expected);
 }
 
+// What tools/test.sh checks under qemu: the ISA chosen at start-up is exactly SIMDNN_EXPECT_ISA
+// (avx2 under -cpu Haswell, sse2 under -cpu Nehalem), so a run fails when the emulated CPU does
+// not offer, or the detection does not see, what it should. Skipped when the variable is unset.
+TEST(IsaEnvironment, InitialChoiceIsSimdnnExpectIsa) {
+  const char* env = std::getenv("SIMDNN_EXPECT_ISA");
+  if (env == nullptr || *env == '\0') GTEST_SKIP() << "SIMDNN_EXPECT_ISA is not set";
+  const Isa expected = parse_isa(env, "SIMDNN_EXPECT_ISA");
+  EXPECT_EQ(active_isa(), expected) << "active " << isa_name() << ", SIMDNN_EXPECT_ISA=" << env;
+}
+
 TEST(Tensor, IsZeroFilledAndAligned) {
   Tensor t(3, 5);
   EXPECT_EQ(t.rows(), 3u);

@@ -4,9 +4,17 @@
 // Statistical checks use fixed seeds and bounds of at least 5 standard errors, so a correct
 // implementation fails one with negligible probability. Files are written under $TEST_TMPDIR.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <new>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,10 +22,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <numeric>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <simdnn/core/error.h>
@@ -32,6 +43,18 @@
 
 namespace simdnn {
 namespace {
+
+// How much the process's peak resident memory grew while f ran, in bytes (getrusage's
+// ru_maxrss, a high-water mark): a reader that inflated a bomb or allocated what a hostile
+// header claims would raise it by hundreds of MB.
+template <class F>
+std::size_t peak_memory_growth(F&& f) {
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_SELF, &before);
+  f();
+  ::getrusage(RUSAGE_SELF, &after);
+  return static_cast<std::size_t>(after.ru_maxrss - before.ru_maxrss) * 1024;
+}
 
 // EXPECT_CONTAINS(text, part): `text` contains `part` (gmock's HasSubstr without gmock).
 ::testing::AssertionResult Contains(const char* text_expr, const char* part_expr,
@@ -800,8 +823,9 @@ TEST(Idx, ReadsImagesAndLabelsPlainAndGzip) {
   EXPECT_EQ(raw.height, 2u);
   EXPECT_EQ(raw.width, 4u);
   EXPECT_EQ(raw.pixels(1, 0), static_cast<float>((8 * 37) % 256));
-  // Zero images is a valid (empty) file.
-  EXPECT_EQ(parse_idx_images(bytes_of(idx_images(0, 28, 28)), "empty").pixels.rows(), 0u);
+  // Zero images is an error (as a CSV file without data rows is), not an empty matrix.
+  EXPECT_CONTAINS(error_of<DataFileError>([] { parse_idx_images(bytes_of(idx_images(0, 28, 28)), "empty"); }),
+                  "empty, byte offset 4: the file holds 0 images");
 }
 
 TEST(Idx, WrongMagic) {
@@ -854,6 +878,248 @@ TEST(Idx, InconsistentCounts) {
   EXPECT_CONTAINS(m, "inconsistent counts");
   EXPECT_CONTAINS(m, temp_path("img3.idx") + ", byte offset 4: 3 images");
   EXPECT_CONTAINS(m, temp_path("lab2.idx") + ", byte offset 4: 2 labels");
+}
+
+// ---- hostile files ----
+
+std::string gzip_of(const std::string& bytes, const std::string& name) {
+  const std::string path = temp_path(name);
+  write_gz(path, bytes);
+  return read_raw(path);
+}
+
+TEST(ReadLimits, CapStopsPlainAndGzipFilesAtTheLimit) {
+  EXPECT_EQ(ReadLimits{}.max_bytes, std::uint64_t{4} << 30);
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "1,2,3,0\n";  // 800 bytes
+  const std::string plain = temp_path("limit.csv"), gz = temp_path("limit.csv.gz");
+  write_file(plain, text);
+  write_gz(gz, text);
+  for (const std::string& path : {plain, gz}) {
+    EXPECT_EQ(read_file_bytes(path, {.max_bytes = 800}).size(), 800u) << path;  // exactly the cap
+    EXPECT_EQ(read_csv(path, {}, {.max_bytes = 800}).labels.size(), 100u) << path;
+    const std::string m = error_of<DataFileError>([&] { read_file_bytes(path, {.max_bytes = 799}); });
+    EXPECT_CONTAINS(m, path);
+    EXPECT_CONTAINS(m, "read limit of 799 bytes");
+    EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(path, {}, {.max_bytes = 100}); }), "read limit of 100");
+    EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv_features(path, {}, {.max_bytes = 100}); }),
+                    "read limit of 100");
+  }
+  // A plain file is refused by its size, before it is read.
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_file_bytes(plain, {.max_bytes = 10}); }),
+                  "the file has 800 bytes, more than the read limit of 10 bytes");
+  // The decompressed size counts for gzip.
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_file_bytes(gz, {.max_bytes = 10}); }),
+                  "byte offset 10 (decompressed): the data go on past the read limit of 10 bytes");
+  // IDX files too.
+  const std::string images = idx_images(10, 4, 4);  // 16 + 160 bytes
+  write_file(temp_path("limit.idx"), images);
+  write_gz(temp_path("limit.idx.gz"), images);
+  for (const std::string suffix : {"", ".gz"}) {
+    const std::string path = temp_path("limit.idx" + suffix);
+    EXPECT_EQ(read_idx_images(path, 1.0f, {.max_bytes = 176}).pixels.rows(), 10u);
+    EXPECT_CONTAINS(error_of<DataFileError>([&] { read_idx_images(path, 1.0f, {.max_bytes = 175}); }),
+                    "read limit of 175 bytes");
+  }
+  write_file(temp_path("limit-labels.idx"), idx_labels({1, 2, 3}));
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_idx_labels(temp_path("limit-labels.idx"), 10, {.max_bytes = 10}); }),
+                  "read limit of 10 bytes");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] {
+                    read_idx(temp_path("limit.idx"), temp_path("limit-labels.idx"), 10, 1.0f, {.max_bytes = 100});
+                  }),
+                  "read limit of 100 bytes");
+}
+
+TEST(ReadLimits, GzipBombIsRefusedWithoutInflatingItAll) {
+  // 10 MB of zeros gzipped (about 10 KB), as 30 concatenated members: 300 MB of data.
+  const std::string member = gzip_of(std::string(10 << 20, '\0'), "zeros.gz");
+  ASSERT_LT(member.size(), 100000u);
+  std::string bomb;
+  for (int i = 0; i < 30; ++i) bomb += member;
+  const std::string path = temp_path("bomb.csv.gz");
+  write_file(path, bomb);
+  constexpr std::uint64_t kCap = 1 << 20;
+  std::string m;
+  const std::size_t growth = peak_memory_growth(
+      [&] { m = error_of<DataFileError>([&] { read_file_bytes(path, {.max_bytes = kCap}); }); });
+  EXPECT_CONTAINS(m, path + ", byte offset 1048576 (decompressed): the data go on past the read limit");
+  EXPECT_LT(growth, std::size_t{64} << 20);  // not the 300 MB of the whole bomb
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(path, {}, {.max_bytes = kCap}); }), "read limit");
+  // The same bomb behind an IDX header with a wrong magic stops at the magic.
+  const std::string idx_bomb = temp_path("bomb.idx.gz");
+  write_gz(idx_bomb, be32(0x00000802) + std::string(10 << 20, '\0'));
+  const std::size_t idx_growth = peak_memory_growth(
+      [&] { m = error_of<DataFileError>([&] { read_idx_images(idx_bomb); }); });
+  EXPECT_CONTAINS(m, idx_bomb + ", byte offset 0: wrong magic number 0x00000802");
+  EXPECT_LT(idx_growth, std::size_t{64} << 20);
+}
+
+// Runs f on another thread; fails (and returns "") if it has not finished within 20 s, after
+// calling unblock() to let it finish.
+template <class F, class U>
+std::string within_20s(F f, U unblock) {
+  std::packaged_task<std::string()> task(f);
+  std::future<std::string> result = task.get_future();
+  std::thread thread(std::move(task));
+  if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "the read blocked";
+    unblock();
+  }
+  thread.join();
+  return result.get();
+}
+
+TEST(ReadFiles, NonRegularFilesAreRefusedByName) {
+  const std::string dir = temp_path("a-directory.csv");
+  std::filesystem::create_directories(dir);
+  std::string m = error_of<DataFileError>([&] { read_csv(dir); });
+  EXPECT_CONTAINS(m, dir + ": not a regular file (a directory)");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_idx_images(dir); }), dir + ": not a regular file");
+  // /dev/zero would never end.
+  EXPECT_CONTAINS(error_of<DataFileError>([] { read_file_bytes("/dev/zero"); }),
+                  "/dev/zero: not a regular file (a character device)");
+  EXPECT_CONTAINS(error_of<DataFileError>([] { read_csv("/dev/zero"); }), "/dev/zero: not a regular file");
+  EXPECT_CONTAINS(error_of<DataFileError>([] { read_idx_labels("/dev/zero", 10); }), "/dev/zero: not a regular file");
+  // A FIFO without a writer would block forever.
+  const std::string fifo = temp_path("fifo.csv");
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  m = within_20s(
+      [&] { return error_of<DataFileError>([&] { read_csv(fifo); }); },
+      [&] {
+        const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) ::close(fd);
+      });
+  EXPECT_CONTAINS(m, fifo + ": not a regular file (a FIFO)");
+  // A symbolic link to a regular file is read.
+  write_file(temp_path("target.csv"), "1,0\n");
+  const std::string link = temp_path("link.csv");
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(temp_path("target.csv"), link);
+  EXPECT_EQ(read_csv(link).labels.size(), 1u);
+}
+
+TEST(ReadFiles, GzipMembersConcatenateAndTrailingGarbageIsAnError) {
+  const std::string a = gzip_of("1,2,0\n", "a.gz"), b = gzip_of("3,4,1\n", "b.gz");
+  // Concatenated members (gzip -c a b) are valid gzip: their data in order.
+  write_file(temp_path("ab.csv.gz"), a + b);
+  const LabeledData d = read_csv(temp_path("ab.csv.gz"));
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1}));
+  EXPECT_EQ(d.features(1, 0), 3.0f);
+  // Anything else after a member is an error naming its offset in the file.
+  const auto trailing = [&](const std::string& name, const std::string& bytes) {
+    write_file(temp_path(name), bytes);
+    return error_of<DataFileError>([&] { read_file_bytes(temp_path(name)); });
+  };
+  std::string m = trailing("garbage.csv.gz", a + "garbage");
+  EXPECT_CONTAINS(m, temp_path("garbage.csv.gz") + ", byte offset " + std::to_string(a.size()) +
+                         " of the file: 7 trailing bytes after the gzip data are not a gzip member");
+  EXPECT_CONTAINS(m, "byte offset 6 of the decompressed data");
+  EXPECT_CONTAINS(trailing("zeros.csv.gz", a + std::string(512, '\0')), "512 trailing bytes");
+  EXPECT_CONTAINS(trailing("one.csv.gz", a + b + "\x1f"), "byte offset " + std::to_string(a.size() + b.size()));
+  EXPECT_CONTAINS(trailing("garbage-csv.csv.gz", a + "x"), "1 trailing bytes");
+  // A second member cut short or corrupt.
+  m = trailing("cut2.csv.gz", a + b.substr(0, b.size() - 3));
+  EXPECT_CONTAINS(m, "truncated");
+  EXPECT_CONTAINS(m, "byte offset " + std::to_string(a.size() + b.size() - 3) + " of the file");
+  std::string bad = b;
+  bad[bad.size() - 5] ^= 0x55;  // the CRC
+  EXPECT_CONTAINS(trailing("crc.csv.gz", a + bad), "corrupt gzip data");
+  // Through read_csv and read_idx_* as well.
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_csv(temp_path("garbage.csv.gz")); }), "trailing bytes");
+  write_file(temp_path("garbage.idx.gz"), gzip_of(idx_labels({1, 2}), "l.gz") + "junk");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_idx_labels(temp_path("garbage.idx.gz"), 10); }),
+                  "4 trailing bytes after the gzip data");
+}
+
+TEST(Idx, HeaderIsCheckedBeforeTheBody) {
+  // 0 x 65535 x 65535 is not a 0 x 4294836225 matrix.
+  const std::string zero = be32(kIdxImagesMagic) + be32(0) + be32(65535) + be32(65535);
+  std::string m = error_of<DataFileError>([&] { parse_idx_images(bytes_of(zero), "zero.idx"); });
+  EXPECT_CONTAINS(m, "zero.idx, byte offset 4: the file holds 0 images (dimensions 0 x 65535 x 65535)");
+  write_file(temp_path("zero.idx"), zero);
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { read_idx_images(temp_path("zero.idx")); }),
+                  temp_path("zero.idx") + ", byte offset 4: the file holds 0 images");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { parse_idx_labels(bytes_of(idx_labels({})), "nolabels", 10); }),
+                  "nolabels, byte offset 4: the file holds 0 labels");
+  // A header calling for more than the cap is refused by the header alone.
+  const std::string big = be32(kIdxImagesMagic) + be32(1) + be32(65535) + be32(65535);
+  write_file(temp_path("big.idx"), big + "abc");
+  m = error_of<DataFileError>([&] { read_idx_images(temp_path("big.idx"), 1.0f, {.max_bytes = 1 << 20}); });
+  EXPECT_CONTAINS(m, temp_path("big.idx") + ", byte offset 4: dimensions 1 x 65535 x 65535 call for 4294836225 bytes");
+  EXPECT_CONTAINS(m, "more than the read limit of 1048576 bytes");
+  // Under the default cap, it is checked against the data there are, without allocating for it.
+  write_gz(temp_path("big.idx.gz"), big + "abc");
+  for (const std::string suffix : {"", ".gz"}) {
+    const std::string path = temp_path("big.idx" + suffix);
+    const std::size_t growth = peak_memory_growth(
+        [&] { m = error_of<DataFileError>([&] { read_idx_images(path); }); });
+    EXPECT_CONTAINS(m, path + ", byte offset 19: truncated: dimensions 1 x 65535 x 65535 call for 4294836225");
+    EXPECT_LT(growth, std::size_t{64} << 20) << path;  // not the 4 GiB the header claims
+  }
+  // In memory, overflowing and huge products are errors, not allocations.
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { parse_idx_images(bytes_of(big), "big"); }), "truncated");
+  // Trailing bytes in a file are counted, not kept.
+  write_file(temp_path("long.idx"), idx_labels({1, 2, 3}) + std::string(100000, '\x01'));
+  m = error_of<DataFileError>([&] { read_idx_labels(temp_path("long.idx"), 10); });
+  EXPECT_CONTAINS(m, temp_path("long.idx") + ", byte offset 11: 100000 trailing bytes");
+}
+
+TEST(ReadFiles, EveryErrorIsADataFileErrorNamingTheFileAndBounded) {
+  const std::string huge(10 << 20, 'x');  // a 10 MB cell
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"huge-cell.csv", "1,2,0\n1," + huge + ",0\n"},
+      {"huge-label.csv", "1,2," + huge + "\n"},
+      {"huge-line.csv", huge + "\n"},
+      {"huge-header.csv", huge + "," + huge + "\n1,2\n"},
+      {"huge-magic.idx", huge},
+  };
+  for (const auto& [name, bytes] : files) write_file(temp_path(name), bytes);
+  std::vector<std::string> paths;
+  for (const auto& [name, bytes] : files) paths.push_back(temp_path(name));
+  for (const std::string extra : {"a-directory", "zero.idx", "garbage.csv.gz"}) paths.push_back(temp_path(extra));
+  std::filesystem::create_directories(temp_path("a-directory"));
+  write_file(temp_path("zero.idx"), be32(kIdxImagesMagic) + be32(0) + be32(65535) + be32(65535));
+  write_file(temp_path("garbage.csv.gz"), gzip_of("1,0\n", "g.gz") + huge);
+  paths.push_back("/dev/zero");
+  const std::vector<std::pair<const char*, std::function<void(const std::string&)>>> readers = {
+      {"read_csv", [](const std::string& p) { read_csv(p); }},
+      {"read_csv learn", [](const std::string& p) { read_csv(p, {.header = true, .label_name = "y", .labels = CsvLabels::learn}); }},
+      {"read_csv given", [](const std::string& p) { read_csv(p, {.labels = CsvLabels::given, .class_names = {"a"}}); }},
+      {"read_csv_features", [](const std::string& p) { read_csv_features(p, {.header = true}); }},
+      {"read_idx_images", [](const std::string& p) { read_idx_images(p); }},
+      {"read_idx_labels", [](const std::string& p) { read_idx_labels(p, 10); }},
+      {"read_idx", [](const std::string& p) { read_idx(p, p, 10); }},
+  };
+  int errors = 0;
+  for (const std::string& path : paths) {
+    for (const auto& [reader, read] : readers) {
+      try {
+        read(path);
+      } catch (const DataFileError& e) {
+        ++errors;
+        const std::string m = e.what();
+        EXPECT_CONTAINS(m, path) << reader;
+        EXPECT_LT(m.size(), path.size() + 400) << reader << " on " << path << ": " << m.substr(0, 300);
+        continue;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << reader << " on " << path << " threw another type: "
+                      << std::string(e.what()).substr(0, 300);
+        continue;
+      }
+      // Only the huge header with its one valid row, read as features, may pass.
+      EXPECT_TRUE(path == temp_path("huge-header.csv") && std::string(reader) == "read_csv_features")
+          << reader << " accepted " << path;
+    }
+  }
+  EXPECT_GE(errors, 50);
+  // Bad arguments quote what they were given, bounded too.
+  const std::string m = error_of<std::invalid_argument>([&] { parse_csv("1,a\n", "x", {.label_name = huge}); });
+  EXPECT_LT(m.size(), 200u);
+  EXPECT_CONTAINS(m, "needs a header");
+  const std::string twice =
+      error_of<std::invalid_argument>([&] { parse_csv("1,a\n", "x", {.labels = CsvLabels::given, .class_names = {huge, huge}}); });
+  EXPECT_LT(twice.size(), 200u);
 }
 
 // ---- bundled and installed data sets ----

@@ -1,16 +1,12 @@
 // Steady-state training allocates nothing: once a network has run one step at a batch size, the
 // next forward + backward at that size (or a smaller last batch), and eval forwards, make no heap
-// allocation. Counted by replacing the global operator new / delete in this binary only (which is
-// why this is a test of its own).
+// allocation. Counted by replacing the global operator new / delete in this binary only
+// (tests/alloc_counter.h; which is why this is a test of its own).
 //
 // It runs at one thread: the GEMM keeps its packing buffers per thread (thread_local, grown once),
 // and with several threads which worker first meets which tile is up to the scheduler, so a
 // worker's first packing buffer could be allocated in any later step.
 #include <gtest/gtest.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
@@ -25,77 +21,21 @@
 #include <simdnn/models/model.h>
 #include <simdnn/models/predictor.h>
 
-namespace {
-
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-
-void* allocate(std::size_t size, std::size_t alignment) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (alignment <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else if (posix_memalign(&p, alignment, size) != 0) {
-    p = nullptr;
-  }
-  return p;
-}
-
-}  // namespace
-
-// GCC sees free() applied to what operator new returned; here both are malloc's.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  if (void* p = allocate(size, 0)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, std::align_val_t a) {
-  if (void* p = allocate(size, static_cast<std::size_t>(a))) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t a) { return operator new(size, a); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return allocate(size, 0);
-}
-void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+#include "tests/alloc_counter.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
 
-long allocations_during(const auto& body) {
-  allocations = 0;
-  counting = true;
-  body();
-  counting = false;
-  return allocations.load();
-}
+using testing::allocations_during;
+using testing::ScopedThreads;
 
 TEST(LayersAllocation, CounterSeesTensorAllocations) {
   EXPECT_EQ(allocations_during([] { Tensor t(3, 3); }), 1);
 }
 
 TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
-  set_num_threads(1);
+  ScopedThreads one_thread(1);
   Sequential net;
   net.emplace<Dense>(20, 64, DenseOptions{.activation = ActivationSpec::relu(), .seed = 1});
   net.emplace<BatchNorm>(64);
@@ -135,7 +75,7 @@ TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
 // Inference: a Predictor's first call grows its buffers; later calls, over many batches and a
 // smaller input, allocate nothing (the spec has BatchNorm and Dropout; the scaler runs too).
 TEST(LayersAllocation, PredictAllocatesOnlyOnFirstCall) {
-  set_num_threads(1);
+  ScopedThreads one_thread(1);
   Model model = Model::from_spec(
       R"({"type": "mlp", "inputs": 20, "hidden": [64, 32], "outputs": 4, "batch_norm": true, "dropout": 0.2})");
   Tensor x(200, 20);

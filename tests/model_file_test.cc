@@ -198,6 +198,17 @@ TEST_F(BadModelFile, HeaderDimensionsOverflow) {
   std::memcpy(&bytes[name + std::strlen("param/dense0/weight")], &huge, 8);
   expect_error(with_crc(bytes), "file ends before");
 }
+TEST_F(BadModelFile, DeeplyNestedMetadata) {
+  // Replace the metadata with 100,000 nested arrays (its length field and the CRC follow).
+  std::string bytes = good_;
+  std::uint64_t length;
+  std::memcpy(&length, &bytes[12], 8);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  bytes.replace(20, length, deep);
+  const std::uint64_t new_length = deep.size();
+  std::memcpy(&bytes[12], &new_length, 8);
+  expect_error(with_crc(bytes), "nested deeper than 64 levels");
+}
 TEST_F(BadModelFile, NonFiniteWeight) {
   std::string bytes = good_;
   const std::size_t name = bytes.find("param/dense0/weight");

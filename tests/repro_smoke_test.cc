@@ -1,15 +1,22 @@
 // Runs `repro all --quick` and checks that every promised file exists and is well formed: each
 // experiment's section is in REPORT.md, every Markdown table has its header, a separator and
 // rows of the header's width (and its CSV the same shape), and every figure spec names CSV files
-// and columns that exist.
+// and columns that exist. Then the values: no NaN or infinity in any table or CSV except where a
+// run diverges on purpose (the unclipped runs of the clipping demo) or a column is padded, and
+// accuracies above chance where training succeeds. And the command line: malformed or
+// out-of-range values and unknown experiments are usage errors (exit 2, one line naming them).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -42,16 +49,12 @@ std::size_t markdown_cells(const std::string& row) {
   return bars == 0 ? 0 : bars - 1;
 }
 
-// A CSV's header and row count (cells are simple in repro's CSVs except quoted text).
-std::vector<std::string> csv_header(const fs::path& p, std::size_t* rows) {
-  const std::vector<std::string> lines = lines_of(slurp(p));
-  *rows = lines.empty() ? 0 : lines.size() - 1;
+// One CSV line's cells (RFC 4180: a quoted cell may hold commas and doubled quotes; repro's
+// cells hold no line breaks).
+std::vector<std::string> csv_cells(const std::string& line) {
   std::vector<std::string> header;
-  if (lines.empty()) return header;
-  // RFC 4180 cells: a quoted cell may hold commas and doubled quotes.
   std::string cell;
   bool quoted = false;
-  const std::string& line = lines[0];
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (quoted) {
@@ -74,6 +77,103 @@ std::vector<std::string> csv_header(const fs::path& p, std::size_t* rows) {
   }
   header.push_back(cell);
   return header;
+}
+
+// A CSV's header and row count.
+std::vector<std::string> csv_header(const fs::path& p, std::size_t* rows) {
+  const std::vector<std::string> lines = lines_of(slurp(p));
+  *rows = lines.empty() ? 0 : lines.size() - 1;
+  if (lines.empty()) return {};
+  return csv_cells(lines[0]);
+}
+
+// A CSV file: its header and rows of cells.
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  // The column's index; fails the test (and returns the width) when there is none.
+  std::size_t column(const std::string& name) const {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << "no column \"" << name << "\"";
+    return static_cast<std::size_t>(it - header.begin());
+  }
+};
+
+Csv read_csv(const fs::path& p) {
+  Csv csv;
+  const std::vector<std::string> lines = lines_of(slurp(p));
+  if (lines.empty()) return csv;
+  csv.header = csv_cells(lines[0]);
+  for (std::size_t i = 1; i < lines.size(); ++i) csv.rows.push_back(csv_cells(lines[i]));
+  return csv;
+}
+
+// The cells of a Markdown table row ("| a | b |" -> {"a", "b"}), trimmed.
+std::vector<std::string> markdown_row(const std::string& row) {
+  std::vector<std::string> cells;
+  std::size_t start = row.find('|');
+  while (start != std::string::npos) {
+    const std::size_t end = row.find('|', start + 1);
+    if (end == std::string::npos) break;
+    std::string cell = row.substr(start + 1, end - start - 1);
+    cell.erase(0, cell.find_first_not_of(' '));
+    cell.erase(cell.find_last_not_of(' ') + 1);
+    cells.push_back(cell);
+    start = end;
+  }
+  return cells;
+}
+
+// A cell that shows a NaN or an infinity: "nan", "NaN (last finite 0.7)", "inf", "-inf",
+// "Infinity", or "–" (an en dash: how fmt() prints NaN in tables).
+bool non_finite(const std::string& cell) {
+  if (cell == "\u2013") return true;
+  std::string c;
+  for (char ch : cell) c += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!c.empty() && (c[0] == '-' || c[0] == '+')) c.erase(0, 1);
+  return c.rfind("nan", 0) == 0 || c.rfind("inf", 0) == 0;
+}
+
+// Where a NaN or infinity is expected in `repro all --quick`:
+//  - a `*_sd` column shows "–" for a standard deviation of one run (quick runs use one seed);
+//  - the clipping demo runs each exploding network once without clipping, and that run diverges
+//    on purpose: its rows in the summary (diverged "yes, ...") and its `no_clip_*` CSV columns;
+//  - depth_layer_grads_deepest.csv has a column per model and a row per layer; a model with
+//    fewer layers has NaN below its last (checked separately: only at the end of a column).
+bool non_finite_allowed(const std::string& file, const std::string& column, const std::vector<std::string>& header,
+                        const std::vector<std::string>& row) {
+  if (column.size() > 3 && column.substr(column.size() - 3) == "_sd") return true;
+  if (file.rfind("dropout_clipping_summary.", 0) == 0) {
+    const auto d = std::find(header.begin(), header.end(), "diverged");
+    const std::size_t i = static_cast<std::size_t>(d - header.begin());
+    return d != header.end() && i < row.size() && row[i].rfind("yes", 0) == 0 &&
+           (column == "final_train_loss" || column == "test_accuracy");
+  }
+  if (file.rfind("dropout_clipping_", 0) == 0 && file.size() > 4 && file.substr(file.size() - 4) == ".csv") {
+    return column.rfind("no_clip_", 0) == 0;
+  }
+  return file == "depth_layer_grads_deepest.csv";
+}
+
+// A number in a table cell; fails the test when the cell is not one.
+double number(const std::string& cell, const std::string& where) {
+  std::size_t used = 0;
+  double v = 0.0;
+  try {
+    v = std::stod(cell, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  EXPECT_TRUE(used > 0 && used == cell.size()) << where << ": \"" << cell << "\" is not a number";
+  return used > 0 ? v : std::numeric_limits<double>::quiet_NaN();
+}
+
+// Runs repro with `args` (its output into `log`); returns its exit status, or -1 if it did not
+// exit normally.
+int run_repro(const std::string& args, const fs::path& log) {
+  const int status = std::system(("experiments/repro " + args + " > '" + log.string() + "' 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 class ReproSmoke : public ::testing::Test {
@@ -181,7 +281,9 @@ TEST_F(ReproSmoke, FigureSpecsReferToExistingColumns) {
     const nlohmann::json spec = nlohmann::json::parse(slurp(entry.path()));
     ASSERT_FALSE(spec["panels"].empty()) << name;
     for (const auto& panel : spec["panels"]) {
-      if (panel.contains("image_csv")) EXPECT_TRUE(fs::exists(out_ / panel["image_csv"].get<std::string>())) << name;
+      if (panel.contains("image_csv")) {
+        EXPECT_TRUE(fs::exists(out_ / panel["image_csv"].get<std::string>())) << name;
+      }
       for (const auto& s : panel["series"]) {
         const fs::path csv = out_ / s["csv"].get<std::string>();
         ASSERT_TRUE(fs::exists(csv)) << name << " -> " << csv;
@@ -195,6 +297,196 @@ TEST_F(ReproSmoke, FigureSpecsReferToExistingColumns) {
       }
     }
   }
+}
+
+// No NaN or infinity in any table or CSV, except the expected ones (non_finite_allowed).
+TEST_F(ReproSmoke, NoNanOrInfinityInTablesAndCsvs) {
+  ASSERT_EQ(status_, 0);
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(out_)) {
+    const std::string name = entry.path().filename().string();
+    const std::string ext = entry.path().extension().string();
+    if ((ext != ".csv" && ext != ".md") || name == "REPORT.md") continue;
+    ++files;
+    std::vector<std::vector<std::string>> rows;  // header first
+    if (ext == ".csv") {
+      Csv csv = read_csv(entry.path());
+      rows.push_back(csv.header);
+      for (auto& r : csv.rows) rows.push_back(std::move(r));
+    } else {
+      for (const std::string& l : lines_of(slurp(entry.path()))) {
+        if (!l.empty() && l[0] == '|') rows.push_back(markdown_row(l));
+      }
+      if (rows.size() >= 2) rows.erase(rows.begin() + 1);  // the separator
+    }
+    if (rows.empty()) continue;
+    const std::vector<std::string>& header = rows[0];
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      for (std::size_t c = 0; c < rows[r].size() && c < header.size(); ++c) {
+        if (!non_finite(rows[r][c])) continue;
+        EXPECT_TRUE(non_finite_allowed(name, header[c], header, rows[r]))
+            << name << " row " << r << ", column \"" << header[c] << "\": " << rows[r][c];
+      }
+    }
+  }
+  EXPECT_GT(files, 2 * registered_experiments().size());
+
+  // The clipped runs did not diverge: every clipped row of the summary says "no" and shows finite
+  // numbers, and the CSVs' clipped columns are finite throughout (checked above).
+  const Csv summary = read_csv(out_ / "dropout_clipping_summary.csv");
+  ASSERT_FALSE(summary.rows.empty());
+  const std::size_t clip = summary.column("clip_norm"), diverged = summary.column("diverged");
+  for (const auto& row : summary.rows) {
+    ASSERT_EQ(row.size(), summary.header.size());
+    if (row[clip] == "off") continue;
+    EXPECT_EQ(row[diverged], "no") << "clip_norm " << row[clip];
+  }
+
+  // depth_layer_grads_deepest.csv: NaN only as a column's padding below the model's last layer.
+  const Csv grads = read_csv(out_ / "depth_layer_grads_deepest.csv");
+  ASSERT_FALSE(grads.rows.empty());
+  for (std::size_t c = 0; c < grads.header.size(); ++c) {
+    bool padding = false;
+    std::size_t finite = 0;
+    for (std::size_t r = 0; r < grads.rows.size(); ++r) {
+      ASSERT_EQ(grads.rows[r].size(), grads.header.size());
+      const bool nan = non_finite(grads.rows[r][c]);
+      if (padding && !nan) {
+        ADD_FAILURE() << grads.header[c] << " row " << r + 1 << ": a value after NaN";
+        break;
+      }
+      padding = padding || nan;
+      finite += !nan;
+    }
+    EXPECT_GE(finite, 5u) << grads.header[c];
+  }
+}
+
+// Accuracies above chance where training succeeds. The notebook's task is binary (chance 0.5);
+// every run here learns it (quick runs reach 0.69 to 0.95), so 0.6 leaves room for rounding
+// differences between ISAs; the depth comparison's deepest plain networks learn least, and are
+// only asked to beat chance. Digits has 10 classes (chance 0.1) and reaches about 0.9.
+TEST_F(ReproSmoke, AccuraciesAreAboveChanceWhereTrainingSucceeds) {
+  ASSERT_EQ(status_, 0);
+  struct Check {
+    const char* csv;
+    std::vector<const char*> columns;
+    double above;
+  };
+  const Check checks[] = {
+      {"optimizers_comparison.csv", {"val acc", "test acc"}, 0.6},
+      {"schedules_results.csv", {"val acc", "test acc"}, 0.6},
+      {"regularization_results.csv", {"train acc", "val acc", "test acc"}, 0.6},
+      {"depth_test_accuracy.csv",
+       {"plain_sgdm", "plain_bn_sgdm", "resnet_sgdm", "densenet_sgdm", "plain_adam", "plain_bn_adam", "resnet_adam",
+        "densenet_adam"},
+       0.5},
+      {"digits_accuracy.csv", {"train_acc", "test_acc"}, 0.5},
+      {"digits_mixup.csv", {"test_acc"}, 0.5},
+  };
+  for (const Check& check : checks) {
+    const Csv csv = read_csv(out_ / check.csv);
+    ASSERT_FALSE(csv.rows.empty()) << check.csv;
+    for (const char* column : check.columns) {
+      const std::size_t c = csv.column(column);
+      for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+        ASSERT_LT(c, csv.rows[r].size()) << check.csv;
+        const std::string where = std::string(check.csv) + " row " + std::to_string(r + 1) + " " + column;
+        EXPECT_GT(number(csv.rows[r][c], where), check.above) << where;
+      }
+    }
+  }
+
+  // Initialization: with a scaled init (Xavier, He), tanh and ReLU networks learn; the point of
+  // the table is that zeros and tiny random weights do not, so those rows are not checked.
+  const Csv init = read_csv(out_ / "init_accuracy.csv");
+  const std::size_t activation = init.column("activation"), scheme = init.column("init"),
+                    accuracy = init.column("test_accuracy");
+  std::size_t learned = 0;
+  for (const auto& row : init.rows) {
+    ASSERT_EQ(row.size(), init.header.size());
+    if ((row[activation] == "tanh" || row[activation] == "relu") && (row[scheme] == "xavier" || row[scheme] == "he")) {
+      EXPECT_GT(number(row[accuracy], "init_accuracy " + row[activation] + " " + row[scheme]), 0.6);
+      ++learned;
+    }
+  }
+  EXPECT_EQ(learned, 4u);
+
+  // Gradient clipping: both clipped runs of each network learn.
+  const Csv clipping = read_csv(out_ / "dropout_clipping_summary.csv");
+  const std::size_t clip = clipping.column("clip_norm"), test = clipping.column("test_accuracy");
+  std::size_t clipped = 0;
+  for (const auto& row : clipping.rows) {
+    ASSERT_EQ(row.size(), clipping.header.size());
+    if (row[clip] == "off") continue;
+    EXPECT_GT(number(row[test], "clipping " + row[0] + " clip " + row[clip]), 0.6);
+    ++clipped;
+  }
+  EXPECT_EQ(clipped, 4u);
+}
+
+// The command line: a value out of range or malformed, an unknown option or experiment, no
+// experiment: exit 2 with one line on stderr naming what was wrong, and nothing written.
+TEST(ReproCommandLine, BadArgumentsAreUsageErrors) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_cli";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path out = dir / "out", log = dir / "log";
+  struct Case {
+    std::string args;
+    std::vector<std::string> message;  // what the one line must name
+  };
+  const Case cases[] = {
+      {"--seed 18446744073709551616 activations", {"--seed", "18446744073709551616"}},
+      {"--seed 99999999999999999999999 activations", {"--seed", "99999999999999999999999"}},
+      {"--seed -1 activations", {"--seed", "\"-1\""}},
+      {"--seed=-1 activations", {"--seed", "\"-1\""}},
+      {"--seed 12abc activations", {"--seed", "12abc"}},
+      {"--seed '' activations", {"--seed"}},
+      {"--threads 0 activations", {"--threads", "\"0\""}},
+      {"--threads -1 activations", {"--threads", "\"-1\""}},
+      {"--threads 100000 activations", {"--threads", "100000"}},
+      {"--threads 4097 activations", {"--threads", "4097", "4096"}},
+      {"--threads 99999999999999999999 activations", {"--threads", "99999999999999999999"}},
+      {"--threads two activations", {"--threads", "two"}},
+      {"activations --threads 0", {"--threads", "\"0\""}},
+      {"nosuchexperiment", {"nosuchexperiment", "activations", "all"}},
+      {"--seed 7 nosuchexperiment", {"nosuchexperiment"}},
+      {"", {"experiment", "all"}},
+      {"--no-such-option activations", {"--no-such-option"}},
+      {"activations extra", {"extra"}},
+  };
+  for (const Case& c : cases) {
+    const int code = run_repro(c.args + " --quick --out '" + out.string() + "'", log);
+    const std::string output = slurp(log);
+    EXPECT_EQ(code, 2) << "repro " << c.args << ":\n" << output;
+    EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << "repro " << c.args << ": one line\n" << output;
+    EXPECT_EQ(output.rfind("repro: ", 0), 0u) << output;
+    for (const std::string& part : c.message) {
+      EXPECT_NE(output.find(part), std::string::npos) << "repro " << c.args << ": \"" << output << "\" lacks " << part;
+    }
+    EXPECT_FALSE(fs::exists(out)) << "repro " << c.args << " wrote " << out;
+  }
+}
+
+// The bounds themselves are accepted: seed 2^64 - 1 and 0 run; --help exits 0.
+TEST(ReproCommandLine, BoundaryValuesAreAccepted) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_cli_ok";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path log = dir / "log";
+  for (const char* seed : {"18446744073709551615", "0"}) {
+    const fs::path out = dir / seed;
+    EXPECT_EQ(run_repro(std::string("activations --quick --threads 1 --seed ") + seed + " --out '" + out.string() + "'", log), 0)
+        << slurp(log);
+    EXPECT_TRUE(fs::exists(out / "activations_ranges.md")) << seed;
+  }
+  EXPECT_EQ(run_repro("--help", log), 0);
+  const std::string help = slurp(log);
+  EXPECT_NE(help.find("--seed"), std::string::npos) << help;
+  EXPECT_NE(help.find("4096"), std::string::npos) << help;
 }
 
 }  // namespace

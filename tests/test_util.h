@@ -28,6 +28,18 @@ class Restore {
   int threads_;
 };
 
+// Sets the thread count for a scope and restores the previous one at its end.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n) : saved_(num_threads()) { set_num_threads(n); }
+  ~ScopedThreads() { set_num_threads(saved_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Expects call() to throw std::invalid_argument (or a subclass) whose message contains every
 // string of `parts`; `what` names the case in failure messages.
 template <class C>

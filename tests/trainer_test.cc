@@ -33,30 +33,15 @@
 #include <simdnn/train/model_io.h>
 #include <simdnn/train/trainer.h>
 
-// Counts heap allocations in this test binary (for the no-allocation test).
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t al) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t a = static_cast<std::size_t>(al);
-  if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-// Not inlined: GCC would otherwise see free() on the result of operator new in the callers and
-// warn (-Wmismatched-new-delete), although this operator new does return malloc's memory.
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "tests/alloc_counter.h"  // counts heap allocations (for the no-allocation tests)
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
+
+using testing::allocation_count;
+using testing::allocations_during;
+using testing::ScopedThreads;
 
 // A binary problem: label = [x0 + 0.5·x1 − 0.25·x2 > 0], 8 features, standard-normal inputs.
 struct Data {
@@ -268,12 +253,13 @@ TEST(Trainer, WarmTrainingStepAllocatesNothing) {
   TrainerOptions options;
   options.record_grad_norms = true;
   Trainer trainer(*model, loss, adam, options);
-  set_num_threads(1);
+  ScopedThreads one_thread(1);
   trainer.train_on_batch(train.x.cview(), train.y.cview());
   trainer.train_on_batch(train.x.cview(), train.y.cview());
-  const long before = g_allocations.load();
-  for (int i = 0; i < 5; ++i) trainer.train_on_batch(train.x.cview(), train.y.cview());
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(allocations_during([&] {
+              for (int i = 0; i < 5; ++i) trainer.train_on_batch(train.x.cview(), train.y.cview());
+            }),
+            0);
 }
 
 // ---- class indices, labels, LabeledData ---------------------------------------------------------
@@ -971,12 +957,12 @@ TEST(Trainer, FitStepsAllocateNothingOnceWarm) {
     Rng rng(99, step);
     for (std::size_t r = 0; r < x.rows; ++r) x(r, 0) += 0.01f * rng.uniform();
   };
-  set_num_threads(1);
+  ScopedThreads one_thread(1);
   Trainer trainer(*model, loss, adam, options);
   std::vector<long> at_batch_end;
   at_batch_end.reserve(64);
   trainer.add_callback<LambdaCallback>(LambdaCallback::Hooks{
-      .batch_end = [&](Trainer& t, double) { if (t.current_epoch() > 0) at_batch_end.push_back(g_allocations.load()); },
+      .batch_end = [&](Trainer& t, double) { if (t.current_epoch() > 0) at_batch_end.push_back(allocation_count()); },
       .epoch_end = [&](Trainer&, const EpochRecord&) { at_batch_end.push_back(-1); }});
   trainer.fit(train.x.cview(), train.index.cview());
   // Epochs 1 and 2: 3 steps each, separated by the -1 of the epoch's end.

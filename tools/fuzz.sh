@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the data readers (data/readers.h) with libFuzzer: builds data/fuzz/csv_fuzzer.cc and
-# data/fuzz/idx_fuzzer.cc with clang++ -fsanitize=fuzzer,address,undefined and runs each for
+# Fuzzes the data readers (data/readers.h) with libFuzzer: builds data/fuzz/csv_fuzzer.cc,
+# data/fuzz/idx_fuzzer.cc and data/fuzz/file_fuzzer.cc (the file paths: gzip, caps, headers) with clang++ -fsanitize=fuzzer,address,undefined and runs each for
 # SECONDS (default 60), starting from the seed corpus in data/fuzz/corpus/<name>/.
 #
 #   tools/fuzz.sh [seconds]      needs clang and libFuzzer: tools/setup.sh --fuzz
@@ -27,13 +27,14 @@ if [[ -z "$cxx" ]]; then
   exit 1
 fi
 out=${FUZZ_OUT:-/tmp/simdnn-fuzz}
-mkdir -p "$out"
+mkdir -p "$out/include"
+ln -sfn "$PWD" "$out/include/simdnn"  # the sources include <simdnn/...>, as Bazel lays them out
 
 passed=0
 failed=0
-for name in csv_fuzzer idx_fuzzer; do
+for name in csv_fuzzer idx_fuzzer file_fuzzer; do
   echo "=== $name: build"
-  if ! "$cxx" -std=c++20 -O1 -g -I. \
+  if ! "$cxx" -std=c++20 -O1 -g -I"$out/include" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       "data/fuzz/$name.cc" data/readers.cc core/tensor.cc -lz -o "$out/$name"; then
     echo "fuzz: $name did not build (is libclang-rt-14-dev installed? tools/setup.sh --fuzz)" >&2

@@ -129,10 +129,19 @@ void save(const std::string& path, Layer& network, const Model* model, Optimizer
 json parse_metadata(const std::string& path, const TensorFileContents& file) {
   if (file.metadata.empty()) return json::object();
   json meta;
+  // Bounded nesting: nlohmann's dump() and copies recurse, so a deeply nested value in a file
+  // must be refused while parsing, before anything walks it.
+  constexpr int kMaxDepth = 64;
+  const auto bounded = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth) {
+      throw TensorFileError(path + ": metadata is nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    return true;
+  };
   try {
-    meta = json::parse(file.metadata);
+    meta = json::parse(file.metadata, bounded);
   } catch (const json::exception& e) {
-    throw TensorFileError(path + ": metadata is not valid JSON: " + e.what());
+    throw TensorFileError(path + ": metadata is not valid JSON: " + std::string(e.what()).substr(0, 200));
   }
   if (!meta.is_object() || meta.value("format", json()) != kFormat) {
     throw TensorFileError(path + ": metadata does not describe a simdnn model (no \"format\": \"" +
