@@ -15,6 +15,7 @@
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
@@ -50,15 +51,6 @@ Tensor initialized(std::size_t rows, std::size_t cols, const InitSpec& spec,
   initialize(w.view(), spec, seed, stream);
   return w;
 }
-
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
 
 // 512 x 256 = 131072 samples.
 //  normal: sigma of the sample std ≈ σ/sqrt(2n) = 0.20% of σ; bound 1% (5.1 sigma).
@@ -220,7 +212,7 @@ TEST(Initializers, StridedViewLeavesPaddingUntouched) {
 }
 
 TEST(Initializers, DeterministicAndIndependentOfThreadCount) {
-  ThreadCountGuard guard;
+  testing::Restore restore;  // the thread count this test changes
   for (const InitSpec& spec : {InitSpec::xavier_uniform(), InitSpec::he_normal(),
                                InitSpec::orthogonal(), InitSpec::normal(1.0f)}) {
     SCOPED_TRACE(init_name(spec.kind));

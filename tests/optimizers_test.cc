@@ -10,7 +10,6 @@
 //  - clipping by global norm and by value.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -19,7 +18,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,42 +31,8 @@
 #include <simdnn/layers/layer.h>
 #include <simdnn/train/clipping.h>
 #include <simdnn/train/optimizer.h>
+#include "tests/alloc_counter.h"
 #include "tests/test_util.h"
-
-// ---- allocation counting (for the no-allocation-per-step test) -----------------------------
-
-namespace {
-std::atomic<long> g_allocations{0};
-std::atomic<bool> g_counting{false};
-void note_allocation() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-}
-void* allocate(std::size_t n) {
-  note_allocation();
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* allocate_aligned(std::size_t n, std::align_val_t a) {
-  note_allocation();
-  const std::size_t align = static_cast<std::size_t>(a);
-  const std::size_t size = ((n == 0 ? 1 : n) + align - 1) / align * align;
-  if (void* p = std::aligned_alloc(align, size)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace simdnn {
 namespace {
@@ -505,11 +469,10 @@ TEST(Optimizers, StepDoesNotAllocate) {
     for (std::size_t i = 0; i < gb.size(); ++i) gb.data()[i] = grad_at(i, 1, 1);
     auto opt = c.make({{"w", &w, &gw, true}, {"b", &b, &gb, false}});
     opt->step();
-    g_allocations = 0;
-    g_counting = true;
-    for (int t = 0; t < 3; ++t) opt->step();
-    g_counting = false;
-    EXPECT_EQ(g_allocations.load(), 0);
+    EXPECT_EQ(testing::allocations_during([&] {
+                for (int t = 0; t < 3; ++t) opt->step();
+              }),
+              0);
   }
 }
 
