@@ -7,6 +7,7 @@
 #include <string>
 
 #include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/parallel.h>
@@ -16,26 +17,7 @@ namespace simdnn {
 namespace internal {
 
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
-  if (!cpu_supports(isa)) {
-    throw std::invalid_argument(std::string("elementwise_kernels: this CPU does not support ") +
-                                isa_name(isa));
-  }
-  switch (isa) {
-    case Isa::sse2: {
-      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::sse2>::type>();
-      return k;
-    }
-    case Isa::avx2: {
-      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::avx2>::type>();
-      return k;
-    }
-    case Isa::avx512: {
-      static const ElementwiseKernels k = make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
-      return k;
-    }
-  }
-  throw std::invalid_argument("elementwise_kernels: unknown ISA " +
-                              std::to_string(static_cast<int>(isa)));
+  return kernel_table<ElementwiseKernels>("elementwise_kernels", isa, []<class Arch>() { return make_elementwise_kernels<Arch>(); });
 }
 
 }  // namespace internal

@@ -55,8 +55,8 @@ const ElementwiseKernels& elementwise_kernels(Isa isa);
 template <class Arch>
 ElementwiseKernels make_elementwise_kernels();
 
-extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::sse2>::type>();
-extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx2>::type>();
-extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::avx512>::type>();
+#define SIMDNN_EXTERN_ELEMENTWISEKERNELS(name) extern template ElementwiseKernels make_elementwise_kernels<XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_ELEMENTWISEKERNELS)
+#undef SIMDNN_EXTERN_ELEMENTWISEKERNELS
 
 }  // namespace simdnn::internal

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include <oneapi/tbb/task_arena.h>
 
 #include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
@@ -19,21 +21,59 @@
 namespace simdnn {
 namespace internal {
 
+// Columns of C per packed tile at most (a multiple of every ISA's nr, and of nc).
+constexpr std::size_t kTileCols = 256;
+
 const GemmKernels& gemm_kernels(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: {
-      static const GemmKernels table = make_gemm_kernels<XsimdArch<Isa::avx512>::type>();
-      return table;
-    }
-    case Isa::avx2: {
-      static const GemmKernels table = make_gemm_kernels<XsimdArch<Isa::avx2>::type>();
-      return table;
-    }
-    case Isa::sse2: break;
-  }
-  static const GemmKernels table = make_gemm_kernels<XsimdArch<Isa::sse2>::type>();
-  return table;
+  return kernel_table<GemmKernels>("gemm_kernels", isa, []<class Arch>() { return make_gemm_kernels<Arch>(); });
 }
+
+namespace {
+
+std::size_t round_down(std::size_t x, std::size_t multiple) { return x / multiple * multiple; }
+
+std::optional<GemmBlocking>& blocking_override() {
+  static std::optional<GemmBlocking> forced;
+  return forced;
+}
+
+}  // namespace
+
+// The analytical model of BLIS (Low et al., "Analytical modeling is enough for high-performance
+// BLIS", 2016), simplified:
+//  - kc: the microkernel reuses a kc x nr panel of B from L1 across all row panels of a tile,
+//    while it streams an mr x kc panel of A and touches C. Give B all ways of L1D but two
+//    (one for A's stream, one for C and the stack): kc·nr·4 <= L1D·(ways − 2)/ways.
+//  - mc: the mc x kc block of A a tile walks through stays in half of L2 (the other half holds
+//    the B panels streaming through and C's lines).
+//  - nc: the kc x nc block of packed B, shared by every thread, takes at most half of L3.
+// Then clamped: kc to [64, 768] (short k loops lose to the tile's load and store of C; long
+// ones buy nothing), nc to [1024, 8192].
+GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr) {
+  const std::size_t l1 = caches.l1d != 0 ? caches.l1d : 32 * 1024;
+  const std::size_t ways = caches.l1d_ways >= 4 ? caches.l1d_ways : 8;
+  const std::size_t l2 = caches.l2 != 0 ? caches.l2 : 512 * 1024;
+  const std::size_t l3 = caches.l3 != 0 ? caches.l3 : 8 * 1024 * 1024;
+  GemmBlocking b;
+  b.kc = std::clamp<std::size_t>(round_down(l1 * (ways - 2) / ways / (nr * sizeof(float)), 16), 64, 768);
+  b.mc = std::clamp<std::size_t>(round_down(l2 / 2 / (b.kc * sizeof(float)), mr), mr, round_down(1024, mr));
+  b.nc = std::clamp<std::size_t>(round_down(l3 / 2 / (b.kc * sizeof(float)), kTileCols), 1024, 8192);
+  return b;
+}
+
+GemmBlocking gemm_blocking(const GemmKernels& kernels) {
+  const auto mr = static_cast<std::size_t>(kernels.mr);
+  if (const auto& forced = blocking_override()) {
+    GemmBlocking b = *forced;
+    b.kc = std::max<std::size_t>(b.kc, 1);
+    b.mc = std::max(round_down(b.mc, mr), mr);
+    b.nc = std::max(round_down(b.nc, kTileCols), kTileCols);
+    return b;
+  }
+  return derive_gemm_blocking(cache_sizes(), mr, static_cast<std::size_t>(kernels.nr()));
+}
+
+void set_gemm_blocking_override(std::optional<GemmBlocking> blocking) { blocking_override() = blocking; }
 
 }  // namespace internal
 
@@ -47,9 +87,7 @@ using internal::GemmTileStore;
 constexpr double kUnpackedMaxFlops = 1 << 21;
 // Below this many FLOPs a product runs on the calling thread: waking workers costs more.
 constexpr double kSerialMaxFlops = 1 << 19;
-// Columns of C per packed tile (a multiple of every ISA's nr) and per outer block of B.
-constexpr std::size_t kTileCols = 256;
-constexpr std::size_t kBlockCols = 4096;
+using internal::kTileCols;
 // Panels packed per parallel packing task.
 constexpr std::size_t kPanelsPerPackTask = 8;
 
@@ -183,19 +221,19 @@ std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
 // Small products: the strided microkernels read A in place and B in place when a full tile of
 // its rows is contiguous; edge columns and transposed B go through a small per-thread panel.
-void gemm_unpacked(const GemmKernels& kern, ActivationForward forward, const Operand& a,
-                   const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                   float beta, MatrixView c, const GemmEpilogue& ep, bool parallel) {
+void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward forward,
+                   const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
+                   float alpha, float beta, MatrixView c, const GemmEpilogue& ep, bool parallel) {
   const std::size_t w = static_cast<std::size_t>(kern.vector_width);
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const std::size_t row_tiles = ceil_div(m, static_cast<std::size_t>(kern.mc));
+  const std::size_t row_tiles = ceil_div(m, mc);
   const std::size_t col_tiles = ceil_div(n, nr);
   const bool relu = ep.activation.kind == Activation::relu;
 
   auto run_tile = [&](std::size_t tile) {
-    const std::size_t i_begin = (tile / col_tiles) * static_cast<std::size_t>(kern.mc);
-    const std::size_t i_end = std::min(m, i_begin + static_cast<std::size_t>(kern.mc));
+    const std::size_t i_begin = (tile / col_tiles) * mc;
+    const std::size_t i_end = std::min(m, i_begin + mc);
     const std::size_t j0 = (tile % col_tiles) * nr;
     const std::size_t cols = std::min(nr, n - j0);
     const std::size_t nv = ceil_div(cols, w);
@@ -256,7 +294,7 @@ TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t mr, std::size_
   return g;
 }
 
-// Large products: for each block of kBlockCols columns and kc depth, pack op(B) and op(A) into
+// Large products: for each block of nc columns and kc depth, pack op(B) and op(A) into
 // panels (in parallel), then run the microkernel over tiles of mc rows x kTileCols columns.
 //
 // The pack buffers are the calling thread's (thread_local: steady state allocates nothing) and
@@ -264,22 +302,24 @@ TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t mr, std::size_
 // runs this function inside this_task_arena::isolate (and parallel_for_tiles isolates each loop
 // too): while it waits, this thread runs only tiles of this product, never another task of the
 // caller's that could call gemm and reuse (or reallocate) the same buffers.
-void gemm_packed(const GemmKernels& kern, ActivationForward forward, const Operand& a,
-                 const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                 float beta, MatrixView c, const GemmEpilogue& ep) {
+void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking,
+                 ActivationForward forward, const Operand& a, const Operand& b, std::size_t m,
+                 std::size_t n, std::size_t k, float alpha, float beta, MatrixView c,
+                 const GemmEpilogue& ep) {
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const std::size_t mc = static_cast<std::size_t>(kern.mc);
-  const std::size_t kc_max = static_cast<std::size_t>(kern.kc);
+  const std::size_t mc = blocking.mc;
+  const std::size_t kc_max = blocking.kc;
+  const std::size_t nc_max = blocking.nc;
   const std::size_t a_panels = ceil_div(m, mr);
   const bool relu = ep.activation.kind == Activation::relu;
 
   thread_local PackBuffers buffers;
   float* a_pack = reserve(buffers.a, a_panels * mr * std::min(k, kc_max));
-  float* b_pack = reserve(buffers.b, ceil_div(std::min(n, kBlockCols), nr) * nr * std::min(k, kc_max));
+  float* b_pack = reserve(buffers.b, ceil_div(std::min(n, nc_max), nr) * nr * std::min(k, kc_max));
 
-  for (std::size_t jc = 0; jc < n; jc += kBlockCols) {
-    const std::size_t nc = std::min(kBlockCols, n - jc);
+  for (std::size_t jc = 0; jc < n; jc += nc_max) {
+    const std::size_t nc = std::min(nc_max, n - jc);
     const std::size_t b_panels = ceil_div(nc, nr);
     for (std::size_t pc = 0; pc < k; pc += kc_max) {
       const std::size_t kc = std::min(kc_max, k - pc);
@@ -370,13 +410,15 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
   const Operand op_a = make_operand(a, trans_a);
   const Operand op_b = make_operand(b, trans_b);
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (flops <= kUnpackedMaxFlops && k <= static_cast<std::size_t>(kern.kc)) {
-    gemm_unpacked(kern, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
+  const internal::GemmBlocking blocking = internal::gemm_blocking(kern);
+  if (flops <= kUnpackedMaxFlops && k <= blocking.kc) {
+    gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
                   flops > kSerialMaxFlops);
   } else {
     // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
-    oneapi::tbb::this_task_arena::isolate(
-        [&] { gemm_packed(kern, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue); });
+    oneapi::tbb::this_task_arena::isolate([&] {
+      gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
+    });
   }
 }
 

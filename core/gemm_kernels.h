@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
+#include <simdnn/core/cpu_info.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/kernels/arch.h>
 
@@ -36,8 +38,6 @@ struct GemmKernels {
   int nv = 0;            // vectors per row of the register tile
   int vector_width = 0;  // floats per vector, W
   int nr() const { return nv * vector_width; }
-  int kc = 0;            // depth of a packed block (the B micro-panel kc x nr stays in L1)
-  int mc = 0;            // rows of a packed A block (stays in L2); a multiple of mr
   // A packed in mr-row panels (a_rs = 1, a_cs = mr), full mr x nr tile computed; the store
   // clips to m_valid x n_valid.
   GemmMicrokernel packed = nullptr;
@@ -46,10 +46,39 @@ struct GemmKernels {
   GemmMicrokernel strided[kGemmMaxNv][kGemmMaxMr] = {};
 };
 
-// The table for `isa`, built once. The CPU must support `isa`.
+// Cache blocking of the packed path (Goto's algorithm, as BLIS): op(B) is packed kc x nc at a
+// time, tiles of C are mc rows, and each microkernel call reuses one kc x nr panel of B from L1
+// across the mc / mr row panels of A, which stay in L2.
+struct GemmBlocking {
+  std::size_t kc = 0;  // depth of a packed block: a kc x nr panel of B fits L1 beside A's stream
+  std::size_t mc = 0;  // rows of C per tile (a multiple of mr): an mc x kc block of A fits L2
+  std::size_t nc = 0;  // columns of B packed at once (a multiple of 256): a kc x nc block fits L3
+};
+
+// The blocking for a register tile of mr x nr floats on a CPU with these caches (unknown sizes,
+// 0, count as 32 KiB 8-way L1D, 512 KiB L2, 8 MiB L3). Depends on nothing else: in particular not
+// on the thread count, so results stay bit-identical across thread counts.
+GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr);
+
+// What gemm uses with `kernels`: derive_gemm_blocking(cache_sizes(), ...) unless a test forced
+// another with set_gemm_blocking_override.
+GemmBlocking gemm_blocking(const GemmKernels& kernels);
+
+// Forces the blocking of every later gemm (kc and nc are rounded to what the driver needs: mc to
+// a multiple of mr); std::nullopt restores the derived one. For tests, which reach the multi-block
+// paths with small shapes this way, and benchmarks. Not for use while other threads run gemm.
+void set_gemm_blocking_override(std::optional<GemmBlocking> blocking);
+
+// The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not
+// support `isa`.
 const GemmKernels& gemm_kernels(Isa isa);
 
+// Defined in kernels/gemm_microkernel.h and instantiated only in gemm_<isa>.cc.
 template <class Arch>
 GemmKernels make_gemm_kernels();
+
+#define SIMDNN_EXTERN_GEMMKERNELS(name) extern template GemmKernels make_gemm_kernels<XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_GEMMKERNELS)
+#undef SIMDNN_EXTERN_GEMMKERNELS
 
 }  // namespace simdnn::internal

@@ -10,11 +10,7 @@
 namespace simdnn {
 namespace {
 
-Isa best_supported() {
-  if (cpu_supports(Isa::avx512)) return Isa::avx512;
-  if (cpu_supports(Isa::avx2)) return Isa::avx2;
-  return Isa::sse2;
-}
+Isa best_supported() { return supported_isas().back(); }
 
 Isa initial_isa() {
   const Isa best = best_supported();
@@ -33,18 +29,22 @@ std::atomic<Isa>& active() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::sse2: return "sse2";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
+#define SIMDNN_ISA_NAME_CASE(name) \
+  case Isa::name:                  \
+    return #name;
+    SIMDNN_ISA_LIST(SIMDNN_ISA_NAME_CASE)
+#undef SIMDNN_ISA_NAME_CASE
   }
   return "unknown";
 }
 
 Isa parse_isa(std::string_view name, std::string_view what) {
-  for (Isa isa : {Isa::sse2, Isa::avx2, Isa::avx512}) {
+  std::string accepted;  // most capable first, as the documentation lists them
+  for (Isa isa : kAllIsas) {
     if (name == isa_name(isa)) return isa;
+    accepted = std::string(isa_name(isa)) + (accepted.empty() ? "" : ", ") + accepted;
   }
-  throw std::invalid_argument(std::string(what) + ": expected one of avx512, avx2, sse2, got \"" +
+  throw std::invalid_argument(std::string(what) + ": expected one of " + accepted + ", got \"" +
                               std::string(name) + "\"");
 }
 
@@ -61,7 +61,7 @@ bool cpu_supports(Isa isa) {
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::sse2, Isa::avx2, Isa::avx512}) {
+  for (Isa isa : kAllIsas) {
     if (cpu_supports(isa)) isas.push_back(isa);
   }
   return isas;

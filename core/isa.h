@@ -9,10 +9,23 @@
 #include <string_view>
 #include <vector>
 
+// The one C++ list of instruction sets, least capable first: it defines the Isa enumerators,
+// kAllIsas, the kernel dispatch and the per-ISA test instantiations. core/isa.bzl is the build's
+// list (each ISA's compiler flags); tests/base_test.cc checks that both name the same ISAs in the
+// same order. core/README.md ("Adding an ISA") lists the per-ISA facts a new entry needs.
+#define SIMDNN_ISA_LIST(X) X(sse2) X(avx2) X(avx512)
+
 namespace simdnn {
 
+#define SIMDNN_ISA_ENUMERATOR(name) name,
 // Ordered from least to most capable.
-enum class Isa { sse2 = 0, avx2 = 1, avx512 = 2 };
+enum class Isa { SIMDNN_ISA_LIST(SIMDNN_ISA_ENUMERATOR) };
+#undef SIMDNN_ISA_ENUMERATOR
+
+#define SIMDNN_ISA_VALUE(name) Isa::name,
+// Every ISA simdnn compiles kernels for, least capable first (whether or not this CPU has it).
+inline constexpr Isa kAllIsas[] = {SIMDNN_ISA_LIST(SIMDNN_ISA_VALUE)};
+#undef SIMDNN_ISA_VALUE
 
 // "sse2", "avx2" or "avx512".
 const char* isa_name(Isa isa);

@@ -99,8 +99,8 @@ const OptimizerKernels& optimizer_kernels(Isa isa);
 template <class Arch>
 OptimizerKernels make_optimizer_kernels();
 
-extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::sse2>::type>();
-extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::avx2>::type>();
-extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::avx512>::type>();
+#define SIMDNN_EXTERN_OPTIMIZERKERNELS(name) extern template OptimizerKernels make_optimizer_kernels<XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_OPTIMIZERKERNELS)
+#undef SIMDNN_EXTERN_OPTIMIZERKERNELS
 
 }  // namespace simdnn::internal

@@ -10,6 +10,7 @@
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/optimizer_kernels.h>
+#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
@@ -17,26 +18,7 @@ namespace simdnn {
 namespace internal {
 
 const OptimizerKernels& optimizer_kernels(Isa isa) {
-  if (!cpu_supports(isa)) {
-    throw std::invalid_argument(std::string("optimizer_kernels: this CPU does not support ") +
-                                isa_name(isa));
-  }
-  switch (isa) {
-    case Isa::sse2: {
-      static const OptimizerKernels k = make_optimizer_kernels<XsimdArch<Isa::sse2>::type>();
-      return k;
-    }
-    case Isa::avx2: {
-      static const OptimizerKernels k = make_optimizer_kernels<XsimdArch<Isa::avx2>::type>();
-      return k;
-    }
-    case Isa::avx512: {
-      static const OptimizerKernels k = make_optimizer_kernels<XsimdArch<Isa::avx512>::type>();
-      return k;
-    }
-  }
-  throw std::invalid_argument("optimizer_kernels: unknown ISA " +
-                              std::to_string(static_cast<int>(isa)));
+  return kernel_table<OptimizerKernels>("optimizer_kernels", isa, []<class Arch>() { return make_optimizer_kernels<Arch>(); });
 }
 
 }  // namespace internal

@@ -3,10 +3,16 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <simdnn/core/activation.h>
+#include <simdnn/core/cpu_info.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/parallel.h>
@@ -87,7 +93,7 @@ TEST(Threading, EveryTileRunsExactlyOnce) {
 }
 
 TEST(Isa, NamesRoundTripAndBadNameIsNamed) {
-  for (Isa isa : {Isa::sse2, Isa::avx2, Isa::avx512}) EXPECT_EQ(parse_isa(isa_name(isa)), isa);
+  for (Isa isa : kAllIsas) EXPECT_EQ(parse_isa(isa_name(isa)), isa);
   try {
     parse_isa("avx9", "SIMDNN_ISA");
     FAIL() << "no exception";
@@ -95,6 +101,23 @@ TEST(Isa, NamesRoundTripAndBadNameIsNamed) {
     EXPECT_NE(std::string(e.what()).find("SIMDNN_ISA"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("avx9"), std::string::npos);
   }
+}
+
+// The C++ list (SIMDNN_ISA_LIST) and the build's (core/isa.bzl: one per-ISA library each) must
+// name the same ISAs in the same order, least capable first.
+TEST(Isa, RegistryMatchesIsaBzl) {
+  std::ifstream in("core/isa.bzl");
+  ASSERT_TRUE(in) << "core/isa.bzl not found from " << std::filesystem::current_path();
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::regex entry(R"re(\n\s*"(\w+)":\s*\[)re");
+  std::vector<std::string> bzl;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
+    bzl.push_back((*it)[1]);
+  }
+  std::vector<std::string> cpp;
+  for (Isa isa : kAllIsas) cpp.push_back(isa_name(isa));
+  EXPECT_EQ(bzl, cpp);
+  for (std::size_t i = 0; i < std::size(kAllIsas); ++i) EXPECT_EQ(static_cast<std::size_t>(kAllIsas[i]), i);
 }
 
 TEST(Isa, Sse2AlwaysSupportedAndActiveIsSupported) {
@@ -106,6 +129,24 @@ TEST(Isa, Sse2AlwaysSupportedAndActiveIsSupported) {
     EXPECT_EQ(active_isa(), isa);
   }
   set_isa(before);
+}
+
+TEST(CpuInfo, CacheSizesParseAndArePlausible) {
+  EXPECT_EQ(internal::parse_cache_size("32K"), 32u << 10);
+  EXPECT_EQ(internal::parse_cache_size("2048K"), 2u << 20);
+  EXPECT_EQ(internal::parse_cache_size("32M"), 32u << 20);
+  EXPECT_EQ(internal::parse_cache_size("12"), 12u);
+  EXPECT_EQ(internal::parse_cache_size(""), 0u);
+  EXPECT_EQ(internal::parse_cache_size("K"), 0u);
+  EXPECT_EQ(internal::parse_cache_size("32X"), 0u);
+  // What this CPU reports (0 where it reports nothing: the GEMM then assumes common sizes).
+  const CacheSizes& c = cache_sizes();
+  if (c.l1d != 0) {
+    EXPECT_GE(c.l1d, 8u << 10);
+    EXPECT_LE(c.l1d, 1u << 20);
+  }
+  if (c.l2 != 0) EXPECT_GE(c.l2, c.l1d);
+  EXPECT_FALSE(cpu_model().empty());
 }
 
 TEST(Activation, NamesRoundTrip) {

@@ -1,7 +1,13 @@
-// GEMM on every ISA this CPU supports, against the double-precision reference.
+// GEMM on every ISA (skipped where the CPU lacks one), against the double-precision reference,
+// with the machine's own blocking and with forced small blocks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -11,33 +17,41 @@
 #include <simdnn/core/isa.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
+#include <simdnn/core/gemm_kernels.h>
 #include "tests/gemm_tester.h"
 #include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
 
-// Every test may change the ISA and thread count; the fixture puts them back.
+// Every test may change the ISA, the thread count and the blocking; the fixtures put them back.
 class GemmTest : public ::testing::Test {
  protected:
   testing::Restore restore_;
 };
 
+// Run once per ISA (GemmPerIsa/sse2, /avx2, /avx512; skipped where the CPU lacks it).
+class GemmPerIsa : public testing::PerIsaTest {
+ protected:
+  void TearDown() override { internal::set_gemm_blocking_override(std::nullopt); }
+  // Blocks far smaller than any cache gives: the multi-block paths with small shapes.
+  static void force_small_blocks() { internal::set_gemm_blocking_override(internal::GemmBlocking{37, 24, 256}); }
+  const internal::GemmKernels& kernels() const { return internal::gemm_kernels(GetParam()); }
+};
+SIMDNN_INSTANTIATE_PER_ISA(GemmPerIsa);
+
 constexpr Trans kTrans[] = {Trans::no, Trans::yes};
 
-// Every (m, n, k) in 1..17 — all the edges of every ISA's register tile (mr <= 14,
-// nr <= 32) — with all four transpose combinations.
-TEST_F(GemmTest, AllSmallShapesAllTransposes) {
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    for (std::size_t m = 1; m <= 17; ++m) {
-      for (std::size_t n = 1; n <= 17; n += (n < 4 ? 1 : 3)) {
-        for (std::size_t k = 1; k <= 17; k += 4) {
-          for (Trans ta : kTrans) {
-            for (Trans tb : kTrans) {
-              GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).seed(static_cast<std::uint32_t>(m * 400 + n * 20 + k)).test();
-              if (HasFatalFailure()) return;
-            }
+// Every (m, n, k) in 1..33 — every edge of every register tile (mr <= 14, nr <= 32) and one
+// full tile plus an edge — with all four transpose combinations.
+TEST_P(GemmPerIsa, EveryShapeTo33AllTransposes) {
+  for (std::size_t m = 1; m <= 33; ++m) {
+    for (std::size_t n = 1; n <= 33; ++n) {
+      for (std::size_t k = 1; k <= 33; ++k) {
+        for (Trans ta : kTrans) {
+          for (Trans tb : kTrans) {
+            GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).seed(static_cast<std::uint32_t>(m * 4000 + n * 100 + k)).test();
+            if (HasFatalFailure()) return;
           }
         }
       }
@@ -46,8 +60,8 @@ TEST_F(GemmTest, AllSmallShapesAllTransposes) {
 }
 
 // 600 random shapes in 1..300 (and primes), each with a transpose combination, alpha, beta,
-// row padding, epilogue and thread count drawn at random, on every ISA.
-TEST_F(GemmTest, RandomShapesEveryIsa) {
+// row padding, epilogue and thread count drawn at random.
+TEST_P(GemmPerIsa, RandomShapes) {
   const std::vector<std::size_t> primes = {2, 3, 5, 7, 13, 17, 31, 37, 61, 67, 127, 131, 251, 257, 293};
   const float alphas[] = {1.0f, -0.5f, 2.5f};
   const float betas[] = {0.0f, 1.0f, 0.3f};
@@ -66,27 +80,51 @@ TEST_F(GemmTest, RandomShapesEveryIsa) {
     t.alpha(alphas[rng() % 3]).beta(betas[rng() % 3]).ld_pad(rng() % 3 == 0 ? 1 + rng() % 7 : 0);
     t.bias(rng() % 2 == 0).activation(acts[rng() % 6]).seed(static_cast<std::uint32_t>(shape));
     set_num_threads(1 + shape % 3);
-    for (Isa isa : supported_isas()) {
-      set_isa(isa);
-      t.test();
-      if (HasFatalFailure()) return;
-    }
+    t.test();
+    if (HasFatalFailure()) return;
   }
 }
 
 // Large shapes take the packed path with several kc blocks and several tiles.
-TEST_F(GemmTest, PackedPathMultipleBlocks) {
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    GemmTester().m(301).n(290).k(600).beta(0.5f).bias(true).activation(ActivationSpec::relu()).test();
-    GemmTester().m(150).n(270).k(513).trans_a(Trans::yes).trans_b(Trans::yes).ld_pad(5).test();
+TEST_P(GemmPerIsa, PackedPathMultipleBlocks) {
+  GemmTester().m(301).n(290).k(600).beta(0.5f).bias(true).activation(ActivationSpec::relu()).test();
+  GemmTester().m(150).n(270).k(513).trans_a(Trans::yes).trans_b(Trans::yes).ld_pad(5).test();
+}
+
+// With the machine's own blocking: n beyond 4096 columns, m beyond two row blocks, k beyond two
+// depth blocks (sized from the blocking this CPU derived).
+TEST_P(GemmPerIsa, BeyondTheDerivedBlocks) {
+  const internal::GemmBlocking b = internal::gemm_blocking(kernels());
+  GemmTester().m(3).n(std::max<std::size_t>(4096, b.nc) + 45).k(70).bias(true).test();
+  GemmTester().m(2 * b.mc + 7).n(40).k(2 * b.kc + 5).beta(1.0f).trans_a(Trans::yes).test();
+}
+
+// Forced small blocks: every path of the packed driver (several nc, kc and mc blocks, edge
+// tiles in each) with all transposes, alpha, beta, bias and each fused or unfused activation.
+TEST_P(GemmPerIsa, SmallForcedBlocksEveryPath) {
+  force_small_blocks();
+  int seed = 0;
+  for (std::size_t m : {1, 25, 50, 61}) {
+    for (std::size_t n : {300, 513, 777}) {
+      for (std::size_t k : {36, 38, 75, 111}) {
+        for (Trans ta : kTrans) {
+          for (Trans tb : kTrans) {
+            GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).beta(seed % 3 == 0 ? 0.0f : 0.5f).bias(seed % 2 == 0)
+                .activation(seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu())
+                .seed(static_cast<std::uint32_t>(++seed)).test();
+            if (HasFatalFailure()) return;
+          }
+        }
+      }
+    }
   }
 }
 
-// Tiles depend only on the shape, so any thread count gives the same bits.
-TEST_F(GemmTest, BitIdenticalAcrossThreadCounts) {
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
+// Tiles depend only on the shape and the machine's blocking, so any thread count gives the same
+// bits, with the derived blocks and with forced small ones.
+TEST_P(GemmPerIsa, BitIdenticalAcrossThreadCounts) {
+  for (bool small_blocks : {false, true}) {
+    if (small_blocks) force_small_blocks();
     for (std::size_t size : {64, 200, 517}) {
       Tensor a(size, size + 3), b(size + 3, size - 7);
       std::mt19937 rng(static_cast<std::uint32_t>(size));
@@ -102,17 +140,89 @@ TEST_F(GemmTest, BitIdenticalAcrossThreadCounts) {
       }
       for (std::size_t r = 1; r < results.size(); ++r) {
         EXPECT_EQ(std::memcmp(results[0].data(), results[r].data(), results[0].size() * sizeof(float)), 0)
-            << "size " << size << " isa " << isa_name(isa);
+            << "size " << size << " small blocks " << small_blocks;
       }
     }
   }
 }
 
-TEST_F(GemmTest, AlphaZeroAndEmptyK) {
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    GemmTester().m(9).n(20).k(0).beta(0.5f).bias(true).test();
-    GemmTester().m(9).n(20).k(7).alpha(0.0f).beta(1.0f).activation(ActivationSpec::of(Activation::tanh)).test();
+TEST_P(GemmPerIsa, AlphaZeroAndEmptyK) {
+  GemmTester().m(9).n(20).k(0).beta(0.5f).bias(true).test();
+  GemmTester().m(9).n(20).k(7).alpha(0.0f).beta(1.0f).activation(ActivationSpec::of(Activation::tanh)).test();
+}
+
+// NaN and Inf propagate as IEEE arithmetic says, through bias and the fused ReLU, in full and
+// edge tiles, on the unpacked and the packed path: a NaN in row i of A makes row i of C NaN; an
+// Inf in B makes its column ±Inf (or NaN where +Inf meets −Inf); ReLU keeps NaN (max(0, NaN) is
+// NaN here, never a silent 0) and maps −Inf to 0; a NaN or Inf bias reaches its whole column.
+TEST_P(GemmPerIsa, NanAndInfPropagateThroughBiasAndRelu) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::size_t size : {std::size_t{37}, std::size_t{150}}) {  // unpacked, packed
+    for (std::size_t n : {size, std::size_t{kernels().nr() * 2}}) {  // edge and full column tiles
+      const std::size_t m = size, k = size;
+      Tensor a(m, k), b(k, n), c(m, n);
+      std::fill(a.data(), a.data() + a.size(), 0.5f);
+      std::fill(b.data(), b.data() + b.size(), 1.0f);
+      a(3, 1) = nan;   // row 3 of C: NaN
+      a(m - 1, 0) = inf;  // last row: +Inf
+      b(2, 5) = -inf;     // column 5: −Inf (row m−1 meets +Inf there: +Inf + −Inf = NaN)
+      std::vector<float> bias(n, 0.25f);
+      bias[n - 1] = nan;  // last column: NaN
+      bias[1] = inf;      // column 1: +Inf (row 3: NaN; row m−1: +Inf)
+      for (bool relu : {false, true}) {
+        GemmEpilogue ep;
+        ep.bias = bias.data();
+        ep.activation = relu ? ActivationSpec::relu() : ActivationSpec::identity();
+        gemm(Trans::no, Trans::no, 1.0f, a.cview(), b.cview(), 0.0f, c.view(), ep);
+        for (std::size_t i = 0; i < m; ++i) {
+          for (std::size_t j = 0; j < n; ++j) {
+            float want = 0.5f * static_cast<float>(k) + 0.25f;
+            if (i == m - 1) want = inf;
+            if (j == 5) want = i == m - 1 ? nan : -inf;
+            if (j == 1 && !std::isnan(want)) want = inf;
+            if (i == 3 || j == n - 1) want = nan;
+            if (relu && want < 0.0f) want = 0.0f;
+            const float got = c(i, j);
+            ASSERT_TRUE(std::isnan(want) ? std::isnan(got) : got == want)
+                << "(" << i << ", " << j << ") of " << m << "x" << n << " relu " << relu << ": got " << got
+                << ", want " << want;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The blocking follows the caches (core/gemm.cc states the model): the two machine kinds this
+// project runs on, exactly, and the model's bounds over a sweep of cache sizes.
+TEST(GemmBlocking, DerivedFromTheCaches) {
+  // Intel Xeon, family 6 model 207: 48 KiB 12-way L1D, 2 MiB L2; AVX-512 tile 12 x 32.
+  const internal::GemmBlocking intel = internal::derive_gemm_blocking({48 << 10, 12, 2 << 20, 260 << 20}, 12, 32);
+  EXPECT_EQ(intel.kc, 320u);
+  EXPECT_EQ(intel.mc, 816u);
+  EXPECT_EQ(intel.nc, 8192u);
+  // AMD EPYC as its hypervisor reports it: 32 KiB 8-way L1D, 512 KiB L2, 32 MiB L3; AVX2 6 x 16.
+  const internal::GemmBlocking amd = internal::derive_gemm_blocking({32 << 10, 8, 512 << 10, 32 << 20}, 6, 16);
+  EXPECT_EQ(amd.kc, 384u);
+  EXPECT_EQ(amd.mc, 168u);
+  EXPECT_EQ(amd.nc, 8192u);
+  // Nothing known: 32 KiB 8-way, 512 KiB, 8 MiB.
+  const internal::GemmBlocking unknown = internal::derive_gemm_blocking({}, 12, 32);
+  EXPECT_EQ(unknown.kc, 192u);
+  EXPECT_EQ(unknown.mc, 336u);
+  EXPECT_EQ(unknown.nc, 5376u);
+  for (std::size_t l1 : {16u << 10, 32u << 10, 48u << 10, 64u << 10}) {
+    for (std::size_t l2 : {256u << 10, 1u << 20, 2u << 20}) {
+      for (auto [mr, nr] : {std::pair<std::size_t, std::size_t>{6, 8}, {6, 16}, {12, 32}}) {
+        const internal::GemmBlocking b = internal::derive_gemm_blocking({l1, 8, l2, 16u << 20}, mr, nr);
+        EXPECT_LE(b.kc * nr * sizeof(float), l1) << l1 << " " << nr;  // B's panel fits L1
+        EXPECT_EQ(b.kc % 16, 0u);
+        EXPECT_EQ(b.mc % mr, 0u);
+        EXPECT_LE(b.mc * b.kc * sizeof(float), std::max(l2 / 2, mr * b.kc * sizeof(float)));
+        EXPECT_EQ(b.nc % 256, 0u);
+      }
+    }
   }
 }
 

@@ -28,6 +28,31 @@ class Restore {
   int threads_;
 };
 
+// A test run once per ISA of kAllIsas (SIMDNN_INSTANTIATE_PER_ISA): the ISA is active during the
+// test and restored after it, with the thread count. An ISA this CPU lacks shows as skipped,
+// naming the ISA, never as a silent pass.
+class PerIsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_supports(GetParam())) {
+      GTEST_SKIP() << "this CPU does not support " << isa_name(GetParam());
+    }
+    set_isa(GetParam());
+  }
+
+ private:
+  Restore restore_;
+};
+
+inline std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) {
+  return isa_name(info.param);
+}
+
+// Instantiates the TEST_Ps of SUITE (derived from PerIsaTest) as SUITE/sse2, SUITE/avx2, ...
+#define SIMDNN_INSTANTIATE_PER_ISA(SUITE)                                                  \
+  INSTANTIATE_TEST_SUITE_P(, SUITE, ::testing::ValuesIn(::simdnn::kAllIsas), \
+                           ::simdnn::testing::isa_param_name)
+
 // Sets the thread count for a scope and restores the previous one at its end.
 class ScopedThreads {
  public:

@@ -20,9 +20,9 @@ namespace simdnn::internal::kernels {
 template <class Arch>
 struct GemmShape;
 // Tiles: accumulators + NV loads of B + 1 broadcast must fit the register file (16 or 32).
-template <> struct GemmShape<xsimd::sse2> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
-template <> struct GemmShape<xsimd::fma3<xsimd::avx2>> { static constexpr int mr = 6, nv = 2, kc = 256, mc = 144; };
-template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv = 2, kc = 256, mc = 216; };
+template <> struct GemmShape<xsimd::sse2> { static constexpr int mr = 6, nv = 2; };
+template <> struct GemmShape<xsimd::fma3<xsimd::avx2>> { static constexpr int mr = 6, nv = 2; };
+template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv = 2; };
 
 template <class Arch>
 using FloatVec = xsimd::batch<float, Arch>;
@@ -119,13 +119,11 @@ namespace simdnn::internal {
 template <class Arch>
 GemmKernels make_gemm_kernels() {
   using Shape = kernels::GemmShape<Arch>;
-  static_assert(Shape::mr <= kGemmMaxMr && Shape::nv <= kGemmMaxNv && Shape::mc % Shape::mr == 0);
+  static_assert(Shape::mr <= kGemmMaxMr && Shape::nv <= kGemmMaxNv);
   GemmKernels t;
   t.mr = Shape::mr;
   t.nv = Shape::nv;
   t.vector_width = static_cast<int>(kernels::FloatVec<Arch>::size);
-  t.kc = Shape::kc;
-  t.mc = Shape::mc;
   t.packed = &kernels::gemm_ukernel_packed<Arch, Shape::mr, Shape::nv>;
   kernels::unroll<Shape::nv>([&](auto v) {
     kernels::unroll<Shape::mr>([&](auto m) {
