@@ -1,6 +1,12 @@
 // GEMM throughput of simdnn against OpenBLAS, Eigen and oneDNN, in one binary so that every
 // ratio comes from one run on one machine. Shapes come from bench/gemm_shapes.txt; each is run
-// at 1 and 2 threads. Counter GFLOP/s = 2·M·N·K per iteration.
+// at 1 and 2 threads. Counter GFLOP/s = 2·M·N·K per iteration; simdnn's rows also carry
+// peak_pct, GFLOP/s as a percentage of the FMA peak of that many cores, which the binary
+// measures itself (bench/fma_peak.h) for the ISA in use.
+//
+// microkernel_<isa>_<mr>x<nr>: each ISA's packed microkernel alone, on panels that stay in L1,
+// with the depth kc of the blocking derived for this machine: the ceiling the driver can reach.
+// The context records the CPU model, its caches, the blocking and the FMA peak of every ISA.
 //
 // OpenBLAS picks its kernels by CPU model when the library loads; its name in the benchmark
 // carries the core type it chose (openblas_get_corename), and tools/bench_report runs this
@@ -10,6 +16,7 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -20,12 +27,30 @@
 
 #include "bench/eigen_gemm.h"
 #include "bench/table_file.h"
+#include <simdnn/core/cpu_info.h>
 #include <simdnn/core/gemm.h>
+#include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
 
+namespace simdnn::bench {
+template <class Arch>
+double fma_peak_gflops();  // bench/fma_peak.h, instantiated by the per-ISA fma_peak_<isa>
+#define SIMDNN_EXTERN_FMA_PEAK(name) \
+  extern template double fma_peak_gflops<internal::XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_FMA_PEAK)
+#undef SIMDNN_EXTERN_FMA_PEAK
+}  // namespace simdnn::bench
+
 namespace {
+
+// One core's FMA peak in GFLOP/s on `isa`, measured once.
+double fma_peak(simdnn::Isa isa) {
+  return simdnn::internal::kernel_table<double>(
+      "fma_peak", isa, []<class Arch>() { return simdnn::bench::fma_peak_gflops<Arch>(); });
+}
 
 struct Shape {
   std::string name;
@@ -75,6 +100,55 @@ void bm_simdnn(benchmark::State& state, Shape s, int threads) {
     benchmark::ClobberMemory();
   }
   set_flops(state, s);
+  const double peak = fma_peak(simdnn::active_isa()) * threads;
+  state.counters["peak_pct"] = benchmark::Counter(2.0 * s.m * s.n * s.k * 1e-9 / peak * 100.0,
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The packed microkernel of `isa` alone: C (mr x nr) = A panel (mr x kc) · B panel (kc x nr), all
+// in L1, kc from this machine's blocking.
+void bm_microkernel(benchmark::State& state, simdnn::Isa isa) {
+  const simdnn::internal::GemmKernels& kern = simdnn::internal::gemm_kernels(isa);
+  const auto mr = static_cast<std::size_t>(kern.mr), nr = static_cast<std::size_t>(kern.nr());
+  const std::size_t kc = simdnn::internal::gemm_blocking(kern).kc;
+  simdnn::Tensor a(1, mr * kc), b(1, kc * nr), c(mr, nr);
+  for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = 0.001f * static_cast<float>(i % 97);
+  for (std::size_t i = 0; i < b.size(); ++i) b.data()[i] = 0.002f * static_cast<float>(i % 89);
+  simdnn::internal::GemmTileStore st;
+  st.c = c.data();
+  st.ldc = nr;
+  st.m_valid = mr;
+  st.n_valid = nr;
+  for (auto _ : state) {
+    kern.packed(kc, a.data(), 0, 0, b.data(), static_cast<std::ptrdiff_t>(nr), st);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * static_cast<double>(mr * nr * kc);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_pct"] =
+      benchmark::Counter(flops * 1e-9 / fma_peak(isa) * 100.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The machine, as every GEMM figure must name it.
+void add_machine_context() {
+  const simdnn::CacheSizes& caches = simdnn::cache_sizes();
+  benchmark::AddCustomContext("cpu_model", simdnn::cpu_model());
+  benchmark::AddCustomContext("caches", "L1D " + std::to_string(caches.l1d >> 10) + " KiB (" +
+                                            std::to_string(caches.l1d_ways) + "-way), L2 " +
+                                            std::to_string(caches.l2 >> 10) + " KiB, L3 " +
+                                            std::to_string(caches.l3 >> 10) + " KiB");
+  for (simdnn::Isa isa : simdnn::supported_isas()) {
+    const simdnn::internal::GemmKernels& kern = simdnn::internal::gemm_kernels(isa);
+    const simdnn::internal::GemmBlocking b = simdnn::internal::gemm_blocking(kern);
+    char peak[32];
+    std::snprintf(peak, sizeof peak, "%.1f", fma_peak(isa));
+    benchmark::AddCustomContext(std::string("gemm_") + simdnn::isa_name(isa),
+                                "tile " + std::to_string(kern.mr) + "x" + std::to_string(kern.nr()) +
+                                    ", kc " + std::to_string(b.kc) + ", mc " + std::to_string(b.mc) +
+                                    ", nc " + std::to_string(b.nc) + ", FMA peak " + peak +
+                                    " GFLOP/s per core");
+  }
 }
 
 void bm_openblas(benchmark::State& state, Shape s, int threads) {
@@ -120,6 +194,13 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const std::vector<Shape> shapes = read_shapes(simdnn::bench::table_path("SIMDNN_GEMM_SHAPES", "bench/gemm_shapes.txt"));
   const std::string openblas = std::string("openblas_") + openblas_get_corename();
+  add_machine_context();
+  for (simdnn::Isa isa : simdnn::supported_isas()) {
+    const simdnn::internal::GemmKernels& kern = simdnn::internal::gemm_kernels(isa);
+    const std::string name = std::string("microkernel_") + simdnn::isa_name(isa) + "_" +
+                             std::to_string(kern.mr) + "x" + std::to_string(kern.nr());
+    benchmark::RegisterBenchmark(name.c_str(), bm_microkernel, isa);
+  }
   for (const Shape& s : shapes) {
     for (int threads : {1, 2}) {
       const std::string suffix = "/" + s.name + "/threads:" + std::to_string(threads);
