@@ -8,6 +8,8 @@
 
 // core: tensors, threads, instruction sets, kernels, random numbers, initializers.
 #include <simdnn/core/activation.h>
+#include <simdnn/core/cpu_info.h>
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/gemm.h>

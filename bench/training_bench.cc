@@ -5,14 +5,24 @@
 //  - deep_mlp_step: one training step (forward, backward, SGD update) of 20 hidden layers of
 //    width 256 at batch 256; GFLOP/s counts 6 × parameters × batch per step (2 for the forward
 //    product, 4 for the two backward products). Target: >= 100 GFLOP/s per core.
+//  - vanishing_experiment/flush_denormals:{0,1}: the gradient measurement of repro's vanishing
+//    experiment (one forward and backward of its six 20-layer, width-64 MLPs on 600 samples,
+//    1 thread) with IEEE subnormals and with flush-to-zero (core/denormals.h). Counter
+//    subnormal_pct: the share of the weight gradients that are subnormal under IEEE.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <memory>
+#include <utility>
+#include <vector>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/random.h>
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
 #include <simdnn/train/trainer.h>
 
 namespace simdnn {
@@ -92,6 +102,49 @@ void deep_mlp_step(benchmark::State& state) {
                                                       benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(deep_mlp_step)->Arg(1)->Arg(2)->UseRealTime();
+
+void vanishing_experiment(benchmark::State& state) {
+  set_num_threads(1);
+  const ScopedFlushDenormals policy(state.range(0) != 0);
+  Tensor x(600, 20), y(600, 1);
+  make_data(x, y, 3);
+  const std::pair<Activation, InitSpec> configs[] = {
+      {Activation::sigmoid, InitSpec::xavier_normal()}, {Activation::tanh, InitSpec::xavier_normal()},
+      {Activation::relu, InitSpec::he_normal()},        {Activation::sigmoid, InitSpec::he_normal()},
+      {Activation::tanh, InitSpec::he_normal()},        {Activation::relu, InitSpec::xavier_normal()}};
+  std::vector<std::unique_ptr<Sequential>> models;
+  for (const auto& [activation, init] : configs) {
+    MlpConfig config;
+    config.inputs = 20;
+    config.hidden.assign(20, 64);
+    config.activation = ActivationSpec::of(activation);
+    config.init = init;
+    config.seed = 7;
+    models.push_back(make_mlp(config));
+  }
+  BinaryCrossEntropyWithLogits loss;
+  auto step = [&](Sequential& model) {
+    loss.forward_backward(model.forward(x.cview(), Mode::train), y.cview());
+    zero_grad(model);
+    model.backward(loss.gradient());
+  };
+  for (auto _ : state) {
+    for (auto& model : models) step(*model);
+  }
+  std::size_t subnormal = 0, total = 0;
+  {
+    const ScopedFlushDenormals ieee(false);
+    for (auto& model : models) {
+      step(*model);
+      for (const Parameter& p : all_parameters(*model)) {
+        for (std::size_t i = 0; i < p.grad->size(); ++i) subnormal += std::fpclassify(p.grad->data()[i]) == FP_SUBNORMAL;
+        total += p.grad->size();
+      }
+    }
+  }
+  state.counters["subnormal_pct"] = 100.0 * static_cast<double>(subnormal) / static_cast<double>(total);
+}
+BENCHMARK(vanishing_experiment)->ArgName("flush_denormals")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace simdnn

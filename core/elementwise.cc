@@ -8,6 +8,7 @@
 
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/parallel.h>
@@ -131,6 +132,7 @@ void activation_forward(ActivationSpec act, const float* x, float* y, std::size_
   require_activation(op, act);
   require_data(op, "x", x, n);
   require_data(op, "y", y, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n,
              [&](std::size_t b, std::size_t len) { k.activation_forward(act, x + b, y + b, len); });
@@ -145,6 +147,7 @@ void activation_forward(ActivationSpec act, ConstMatrixView x, MatrixView y) {
     activation_forward(act, x.data, y.data, x.rows * x.cols);
     return;
   }
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(x.rows, x.cols,
            [&](std::size_t r) { k.activation_forward(act, x.row(r), y.row(r), x.cols); });
@@ -158,6 +161,7 @@ void activation_backward(ActivationSpec act, const float* x, const float* y, con
   require_data(op, "y", y, n);
   require_data(op, "dy", dy, n);
   require_data(op, "dx", dx, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) {
     k.activation_backward(act, x + b, y + b, dy + b, dx + b, len);
@@ -176,6 +180,7 @@ void activation_backward(ActivationSpec act, ConstMatrixView x, ConstMatrixView 
     activation_backward(act, x.data, y.data, dy.data, dx.data, x.rows * x.cols);
     return;
   }
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(x.rows, x.cols, [&](std::size_t r) {
     k.activation_backward(act, x.row(r), y.row(r), dy.row(r), dx.row(r), x.cols);
@@ -189,6 +194,7 @@ void softmax_forward(ConstMatrixView x, MatrixView y) {
   check_view(op, "x", x);
   require_same_shape(op, "y", y, "x", x);
   if (x.cols == 0) return;
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(x.rows, x.cols, [&](std::size_t r) { k.softmax_row(x.row(r), y.row(r), x.cols); });
 }
@@ -198,6 +204,7 @@ void log_softmax_forward(ConstMatrixView x, MatrixView y) {
   check_view(op, "x", x);
   require_same_shape(op, "y", y, "x", x);
   if (x.cols == 0) return;
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(x.rows, x.cols, [&](std::size_t r) { k.log_softmax_row(x.row(r), y.row(r), x.cols); });
 }
@@ -208,6 +215,7 @@ void softmax_backward(ConstMatrixView y, ConstMatrixView dy, MatrixView dx) {
   require_same_shape(op, "dy", dy, "y", y);
   require_same_shape(op, "dx", dx, "y", y);
   if (y.cols == 0) return;
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(y.rows, y.cols,
            [&](std::size_t r) { k.softmax_backward_row(y.row(r), dy.row(r), dx.row(r), y.cols); });
@@ -219,6 +227,7 @@ void log_softmax_backward(ConstMatrixView y, ConstMatrixView dy, MatrixView dx) 
   require_same_shape(op, "dy", dy, "y", y);
   require_same_shape(op, "dx", dx, "y", y);
   if (y.cols == 0) return;
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_rows(y.rows, y.cols, [&](std::size_t r) {
     k.log_softmax_backward_row(y.row(r), dy.row(r), dx.row(r), y.cols);
@@ -230,6 +239,7 @@ void log_softmax_backward(ConstMatrixView y, ConstMatrixView dy, MatrixView dx) 
 void axpy(float a, const float* x, float* y, std::size_t n) {
   require_data("axpy", "x", x, n);
   require_data("axpy", "y", y, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) { k.axpy(a, x + b, y + b, len); });
 }
@@ -237,6 +247,7 @@ void axpy(float a, const float* x, float* y, std::size_t n) {
 void scale(float a, const float* x, float* y, std::size_t n) {
   require_data("scale", "x", x, n);
   require_data("scale", "y", y, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) { k.scale(a, x + b, y + b, len); });
 }
@@ -245,6 +256,7 @@ void add(const float* a, const float* b, float* y, std::size_t n) {
   require_data("add", "a", a, n);
   require_data("add", "b", b, n);
   require_data("add", "y", y, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t s, std::size_t len) { k.add(a + s, b + s, y + s, len); });
 }
@@ -253,6 +265,7 @@ void multiply(const float* a, const float* b, float* y, std::size_t n) {
   require_data("multiply", "a", a, n);
   require_data("multiply", "b", b, n);
   require_data("multiply", "y", y, n);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t s, std::size_t len) { k.multiply(a + s, b + s, y + s, len); });
 }
@@ -262,6 +275,7 @@ void multiply(const float* a, const float* b, float* y, std::size_t n) {
 double sum_of_squares(const float* x, std::size_t n) {
   require_data("sum_of_squares", "x", x, n);
   if (n == 0) return 0.0;
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   // Always chunked the same way for a given n, whether or not threads are used.
   const std::size_t chunks = chunk_count(n);
@@ -298,6 +312,7 @@ void column_sums(ConstMatrixView x, float* sums) {
   constexpr const char* op = "column_sums";
   check_view(op, "x", x);
   require_data(op, "sums", sums, x.cols);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
     double acc[kColumnBlock] = {};
@@ -314,6 +329,7 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var) {
   }
   require_data(op, "mean", mean, x.cols);
   require_data(op, "var", var, x.cols);
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(x.rows);
   for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {

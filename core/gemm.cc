@@ -12,6 +12,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/gemm_kernels.h>
@@ -401,6 +402,7 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
   // Read the ISA once: every kernel of this call comes from the same tables, whatever set_isa()
   // does meanwhile.
   const Isa isa = active_isa();
+  const internal::DenormalScope denormals;
   const ActivationForward forward = internal::elementwise_kernels(isa).activation_forward;
   if (k == 0 || alpha == 0.0f) {
     scale_only(forward, beta, c, epilogue);

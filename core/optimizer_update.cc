@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/optimizer_kernels.h>
@@ -82,6 +83,7 @@ void sgd_update(const SgdOptions& h, bool first_step, float* w, const float* g,
       .nesterov = has_momentum && h.nesterov,
       .first = first_step,
   };
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) {
     k.sgd(c, w + b, g + b, at(momentum_buffer, b), len);
@@ -108,6 +110,7 @@ void rmsprop_update(const RmspropOptions& h, float* w, const float* g, float* sq
       .centered = h.centered,
       .has_momentum = has_momentum,
   };
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) {
     k.rmsprop(c, w + b, g + b, square_avg + b, at(grad_avg, b), at(momentum_buffer, b), len);
@@ -141,6 +144,7 @@ void adam_update(const AdamOptions& h, std::uint64_t step, float* w, const float
       .has_decoupled_decay = decoupled,
       .amsgrad = h.amsgrad,
   };
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) {
     k.adam(c, w + b, g + b, exp_avg + b, exp_avg_sq + b, at(max_exp_avg_sq, b), len);
@@ -160,6 +164,7 @@ void adagrad_update(const AdagradOptions& h, std::uint64_t step, float* w, const
       .weight_decay = static_cast<float>(h.weight_decay),
       .has_weight_decay = h.weight_decay != 0.0,
   };
+  const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t b, std::size_t len) { k.adagrad(c, w + b, g + b, sum + b, len); });
 }

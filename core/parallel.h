@@ -20,6 +20,7 @@
 
 #include <cstddef>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/threading.h>
 
 #if defined(__SANITIZE_THREAD__)
@@ -61,6 +62,7 @@ inline void tsan_acquire([[maybe_unused]] void* sync) {
 template <class Body>
 void parallel_for_tiles(std::size_t tile_count, const Body& body) {
   if (tile_count <= 1 || num_threads() == 1) {
+    const DenormalScope denormals;
     for (std::size_t i = 0; i < tile_count; ++i) body(i);
     return;
   }
@@ -70,6 +72,7 @@ void parallel_for_tiles(std::size_t tile_count, const Body& body) {
     oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, tile_count, 1),
                               [&](const oneapi::tbb::blocked_range<std::size_t>& r) {
                                 tsan_acquire(&start);
+                                const DenormalScope denormals;  // on the thread running these tiles
                                 for (std::size_t i = r.begin(); i != r.end(); ++i) body(i);
                                 tsan_release(&done);
                               });

@@ -1,6 +1,7 @@
 // GEMM on every ISA (skipped where the CPU lacks one), against the double-precision reference,
 // with the machine's own blocking and with forced small blocks.
 #include <gtest/gtest.h>
+#include <xmmintrin.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/gemm.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/tensor.h>
@@ -224,6 +226,32 @@ TEST(GemmBlocking, DerivedFromTheCaches) {
       }
     }
   }
+}
+
+// The denormal policy (core/denormals.h): off, subnormals pass through exactly; on, they read and
+// write as 0 on every thread that runs tiles, and the caller's MXCSR is restored.
+TEST_P(GemmPerIsa, DenormalPolicy) {
+  const float tiny = 1e-39f;  // subnormal: below 2^-126
+  ASSERT_EQ(std::fpclassify(tiny), FP_SUBNORMAL);
+  for (std::size_t size : {std::size_t{3}, std::size_t{300}}) {  // serial and parallel
+    set_num_threads(2);
+    Tensor a(size, size), b(size, size), c(size, size);
+    std::fill(a.data(), a.data() + a.size(), tiny);
+    b(0, 0) = 1.0f;
+    for (std::size_t i = 1; i < size; ++i) b(i, i) = 1.0f;
+    for (bool flush : {false, true}) {
+      const ScopedFlushDenormals policy(flush);
+      const unsigned csr = _mm_getcsr();
+      matmul(a.cview(), b.cview(), c.view());
+      EXPECT_EQ(_mm_getcsr(), csr) << "the caller's MXCSR changed";
+      for (std::size_t i = 0; i < size; ++i) {
+        for (std::size_t j = 0; j < size; ++j) {
+          ASSERT_EQ(c(i, j), flush ? 0.0f : tiny) << size << " flush " << flush << " at " << i << ", " << j;
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(flush_denormals());
 }
 
 TEST_F(GemmTest, ShapeErrorsNameTheShapes) {
