@@ -1,18 +1,23 @@
 // Losses (train/loss.h) and regularizers (train/regularizer.h): values against hand-computed
 // ones (extreme logits included), gradients against central finite differences of the
 // implementation itself, shape and range errors, the loss objects' buffers, which parameters a
-// regularizer touches, and the notebook's per-batch L2 scaling as a named option.
+// regularizer touches, and the notebook's per-batch L2 scaling as a named option; and softmax rows
+// and the softmax cross-entropy with ±inf and NaN logits, on every ISA.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
+#include <simdnn/core/isa.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/layer.h>
 #include <simdnn/train/loss.h>
@@ -238,6 +243,269 @@ TEST(SoftmaxCrossEntropy, Errors) {
   const std::vector<std::int32_t> ok = {0, 1};
   expect_throw_with("grad shape", [&] { softmax_cross_entropy(z.cview(), ok, g.view()); },
                     {"dlogits is 2x2", "expected 2x3"});
+}
+
+// ---- non-finite logits: softmax rows and the softmax cross-entropy ---------------------------
+//
+// The intended behaviour, per row (core/elementwise.h, train/loss.h), never a silent finite
+// number that is wrong:
+// - a −inf logit is a masked class: probability exactly 0 (log-probability −inf), the other
+//   entries the softmax of the row without it; gradient exactly 0 there. The loss stays finite
+//   unless the target class (a label, or a non-zero target) is the masked one: then it is +inf
+//   (the true class has probability 0), with a finite gradient;
+// - a row whose only finite logit is z_p: probability exactly 1 at p, 0 elsewhere;
+// - a row holding NaN or +inf, or only −inf: softmax and log-softmax give an all-NaN row (e^(+inf
+//   − +inf) is undefined: no choice among several +inf entries is right), and the loss is NaN with
+//   an all-NaN gradient row;
+// - the other rows of the batch are unaffected (their softmax and gradient rows stay finite).
+// Row lengths 1 to 70 cover the scalar tail, one and two SIMD vectors of SSE2 (4 lanes), AVX2 (8)
+// and AVX-512 (16); the special entry sits first, in the middle and last; every ISA this CPU has.
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr std::size_t kRowLengths[] = {1, 3, 8, 17, 33, 70};
+
+// A finite row of n logits in [-3, 3].
+std::vector<float> finite_row(std::size_t n) {
+  std::vector<float> row(n);
+  for (std::size_t j = 0; j < n; ++j) row[j] = static_cast<float>(static_cast<int>(j * 5 % 13) - 6) * 0.5f;
+  return row;
+}
+
+std::vector<std::size_t> special_positions(std::size_t n) {
+  std::vector<std::size_t> p = {0};
+  if (n > 2) p.push_back(n / 2);
+  if (n > 1) p.push_back(n - 1);
+  return p;
+}
+
+// Softmax of `row` in double, with −inf entries as probability 0 (at least one finite entry).
+std::vector<double> reference_softmax(const std::vector<float>& row) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (float v : row) m = std::max(m, static_cast<double>(v));
+  double s = 0.0;
+  for (float v : row) s += std::exp(static_cast<double>(v) - m);
+  std::vector<double> p(row.size());
+  for (std::size_t j = 0; j < row.size(); ++j) p[j] = std::exp(static_cast<double>(row[j]) - m) / s;
+  return p;
+}
+
+bool all_nan(const float* y, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!std::isnan(y[j])) return false;
+  }
+  return true;
+}
+
+// Three rows: finite, `special`, finite; runs softmax and log-softmax and checks that the finite
+// rows are untouched by the special one. Returns the special row's softmax and log-softmax.
+struct SoftmaxOfRow {
+  std::vector<float> p, logp;
+};
+SoftmaxOfRow softmax_between_finite_rows(const std::vector<float>& special, const std::string& what) {
+  const std::size_t n = special.size();
+  const std::vector<float> finite = finite_row(n);
+  std::vector<float> x = finite;
+  x.insert(x.end(), special.begin(), special.end());
+  x.insert(x.end(), finite.begin(), finite.end());
+  std::vector<float> y(3 * n), ylog(3 * n);
+  softmax_forward(ConstMatrixView{x.data(), 3, n, n}, MatrixView{y.data(), 3, n, n});
+  log_softmax_forward(ConstMatrixView{x.data(), 3, n, n}, MatrixView{ylog.data(), 3, n, n});
+  const std::vector<double> want = reference_softmax(finite);
+  for (std::size_t r : {std::size_t{0}, std::size_t{2}}) {
+    for (std::size_t j = 0; j < n; ++j) {
+      EXPECT_NEAR(y[r * n + j], want[j], 1e-6 * want[j] + 1e-12) << what << " finite row " << r << " [" << j << "]";
+      EXPECT_NEAR(ylog[r * n + j], std::log(want[j]), 1e-5) << what << " finite row " << r << " [" << j << "]";
+    }
+  }
+  return {std::vector<float>(y.begin() + n, y.begin() + 2 * n),
+          std::vector<float>(ylog.begin() + n, ylog.begin() + 2 * n)};
+}
+
+TEST(SoftmaxNonFinite, RowsEveryIsaAndLength) {
+  testing::Restore restore;
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    for (std::size_t n : kRowLengths) {
+      for (std::size_t p : special_positions(n)) {
+        const std::string at = std::string(isa_name(isa)) + " n=" + std::to_string(n) + " at " + std::to_string(p);
+        // A masked entry: 0 there, the softmax of the rest elsewhere.
+        if (n > 1) {
+          std::vector<float> row = finite_row(n);
+          row[p] = -kInf;
+          const SoftmaxOfRow s = softmax_between_finite_rows(row, at + " -inf");
+          const std::vector<double> want = reference_softmax(row);
+          double sum = 0.0;
+          for (std::size_t j = 0; j < n; ++j) {
+            if (j == p) {
+              EXPECT_EQ(s.p[j], 0.0f) << at;
+              EXPECT_EQ(s.logp[j], -kInf) << at;
+            } else {
+              EXPECT_NEAR(s.p[j], want[j], 1e-6 * want[j]) << at << " [" << j << "]";
+              EXPECT_NEAR(s.logp[j], std::log(want[j]), 1e-5) << at << " [" << j << "]";
+            }
+            sum += s.p[j];
+          }
+          EXPECT_NEAR(sum, 1.0, 1e-5) << at;
+        }
+        // One finite entry among −inf: probability 1 there.
+        {
+          std::vector<float> row(n, -kInf);
+          row[p] = 2.5f;
+          const SoftmaxOfRow s = softmax_between_finite_rows(row, at + " one finite");
+          for (std::size_t j = 0; j < n; ++j) {
+            EXPECT_EQ(s.p[j], j == p ? 1.0f : 0.0f) << at << " one finite [" << j << "]";
+            EXPECT_EQ(s.logp[j], j == p ? 0.0f : -kInf) << at << " one finite [" << j << "]";
+          }
+        }
+        // +inf, NaN, +inf beside −inf, two +inf, only −inf: NaN rows.
+        std::vector<std::pair<std::string, std::vector<float>>> nan_rows;
+        std::vector<float> row = finite_row(n);
+        row[p] = kInf;
+        nan_rows.emplace_back("+inf", row);
+        row[p] = kNaN;
+        nan_rows.emplace_back("nan", row);
+        row = finite_row(n);
+        row[p] = -kNaN;
+        nan_rows.emplace_back("-nan", row);
+        if (n > 1) {
+          row = finite_row(n);
+          row[p] = kInf;
+          row[p == 0 ? n - 1 : 0] = -kInf;
+          nan_rows.emplace_back("+inf and -inf", row);
+          row[p == 0 ? n - 1 : 0] = kInf;
+          nan_rows.emplace_back("two +inf", row);
+          row = std::vector<float>(n, -kInf);
+          row[p] = kNaN;
+          nan_rows.emplace_back("nan among -inf", row);
+        }
+        row = std::vector<float>(n, kInf);
+        nan_rows.emplace_back("only +inf", row);
+        row = std::vector<float>(n, -kInf);
+        nan_rows.emplace_back("only -inf", row);
+        for (const auto& [name, special] : nan_rows) {
+          const SoftmaxOfRow s = softmax_between_finite_rows(special, at + " " + name);
+          EXPECT_TRUE(all_nan(s.p.data(), n)) << at << " " << name << ": softmax";
+          EXPECT_TRUE(all_nan(s.logp.data(), n)) << at << " " << name << ": log_softmax";
+        }
+      }
+    }
+  }
+}
+
+// The loss and its gradient (labels, one-hot targets, index targets) on three rows: finite, the
+// special row with class `label`, finite.
+struct LossOfRow {
+  double loss[3];                     // labels, one-hot targets, index targets
+  std::vector<float> grad[3];         // the whole 3 x n gradient of each form
+};
+LossOfRow loss_between_finite_rows(const std::vector<float>& special, std::size_t label) {
+  const std::size_t n = special.size();
+  const std::vector<float> finite = finite_row(n);
+  std::vector<float> z = finite;
+  z.insert(z.end(), special.begin(), special.end());
+  z.insert(z.end(), finite.begin(), finite.end());
+  const Tensor logits = make(3, n, z);
+  const std::vector<std::int32_t> labels = {0, static_cast<std::int32_t>(label), static_cast<std::int32_t>(n - 1)};
+  Tensor onehot(3, n), index(3, 1);
+  for (std::size_t r = 0; r < 3; ++r) {
+    onehot(r, static_cast<std::size_t>(labels[r])) = 1.0f;
+    index(r, 0) = static_cast<float>(labels[r]);
+  }
+  LossOfRow out;
+  Tensor g(3, n);
+  out.loss[0] = softmax_cross_entropy(logits.cview(), labels, g.view());
+  out.grad[0].assign(g.data(), g.data() + g.size());
+  out.loss[1] = softmax_cross_entropy(logits.cview(), onehot.cview(), g.view());
+  out.grad[1].assign(g.data(), g.data() + g.size());
+  out.loss[2] = softmax_cross_entropy(logits.cview(), index.cview(), g.view());
+  out.grad[2].assign(g.data(), g.data() + g.size());
+  return out;
+}
+
+// −log softmax(row)_label in double.
+double reference_loss(const std::vector<float>& row, std::size_t label) {
+  return -std::log(reference_softmax(row)[label]);
+}
+
+TEST(SoftmaxCrossEntropyNonFinite, LogitsEveryIsaAndLength) {
+  testing::Restore restore;
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    for (std::size_t n : kRowLengths) {
+      if (n < 2) continue;  // the softmax cross-entropy needs C ≥ 2 for index targets
+      const std::vector<float> finite = finite_row(n);
+      const double finite_rows_loss = reference_loss(finite, 0) + reference_loss(finite, n - 1);
+      for (std::size_t p : special_positions(n)) {
+        const std::string at = std::string(isa_name(isa)) + " n=" + std::to_string(n) + " at " + std::to_string(p);
+        const std::size_t other = p == 0 ? n - 1 : 0;
+        // A masked class that is not the label: finite loss, gradient 0 there.
+        {
+          std::vector<float> row = finite;
+          row[p] = -kInf;
+          const LossOfRow l = loss_between_finite_rows(row, other);
+          const double want = (finite_rows_loss + reference_loss(row, other)) / 3.0;
+          const std::vector<double> prob = reference_softmax(row);
+          for (int form = 0; form < 3; ++form) {
+            EXPECT_NEAR(l.loss[form], want, 1e-12 * want) << at << " form " << form;
+            for (std::size_t j = 0; j < n; ++j) {
+              const float gj = l.grad[form][n + j];
+              if (j == p) {
+                EXPECT_EQ(gj, 0.0f) << at << " form " << form;
+              } else {
+                const double want_g = (prob[j] - (j == other ? 1.0 : 0.0)) / 3.0;
+                EXPECT_NEAR(gj, want_g, 1e-7) << at << " form " << form << " [" << j << "]";
+              }
+            }
+            for (float v : l.grad[form]) EXPECT_TRUE(std::isfinite(v)) << at << " form " << form;
+          }
+        }
+        // The label's class is masked: +inf loss (its probability is 0), finite gradient.
+        {
+          std::vector<float> row = finite;
+          row[p] = -kInf;
+          const LossOfRow l = loss_between_finite_rows(row, p);
+          const std::vector<double> prob = reference_softmax(row);
+          for (int form = 0; form < 3; ++form) {
+            EXPECT_EQ(l.loss[form], std::numeric_limits<double>::infinity()) << at << " form " << form;
+            for (std::size_t j = 0; j < n; ++j) {
+              const double want_g = (prob[j] - (j == p ? 1.0 : 0.0)) / 3.0;
+              EXPECT_NEAR(l.grad[form][n + j], want_g, 1e-7) << at << " form " << form << " [" << j << "]";
+            }
+          }
+        }
+        // NaN, +inf, or only −inf: NaN loss and a NaN gradient row; the other rows' gradients
+        // stay those of the finite rows.
+        std::vector<std::pair<std::string, std::vector<float>>> nan_rows;
+        std::vector<float> row = finite;
+        row[p] = kInf;
+        nan_rows.emplace_back("+inf", row);
+        row[p] = kNaN;
+        nan_rows.emplace_back("nan", row);
+        row = finite;
+        row[p] = kInf;
+        row[other] = -kInf;
+        nan_rows.emplace_back("+inf and -inf", row);
+        nan_rows.emplace_back("only -inf", std::vector<float>(n, -kInf));
+        nan_rows.emplace_back("only +inf", std::vector<float>(n, kInf));
+        const std::vector<double> finite_prob = reference_softmax(finite);
+        for (const auto& [name, special] : nan_rows) {
+          for (std::size_t label : {p, other}) {
+            const LossOfRow l = loss_between_finite_rows(special, label);
+            for (int form = 0; form < 3; ++form) {
+              const std::string what = at + " " + name + " label " + std::to_string(label) + " form " + std::to_string(form);
+              EXPECT_TRUE(std::isnan(l.loss[form])) << what << ": " << l.loss[form];
+              EXPECT_TRUE(all_nan(l.grad[form].data() + n, n)) << what;
+              for (std::size_t j = 0; j < n; ++j) {
+                EXPECT_NEAR(l.grad[form][j], (finite_prob[j] - (j == 0 ? 1.0 : 0.0)) / 3.0, 1e-7) << what;
+                EXPECT_NEAR(l.grad[form][2 * n + j], (finite_prob[j] - (j == n - 1 ? 1.0 : 0.0)) / 3.0, 1e-7) << what;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 // ---- mean squared error ---------------------------------------------------------------------

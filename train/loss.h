@@ -26,7 +26,11 @@
 // Precision and determinism: losses and gradients are evaluated in double on the calling thread,
 // in a fixed order (so identical at any thread count), and the gradient is rounded once to float.
 // The cost is O(m·k), negligible next to the network. Any finite logit gives a finite loss and
-// gradient (z = ±1e4 included); NaN or infinite logits give NaN results.
+// gradient (z = ±1e4 included); NaN or infinite logits give NaN results, except that in the
+// softmax cross-entropy a −inf logit is a masked class: probability 0 and gradient 0 there, the
+// loss finite unless the target class (a label or a non-zero target) is masked, then +inf with a
+// finite gradient. A row holding NaN or +inf, or only −inf, gives a NaN loss and an all-NaN
+// gradient row; the other rows' gradients are unaffected (tests/losses_test.cc, *NonFinite).
 //
 // Targets: binary cross-entropy targets lie in [0, 1] (soft labels allowed); softmax
 // cross-entropy takes class indices (labels[i] in [0, C)) or an m x C matrix of one-hot (or
