@@ -5,9 +5,12 @@
 //    6·batch·width² per iteration (2 for x·W, 4 for the two backward products).
 //  - batchnorm, dropout_0.5 and act_<name> for every activation (ActivationLayer): Gelem/s
 //    counts batch·width elements per iteration (forward and backward together).
+//  - copy: a memcpy of the batch·width floats, Gelem/s: the memory bandwidth the elementwise
+//    layers are measured against (issue target: BatchNorm and Dropout at >= 50% of it).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -72,6 +75,17 @@ void bm_dense(benchmark::State& state, Shape s) {
       benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void bm_copy(benchmark::State& state, Shape s) {
+  Tensor x(s.batch, s.width), y(s.batch, s.width);
+  fill_normal(x.view(), 0.0f, 1.0f, 11, 0);
+  for (auto _ : state) {
+    std::memcpy(y.data(), x.data(), x.size() * sizeof(float));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_elements(state, s);
+}
+
 void bm_batchnorm(benchmark::State& state, Shape s) {
   BatchNorm layer(s.width);
   run_layer(state, layer, s);
@@ -98,6 +112,7 @@ int main(int argc, char** argv) {
   for (const Shape& s : shapes) {
     const std::string suffix = "/" + s.name;
     benchmark::RegisterBenchmark(("dense_relu" + suffix).c_str(), bm_dense, s)->UseRealTime();
+    benchmark::RegisterBenchmark(("copy" + suffix).c_str(), bm_copy, s)->UseRealTime();
     benchmark::RegisterBenchmark(("batchnorm" + suffix).c_str(), bm_batchnorm, s)->UseRealTime();
     benchmark::RegisterBenchmark(("dropout_0.5" + suffix).c_str(), bm_dropout, s)->UseRealTime();
     for (Activation a : kAllActivations) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
@@ -342,6 +343,73 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var) {
       mean[j] = static_cast<float>(mu[j - c0]);
       var[j] = static_cast<float>(ss[j - c0] / m);
     }
+  });
+}
+
+void add_column_sums(ConstMatrixView x, float* sums) {
+  constexpr const char* op = "add_column_sums";
+  check_view(op, "x", x);
+  require_data(op, "sums", sums, x.cols);
+  const internal::DenormalScope denormals;
+  const auto& k = kernels();
+  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
+    double acc[kColumnBlock] = {};
+    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, acc);
+    for (std::size_t j = c0; j < c1; ++j) sums[j] += static_cast<float>(acc[j - c0]);
+  });
+}
+
+// ---- batch normalization ----------------------------------------------------------------------
+
+void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_std,
+                         const float* gamma, const float* beta, MatrixView y, MatrixView xhat) {
+  constexpr const char* op = "batchnorm_normalize";
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  if (xhat.data != nullptr) {
+    require_same_shape(op, "xhat", xhat, "x", x);
+    if (xhat.data == y.data) throw std::invalid_argument(std::string(op) + ": xhat and y are the same matrix");
+  }
+  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
+    require_data(op, name, p, x.cols);
+  }
+  const internal::DenormalScope denormals;
+  const auto& k = kernels();
+  for_rows(x.rows, x.cols, [&](std::size_t r) {
+    k.batchnorm_forward(x.row(r), x.ld, 1, x.cols, mean, inv_std, gamma, beta,
+                        xhat.data != nullptr ? xhat.row(r) : nullptr, xhat.ld, y.row(r), y.ld);
+  });
+}
+
+void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* gamma,
+                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
+  constexpr const char* op = "batchnorm_backward";
+  check_view(op, "dy", dy);
+  if (dy.rows == 0) throw ShapeError(std::string(op) + ": dy is " + shape_of(dy) + ", expected at least one row");
+  require_same_shape(op, "xhat", xhat, "dy", dy);
+  require_same_shape(op, "dx", dx, "dy", dy);
+  for (const auto& [name, p] : {std::pair{"gamma", gamma}, {"inv_std", inv_std}}) require_data(op, name, p, dy.cols);
+  require_data(op, "dgamma", dgamma, dy.cols);
+  require_data(op, "dbeta", dbeta, dy.cols);
+  const internal::DenormalScope denormals;
+  const auto& k = kernels();
+  const double m = static_cast<double>(dy.rows);
+  // One task per column block: its sums over every row, then its columns of dx (the block's
+  // coefficients stay on the stack).
+  for_column_blocks(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1) {
+    const std::size_t w = c1 - c0;
+    double sum_dy[kColumnBlock] = {}, sum_dot[kColumnBlock] = {};
+    k.column_sums_and_dots(dy.data + c0, dy.ld, xhat.data + c0, xhat.ld, dy.rows, w, sum_dy, sum_dot);
+    float scale[kColumnBlock], mean_dy[kColumnBlock], mean_dot[kColumnBlock];
+    for (std::size_t j = 0; j < w; ++j) {
+      dbeta[c0 + j] += static_cast<float>(sum_dy[j]);
+      dgamma[c0 + j] += static_cast<float>(sum_dot[j]);
+      scale[j] = gamma[c0 + j] * inv_std[c0 + j];
+      mean_dy[j] = static_cast<float>(sum_dy[j] / m);
+      mean_dot[j] = static_cast<float>(sum_dot[j] / m);
+    }
+    k.batchnorm_backward(dy.data + c0, dy.ld, xhat.data + c0, xhat.ld, dy.rows, w, scale, mean_dy,
+                         mean_dot, dx.data + c0, dx.ld);
   });
 }
 

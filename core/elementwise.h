@@ -123,4 +123,25 @@ void column_sums(ConstMatrixView x, float* sums);
 // result rounded once to float. mean and var need x.cols floats each.
 void column_mean_var(ConstMatrixView x, float* mean, float* var);
 
+// sums[j] += (float)Σ_r x(r, j): column_sums added into an existing vector (a bias gradient
+// accumulating over batches); the sum in double, rounded once.
+void add_column_sums(ConstMatrixView x, float* sums);
+
+// ---- batch normalization ---------------------------------------------------------------------
+// The passes of BatchNorm over a batch x (m x n), per column j, vectorized per ISA and
+// bit-identical at any thread count. Parameter vectors hold n floats each.
+
+// y(r, j) = γ_j·h + β_j with h = (x(r, j) − mean_j)·inv_std_j, and xhat(r, j) = h when xhat has
+// data (it is ignored when xhat.data is null). y and xhat must have x's shape and may be x
+// itself, but not each other.
+void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_std,
+                         const float* gamma, const float* beta, MatrixView y, MatrixView xhat = {});
+
+// The backward pass given dy and xhat (the forward's h), m = dy.rows >= 1:
+//   dbeta_j += Σ_r dy(r, j),  dgamma_j += Σ_r dy(r, j)·xhat(r, j)   (in double, rounded once),
+//   dx(r, j) = γ_j·inv_std_j·(dy(r, j) − mean_r dy(·, j) − xhat(r, j)·mean_r (dy·xhat)(·, j)).
+// dx may be dy itself.
+void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* gamma,
+                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
+
 }  // namespace simdnn

@@ -45,6 +45,22 @@ struct ElementwiseKernels {
   // acc[j] += Σ_r (x[r·ld + j] − mean[j])², in double, rows in order.
   void (*column_centered_squares)(const float* x, std::size_t rows, std::size_t cols,
                                   std::size_t ld, const double* mean, double* acc);
+
+  // Batch normalization's row passes over rows x cols (each matrix with its own leading
+  // dimension; per-column parameters indexed by column):
+  //   forward:  h = (x − mean_j)·inv_std_j, y = γ_j·h + β_j, and xhat = h unless xhat is null;
+  //   backward: dx = k_j·(dy − a_j − xhat·b_j).
+  void (*batchnorm_forward)(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols,
+                            const float* mean, const float* inv_std, const float* gamma,
+                            const float* beta, float* xhat, std::size_t ldh, float* y,
+                            std::size_t ldy);
+  void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* xhat,
+                             std::size_t ldh, std::size_t rows, std::size_t cols, const float* k,
+                             const float* a, const float* b, float* dx, std::size_t lddx);
+  // acc_dy[j] += Σ_r dy(r, j), acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order.
+  void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* xhat,
+                               std::size_t ldh, std::size_t rows, std::size_t cols,
+                               double* acc_dy, double* acc_dot);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not

@@ -58,13 +58,15 @@ class BatchNorm : public Layer {
   Tensor& running_var() { return running_var_; }
 
  private:
-  void normalize_with_running_stats(ConstMatrixView x, MatrixView y) const;
+  // inv: width floats of scratch (receives 1/sqrt(running_var + eps)).
+  void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv) const;
 
   std::size_t width_;
   float momentum_;
   float eps_;
   Tensor gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
   Tensor inv_std_;          // 1 x width: 1/σ of the last train-mode batch
+  Tensor batch_mean_, batch_var_;  // 1 x width: the last train-mode batch's statistics
   Tensor xhat_, y_, dx_;    // reused buffers
   std::size_t rows_ = 0;    // rows of the last train-mode batch
   bool trained_forward_ = false;

@@ -98,7 +98,7 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
     dz = dz_buf;
   }
   gemm(Trans::yes, Trans::no, 1.0f, x_, dz, 1.0f, weight_grad_.view());
-  if (has_bias_) internal::add_column_sums(dz, bias_grad_.data());
+  if (has_bias_) add_column_sums(dz, bias_grad_.data());
   const MatrixView dx = reserve_rows(dx_, m, input_width());
   gemm(Trans::no, Trans::yes, 1.0f, dz, weight_.cview(), 0.0f, dx);
   return dx;

@@ -10,14 +10,6 @@ bool contiguous(ConstMatrixView v) { return v.rows <= 1 || v.ld == v.cols; }
 
 }  // namespace
 
-void add_column_sums(ConstMatrixView x, float* out) {
-  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
-    double acc[kColumnBlock] = {};
-    accumulate_column_sums(x, c0, c1, acc);
-    for (std::size_t j = c0; j < c1; ++j) out[j] += static_cast<float>(acc[j - c0]);
-  });
-}
-
 void copy_view(ConstMatrixView x, MatrixView y) {
   if (x.cols == 0) return;
   if (contiguous(x) && contiguous(y)) {

@@ -708,6 +708,87 @@ TEST(Reductions, ColumnSumsMeanVarEveryIsa) {
   }
 }
 
+// ---- batch normalization ----------------------------------------------------------------------
+
+class BatchNormPasses : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(BatchNormPasses);
+
+// batchnorm_normalize, batchnorm_backward and add_column_sums against double-precision formulas,
+// over shapes with partial vectors and several column blocks, with leading dimensions, at 1 and
+// 2 threads (identical bits).
+TEST_P(BatchNormPasses, MatchDoubleFormulasAndAreThreadIndependent) {
+  const Shape shapes[] = {{1, 1}, {2, 3}, {5, 17}, {33, 16}, {64, 70}, {300, 33}, {7, 300}, {256, 1030}};
+  for (Shape s : shapes) {
+    SCOPED_TRACE(shape_string(s.rows, s.cols));
+    const std::size_t ld = s.cols + 2;
+    const std::vector<float> xs = random_floats(s.rows * ld, -2.0f, 2.0f, static_cast<unsigned>(s.cols));
+    const std::vector<float> gs = random_floats(s.rows * ld, -1.0f, 1.0f, static_cast<unsigned>(s.rows + 7));
+    const std::vector<float> mean = random_floats(s.cols, -0.5f, 0.5f, 3);
+    const std::vector<float> inv = random_floats(s.cols, 0.5f, 2.0f, 4);
+    const std::vector<float> gamma = random_floats(s.cols, -1.5f, 1.5f, 5);
+    const std::vector<float> beta = random_floats(s.cols, -1.0f, 1.0f, 6);
+    const ConstMatrixView x{xs.data(), s.rows, s.cols, ld};
+    const ConstMatrixView dy{gs.data(), s.rows, s.cols, ld};
+    std::vector<std::vector<float>> runs;
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      Tensor y(s.rows, s.cols), xhat(s.rows, s.cols), dx(s.rows, s.cols);
+      batchnorm_normalize(x, mean.data(), inv.data(), gamma.data(), beta.data(), y.view(), xhat.view());
+      std::vector<float> dgamma(s.cols, 0.25f), dbeta(s.cols, -0.25f), sums(s.cols, 1.0f);
+      batchnorm_backward(dy, xhat.cview(), gamma.data(), inv.data(), dgamma.data(), dbeta.data(), dx.view());
+      add_column_sums(dy, sums.data());
+      for (std::size_t j = 0; j < s.cols; ++j) {
+        double sum = 0.0, dot = 0.0, abs_dot = 0.0;
+        for (std::size_t r = 0; r < s.rows; ++r) {
+          const double h = (static_cast<double>(x(r, j)) - mean[j]) * inv[j];
+          ASSERT_NEAR(xhat(r, j), h, 4 * kU * (std::abs(h) + std::abs(x(r, j)) * inv[j]));
+          ASSERT_NEAR(y(r, j), gamma[j] * h + beta[j], 8 * kU * (std::abs(gamma[j] * h) + std::abs(beta[j]) + 1.0));
+          sum += dy(r, j);
+          dot += static_cast<double>(dy(r, j)) * xhat(r, j);
+          abs_dot += std::abs(static_cast<double>(dy(r, j)) * xhat(r, j));
+        }
+        // The sum rounded to float once, then added to the float already there: two roundings.
+        ASSERT_NEAR(dbeta[j], -0.25 + sum, 2 * kU * (std::abs(sum) + 1.0) + 1e-12 * s.rows);
+        ASSERT_NEAR(dgamma[j], 0.25 + dot, 2 * kU * (abs_dot + 1.0));
+        ASSERT_NEAR(sums[j], 1.0 + sum, 2 * kU * (std::abs(sum) + 2.0) + 1e-12 * s.rows);
+        const double m = static_cast<double>(s.rows);
+        for (std::size_t r = 0; r < s.rows; ++r) {
+          const double want = gamma[j] * inv[j] * (dy(r, j) - sum / m - xhat(r, j) * dot / m);
+          const double bound = std::abs(gamma[j] * inv[j]) * (std::abs(dy(r, j)) + std::abs(sum / m) +
+                                                               std::abs(xhat(r, j) * abs_dot / m));
+          ASSERT_NEAR(dx(r, j), want, 8 * kU * (bound + 1e-3)) << r << ", " << j;
+        }
+      }
+      std::vector<float> all(y.data(), y.data() + y.size());
+      all.insert(all.end(), dx.data(), dx.data() + dx.size());
+      all.insert(all.end(), dgamma.begin(), dgamma.end());
+      runs.push_back(std::move(all));
+    }
+    EXPECT_EQ(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)), 0);
+  }
+}
+
+TEST(BatchNormPassesErrors, NameTheArgument) {
+  Tensor x(4, 3), y(4, 3), small(4, 2);
+  const std::vector<float> p(3, 1.0f);
+  testing::expect_throw_with("y shape", [&] {
+    batchnorm_normalize(x.cview(), p.data(), p.data(), p.data(), p.data(), small.view());
+  }, {"batchnorm_normalize", "y", "4x2"});
+  testing::expect_throw_with("null mean", [&] {
+    batchnorm_normalize(x.cview(), nullptr, p.data(), p.data(), p.data(), y.view());
+  }, {"batchnorm_normalize", "mean"});
+  testing::expect_throw_with("xhat is y", [&] {
+    batchnorm_normalize(x.cview(), p.data(), p.data(), p.data(), p.data(), y.view(), y.view());
+  }, {"xhat"});
+  std::vector<float> g(3), b(3);
+  testing::expect_throw_with("dx shape", [&] {
+    batchnorm_backward(x.cview(), x.cview(), p.data(), p.data(), g.data(), b.data(), small.view());
+  }, {"batchnorm_backward", "dx"});
+  testing::expect_throw_with("empty", [&] {
+    batchnorm_backward(Tensor(0, 3).cview(), Tensor(0, 3).cview(), p.data(), p.data(), g.data(), b.data(), Tensor(0, 3).view());
+  }, {"batchnorm_backward", "at least one row"});
+}
+
 // ---- determinism across thread counts --------------------------------------------------------
 
 TEST(Determinism, BitIdenticalAt1To3Threads) {

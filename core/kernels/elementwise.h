@@ -15,12 +15,14 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include <simdnn/core/activation.h>
 #include <simdnn/core/elementwise_kernels.h>
+#include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/kernels/vector_math.h>
 
 // The vector functors passed to the drivers below must be inlined into their loops: GCC otherwise
@@ -498,86 +500,50 @@ double sum_of_squares(const float* x, std::size_t n) {
   return s;
 }
 
-// Loads floats [j, j + W) of a row whose valid part ends at `cols` (zero beyond) and widens them.
-template <class Arch>
-[[gnu::always_inline]] inline void load_widened(const float* row, std::size_t j, std::size_t cols,
-                                                DVec<Arch>& lo, DVec<Arch>& hi) {
-  using V = Vec<Arch>;
-  constexpr std::size_t W = V::size;
-  if (j + W <= cols) {
-    vmath::widen<Arch>(V::load_unaligned(row + j), lo, hi);
-  } else {
-    alignas(64) float b[W] = {};
-    for (std::size_t k = 0; j + k < cols; ++k) b[k] = row[j + k];
-    vmath::widen<Arch>(V::load_aligned(b), lo, hi);
-  }
-}
-
-// Adds the two double vectors covering columns [j, j + W) into acc, clipped at `cols`.
-template <class Arch>
-[[gnu::always_inline]] inline void add_to(double* acc, std::size_t j, std::size_t cols,
-                                          DVec<Arch> lo, DVec<Arch> hi) {
-  constexpr std::size_t H = DVec<Arch>::size;
-  if (j + 2 * H <= cols) {
-    (DVec<Arch>::load_unaligned(acc + j) + lo).store_unaligned(acc + j);
-    (DVec<Arch>::load_unaligned(acc + j + H) + hi).store_unaligned(acc + j + H);
-  } else {
-    alignas(64) double b[2 * H];
-    lo.store_aligned(b);
-    hi.store_aligned(b + H);
-    for (std::size_t k = 0; j + k < cols; ++k) acc[j + k] += b[k];
-  }
-}
-
-// Column blocks of two float vectors (four double accumulators); each column's sum runs over
-// the rows in order, so the result does not depend on the block layout.
+// Row by row, each row's floats widened and added into the caller's double accumulators (one per
+// column, a block on the caller's stack, in L1): memory is read in order, never down a column
+// (a column walk strides by the row length, and rows of 4 KiB alias in L1). Each column's sum
+// still runs over the rows in order, one accumulator per column, so the result does not depend on
+// the block layout.
 template <class Arch, bool kCentered>
 [[gnu::always_inline]] inline void column_reduce(const float* x, std::size_t rows, std::size_t cols,
                                                  std::size_t ld, const double* mean, double* acc) {
   using D = DVec<Arch>;
   constexpr std::size_t W = Vec<Arch>::size;
   constexpr std::size_t H = D::size;
-  for (std::size_t j = 0; j < cols; j += 2 * W) {
-    const bool two = j + W < cols;
-    D m0(0.0), m1(0.0), m2(0.0), m3(0.0);
+  // One vector of W columns: a[0..W) += x[0..W) (centered: += (x − m)²).
+  auto step = [](const float* xs, const double* m, double* a) SIMDNN_ALWAYS_INLINE {
+    D lo, hi;
+    vmath::widen<Arch>(Vec<Arch>::load_unaligned(xs), lo, hi);
     if constexpr (kCentered) {
-      alignas(64) double mb[2 * W] = {};
-      for (std::size_t k = 0; k < 2 * W && j + k < cols; ++k) mb[k] = mean[j + k];
-      m0 = D::load_aligned(mb);
-      m1 = D::load_aligned(mb + H);
-      m2 = D::load_aligned(mb + 2 * H);
-      m3 = D::load_aligned(mb + 3 * H);
+      lo -= D::load_unaligned(m);
+      hi -= D::load_unaligned(m + H);
+      lo = vmath::vfma(lo, lo, D::load_unaligned(a));
+      hi = vmath::vfma(hi, hi, D::load_unaligned(a + H));
+    } else {
+      lo += D::load_unaligned(a);
+      hi += D::load_unaligned(a + H);
     }
-    D a0(0.0), a1(0.0), a2(0.0), a3(0.0);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* row = x + r * ld;
-      D lo, hi;
-      load_widened<Arch>(row, j, cols, lo, hi);
-      if constexpr (kCentered) {
-        lo -= m0;
-        hi -= m1;
-        a0 = vmath::vfma(lo, lo, a0);
-        a1 = vmath::vfma(hi, hi, a1);
-      } else {
-        a0 += lo;
-        a1 += hi;
-      }
-      if (two) {
-        load_widened<Arch>(row, j + W, cols, lo, hi);
-        if constexpr (kCentered) {
-          lo -= m2;
-          hi -= m3;
-          a2 = vmath::vfma(lo, lo, a2);
-          a3 = vmath::vfma(hi, hi, a3);
-        } else {
-          a2 += lo;
-          a3 += hi;
-        }
-      }
+    lo.store_unaligned(a);
+    hi.store_unaligned(a + H);
+  };
+  const std::size_t full = cols / W * W;
+  const std::size_t rest = cols - full;
+  // The last partial vector of columns goes through padded copies and the same vector code.
+  alignas(64) double tail_acc[W] = {};
+  alignas(64) double tail_mean[W] = {};
+  std::copy(acc + full, acc + cols, tail_acc);
+  if constexpr (kCentered) std::copy(mean + full, mean + cols, tail_mean);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * ld;
+    for (std::size_t j = 0; j < full; j += W) step(row + j, mean + j, acc + j);
+    if (rest != 0) {
+      alignas(64) float tail[W] = {};
+      std::copy(row + full, row + cols, tail);
+      step(tail, tail_mean, tail_acc);
     }
-    add_to<Arch>(acc, j, cols, a0, a1);
-    if (two) add_to<Arch>(acc, j + W, cols, a2, a3);
   }
+  std::copy(tail_acc, tail_acc + rest, acc + full);
 }
 
 template <class Arch>
@@ -589,6 +555,117 @@ template <class Arch>
 void column_centered_squares(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
                              const double* mean, double* acc) {
   column_reduce<Arch, true>(x, rows, cols, ld, mean, acc);
+}
+
+// ---- batch normalization -------------------------------------------------------------------
+
+// f(inputs, column parameters, outputs) over one row of `cols` columns, a vector at a time: whole
+// vectors in place, the last partial vector through padded copies with the same vector code, so
+// a column's result never depends on where the row is cut. A null output is not stored.
+template <class Arch, int kIn, int kParams, int kOut, class F>
+[[gnu::always_inline]] inline void map_row_columns(const float* const (&in)[kIn],
+                                                   const float* const (&params)[kParams],
+                                                   float* const (&out)[kOut], std::size_t cols, F f) {
+  using V = Vec<Arch>;
+  constexpr std::size_t W = V::size;
+  auto step = [&](const float* const (&src)[kIn + kParams], std::size_t j, float* const (&dst)[kOut])
+      SIMDNN_ALWAYS_INLINE {
+        V xs[kIn], ps[kParams], ys[kOut];
+        unroll<kIn>([&](auto i) { xs[i] = V::load_unaligned(src[i] + j); });
+        unroll<kParams>([&](auto i) { ps[i] = V::load_unaligned(src[kIn + i] + j); });
+        f(xs, ps, ys);
+        unroll<kOut>([&](auto i) {
+          if (dst[i] != nullptr) ys[i].store_unaligned(dst[i] + j);
+        });
+      };
+  const float* src[kIn + kParams];
+  unroll<kIn>([&](auto i) { src[i] = in[i]; });
+  unroll<kParams>([&](auto i) { src[kIn + i] = params[i]; });
+  std::size_t j = 0;
+  for (; j + W <= cols; j += W) step(src, j, out);
+  if (j == cols) return;
+  alignas(64) float buf[kIn + kParams + kOut][W] = {};
+  const float* padded[kIn + kParams];
+  float* padded_out[kOut];
+  for (int i = 0; i < kIn + kParams; ++i) {
+    std::copy(src[i] + j, src[i] + cols, buf[i]);
+    padded[i] = buf[i];
+  }
+  for (int i = 0; i < kOut; ++i) padded_out[i] = out[i] != nullptr ? buf[kIn + kParams + i] : nullptr;
+  step(padded, 0, padded_out);
+  for (int i = 0; i < kOut; ++i) {
+    if (out[i] != nullptr) std::copy(buf[kIn + kParams + i], buf[kIn + kParams + i] + (cols - j), out[i] + j);
+  }
+}
+
+// h = (x − μ_j)·s_j; y = γ_j·h + β_j (xhat = h unless null), row by row.
+template <class Arch>
+void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols,
+                       const float* mean, const float* inv_std, const float* gamma,
+                       const float* beta, float* xhat, std::size_t ldh, float* y, std::size_t ldy) {
+  using V = Vec<Arch>;
+  for (std::size_t r = 0; r < rows; ++r) {
+    map_row_columns<Arch, 1, 4, 2>({x + r * ldx}, {mean, inv_std, gamma, beta},
+                                   {xhat != nullptr ? xhat + r * ldh : nullptr, y + r * ldy}, cols,
+                                   [](const V (&in)[1], const V (&p)[4], V (&out)[2]) SIMDNN_ALWAYS_INLINE {
+                                     const V h = (in[0] - p[0]) * p[1];
+                                     out[0] = h;
+                                     out[1] = vmath::vfma(p[2], h, p[3]);
+                                   });
+  }
+}
+
+// dx = k_j·(dy − a_j − xhat·b_j), row by row.
+template <class Arch>
+void batchnorm_backward(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
+                        std::size_t rows, std::size_t cols, const float* k, const float* a,
+                        const float* b, float* dx, std::size_t lddx) {
+  using V = Vec<Arch>;
+  for (std::size_t r = 0; r < rows; ++r) {
+    map_row_columns<Arch, 2, 3, 1>({dy + r * lddy, xhat + r * ldh}, {k, a, b}, {dx + r * lddx}, cols,
+                                   [](const V (&in)[2], const V (&p)[3], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+                                     out[0] = p[0] * vmath::vfnma(in[1], p[2], in[0] - p[1]);
+                                   });
+  }
+}
+
+// acc_dy[j] += Σ_r dy(r, j) and acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order
+// (row by row, as column_reduce).
+template <class Arch>
+void column_sums_and_dots(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
+                          std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+  using D = DVec<Arch>;
+  constexpr std::size_t W = Vec<Arch>::size;
+  constexpr std::size_t H = D::size;
+  auto step = [](const float* g, const float* h, double* sum, double* dot) SIMDNN_ALWAYS_INLINE {
+    D glo, ghi, hlo, hhi;
+    vmath::widen<Arch>(Vec<Arch>::load_unaligned(g), glo, ghi);
+    vmath::widen<Arch>(Vec<Arch>::load_unaligned(h), hlo, hhi);
+    (D::load_unaligned(sum) + glo).store_unaligned(sum);
+    (D::load_unaligned(sum + H) + ghi).store_unaligned(sum + H);
+    vmath::vfma(glo, hlo, D::load_unaligned(dot)).store_unaligned(dot);
+    vmath::vfma(ghi, hhi, D::load_unaligned(dot + H)).store_unaligned(dot + H);
+  };
+  const std::size_t full = cols / W * W;
+  const std::size_t rest = cols - full;
+  alignas(64) double tail_sum[W] = {};
+  alignas(64) double tail_dot[W] = {};
+  std::copy(acc_dy + full, acc_dy + cols, tail_sum);
+  std::copy(acc_dot + full, acc_dot + cols, tail_dot);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* g = dy + r * lddy;
+    const float* h = xhat + r * ldh;
+    for (std::size_t j = 0; j < full; j += W) step(g + j, h + j, acc_dy + j, acc_dot + j);
+    if (rest != 0) {
+      alignas(64) float tg[W] = {};
+      alignas(64) float th[W] = {};
+      std::copy(g + full, g + cols, tg);
+      std::copy(h + full, h + cols, th);
+      step(tg, th, tail_sum, tail_dot);
+    }
+  }
+  std::copy(tail_sum, tail_sum + rest, acc_dy + full);
+  std::copy(tail_dot, tail_dot + rest, acc_dot + full);
 }
 
 }  // namespace simdnn::internal::kernels::elementwise
@@ -615,6 +692,9 @@ ElementwiseKernels make_elementwise_kernels() {
       .sum_of_squares = &k::sum_of_squares<Arch>,
       .column_sums = &k::column_sums<Arch>,
       .column_centered_squares = &k::column_centered_squares<Arch>,
+      .batchnorm_forward = &k::batchnorm_forward<Arch>,
+      .batchnorm_backward = &k::batchnorm_backward<Arch>,
+      .column_sums_and_dots = &k::column_sums_and_dots<Arch>,
   };
 }
 
