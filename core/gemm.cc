@@ -326,13 +326,19 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
       const std::size_t kc = std::min(kc_max, k - pc);
       const bool first = pc == 0;
       const bool last = pc + kc == k;
-      internal::parallel_for_tiles(ceil_div(b_panels, kPanelsPerPackTask), [&](std::size_t task) {
-        const std::size_t end = std::min(b_panels, (task + 1) * kPanelsPerPackTask);
-        for (std::size_t jp = task * kPanelsPerPackTask; jp < end; ++jp) {
-          pack_b_panel(b, pc, kc, jc + jp * nr, jc + nc, nr, b_pack + jp * kc * nr);
+      // One parallel loop packs both operands (one fork and join, not two): the first tasks
+      // pack panels of B, the rest panels of A.
+      const std::size_t b_tasks = ceil_div(b_panels, kPanelsPerPackTask);
+      const std::size_t a_tasks = ceil_div(a_panels, kPanelsPerPackTask);
+      internal::parallel_for_tiles(b_tasks + a_tasks, [&](std::size_t task) {
+        if (task < b_tasks) {
+          const std::size_t end = std::min(b_panels, (task + 1) * kPanelsPerPackTask);
+          for (std::size_t jp = task * kPanelsPerPackTask; jp < end; ++jp) {
+            pack_b_panel(b, pc, kc, jc + jp * nr, jc + nc, nr, b_pack + jp * kc * nr);
+          }
+          return;
         }
-      });
-      internal::parallel_for_tiles(ceil_div(a_panels, kPanelsPerPackTask), [&](std::size_t task) {
+        task -= b_tasks;
         const std::size_t end = std::min(a_panels, (task + 1) * kPanelsPerPackTask);
         for (std::size_t ip = task * kPanelsPerPackTask; ip < end; ++ip) {
           pack_a_panel(a, ip * mr, m, pc, kc, mr, a_pack + ip * kc * mr);

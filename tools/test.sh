@@ -17,13 +17,16 @@ failed=0
 skipped=0
 failures=()
 skips=()
+timings=()
 step() {  # step NAME COMMAND...: runs a step (in a subshell) and counts it, and the tests it skipped
-  local name=$1 log rc n
+  local name=$1 log rc n start=$SECONDS
   shift
   echo "=== $name"
   log=$(mktemp) || return 1
   "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
+  echo "=== $name: exit $rc after $((SECONDS - start)) s"
+  timings+=("$name: $((SECONDS - start)) s")
   if [[ $rc -eq 0 ]]; then
     passed=$((passed + 1))
   else
@@ -175,6 +178,7 @@ step "cmake build, install, example" cmake_install
 step "asan+ubsan tests" sanitized_tests
 step "tsan tests" tsan_tests
 
+for f in "${timings[@]}"; do echo "TIME: $f"; done
 for f in "${skips[@]}"; do echo "SKIPPED: $f"; done
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "test: $passed passed, $failed failed, $skipped skipped"
