@@ -1,6 +1,7 @@
 // Elementwise kernels and reductions (core/elementwise.h): every op, forward and backward, on
-// every ISA this CPU supports (through the per-ISA tables and through the public API after
-// set_isa), against the double-precision reference (core/reference/elementwise_reference.h);
+// every ISA (one test instance each, Suite/sse2, /avx2, /avx512, skipped where this CPU lacks the
+// ISA; through the per-ISA tables and through the public API with that ISA active), against the
+// double-precision reference (core/reference/elementwise_reference.h);
 // backward passes also against central finite differences; bit-identical results at 1, 2 and 3
 // threads; special values; error messages.
 //
@@ -32,8 +33,6 @@
 
 namespace simdnn {
 namespace {
-
-using testing::Restore;
 
 constexpr double kU = 0x1p-24;      // float unit roundoff
 constexpr double kTiny = 0x1p-126;  // FLT_MIN: below it the header allows absolute error
@@ -197,132 +196,126 @@ std::vector<ActivationSpec> all_specs() {
 
 // ---- forward --------------------------------------------------------------------------------
 
-TEST(ActivationForward, SweepAndSpecialValuesEveryIsa) {
+// The *PerIsa suites run each test once per ISA (Suite/sse2, /avx2, /avx512) with that ISA
+// active; an ISA this CPU lacks shows as skipped.
+class ActivationForwardPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(ActivationForwardPerIsa);
+
+TEST_P(ActivationForwardPerIsa, SweepAndSpecialValuesEveryIsa) {
+  const Isa isa = GetParam();
   const std::vector<float> x = sweep_inputs();
   std::vector<double> want(x.size());
   std::vector<float> y(x.size());
   for (ActivationSpec act : all_specs()) {
     reference::activation_forward(act, x.data(), want.data(), x.size());
-    for (Isa isa : supported_isas()) {
-      internal::elementwise_kernels(isa).activation_forward(act, x.data(), y.data(), x.size());
-      ErrorTracker t{label(isa, "forward", act)};
-      for (std::size_t i = 0; i < x.size(); ++i)
-        t.check(x[i], y[i], want[i], forward_tolerance(act, x[i]));
-      t.expect_ok();
-    }
+    internal::elementwise_kernels(isa).activation_forward(act, x.data(), y.data(), x.size());
+    ErrorTracker t{label(isa, "forward", act)};
+    for (std::size_t i = 0; i < x.size(); ++i)
+      t.check(x[i], y[i], want[i], forward_tolerance(act, x[i]));
+    t.expect_ok();
   }
 }
 
-TEST(ActivationForward, LimitsAndSpecialValues) {
+TEST_P(ActivationForwardPerIsa, LimitsAndSpecialValues) {
+  const Isa isa = GetParam();
   const auto f = [](ActivationSpec act, float x) {
     float y = 0;
     activation_forward(act, &x, &y, 1);
     return y;
   };
-  for (Isa isa : supported_isas()) {
-    Restore restore;
-    set_isa(isa);
-    SCOPED_TRACE(isa_name(isa));
-    EXPECT_EQ(f(ActivationSpec::of(Activation::sigmoid), kInf), 1.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::sigmoid), -kInf), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), kInf), 1.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), -kInf), -1.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), 9.2f), 1.0f);
-    EXPECT_EQ(f(ActivationSpec::relu(), -kInf), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::relu(), kInf), kInf);
-    EXPECT_EQ(f(ActivationSpec::leaky_relu(0.1f), -kInf), -kInf);
-    EXPECT_EQ(f(ActivationSpec::elu(0.5f), -kInf), -0.5f);
-    EXPECT_EQ(f(ActivationSpec::elu(0.5f), kInf), kInf);
-    EXPECT_FLOAT_EQ(f(ActivationSpec::of(Activation::selu), -kInf), -kSeluLambdaAlpha);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), kInf), kInf);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), -kInf), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), 80.0f), 80.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), kInf), kInf);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), -kInf), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), 88.0f), 88.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), -88.0f), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::swish), kInf), kInf);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::swish), -kInf), 0.0f);
-    EXPECT_EQ(f(ActivationSpec::of(Activation::swish), 88.0f), 88.0f);
-    EXPECT_GT(f(ActivationSpec::of(Activation::sigmoid), -88.0f), 0.0f);  // 6.05e-39, not 0
-    for (ActivationSpec act : all_specs()) {
-      EXPECT_TRUE(std::isnan(f(act, kNaN))) << activation_name(act.kind);
-      EXPECT_TRUE(std::isnan(f(act, -kNaN))) << activation_name(act.kind);
-      for (float x : {88.0f, -88.0f, 1e30f, -1e30f, std::numeric_limits<float>::max()}) {
-        EXPECT_FALSE(std::isnan(f(act, x))) << activation_name(act.kind) << " at " << x;
-      }
+  SCOPED_TRACE(isa_name(isa));
+  EXPECT_EQ(f(ActivationSpec::of(Activation::sigmoid), kInf), 1.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::sigmoid), -kInf), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), kInf), 1.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), -kInf), -1.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::tanh), 9.2f), 1.0f);
+  EXPECT_EQ(f(ActivationSpec::relu(), -kInf), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::relu(), kInf), kInf);
+  EXPECT_EQ(f(ActivationSpec::leaky_relu(0.1f), -kInf), -kInf);
+  EXPECT_EQ(f(ActivationSpec::elu(0.5f), -kInf), -0.5f);
+  EXPECT_EQ(f(ActivationSpec::elu(0.5f), kInf), kInf);
+  EXPECT_FLOAT_EQ(f(ActivationSpec::of(Activation::selu), -kInf), -kSeluLambdaAlpha);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), kInf), kInf);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), -kInf), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::softplus), 80.0f), 80.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), kInf), kInf);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), -kInf), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), 88.0f), 88.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::gelu), -88.0f), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::swish), kInf), kInf);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::swish), -kInf), 0.0f);
+  EXPECT_EQ(f(ActivationSpec::of(Activation::swish), 88.0f), 88.0f);
+  EXPECT_GT(f(ActivationSpec::of(Activation::sigmoid), -88.0f), 0.0f);  // 6.05e-39, not 0
+  for (ActivationSpec act : all_specs()) {
+    EXPECT_TRUE(std::isnan(f(act, kNaN))) << activation_name(act.kind);
+    EXPECT_TRUE(std::isnan(f(act, -kNaN))) << activation_name(act.kind);
+    for (float x : {88.0f, -88.0f, 1e30f, -1e30f, std::numeric_limits<float>::max()}) {
+      EXPECT_FALSE(std::isnan(f(act, x))) << activation_name(act.kind) << " at " << x;
     }
   }
 }
 
 // Every length, including odd tails and misaligned pointers, through the table and through the
 // public API, out of place and in place.
-TEST(ActivationForward, LengthsAndTailsEveryIsa) {
-  Restore restore;
+TEST_P(ActivationForwardPerIsa, LengthsAndTailsEveryIsa) {
+  const Isa isa = GetParam();
   for (std::size_t n : {0, 1, 3, 15, 16, 17, 33, 1000, 100003}) {
     const std::vector<float> src = random_floats(n + 1, -12.0f, 12.0f, static_cast<unsigned>(n));
     const float* x = src.data() + 1;  // misaligned by one float
     std::vector<double> want(n);
     for (ActivationSpec act : all_specs()) {
       reference::activation_forward(act, x, want.data(), n);
-      for (Isa isa : supported_isas()) {
-        std::vector<float> y(n + 1, -7.0f);
-        internal::elementwise_kernels(isa).activation_forward(act, x, y.data() + 1, n);
-        EXPECT_EQ(y[0], -7.0f);  // nothing written before the output
-        set_isa(isa);
-        std::vector<float> y2(n), y3(x, x + n);
-        activation_forward(act, x, y2.data(), n);
-        activation_forward(act, y3.data(), y3.data(), n);  // in place
-        ErrorTracker t{label(isa, "forward n", act) + " " + std::to_string(n)};
-        for (std::size_t i = 0; i < n; ++i) {
-          t.check(x[i], y[i + 1], want[i], forward_tolerance(act, x[i]));
-          ASSERT_EQ(std::memcmp(&y[i + 1], &y2[i], sizeof(float)), 0) << t.what << " at " << i;
-          ASSERT_EQ(std::memcmp(&y[i + 1], &y3[i], sizeof(float)), 0) << t.what << " at " << i;
-        }
-        EXPECT_EQ(t.failures, 0) << t.what << ": " << t.first_failure;
+      std::vector<float> y(n + 1, -7.0f);
+      internal::elementwise_kernels(isa).activation_forward(act, x, y.data() + 1, n);
+      EXPECT_EQ(y[0], -7.0f);  // nothing written before the output
+      std::vector<float> y2(n), y3(x, x + n);
+      activation_forward(act, x, y2.data(), n);
+      activation_forward(act, y3.data(), y3.data(), n);  // in place
+      ErrorTracker t{label(isa, "forward n", act) + " " + std::to_string(n)};
+      for (std::size_t i = 0; i < n; ++i) {
+        t.check(x[i], y[i + 1], want[i], forward_tolerance(act, x[i]));
+        ASSERT_EQ(std::memcmp(&y[i + 1], &y2[i], sizeof(float)), 0) << t.what << " at " << i;
+        ASSERT_EQ(std::memcmp(&y[i + 1], &y3[i], sizeof(float)), 0) << t.what << " at " << i;
       }
+      EXPECT_EQ(t.failures, 0) << t.what << ": " << t.first_failure;
     }
   }
 }
 
 // An element's result must not depend on where its range starts or ends (which of the
 // interleaved, single-vector or padded-tail paths computes it): splitting gives the same bits.
-TEST(ActivationForward, SplittingARangeGivesTheSameBits) {
+TEST_P(ActivationForwardPerIsa, SplittingARangeGivesTheSameBits) {
+  const Isa isa = GetParam();
   const std::size_t n = 1000;
   const std::vector<float> x = random_floats(n, -30.0f, 30.0f, 41);
   for (ActivationSpec act : all_specs()) {
-    for (Isa isa : supported_isas()) {
-      const auto& k = internal::elementwise_kernels(isa);
-      std::vector<float> whole(n);
-      k.activation_forward(act, x.data(), whole.data(), n);
-      for (std::size_t split : {1, 5, 7, 13, 16, 64, 333, 999}) {
-        std::vector<float> parts(n);
-        k.activation_forward(act, x.data(), parts.data(), split);
-        k.activation_forward(act, x.data() + split, parts.data() + split, n - split);
-        EXPECT_EQ(std::memcmp(whole.data(), parts.data(), n * sizeof(float)), 0)
-            << label(isa, "split", act) << " at " << split;
-      }
+    const auto& k = internal::elementwise_kernels(isa);
+    std::vector<float> whole(n);
+    k.activation_forward(act, x.data(), whole.data(), n);
+    for (std::size_t split : {1, 5, 7, 13, 16, 64, 333, 999}) {
+      std::vector<float> parts(n);
+      k.activation_forward(act, x.data(), parts.data(), split);
+      k.activation_forward(act, x.data() + split, parts.data() + split, n - split);
+      EXPECT_EQ(std::memcmp(whole.data(), parts.data(), n * sizeof(float)), 0)
+          << label(isa, "split", act) << " at " << split;
     }
   }
 }
 
-TEST(ActivationForward, ViewsWithLeadingDimension) {
-  Restore restore;
+TEST_P(ActivationForwardPerIsa, ViewsWithLeadingDimension) {
+  const Isa isa = GetParam();
   const std::size_t rows = 37, cols = 29, ld = 33;
   const std::vector<float> data = random_floats(rows * ld, -6.0f, 6.0f, 5);
   const ConstMatrixView x{data.data(), rows, cols, ld};
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    for (ActivationSpec act : all_specs()) {
-      std::vector<float> out(rows * ld, 123.0f);
-      activation_forward(act, x, MatrixView{out.data(), rows, cols, ld});
-      for (std::size_t r = 0; r < rows; ++r) {
-        float expect[cols];
-        internal::elementwise_kernels(isa).activation_forward(act, x.row(r), expect, cols);
-        EXPECT_EQ(std::memcmp(expect, out.data() + r * ld, sizeof expect), 0);
-        for (std::size_t c = cols; c < ld; ++c)
-          EXPECT_EQ(out[r * ld + c], 123.0f);  // padding untouched
-      }
+  for (ActivationSpec act : all_specs()) {
+    std::vector<float> out(rows * ld, 123.0f);
+    activation_forward(act, x, MatrixView{out.data(), rows, cols, ld});
+    for (std::size_t r = 0; r < rows; ++r) {
+      float expect[cols];
+      internal::elementwise_kernels(isa).activation_forward(act, x.row(r), expect, cols);
+      EXPECT_EQ(std::memcmp(expect, out.data() + r * ld, sizeof expect), 0);
+      for (std::size_t c = cols; c < ld; ++c)
+        EXPECT_EQ(out[r * ld + c], 123.0f);  // padding untouched
     }
   }
 }
@@ -361,25 +354,27 @@ double backward_allowed(ActivationSpec act, double x, double dy, double fprime) 
   return std::abs(dy) * (8 * kU * std::abs(fprime) + 16 * kU * terms + kTiny * flush);
 }
 
+class ActivationBackwardPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(ActivationBackwardPerIsa);
+
 // Backward against the analytic derivative of the reference, on the sweep, every ISA.
-TEST(ActivationBackward, SweepEveryIsa) {
+TEST_P(ActivationBackwardPerIsa, SweepEveryIsa) {
+  const Isa isa = GetParam();
   const std::vector<float> x = sweep_inputs();
   const std::vector<float> dy = random_floats(x.size(), -2.0f, 2.0f, 11);
   std::vector<double> want(x.size());
   std::vector<float> y(x.size()), dx(x.size());
   for (ActivationSpec act : all_specs()) {
     reference::activation_backward(act, x.data(), dy.data(), want.data(), x.size());
-    for (Isa isa : supported_isas()) {
-      const auto& k = internal::elementwise_kernels(isa);
-      k.activation_forward(act, x.data(), y.data(), x.size());
-      k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
-      ErrorTracker t{label(isa, "backward", act)};
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        const double fp = reference::activation_derivative(act, x[i]);
-        t.check(x[i], dx[i], want[i], {0, backward_allowed(act, x[i], dy[i], fp)});
-      }
-      t.expect_ok();
+    const auto& k = internal::elementwise_kernels(isa);
+    k.activation_forward(act, x.data(), y.data(), x.size());
+    k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
+    ErrorTracker t{label(isa, "backward", act)};
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double fp = reference::activation_derivative(act, x[i]);
+      t.check(x[i], dx[i], want[i], {0, backward_allowed(act, x[i], dy[i], fp)});
     }
+    t.expect_ok();
   }
 }
 
@@ -389,7 +384,8 @@ TEST(ActivationBackward, SweepEveryIsa) {
 // magnitude under the float tolerance (8u ≈ 4.8e-7), so the comparison uses the kernel's own
 // tolerance plus 1e-8·max(1, |f(x)|) for the difference quotient. Points within 1e-3 of the kinks
 // of relu, leaky_relu, elu and selu are skipped (the difference quotient straddles the kink).
-TEST(ActivationBackward, MatchesFiniteDifferences) {
+TEST_P(ActivationBackwardPerIsa, MatchesFiniteDifferences) {
+  const Isa isa = GetParam();
   std::vector<float> x;
   for (int i = 0; i <= 1600; ++i) x.push_back(-20.0f + 0.025f * static_cast<float>(i));
   for (float v : {-80.0f, -50.0f, -30.0f, 30.0f, 50.0f, 80.0f, 1e-3f, -1e-3f}) x.push_back(v);
@@ -398,29 +394,27 @@ TEST(ActivationBackward, MatchesFiniteDifferences) {
   for (ActivationSpec act : all_specs()) {
     const bool kinked = act.kind == Activation::relu || act.kind == Activation::leaky_relu ||
                         act.kind == Activation::elu || act.kind == Activation::selu;
-    for (Isa isa : supported_isas()) {
-      const auto& k = internal::elementwise_kernels(isa);
-      k.activation_forward(act, x.data(), y.data(), x.size());
-      k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
-      ErrorTracker t{label(isa, "finite differences", act)};
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        const double xi = x[i];
-        if (kinked && std::abs(xi) < 1e-3) continue;
-        const double h = 1e-4 * std::max(1.0, std::abs(xi));
-        const double fd =
-            (reference::activation_value(act, xi + h) - reference::activation_value(act, xi - h)) /
-            (2 * h);
-        const double fd_err = 1e-8 * std::max(1.0, std::abs(reference::activation_value(act, xi)));
-        t.check(x[i], dx[i], dy[i] * fd,
-                {0, backward_allowed(act, xi, dy[i], fd) + std::abs(dy[i]) * fd_err});
-      }
-      t.expect_ok();
+    const auto& k = internal::elementwise_kernels(isa);
+    k.activation_forward(act, x.data(), y.data(), x.size());
+    k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), x.size());
+    ErrorTracker t{label(isa, "finite differences", act)};
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double xi = x[i];
+      if (kinked && std::abs(xi) < 1e-3) continue;
+      const double h = 1e-4 * std::max(1.0, std::abs(xi));
+      const double fd =
+          (reference::activation_value(act, xi + h) - reference::activation_value(act, xi - h)) /
+          (2 * h);
+      const double fd_err = 1e-8 * std::max(1.0, std::abs(reference::activation_value(act, xi)));
+      t.check(x[i], dx[i], dy[i] * fd,
+              {0, backward_allowed(act, xi, dy[i], fd) + std::abs(dy[i]) * fd_err});
     }
+    t.expect_ok();
   }
 }
 
-TEST(ActivationBackward, LengthsSpecialValuesAndPublicApi) {
-  Restore restore;
+TEST_P(ActivationBackwardPerIsa, LengthsSpecialValuesAndPublicApi) {
+  const Isa isa = GetParam();
   for (std::size_t n : {0, 1, 3, 15, 16, 17, 33, 1000, 100003}) {
     std::vector<float> x = random_floats(n, -12.0f, 12.0f, static_cast<unsigned>(n) + 1);
     const std::vector<float> dy = random_floats(n, -1.0f, 1.0f, static_cast<unsigned>(n) + 2);
@@ -430,24 +424,21 @@ TEST(ActivationBackward, LengthsSpecialValuesAndPublicApi) {
       x[2] = -kInf;
     }
     for (ActivationSpec act : all_specs()) {
-      for (Isa isa : supported_isas()) {
-        const auto& k = internal::elementwise_kernels(isa);
-        std::vector<float> y(n), dx(n), dx_api(n), dx_inplace(dy);
-        k.activation_forward(act, x.data(), y.data(), n);
-        k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), n);
-        set_isa(isa);
-        activation_backward(act, x.data(), y.data(), dy.data(), dx_api.data(), n);
-        activation_backward(act, x.data(), y.data(), dx_inplace.data(), dx_inplace.data(), n);
-        ErrorTracker t{label(isa, "backward n", act) + " " + std::to_string(n)};
-        for (std::size_t i = 0; i < n; ++i) {
-          const double fp = reference::activation_derivative(act, x[i]);
-          const double want = std::isnan(fp) ? fp : static_cast<double>(dy[i]) * fp;
-          t.check(x[i], dx[i], want, {0, backward_allowed(act, x[i], dy[i], fp)});
-          ASSERT_EQ(std::memcmp(&dx[i], &dx_api[i], sizeof(float)), 0) << t.what << " at " << i;
-          ASSERT_EQ(std::memcmp(&dx[i], &dx_inplace[i], sizeof(float)), 0) << t.what << " at " << i;
-        }
-        t.expect_ok();
+      const auto& k = internal::elementwise_kernels(isa);
+      std::vector<float> y(n), dx(n), dx_api(n), dx_inplace(dy);
+      k.activation_forward(act, x.data(), y.data(), n);
+      k.activation_backward(act, x.data(), y.data(), dy.data(), dx.data(), n);
+      activation_backward(act, x.data(), y.data(), dy.data(), dx_api.data(), n);
+      activation_backward(act, x.data(), y.data(), dx_inplace.data(), dx_inplace.data(), n);
+      ErrorTracker t{label(isa, "backward n", act) + " " + std::to_string(n)};
+      for (std::size_t i = 0; i < n; ++i) {
+        const double fp = reference::activation_derivative(act, x[i]);
+        const double want = std::isnan(fp) ? fp : static_cast<double>(dy[i]) * fp;
+        t.check(x[i], dx[i], want, {0, backward_allowed(act, x[i], dy[i], fp)});
+        ASSERT_EQ(std::memcmp(&dx[i], &dx_api[i], sizeof(float)), 0) << t.what << " at " << i;
+        ASSERT_EQ(std::memcmp(&dx[i], &dx_inplace[i], sizeof(float)), 0) << t.what << " at " << i;
       }
+      t.expect_ok();
     }
   }
 }
@@ -469,107 +460,101 @@ std::vector<float> softmax_input(Shape s, unsigned seed) {
   return x;
 }
 
-TEST(Softmax, ForwardEveryIsaAndShape) {
-  Restore restore;
+class SoftmaxPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(SoftmaxPerIsa);
+
+TEST_P(SoftmaxPerIsa, ForwardEveryIsaAndShape) {
+  const Isa isa = GetParam();
   for (Shape s : kSoftmaxShapes) {
     const std::vector<float> xs = softmax_input(s, static_cast<unsigned>(s.rows * 7 + s.cols));
     const ConstMatrixView x{xs.data(), s.rows, s.cols, s.cols};
     std::vector<double> want(xs.size()), want_log(xs.size());
     reference::softmax_forward(x, want.data());
     reference::log_softmax_forward(x, want_log.data());
-    for (Isa isa : supported_isas()) {
-      set_isa(isa);
-      const std::string shape = " " + shape_string(s.rows, s.cols);
-      std::vector<float> y(xs.size()), ylog(xs.size()), inplace(xs);
-      softmax_forward(x, MatrixView{y.data(), s.rows, s.cols, s.cols});
-      log_softmax_forward(x, MatrixView{ylog.data(), s.rows, s.cols, s.cols});
-      softmax_forward(ConstMatrixView{inplace.data(), s.rows, s.cols, s.cols},
-                      MatrixView{inplace.data(), s.rows, s.cols, s.cols});
-      ErrorTracker t{std::string(isa_name(isa)) + " softmax" + shape};
-      ErrorTracker tl{std::string(isa_name(isa)) + " log_softmax" + shape};
-      for (std::size_t r = 0; r < s.rows; ++r) {
-        float m = -kInf;
-        for (std::size_t j = 0; j < s.cols; ++j) m = std::max(m, xs[r * s.cols + j]);
-        for (std::size_t j = 0; j < s.cols; ++j) {
-          const std::size_t i = r * s.cols + j;
-          t.check(xs[i], y[i], want[i], {8 * kU, kTiny});
-          // Roundings of x − m, of log(sum) (≤ |y| + |x − m|) and of the difference.
-          tl.check(xs[i], ylog[i], want_log[i],
-                   {4 * kU, 4 * kU * std::abs(static_cast<double>(xs[i]) - m)});
-          ASSERT_EQ(std::memcmp(&y[i], &inplace[i], sizeof(float)), 0);
-        }
+    const std::string shape = " " + shape_string(s.rows, s.cols);
+    std::vector<float> y(xs.size()), ylog(xs.size()), inplace(xs);
+    softmax_forward(x, MatrixView{y.data(), s.rows, s.cols, s.cols});
+    log_softmax_forward(x, MatrixView{ylog.data(), s.rows, s.cols, s.cols});
+    softmax_forward(ConstMatrixView{inplace.data(), s.rows, s.cols, s.cols},
+                    MatrixView{inplace.data(), s.rows, s.cols, s.cols});
+    ErrorTracker t{std::string(isa_name(isa)) + " softmax" + shape};
+    ErrorTracker tl{std::string(isa_name(isa)) + " log_softmax" + shape};
+    for (std::size_t r = 0; r < s.rows; ++r) {
+      float m = -kInf;
+      for (std::size_t j = 0; j < s.cols; ++j) m = std::max(m, xs[r * s.cols + j]);
+      for (std::size_t j = 0; j < s.cols; ++j) {
+        const std::size_t i = r * s.cols + j;
+        t.check(xs[i], y[i], want[i], {8 * kU, kTiny});
+        // Roundings of x − m, of log(sum) (≤ |y| + |x − m|) and of the difference.
+        tl.check(xs[i], ylog[i], want_log[i],
+                 {4 * kU, 4 * kU * std::abs(static_cast<double>(xs[i]) - m)});
+        ASSERT_EQ(std::memcmp(&y[i], &inplace[i], sizeof(float)), 0);
       }
-      t.expect_ok();
-      tl.expect_ok();
     }
+    t.expect_ok();
+    tl.expect_ok();
   }
 }
 
-TEST(Softmax, SpecialRows) {
-  Restore restore;
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    SCOPED_TRACE(isa_name(isa));
-    std::vector<float> x = {0.0f,  -kInf,  1.0f,  2.0f,   // a masked entry
-                            1.0f,  kNaN,   2.0f,  3.0f,   // NaN: NaN row
-                            -kInf, -kInf,  -kInf, -kInf,  // all masked: NaN row
-                            3e38f, -3e38f, 3e38f, 0.0f};  // no overflow
-    std::vector<float> y(16);
-    softmax_forward(ConstMatrixView{x.data(), 4, 4, 4}, MatrixView{y.data(), 4, 4, 4});
-    EXPECT_EQ(y[1], 0.0f);
-    EXPECT_NEAR(y[0] + y[2] + y[3], 1.0f, 1e-6f);
-    for (int j = 4; j < 12; ++j) EXPECT_TRUE(std::isnan(y[j])) << j;
-    EXPECT_EQ(y[12], 0.5f);
-    EXPECT_EQ(y[13], 0.0f);
-    EXPECT_EQ(y[14], 0.5f);
-    EXPECT_EQ(y[15], 0.0f);
-    log_softmax_forward(ConstMatrixView{x.data(), 4, 4, 4}, MatrixView{y.data(), 4, 4, 4});
-    EXPECT_EQ(y[1], -kInf);
-    EXPECT_FLOAT_EQ(y[12], -std::log(2.0f));
-  }
+TEST_P(SoftmaxPerIsa, SpecialRows) {
+  const Isa isa = GetParam();
+  SCOPED_TRACE(isa_name(isa));
+  std::vector<float> x = {0.0f,  -kInf,  1.0f,  2.0f,   // a masked entry
+                          1.0f,  kNaN,   2.0f,  3.0f,   // NaN: NaN row
+                          -kInf, -kInf,  -kInf, -kInf,  // all masked: NaN row
+                          3e38f, -3e38f, 3e38f, 0.0f};  // no overflow
+  std::vector<float> y(16);
+  softmax_forward(ConstMatrixView{x.data(), 4, 4, 4}, MatrixView{y.data(), 4, 4, 4});
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_NEAR(y[0] + y[2] + y[3], 1.0f, 1e-6f);
+  for (int j = 4; j < 12; ++j) EXPECT_TRUE(std::isnan(y[j])) << j;
+  EXPECT_EQ(y[12], 0.5f);
+  EXPECT_EQ(y[13], 0.0f);
+  EXPECT_EQ(y[14], 0.5f);
+  EXPECT_EQ(y[15], 0.0f);
+  log_softmax_forward(ConstMatrixView{x.data(), 4, 4, 4}, MatrixView{y.data(), 4, 4, 4});
+  EXPECT_EQ(y[1], -kInf);
+  EXPECT_FLOAT_EQ(y[12], -std::log(2.0f));
 }
 
-TEST(Softmax, BackwardEveryIsaAndShape) {
-  Restore restore;
+TEST_P(SoftmaxPerIsa, BackwardEveryIsaAndShape) {
+  const Isa isa = GetParam();
   for (Shape s : kSoftmaxShapes) {
     const std::vector<float> xs = softmax_input(s, static_cast<unsigned>(s.rows * 3 + s.cols));
     const std::vector<float> dys = random_floats(xs.size(), -1.0f, 1.0f, 17);
     const ConstMatrixView x{xs.data(), s.rows, s.cols, s.cols};
     const ConstMatrixView dy{dys.data(), s.rows, s.cols, s.cols};
-    for (Isa isa : supported_isas()) {
-      set_isa(isa);
-      const std::string shape = " " + shape_string(s.rows, s.cols);
-      std::vector<float> y(xs.size()), ylog(xs.size()), dx(xs.size()), dxlog(xs.size());
-      softmax_forward(x, MatrixView{y.data(), s.rows, s.cols, s.cols});
-      log_softmax_forward(x, MatrixView{ylog.data(), s.rows, s.cols, s.cols});
-      const ConstMatrixView yv{y.data(), s.rows, s.cols, s.cols};
-      const ConstMatrixView ylv{ylog.data(), s.rows, s.cols, s.cols};
-      softmax_backward(yv, dy, MatrixView{dx.data(), s.rows, s.cols, s.cols});
-      log_softmax_backward(ylv, dy, MatrixView{dxlog.data(), s.rows, s.cols, s.cols});
-      std::vector<double> want(xs.size()), want_log(xs.size());
-      reference::softmax_backward(yv, dy, want.data());
-      reference::log_softmax_backward(ylv, dy, want_log.data());
-      ErrorTracker t{std::string(isa_name(isa)) + " softmax_backward" + shape};
-      ErrorTracker tl{std::string(isa_name(isa)) + " log_softmax_backward" + shape};
-      for (std::size_t r = 0; r < s.rows; ++r) {
-        double dot = 0, sum = 0;
-        for (std::size_t j = 0; j < s.cols; ++j) {
-          dot += static_cast<double>(y[r * s.cols + j]) * dys[r * s.cols + j];
-          sum += dys[r * s.cols + j];
-        }
-        for (std::size_t j = 0; j < s.cols; ++j) {
-          const std::size_t i = r * s.cols + j;
-          // One rounding each of the dot product, the difference and the product (softmax); of
-          // the sum, the exponential (4u), the product and the difference (log-softmax).
-          t.check(xs[i], dx[i], want[i],
-                  {0, 2 * kU * std::abs(y[i]) * (std::abs(dys[i]) + 2 * std::abs(dot))});
-          tl.check(xs[i], dxlog[i], want_log[i],
-                   {0, 2 * kU * (std::abs(dys[i]) + 4 * std::exp(ylog[i]) * std::abs(sum))});
-        }
+    const std::string shape = " " + shape_string(s.rows, s.cols);
+    std::vector<float> y(xs.size()), ylog(xs.size()), dx(xs.size()), dxlog(xs.size());
+    softmax_forward(x, MatrixView{y.data(), s.rows, s.cols, s.cols});
+    log_softmax_forward(x, MatrixView{ylog.data(), s.rows, s.cols, s.cols});
+    const ConstMatrixView yv{y.data(), s.rows, s.cols, s.cols};
+    const ConstMatrixView ylv{ylog.data(), s.rows, s.cols, s.cols};
+    softmax_backward(yv, dy, MatrixView{dx.data(), s.rows, s.cols, s.cols});
+    log_softmax_backward(ylv, dy, MatrixView{dxlog.data(), s.rows, s.cols, s.cols});
+    std::vector<double> want(xs.size()), want_log(xs.size());
+    reference::softmax_backward(yv, dy, want.data());
+    reference::log_softmax_backward(ylv, dy, want_log.data());
+    ErrorTracker t{std::string(isa_name(isa)) + " softmax_backward" + shape};
+    ErrorTracker tl{std::string(isa_name(isa)) + " log_softmax_backward" + shape};
+    for (std::size_t r = 0; r < s.rows; ++r) {
+      double dot = 0, sum = 0;
+      for (std::size_t j = 0; j < s.cols; ++j) {
+        dot += static_cast<double>(y[r * s.cols + j]) * dys[r * s.cols + j];
+        sum += dys[r * s.cols + j];
       }
-      t.expect_ok();
-      tl.expect_ok();
+      for (std::size_t j = 0; j < s.cols; ++j) {
+        const std::size_t i = r * s.cols + j;
+        // One rounding each of the dot product, the difference and the product (softmax); of
+        // the sum, the exponential (4u), the product and the difference (log-softmax).
+        t.check(xs[i], dx[i], want[i],
+                {0, 2 * kU * std::abs(y[i]) * (std::abs(dys[i]) + 2 * std::abs(dot))});
+        tl.check(xs[i], dxlog[i], want_log[i],
+                 {0, 2 * kU * (std::abs(dys[i]) + 4 * std::exp(ylog[i]) * std::abs(sum))});
+      }
     }
+    t.expect_ok();
+    tl.expect_ok();
   }
 }
 
@@ -616,8 +601,11 @@ TEST(Softmax, BackwardMatchesFiniteDifferences) {
 
 // ---- BLAS-1 and reductions --------------------------------------------------------------------
 
-TEST(Blas1, EveryIsaAndLength) {
-  Restore restore;
+class Blas1PerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(Blas1PerIsa);
+
+TEST_P(Blas1PerIsa, EveryIsaAndLength) {
+  const Isa isa = GetParam();
   const float a = -1.37f;
   for (std::size_t n : {0, 1, 3, 15, 16, 17, 33, 1000, 100003}) {
     const std::vector<float> x = random_floats(n, -5.0f, 5.0f, static_cast<unsigned>(n) + 3);
@@ -627,47 +615,44 @@ TEST(Blas1, EveryIsaAndLength) {
     reference::scale(a, x.data(), w_scale.data(), n);
     reference::add(x.data(), y0.data(), w_add.data(), n);
     reference::multiply(x.data(), y0.data(), w_mul.data(), n);
-    for (Isa isa : supported_isas()) {
-      const auto& k = internal::elementwise_kernels(isa);
-      set_isa(isa);
-      std::vector<float> r_axpy(y0), r_scale(n), r_add(n), r_mul(n);
-      std::vector<float> p_axpy(y0), p_scale(n), p_add(n), p_mul(n);
-      k.axpy(a, x.data(), r_axpy.data(), n);
-      k.scale(a, x.data(), r_scale.data(), n);
-      k.add(x.data(), y0.data(), r_add.data(), n);
-      k.multiply(x.data(), y0.data(), r_mul.data(), n);
-      axpy(a, x.data(), p_axpy.data(), n);
-      scale(a, x.data(), p_scale.data(), n);
-      add(x.data(), y0.data(), p_add.data(), n);
-      multiply(x.data(), y0.data(), p_mul.data(), n);
-      EXPECT_EQ(r_axpy, p_axpy);
-      EXPECT_EQ(r_scale, p_scale);
-      EXPECT_EQ(r_add, p_add);
-      EXPECT_EQ(r_mul, p_mul);
-      for (std::size_t i = 0; i < n; ++i) {
-        // axpy: one rounding with FMA, two without (SSE2).
-        ASSERT_LE(std::abs(r_axpy[i] - w_axpy[i]),
-                  2 * kU * (std::abs(y0[i]) + std::abs(a * x[i])) + 1e-300);
-        ASSERT_LE(std::abs(r_scale[i] - w_scale[i]), kU * std::abs(w_scale[i]));
-        ASSERT_LE(std::abs(r_add[i] - w_add[i]), kU * std::abs(w_add[i]));
-        ASSERT_LE(std::abs(r_mul[i] - w_mul[i]), kU * std::abs(w_mul[i]));
-      }
+    const auto& k = internal::elementwise_kernels(isa);
+    std::vector<float> r_axpy(y0), r_scale(n), r_add(n), r_mul(n);
+    std::vector<float> p_axpy(y0), p_scale(n), p_add(n), p_mul(n);
+    k.axpy(a, x.data(), r_axpy.data(), n);
+    k.scale(a, x.data(), r_scale.data(), n);
+    k.add(x.data(), y0.data(), r_add.data(), n);
+    k.multiply(x.data(), y0.data(), r_mul.data(), n);
+    axpy(a, x.data(), p_axpy.data(), n);
+    scale(a, x.data(), p_scale.data(), n);
+    add(x.data(), y0.data(), p_add.data(), n);
+    multiply(x.data(), y0.data(), p_mul.data(), n);
+    EXPECT_EQ(r_axpy, p_axpy);
+    EXPECT_EQ(r_scale, p_scale);
+    EXPECT_EQ(r_add, p_add);
+    EXPECT_EQ(r_mul, p_mul);
+    for (std::size_t i = 0; i < n; ++i) {
+      // axpy: one rounding with FMA, two without (SSE2).
+      ASSERT_LE(std::abs(r_axpy[i] - w_axpy[i]),
+                2 * kU * (std::abs(y0[i]) + std::abs(a * x[i])) + 1e-300);
+      ASSERT_LE(std::abs(r_scale[i] - w_scale[i]), kU * std::abs(w_scale[i]));
+      ASSERT_LE(std::abs(r_add[i] - w_add[i]), kU * std::abs(w_add[i]));
+      ASSERT_LE(std::abs(r_mul[i] - w_mul[i]), kU * std::abs(w_mul[i]));
     }
   }
 }
 
-TEST(Reductions, SumOfSquaresEveryIsa) {
-  Restore restore;
+class ReductionsPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(ReductionsPerIsa);
+
+TEST_P(ReductionsPerIsa, SumOfSquaresEveryIsa) {
+  const Isa isa = GetParam();
   for (std::size_t n : {0, 1, 3, 15, 16, 17, 33, 1000, 100003, 300001}) {
     const std::vector<float> x = random_floats(n, -3.0f, 3.0f, static_cast<unsigned>(n) + 5);
     const double want = reference::sum_of_squares(x.data(), n);
-    for (Isa isa : supported_isas()) {
-      set_isa(isa);
-      const double kern = internal::elementwise_kernels(isa).sum_of_squares(x.data(), n);
-      const double api = sum_of_squares(x.data(), n);
-      EXPECT_NEAR(kern, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
-      EXPECT_NEAR(api, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
-    }
+    const double kern = internal::elementwise_kernels(isa).sum_of_squares(x.data(), n);
+    const double api = sum_of_squares(x.data(), n);
+    EXPECT_NEAR(kern, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
+    EXPECT_NEAR(api, want, 1e-13 * want + 1e-300) << isa_name(isa) << " n=" << n;
   }
   float special[3] = {1.0f, kNaN, 2.0f};
   EXPECT_TRUE(std::isnan(sum_of_squares(special, 3)));
@@ -675,8 +660,8 @@ TEST(Reductions, SumOfSquaresEveryIsa) {
   EXPECT_EQ(sum_of_squares(special, 3), std::numeric_limits<double>::infinity());
 }
 
-TEST(Reductions, ColumnSumsMeanVarEveryIsa) {
-  Restore restore;
+TEST_P(ReductionsPerIsa, ColumnSumsMeanVarEveryIsa) {
+  const Isa isa = GetParam();
   const Shape shapes[] = {{1, 1},     {5, 3},    {17, 15},   {33, 16}, {100, 17},
                           {1000, 33}, {7, 1000}, {2000, 70}, {3, 2500}};
   for (Shape s : shapes) {
@@ -689,21 +674,18 @@ TEST(Reductions, ColumnSumsMeanVarEveryIsa) {
     std::vector<double> w_sum(s.cols), w_mean(s.cols), w_var(s.cols);
     reference::column_sums(x, w_sum.data());
     reference::column_mean_var(x, w_mean.data(), w_var.data());
-    for (Isa isa : supported_isas()) {
-      set_isa(isa);
-      SCOPED_TRACE(std::string(isa_name(isa)) + " " + shape_string(s.rows, s.cols));
-      std::vector<float> sum(s.cols), mean(s.cols), var(s.cols);
-      column_sums(x, sum.data());
-      column_mean_var(x, mean.data(), var.data());
-      std::vector<double> acc(s.cols, 0.0);
-      internal::elementwise_kernels(isa).column_sums(x.data, s.rows, s.cols, ld, acc.data());
-      for (std::size_t j = 0; j < s.cols; ++j) {
-        const double scale = 2.0 * static_cast<double>(s.rows) + 1000.0 * s.rows;  // ≥ Σ|x|
-        EXPECT_NEAR(sum[j], w_sum[j], kU * std::abs(w_sum[j]) + 1e-14 * scale) << j;
-        EXPECT_NEAR(acc[j], w_sum[j], 1e-14 * scale) << j;
-        EXPECT_NEAR(mean[j], w_mean[j], kU * std::abs(w_mean[j]) + 1e-14 * scale) << j;
-        EXPECT_NEAR(var[j], w_var[j], kU * w_var[j] + 1e-12) << j;
-      }
+    SCOPED_TRACE(std::string(isa_name(isa)) + " " + shape_string(s.rows, s.cols));
+    std::vector<float> sum(s.cols), mean(s.cols), var(s.cols);
+    column_sums(x, sum.data());
+    column_mean_var(x, mean.data(), var.data());
+    std::vector<double> acc(s.cols, 0.0);
+    internal::elementwise_kernels(isa).column_sums(x.data, s.rows, s.cols, ld, acc.data());
+    for (std::size_t j = 0; j < s.cols; ++j) {
+      const double scale = 2.0 * static_cast<double>(s.rows) + 1000.0 * s.rows;  // ≥ Σ|x|
+      EXPECT_NEAR(sum[j], w_sum[j], kU * std::abs(w_sum[j]) + 1e-14 * scale) << j;
+      EXPECT_NEAR(acc[j], w_sum[j], 1e-14 * scale) << j;
+      EXPECT_NEAR(mean[j], w_mean[j], kU * std::abs(w_mean[j]) + 1e-14 * scale) << j;
+      EXPECT_NEAR(var[j], w_var[j], kU * w_var[j] + 1e-12) << j;
     }
   }
 }
@@ -791,8 +773,11 @@ TEST(BatchNormPassesErrors, NameTheArgument) {
 
 // ---- determinism across thread counts --------------------------------------------------------
 
-TEST(Determinism, BitIdenticalAt1To3Threads) {
-  Restore restore;
+class DeterminismPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(DeterminismPerIsa);
+
+TEST_P(DeterminismPerIsa, BitIdenticalAt1To3Threads) {
+  const Isa isa = GetParam();
   const std::size_t n = 9 * kElementwiseChunk + 1234;  // several chunks and a ragged one
   const std::vector<float> x = random_floats(n, -10.0f, 10.0f, 31);
   const std::vector<float> dy = random_floats(n, -1.0f, 1.0f, 32);
@@ -836,15 +821,12 @@ TEST(Determinism, BitIdenticalAt1To3Threads) {
     append(var);
     return out;
   };
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    const std::vector<float> one = run(1);
-    for (int threads : {2, 3}) {
-      const std::vector<float> many = run(threads);
-      ASSERT_EQ(one.size(), many.size());
-      EXPECT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
-          << isa_name(isa) << " at " << threads << " threads";
-    }
+  const std::vector<float> one = run(1);
+  for (int threads : {2, 3}) {
+    const std::vector<float> many = run(threads);
+    ASSERT_EQ(one.size(), many.size());
+    EXPECT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
+        << isa_name(isa) << " at " << threads << " threads";
   }
 }
 

@@ -29,6 +29,7 @@
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 #include "tests/gradient_check.h"
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
@@ -532,16 +533,16 @@ std::unique_ptr<Sequential> small_network(std::uint64_t seed) {
   return net;
 }
 
-TEST(Sequential, GradientsMatchFiniteDifferencesOnEveryIsa) {
-  const Isa saved = active_isa();
-  for (Isa isa : supported_isas()) {
-    SCOPED_TRACE(isa_name(isa));
-    set_isa(isa);
-    auto net = small_network(1);
-    Dropout& drop = dynamic_cast<Dropout&>(net->at(3));
-    check_gradients(*net, random_matrix(7, 5, 2), {.before_forward = [&] { drop.set_step(0); }});
-  }
-  set_isa(saved);
+// Run once per ISA (SequentialPerIsa/sse2, /avx2, /avx512; skipped where the CPU lacks it).
+class SequentialPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(SequentialPerIsa);
+
+TEST_P(SequentialPerIsa, GradientsMatchFiniteDifferencesOnEveryIsa) {
+  const Isa isa = GetParam();
+  SCOPED_TRACE(isa_name(isa));
+  auto net = small_network(1);
+  Dropout& drop = dynamic_cast<Dropout&>(net->at(3));
+  check_gradients(*net, random_matrix(7, 5, 2), {.before_forward = [&] { drop.set_step(0); }});
 }
 
 TEST(Sequential, ChecksThatWidthsChainAndNamesChildren) {

@@ -2,9 +2,10 @@
 // gradient clipping (train/clipping.h):
 //  - every optimizer, 5 steps on two small parameters, against the same steps computed by hand in
 //    double from PyTorch's formula (written out below, independently of core/reference), on
-//    every ISA this CPU supports, state tensors included;
+//    every ISA (one test instance each, skipped where this CPU lacks the ISA), state tensors
+//    included;
 //  - the kernels against core/reference/optimizer_reference.h over sizes with every vector tail,
-//    every ISA, and split ranges giving the same bits as whole ones;
+//    every ISA (likewise), and split ranges giving the same bits as whole ones;
 //  - 1 vs 2 threads bit-identical on a vector large enough to be cut into chunks;
 //  - no heap allocation in step() after construction; state save / load; argument errors;
 //  - clipping by global norm and by value.
@@ -213,58 +214,59 @@ float init_at(std::size_t i, std::size_t salt) {
   return static_cast<float>(0.8 * std::cos(1.1 * static_cast<double>(i) + static_cast<double>(salt)));
 }
 
-TEST(Optimizers, MatchHandComputedStepsOnEveryIsa) {
-  Restore restore;
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    for (const Case& c : cases()) {
-      SCOPED_TRACE(std::string(isa_name(isa)) + " " + c.label);
-      // A 3x13 weight (tails for every vector width) and a 1x5 bias.
-      Tensor w(3, 13), gw(3, 13), b(1, 5), gb(1, 5);
-      Tensor* values[2] = {&w, &b};
-      Tensor* grads[2] = {&gw, &gb};
-      Vec hw[2];
-      HandState hs[2];
+// Run once per ISA (OptimizersPerIsa/sse2, /avx2, /avx512; skipped where the CPU lacks it).
+class OptimizersPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(OptimizersPerIsa);
+
+TEST_P(OptimizersPerIsa, MatchHandComputedStepsOnEveryIsa) {
+  const Isa isa = GetParam();
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(std::string(isa_name(isa)) + " " + c.label);
+    // A 3x13 weight (tails for every vector width) and a 1x5 bias.
+    Tensor w(3, 13), gw(3, 13), b(1, 5), gb(1, 5);
+    Tensor* values[2] = {&w, &b};
+    Tensor* grads[2] = {&gw, &gb};
+    Vec hw[2];
+    HandState hs[2];
+    for (std::size_t p = 0; p < 2; ++p) {
+      for (std::size_t i = 0; i < values[p]->size(); ++i) values[p]->data()[i] = init_at(i, p);
+      hw[p].assign(values[p]->data(), values[p]->data() + values[p]->size());
+    }
+    auto opt = c.make({{"fc/weight", &w, &gw, true}, {"fc/bias", &b, &gb, false}});
+    EXPECT_EQ(opt->name(), c.label.substr(0, c.label.find('_')));
+    for (int t = 1; t <= 5; ++t) {
       for (std::size_t p = 0; p < 2; ++p) {
-        for (std::size_t i = 0; i < values[p]->size(); ++i) values[p]->data()[i] = init_at(i, p);
-        hw[p].assign(values[p]->data(), values[p]->data() + values[p]->size());
-      }
-      auto opt = c.make({{"fc/weight", &w, &gw, true}, {"fc/bias", &b, &gb, false}});
-      EXPECT_EQ(opt->name(), c.label.substr(0, c.label.find('_')));
-      for (int t = 1; t <= 5; ++t) {
-        for (std::size_t p = 0; p < 2; ++p) {
-          Vec g(values[p]->size());
-          for (std::size_t i = 0; i < g.size(); ++i) {
-            grads[p]->data()[i] = grad_at(i, t, p);
-            g[i] = grads[p]->data()[i];
-          }
-          c.hand(hw[p], g, hs[p], t);
+        Vec g(values[p]->size());
+        for (std::size_t i = 0; i < g.size(); ++i) {
+          grads[p]->data()[i] = grad_at(i, t, p);
+          g[i] = grads[p]->data()[i];
         }
-        opt->step();
-        EXPECT_EQ(opt->step_count(), static_cast<std::uint64_t>(t));
-        for (std::size_t p = 0; p < 2; ++p) {
-          for (std::size_t i = 0; i < hw[p].size(); ++i) {
-            const double want = hw[p][i];
-            ASSERT_NEAR(values[p]->data()[i], want, 4e-6 * std::fmax(1.0, std::fabs(want)))
-                << "param " << p << " element " << i << " step " << t;
-          }
+        c.hand(hw[p], g, hs[p], t);
+      }
+      opt->step();
+      EXPECT_EQ(opt->step_count(), static_cast<std::uint64_t>(t));
+      for (std::size_t p = 0; p < 2; ++p) {
+        for (std::size_t i = 0; i < hw[p].size(); ++i) {
+          const double want = hw[p][i];
+          ASSERT_NEAR(values[p]->data()[i], want, 4e-6 * std::fmax(1.0, std::fabs(want)))
+              << "param " << p << " element " << i << " step " << t;
         }
       }
-      // The state tensors, by name, against the hand-computed state.
-      const OptimizerState st = opt->state();
-      EXPECT_EQ(st.step, 5u);
-      std::size_t expected_tensors = hs[0].size() + hs[1].size();
-      EXPECT_EQ(st.tensors.size(), expected_tensors);
-      for (const StateTensor& t : st.tensors) {
-        const std::size_t p = t.name.rfind("fc/weight/", 0) == 0 ? 0 : 1;
-        const std::string slot_name = t.name.substr(t.name.rfind('/') + 1);
-        ASSERT_TRUE(hs[p].count(slot_name)) << t.name;
-        const Vec& want = hs[p].at(slot_name);
-        ASSERT_EQ(t.value->size(), want.size());
-        for (std::size_t i = 0; i < want.size(); ++i) {
-          EXPECT_NEAR(t.value->data()[i], want[i], 1e-5 * std::fmax(1.0, std::fabs(want[i])))
-              << t.name << "[" << i << "]";
-        }
+    }
+    // The state tensors, by name, against the hand-computed state.
+    const OptimizerState st = opt->state();
+    EXPECT_EQ(st.step, 5u);
+    std::size_t expected_tensors = hs[0].size() + hs[1].size();
+    EXPECT_EQ(st.tensors.size(), expected_tensors);
+    for (const StateTensor& t : st.tensors) {
+      const std::size_t p = t.name.rfind("fc/weight/", 0) == 0 ? 0 : 1;
+      const std::string slot_name = t.name.substr(t.name.rfind('/') + 1);
+      ASSERT_TRUE(hs[p].count(slot_name)) << t.name;
+      const Vec& want = hs[p].at(slot_name);
+      ASSERT_EQ(t.value->size(), want.size());
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_NEAR(t.value->data()[i], want[i], 1e-5 * std::fmax(1.0, std::fabs(want[i])))
+            << t.name << "[" << i << "]";
       }
     }
   }
@@ -359,56 +361,54 @@ std::vector<KernelCase> kernel_cases() {
   return c;
 }
 
-TEST(OptimizerKernels, MatchReferenceOnEveryIsaAndSize) {
-  Restore restore;
+// Run once per ISA (OptimizerKernelsPerIsa/sse2, /avx2, /avx512; skipped where the CPU lacks it).
+class OptimizerKernelsPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(OptimizerKernelsPerIsa);
+
+TEST_P(OptimizerKernelsPerIsa, MatchReferenceOnEveryIsaAndSize) {
+  const Isa isa = GetParam();
   const std::size_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 1000};
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    for (const KernelCase& kc : kernel_cases()) {
-      for (const std::size_t n : sizes) {
-        SCOPED_TRACE(std::string(isa_name(isa)) + " " + kc.label + " n=" + std::to_string(n));
-        std::vector<float> w(n), g(n), s0(n, static_cast<float>(kc.s0_init)), s1(n), s2(n);
-        std::vector<double> dw(n), dg(n), ds0(n, kc.s0_init), ds1(n), ds2(n);
-        for (std::size_t i = 0; i < n; ++i) dw[i] = w[i] = init_at(i, n);
-        for (std::uint64_t t = 1; t <= 3; ++t) {
-          for (std::size_t i = 0; i < n; ++i) dg[i] = g[i] = grad_at(i, static_cast<int>(t), n);
-          kc.kernel(t, w.data(), g.data(), s0.data(), s1.data(), s2.data(), n);
-          kc.reference(t, dw.data(), dg.data(), ds0.data(), ds1.data(), ds2.data(), n);
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-          ASSERT_NEAR(w[i], dw[i], 2e-6 * std::fmax(1.0, std::fabs(dw[i]))) << i;
-          ASSERT_NEAR(s0[i], ds0[i], 1e-5 * std::fmax(1.0, std::fabs(ds0[i]))) << i;
-        }
+  for (const KernelCase& kc : kernel_cases()) {
+    for (const std::size_t n : sizes) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + kc.label + " n=" + std::to_string(n));
+      std::vector<float> w(n), g(n), s0(n, static_cast<float>(kc.s0_init)), s1(n), s2(n);
+      std::vector<double> dw(n), dg(n), ds0(n, kc.s0_init), ds1(n), ds2(n);
+      for (std::size_t i = 0; i < n; ++i) dw[i] = w[i] = init_at(i, n);
+      for (std::uint64_t t = 1; t <= 3; ++t) {
+        for (std::size_t i = 0; i < n; ++i) dg[i] = g[i] = grad_at(i, static_cast<int>(t), n);
+        kc.kernel(t, w.data(), g.data(), s0.data(), s1.data(), s2.data(), n);
+        kc.reference(t, dw.data(), dg.data(), ds0.data(), ds1.data(), ds2.data(), n);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(w[i], dw[i], 2e-6 * std::fmax(1.0, std::fabs(dw[i]))) << i;
+        ASSERT_NEAR(s0[i], ds0[i], 1e-5 * std::fmax(1.0, std::fabs(ds0[i]))) << i;
       }
     }
   }
 }
 
-TEST(OptimizerKernels, SplitRangesGiveTheSameBits) {
-  Restore restore;
+TEST_P(OptimizerKernelsPerIsa, SplitRangesGiveTheSameBits) {
+  const Isa isa = GetParam();
   constexpr std::size_t n = 203;
-  for (Isa isa : supported_isas()) {
-    set_isa(isa);
-    for (const KernelCase& kc : kernel_cases()) {
-      for (const std::size_t cut : {std::size_t{1}, std::size_t{13}, std::size_t{64}, std::size_t{100}}) {
-        SCOPED_TRACE(std::string(isa_name(isa)) + " " + kc.label + " cut=" + std::to_string(cut));
-        std::vector<float> a[4], b[4];
-        for (auto* set : {a, b}) {
-          set[0].resize(n);
-          for (std::size_t i = 0; i < n; ++i) set[0][i] = init_at(i, 1);
-          for (int k = 1; k < 4; ++k) set[k].assign(n, k == 1 ? static_cast<float>(kc.s0_init) : 0.0f);
-        }
-        std::vector<float> g(n);
-        for (std::uint64_t t = 1; t <= 2; ++t) {
-          for (std::size_t i = 0; i < n; ++i) g[i] = grad_at(i, static_cast<int>(t), 2);
-          kc.kernel(t, a[0].data(), g.data(), a[1].data(), a[2].data(), a[3].data(), n);
-          kc.kernel(t, b[0].data(), g.data(), b[1].data(), b[2].data(), b[3].data(), cut);
-          kc.kernel(t, b[0].data() + cut, g.data() + cut, b[1].data() + cut, b[2].data() + cut,
-                    b[3].data() + cut, n - cut);
-        }
-        for (int k = 0; k < 4; ++k) {
-          ASSERT_EQ(std::memcmp(a[k].data(), b[k].data(), n * sizeof(float)), 0) << "array " << k;
-        }
+  for (const KernelCase& kc : kernel_cases()) {
+    for (const std::size_t cut : {std::size_t{1}, std::size_t{13}, std::size_t{64}, std::size_t{100}}) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + kc.label + " cut=" + std::to_string(cut));
+      std::vector<float> a[4], b[4];
+      for (auto* set : {a, b}) {
+        set[0].resize(n);
+        for (std::size_t i = 0; i < n; ++i) set[0][i] = init_at(i, 1);
+        for (int k = 1; k < 4; ++k) set[k].assign(n, k == 1 ? static_cast<float>(kc.s0_init) : 0.0f);
+      }
+      std::vector<float> g(n);
+      for (std::uint64_t t = 1; t <= 2; ++t) {
+        for (std::size_t i = 0; i < n; ++i) g[i] = grad_at(i, static_cast<int>(t), 2);
+        kc.kernel(t, a[0].data(), g.data(), a[1].data(), a[2].data(), a[3].data(), n);
+        kc.kernel(t, b[0].data(), g.data(), b[1].data(), b[2].data(), b[3].data(), cut);
+        kc.kernel(t, b[0].data() + cut, g.data() + cut, b[1].data() + cut, b[2].data() + cut,
+                  b[3].data() + cut, n - cut);
+      }
+      for (int k = 0; k < 4; ++k) {
+        ASSERT_EQ(std::memcmp(a[k].data(), b[k].data(), n * sizeof(float)), 0) << "array " << k;
       }
     }
   }
