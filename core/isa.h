@@ -48,9 +48,10 @@ const char* isa_name();
 // std::invalid_argument if the CPU does not support it.
 //
 // Safe from any thread, also while kernels run: each kernel call (one gemm, one elementwise op,
-// one optimizer update) reads the ISA once, at its start, and runs wholly on that ISA's kernels;
+// one optimizer update, one random fill) reads the ISA once, at its start, and runs wholly on that ISA's kernels;
 // calls that start after set_isa() returns use the new one. Every ISA gives results within the
-// tolerances the tests check, not bit-identical ones, so switching mid-training changes results.
+// tolerances the tests check, not bit-identical ones, so switching mid-training changes results
+// (the random fills of core/random.h excepted: they are bit-identical on every ISA).
 void set_isa(Isa isa);
 
 }  // namespace simdnn

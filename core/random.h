@@ -8,6 +8,10 @@
 // dimension plays no part), so a strided view gets the same values as a contiguous matrix of the
 // same shape, and the padding between rows is never written.
 //
+// The words are computed by the vectorized Philox kernels of the active ISA
+// (core/random_kernels.h), which give exactly the scalar generator's words: the fills are
+// bit-identical on every ISA, too.
+//
 // Use a different stream for every independent consumer of one seed (e.g. one per layer for the
 // initializers, another per layer and step for dropout masks): streams never overlap.
 //

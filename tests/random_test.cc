@@ -13,14 +13,18 @@
 #include <numbers>
 #include <numeric>
 #include <span>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <simdnn/core/isa.h>
 #include <simdnn/core/philox.h>
 #include <simdnn/core/random.h>
+#include <simdnn/core/random_kernels.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
+#include "tests/test_util.h"
 
 namespace simdnn {
 namespace {
@@ -85,6 +89,150 @@ TEST(Philox, LayoutOfSeedStreamAndBlock) {
   const std::uint64_t stream = 0x0370734413198a2eull;
   EXPECT_EQ(philox_block(seed, stream, block),
             (PhiloxCounter{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}));
+}
+
+// --- Vectorized Philox kernels (core/random_kernels.h), on every ISA ----------------------------
+
+class PhiloxKernels : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(PhiloxKernels);
+
+// (seed, stream) pairs with all-ones and mixed halves, so every key and counter word is exercised.
+constexpr std::pair<std::uint64_t, std::uint64_t> kSeedStreams[] = {
+    {0, 0}, {42, 7}, {~std::uint64_t{0}, 0x123456789ABCDEF0u}, {0x9E3779B97F4A7C15u, 0xFFFFFFFFu}};
+
+std::uint32_t reference_word(std::uint64_t seed, std::uint64_t stream, std::uint64_t word) {
+  return philox_block(seed, stream, word / 4)[word % 4];
+}
+
+// Starting words: 0..9, and ones where the block number carries into its high 32 bits inside a
+// vector of blocks, or has both halves nonzero.
+std::vector<std::uint64_t> first_words() {
+  std::vector<std::uint64_t> firsts;
+  for (std::uint64_t f = 0; f < 10; ++f) firsts.push_back(f);
+  firsts.push_back((std::uint64_t{1} << 34) - 4 * 5 + 3);    // block 2^32 − 5, word 3
+  firsts.push_back((std::uint64_t{7} << 40) + 4 * 123 + 1);  // high and low halves nonzero
+  return firsts;
+}
+
+// Lengths 0..70, then long ones crossing many main-loop groups with every kind of tail.
+std::vector<std::size_t> lengths() {
+  std::vector<std::size_t> ns;
+  for (std::size_t n = 0; n <= 70; ++n) ns.push_back(n);
+  for (std::size_t n : {255, 256, 257, 1000, 4099, 10'007}) ns.push_back(n);
+  return ns;
+}
+
+TEST_P(PhiloxKernels, WordsEqualTheScalarGenerator) {
+  const internal::RandomKernels& k = internal::random_kernels(GetParam());
+  constexpr std::uint32_t kSentinel = 0xDEADBEEFu;
+  for (const auto& [seed, stream] : kSeedStreams) {
+    for (std::uint64_t first : first_words()) {
+      for (std::size_t n : lengths()) {
+        std::vector<std::uint32_t> out(n + 2, kSentinel);
+        k.philox_words(seed, stream, first, out.data() + 1, n);
+        ASSERT_EQ(out[0], kSentinel) << "wrote before the range";
+        ASSERT_EQ(out[n + 1], kSentinel) << "wrote after the range";
+        for (std::size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(out[i + 1], reference_word(seed, stream, first + i))
+              << "seed " << seed << " stream " << stream << " first " << first << " n " << n
+              << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PhiloxKernels, BernoulliIsWordBelowThreshold) {
+  const internal::RandomKernels& k = internal::random_kernels(GetParam());
+  constexpr std::uint64_t kAll = std::uint64_t{1} << 32;
+  const std::uint64_t thresholds[] = {0, 1, 0x4CCCCCCDu, kAll / 2, kAll - 1, kAll};
+  for (const auto& [seed, stream] : kSeedStreams) {
+    for (std::uint64_t threshold : thresholds) {
+      for (std::uint64_t first : first_words()) {
+        for (std::size_t n : lengths()) {
+          std::vector<float> out(n + 2, -3.0f);
+          k.bernoulli(seed, stream, first, threshold, out.data() + 1, n);
+          ASSERT_EQ(out[0], -3.0f);
+          ASSERT_EQ(out[n + 1], -3.0f);
+          for (std::size_t i = 0; i < n; ++i) {
+            const float expected =
+                reference_word(seed, stream, first + i) < threshold ? 1.0f : 0.0f;
+            ASSERT_EQ(out[i + 1], expected) << "threshold " << threshold << " first " << first
+                                            << " n " << n << " i " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The public fills, element by element, against the documented formulas (core/random.h) on the
+// scalar generator's words, bit for bit: the same bits on every ISA (and as the scalar code gave
+// before the kernels were vectorized). The view is strided and its rows start mid-block.
+TEST_P(PhiloxKernels, FillsAreTheDocumentedFormulasBitForBit) {
+  const std::size_t rows = 37, cols = 29, ld = 31, n = rows * cols;
+  const std::uint64_t seed = 2024, stream = 11;
+  auto check = [&](const char* what, const std::vector<float>& flat,
+                   const std::vector<float>& strided, auto element) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float expected = element(i);
+      ASSERT_EQ(0, std::memcmp(&flat[i], &expected, sizeof(float))) << what << " element " << i;
+      const float viewed = strided[(i / cols) * ld + i % cols];
+      ASSERT_EQ(0, std::memcmp(&viewed, &expected, sizeof(float))) << what << " (view) " << i;
+    }
+  };
+  auto word = [&](std::size_t i) { return reference_word(seed, stream, i); };
+  std::vector<float> flat(n), strided(rows * ld);
+  MatrixView view{strided.data(), rows, cols, ld};
+
+  fill_uniform(std::span<float>(flat), -1.5f, 2.5f, seed, stream);
+  fill_uniform(view, -1.5f, 2.5f, seed, stream);
+  check("uniform", flat, strided, [&](std::size_t i) {
+    const auto x = static_cast<float>(-1.5 + 4.0 * internal::uniform24(word(i)));
+    return x < 2.5f ? x : std::nextafter(2.5f, -1.5f);
+  });
+
+  fill_normal(std::span<float>(flat), 0.5f, 2.0f, seed, stream);
+  fill_normal(view, 0.5f, 2.0f, seed, stream);
+  check("normal", flat, strided, [&](std::size_t i) {
+    const std::size_t j = i - i % 2;
+    const double u1 = (static_cast<double>(word(j)) + 1.0) * (1.0 / 4294967296.0);
+    const double u2 = static_cast<double>(word(j + 1)) * (1.0 / 4294967296.0);
+    const double radius = 2.0 * std::sqrt(-2.0 * std::log(u1));
+    const double theta = 6.283185307179586476925286766559 * u2;
+    return static_cast<float>(0.5 + radius * (i % 2 == 0 ? std::cos(theta) : std::sin(theta)));
+  });
+
+  for (float p : {0.0f, 0.1f, 0.5f, 0.9f, 1.0f}) {
+    fill_bernoulli(std::span<float>(flat), p, seed, stream);
+    fill_bernoulli(view, p, seed, stream);
+    check("bernoulli", flat, strided, [&](std::size_t i) {
+      return static_cast<double>(word(i)) < static_cast<double>(p) * 4294967296.0 ? 1.0f : 0.0f;
+    });
+  }
+}
+
+TEST(Fill, BitIdenticalOnEveryIsa) {
+  testing::Restore restore;
+  // Several parallel chunks, ending mid-block.
+  const std::size_t n = 3 * internal::kRandomFillChunk + 4321;
+  std::vector<std::vector<float>> results;
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    std::vector<float> all, x(n);
+    fill_uniform(std::span<float>(x), -1.0f, 1.0f, 3, 4);
+    all.insert(all.end(), x.begin(), x.end());
+    fill_normal(std::span<float>(x), 0.0f, 1.0f, 3, 4);
+    all.insert(all.end(), x.begin(), x.end());
+    fill_bernoulli(std::span<float>(x), 0.3f, 3, 4);
+    all.insert(all.end(), x.begin(), x.end());
+    results.push_back(std::move(all));
+  }
+  for (std::size_t t = 1; t < results.size(); ++t) {
+    EXPECT_EQ(0, std::memcmp(results[t].data(), results[0].data(),
+                             results[0].size() * sizeof(float)))
+        << isa_name(supported_isas()[t]) << " differs from " << isa_name(supported_isas()[0]);
+  }
 }
 
 // --- Element mappings pinned to the known-answer words -------------------------------------------

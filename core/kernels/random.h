@@ -1,0 +1,344 @@
+// Philox4x32-10 in SIMD registers, templated on the xsimd architecture. Included only by the
+// per-ISA files random_<isa>.cc, each compiled with that ISA's flags (core/isa.bzl), which
+// instantiate make_random_kernels<Arch>().
+//
+// Layout: one Philox block per 64-bit lane, its 32-bit counter words in the low halves of four
+// registers c0..c3 (the high halves hold don't-care bits). A round is then
+//   p0 = mul_epu32(c0, M0), p1 = mul_epu32(c2, M1)          (full 64-bit products)
+//   c0 = hi(p1) ^ c1 ^ k0,  c1 = p1,  c2 = hi(p0) ^ c3 ^ k1,  c3 = p0
+// where hi() moves the high half of each lane to its low half: _mm*_mul_epu32 reads only the low
+// halves, so a product is directly the next round's lo word, and no 32-bit blend is needed
+// inside the rounds. (xsimd 8.1 has no widening or high-half 32-bit multiply, hence the
+// intrinsics, selected by register width with `if constexpr`.) kSets<Arch> independent registers
+// of blocks are interleaved to hide the multiply latency. At the end, the words are packed to full
+// 32-bit density and reordered to memory order (word 4·block + j): lane j of a register holds
+// block (j % 2)·P/2 + j / 2 of its P = kBlocks<Arch>, so that the in-lane 64-bit unpacks give
+// consecutive blocks.
+//
+// Rules that keep ISA code out of the baseline path: every function here is a template on Arch
+// and calls no non-template inline function (no std::min). See core/README.md, "Dispatch".
+#pragma once
+
+#include <immintrin.h>
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <simdnn/core/random_kernels.h>
+
+#define SIMDNN_RANDOM_INLINE [[gnu::always_inline]] inline
+
+namespace simdnn::internal::kernels::random {
+
+template <class Arch>
+inline constexpr std::size_t kBytes = Arch::alignment();  // 16, 32 or 64
+static_assert(kBytes<xsimd::sse2> == 16 && kBytes<xsimd::avx512f> == 64);
+
+template <std::size_t Bytes>
+struct RegOf;
+template <>
+struct RegOf<16> {
+  using type = __m128i;
+};
+template <>
+struct RegOf<32> {
+  using type = __m256i;
+};
+template <>
+struct RegOf<64> {
+  using type = __m512i;
+};
+template <class Arch>
+using Reg = typename RegOf<kBytes<Arch>>::type;
+
+// Blocks per register (one per 64-bit lane) and 32-bit words per register.
+template <class Arch>
+inline constexpr std::size_t kBlocks = kBytes<Arch> / 8;
+template <class Arch>
+inline constexpr std::size_t kWords = kBytes<Arch> / 4;
+// Registers of blocks interleaved in the main loop: enough independent multiply chains to fill
+// the pipes, few enough to stay (mostly) in registers (16 with SSE2/AVX2, 32 with AVX-512).
+template <class Arch>
+inline constexpr int kSets = kBytes<Arch> == 64 ? 4 : 3;
+
+// ---- register operations, by width -----------------------------------------------------------
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> set1_32(std::uint32_t x) {
+  const auto v = static_cast<int>(x);
+  if constexpr (kBytes<Arch> == 64) return _mm512_set1_epi32(v);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_set1_epi32(v);
+  else return _mm_set1_epi32(v);
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> set1_64(std::uint64_t x) {
+  const auto v = static_cast<long long>(x);
+  if constexpr (kBytes<Arch> == 64) return _mm512_set1_epi64(v);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_set1_epi64x(v);
+  else return _mm_set1_epi64x(v);
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> loadu(const void* p) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_loadu_si512(p);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+  else return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE void storeu(void* p, Reg<Arch> a) {
+  if constexpr (kBytes<Arch> == 64) _mm512_storeu_si512(p, a);
+  else if constexpr (kBytes<Arch> == 32) _mm256_storeu_si256(static_cast<__m256i*>(p), a);
+  else _mm_storeu_si128(static_cast<__m128i*>(p), a);
+}
+
+// The 64-bit products of the low 32-bit halves of each 64-bit lane.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> mul_lo32(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_mul_epu32(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_mul_epu32(a, b);
+  else return _mm_mul_epu32(a, b);
+}
+
+// Each 64-bit lane shifted right by 32: its high half in its low half.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> high_to_low(Reg<Arch> a) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_srli_epi64(a, 32);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_srli_epi64(a, 32);
+  else return _mm_srli_epi64(a, 32);
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> xor2(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_xor_si512(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_xor_si256(a, b);
+  else return _mm_xor_si128(a, b);
+}
+
+// a ^ b ^ c, with b ^ c (off the multiply chain) first.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> xor3(Reg<Arch> a, Reg<Arch> b, Reg<Arch> c) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_ternarylogic_epi64(a, b, c, 0x96);
+  else return xor2<Arch>(a, xor2<Arch>(b, c));
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> add64(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_add_epi64(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_add_epi64(a, b);
+  else return _mm_add_epi64(a, b);
+}
+
+// Each 64-bit lane = (low half of lo) | (low half of hi) << 32.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> pack_low_halves(Reg<Arch> lo, Reg<Arch> hi) {
+  if constexpr (kBytes<Arch> == 64) {
+    return _mm512_mask_blend_epi32(0xAAAA, lo, _mm512_slli_epi64(hi, 32));
+  } else if constexpr (kBytes<Arch> == 32) {
+    return _mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA);
+  } else {
+    return _mm_or_si128(_mm_and_si128(lo, _mm_set1_epi64x(0xFFFFFFFF)), _mm_slli_epi64(hi, 32));
+  }
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> unpacklo64(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_unpacklo_epi64(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_unpacklo_epi64(a, b);
+  else return _mm_unpacklo_epi64(a, b);
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> unpackhi64(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_unpackhi_epi64(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_unpackhi_epi64(a, b);
+  else return _mm_unpackhi_epi64(a, b);
+}
+
+// The bits of 1.0f in every 32-bit lane whose word w satisfies w <= t (unsigned), else 0.
+template <class Arch>
+struct BernoulliOp {
+  Reg<Arch> t;    // avx512: t; others: t ^ 0x80000000 (signed compare of sign-flipped words)
+  Reg<Arch> one;  // 0x3F800000
+  Reg<Arch> sign;
+};
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE BernoulliOp<Arch> bernoulli_op(std::uint32_t t) {
+  if constexpr (kBytes<Arch> == 64) {
+    return {set1_32<Arch>(t), set1_32<Arch>(0x3F800000u), set1_32<Arch>(0)};
+  } else {
+    return {set1_32<Arch>(t ^ 0x80000000u), set1_32<Arch>(0x3F800000u), set1_32<Arch>(0x80000000u)};
+  }
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> apply(const BernoulliOp<Arch>& op, Reg<Arch> w) {
+  if constexpr (kBytes<Arch> == 64) {
+    return _mm512_maskz_mov_epi32(_mm512_cmple_epu32_mask(w, op.t), op.one);
+  } else if constexpr (kBytes<Arch> == 32) {
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_xor_si256(w, op.sign), op.t), op.one);
+  } else {
+    return _mm_andnot_si128(_mm_cmpgt_epi32(_mm_xor_si128(w, op.sign), op.t), op.one);
+  }
+}
+
+// ---- Philox ----------------------------------------------------------------------------------
+
+// What every group of blocks of one call shares, all broadcast: the round keys, the multipliers,
+// the lanes' block offsets and the stream words' part of rounds 0 and 1.
+// Rounds 0 and 1 are partly the same for every block (the stream words c2, c3 are), and are
+// precomputed: round 0's p1 = M1·stream_lo is a constant P1, so after it
+//   c0 = (block >> 32) ^ round0_c0,  c1 = lo(P1),  c2 = hi(p0) ^ round0_c2,  c3 = p0
+// with round0_c0 = hi(P1) ^ k0[0] and round0_c2 = stream_hi ^ k1[0]; round 1's c0 is then
+// hi(p1) ^ round1_c0 with round1_c0 = lo(P1) ^ k0[1]. (About 6 % fewer operations.)
+template <class Arch>
+struct Consts {
+  Reg<Arch> k0[10], k1[10];
+  Reg<Arch> m0, m1, lane_offsets, round0_c0, round0_c2, round1_c0;
+};
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE Consts<Arch> make_consts(std::uint64_t seed, std::uint64_t stream) {
+  Consts<Arch> c;
+  auto k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int r = 0; r < 10; ++r) {
+    if (r != 0) {
+      k0 += kPhiloxKernelW0;
+      k1 += kPhiloxKernelW1;
+    }
+    c.k0[r] = set1_32<Arch>(k0);
+    c.k1[r] = set1_32<Arch>(k1);
+  }
+  const std::uint64_t p1 = std::uint64_t{kPhiloxKernelM1} * static_cast<std::uint32_t>(stream);
+  const auto p1_lo = static_cast<std::uint32_t>(p1), p1_hi = static_cast<std::uint32_t>(p1 >> 32);
+  const auto key0 = static_cast<std::uint32_t>(seed), key1 = static_cast<std::uint32_t>(seed >> 32);
+  c.round0_c0 = set1_32<Arch>(p1_hi ^ key0);
+  c.round0_c2 = set1_32<Arch>(static_cast<std::uint32_t>(stream >> 32) ^ key1);
+  c.round1_c0 = set1_32<Arch>(p1_lo ^ (key0 + kPhiloxKernelW0));
+  c.m0 = set1_32<Arch>(kPhiloxKernelM0);
+  c.m1 = set1_32<Arch>(kPhiloxKernelM1);
+  constexpr std::size_t P = kBlocks<Arch>;
+  std::uint64_t offsets[P];
+  for (std::size_t j = 0; j < P; ++j) offsets[j] = (j % 2) * (P / 2) + j / 2;
+  c.lane_offsets = loadu<Arch>(offsets);
+  return c;
+}
+
+// The words of the U·P blocks block, block + 1, ... in memory order: o[i] holds words
+// i·kWords .. (i + 1)·kWords − 1 of the group (2 registers per set of P blocks).
+template <class Arch, int U>
+SIMDNN_RANDOM_INLINE void philox_group(const Consts<Arch>& c, std::uint64_t block,
+                                       Reg<Arch> (&o)[2 * U]) {
+  constexpr std::size_t P = kBlocks<Arch>;
+  Reg<Arch> c0[U], c1[U], c2[U], c3[U];
+#pragma GCC unroll 16
+  for (int u = 0; u < U; ++u) {  // rounds 0 and 1 (see Consts)
+    const Reg<Arch> blocks = add64<Arch>(set1_64<Arch>(block + u * P), c.lane_offsets);
+    const Reg<Arch> p0 = mul_lo32<Arch>(blocks, c.m0);
+    c0[u] = xor2<Arch>(high_to_low<Arch>(blocks), c.round0_c0);
+    c2[u] = xor2<Arch>(high_to_low<Arch>(p0), c.round0_c2);
+    c3[u] = p0;
+    const Reg<Arch> q0 = mul_lo32<Arch>(c0[u], c.m0);
+    const Reg<Arch> q1 = mul_lo32<Arch>(c2[u], c.m1);
+    c0[u] = xor2<Arch>(high_to_low<Arch>(q1), c.round1_c0);
+    c1[u] = q1;
+    c2[u] = xor3<Arch>(high_to_low<Arch>(q0), c3[u], c.k1[1]);
+    c3[u] = q0;
+  }
+#pragma GCC unroll 10
+  for (int r = 2; r < 10; ++r) {
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u) {
+      const Reg<Arch> p0 = mul_lo32<Arch>(c0[u], c.m0);
+      const Reg<Arch> p1 = mul_lo32<Arch>(c2[u], c.m1);
+      c0[u] = xor3<Arch>(high_to_low<Arch>(p1), c1[u], c.k0[r]);
+      c1[u] = p1;
+      c2[u] = xor3<Arch>(high_to_low<Arch>(p0), c3[u], c.k1[r]);
+      c3[u] = p0;
+    }
+  }
+#pragma GCC unroll 16
+  for (int u = 0; u < U; ++u) {
+    const Reg<Arch> w01 = pack_low_halves<Arch>(c0[u], c1[u]);
+    const Reg<Arch> w23 = pack_low_halves<Arch>(c2[u], c3[u]);
+    o[2 * u] = unpacklo64<Arch>(w01, w23);
+    o[2 * u + 1] = unpackhi64<Arch>(w01, w23);
+  }
+}
+
+// out[i] = f(word first + i) for i < n, E = the 4-byte output type, f maps a register of words.
+template <class Arch, class E, class F>
+SIMDNN_RANDOM_INLINE void generate(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
+                                   E* out, std::size_t n, F f) {
+  static_assert(sizeof(E) == 4);
+  constexpr int U = kSets<Arch>;
+  constexpr std::size_t W = kWords<Arch>;
+  constexpr std::size_t kGroupWords = 2 * U * W;
+  constexpr std::size_t kSetWords = 2 * W;
+  const Consts<Arch> c = make_consts<Arch>(seed, stream);
+  std::size_t k = 0;
+  while (k < n) {
+    const std::uint64_t index = first + k;
+    const std::size_t skip = static_cast<std::size_t>(index % 4);
+    const std::size_t left = n - k;
+    if (skip == 0 && left >= kGroupWords) {
+      Reg<Arch> o[2 * U];
+      philox_group<Arch, U>(c, index / 4, o);
+#pragma GCC unroll 16
+      for (int i = 0; i < 2 * U; ++i) storeu<Arch>(out + k + i * W, f(o[i]));
+      k += kGroupWords;
+    } else {
+      // A part of one set of blocks, through a buffer, by the same code.
+      Reg<Arch> o[2];
+      philox_group<Arch, 1>(c, index / 4, o);
+      alignas(64) E buffer[kSetWords];
+      storeu<Arch>(buffer, f(o[0]));
+      storeu<Arch>(buffer + W, f(o[1]));
+      const std::size_t take = left < kSetWords - skip ? left : kSetWords - skip;
+      for (std::size_t j = 0; j < take; ++j) out[k + j] = buffer[skip + j];
+      k += take;
+    }
+  }
+}
+
+template <class Arch>
+void philox_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
+                  std::uint32_t* out, std::size_t n) {
+  generate<Arch>(seed, stream, first, out, n,
+                 [](Reg<Arch> w) __attribute__((always_inline)) { return w; });
+}
+
+template <class Arch>
+void bernoulli(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
+               std::uint64_t threshold, float* out, std::size_t n) {
+  if (threshold == 0) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = 0.0f;
+    return;
+  }
+  // word < threshold  <=>  word <= threshold - 1, which fits in 32 bits.
+  const BernoulliOp<Arch> op = bernoulli_op<Arch>(static_cast<std::uint32_t>(threshold - 1));
+  generate<Arch>(seed, stream, first, out, n,
+                 [&](Reg<Arch> w) __attribute__((always_inline)) { return apply<Arch>(op, w); });
+}
+
+}  // namespace simdnn::internal::kernels::random
+
+#undef SIMDNN_RANDOM_INLINE
+
+namespace simdnn::internal {
+
+template <class Arch>
+RandomKernels make_random_kernels() {
+  namespace k = kernels::random;
+  return RandomKernels{
+      .philox_words = &k::philox_words<Arch>,
+      .bernoulli = &k::bernoulli<Arch>,
+  };
+}
+
+}  // namespace simdnn::internal
