@@ -7,6 +7,7 @@
 // microkernel_<isa>_<mr>x<nr>: each ISA's packed microkernel alone, on panels that stay in L1,
 // with the depth kc of the blocking derived for this machine: the ceiling the driver can reach.
 // The context records the CPU model, its caches, the blocking and the FMA peak of every ISA.
+// SIMDNN_GEMM_BLOCKING=kc,mc,nc replaces the derived blocking, to explore others.
 //
 // OpenBLAS picks its kernels by CPU model when the library loads; its name in the benchmark
 // carries the core type it chose (openblas_get_corename), and tools/bench_report runs this
@@ -194,6 +195,14 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const std::vector<Shape> shapes = read_shapes(simdnn::bench::table_path("SIMDNN_GEMM_SHAPES", "bench/gemm_shapes.txt"));
   const std::string openblas = std::string("openblas_") + openblas_get_corename();
+  if (const char* forced = std::getenv("SIMDNN_GEMM_BLOCKING")) {
+    simdnn::internal::GemmBlocking b;
+    if (std::sscanf(forced, "%zu,%zu,%zu", &b.kc, &b.mc, &b.nc) != 3 || b.kc == 0 || b.mc == 0 || b.nc == 0) {
+      std::fprintf(stderr, "gemm_bench: SIMDNN_GEMM_BLOCKING: expected kc,mc,nc (positive), got \"%s\"\n", forced);
+      return 2;
+    }
+    simdnn::internal::set_gemm_blocking_override(b);
+  }
   add_machine_context();
   for (simdnn::Isa isa : simdnn::supported_isas()) {
     const simdnn::internal::GemmKernels& kern = simdnn::internal::gemm_kernels(isa);

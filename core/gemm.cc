@@ -43,21 +43,29 @@ std::optional<GemmBlocking>& blocking_override() {
 // The analytical model of BLIS (Low et al., "Analytical modeling is enough for high-performance
 // BLIS", 2016), simplified:
 //  - kc: the microkernel reuses a kc x nr panel of B from L1 across all row panels of a tile,
-//    while it streams an mr x kc panel of A and touches C. Give B all ways of L1D but two
-//    (one for A's stream, one for C and the stack): kc·nr·4 <= L1D·(ways − 2)/ways.
-//  - mc: the mc x kc block of A a tile walks through stays in half of L2 (the other half holds
-//    the B panels streaming through and C's lines).
+//    while it streams an mr x kc panel of A. In a W-way L1 of ways of S bytes, the panels take
+//    ceil(nr·kc·4 / S) and ceil(mr·kc·4 / S) ways; together they may use all ways but two (one
+//    for C's lines and the stack, one of slack for the replacement policy). The largest such kc
+//    (a multiple of 16, in [64, 768]) is taken.
+//  - mc: the mc x kc block of A that a tile walks through once per panel of B stays in L2 while
+//    the tile's panels of B stream through it too: a quarter of L2 for A.
 //  - nc: the kc x nc block of packed B, shared by every thread, takes at most half of L3.
-// Then clamped: kc to [64, 768] (short k loops lose to the tile's load and store of C; long
-// ones buy nothing), nc to [1024, 8192].
 GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr) {
   const std::size_t l1 = caches.l1d != 0 ? caches.l1d : 32 * 1024;
   const std::size_t ways = caches.l1d_ways >= 4 ? caches.l1d_ways : 8;
   const std::size_t l2 = caches.l2 != 0 ? caches.l2 : 512 * 1024;
   const std::size_t l3 = caches.l3 != 0 ? caches.l3 : 8 * 1024 * 1024;
+  const std::size_t way = l1 / ways;
+  auto ways_of = [&](std::size_t bytes) { return (bytes + way - 1) / way; };
   GemmBlocking b;
-  b.kc = std::clamp<std::size_t>(round_down(l1 * (ways - 2) / ways / (nr * sizeof(float)), 16), 64, 768);
-  b.mc = std::clamp<std::size_t>(round_down(l2 / 2 / (b.kc * sizeof(float)), mr), mr, round_down(1024, mr));
+  b.kc = 64;
+  for (std::size_t kc = 768; kc > 64; kc -= 16) {
+    if (ways_of(nr * kc * sizeof(float)) + ways_of(mr * kc * sizeof(float)) <= ways - 2) {
+      b.kc = kc;
+      break;
+    }
+  }
+  b.mc = std::clamp<std::size_t>(round_down(l2 / 4 / (b.kc * sizeof(float)), mr), mr, round_down(1024, mr));
   b.nc = std::clamp<std::size_t>(round_down(l3 / 2 / (b.kc * sizeof(float)), kTileCols), 1024, 8192);
   return b;
 }
