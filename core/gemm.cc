@@ -79,7 +79,7 @@ GemmBlocking gemm_blocking(const GemmKernels& kernels) {
     b.nc = std::max(round_down(b.nc, kTileCols), kTileCols);
     return b;
   }
-  return derive_gemm_blocking(cache_sizes(), mr, static_cast<std::size_t>(kernels.nr()));
+  return kernels.blocking;
 }
 
 void set_gemm_blocking_override(std::optional<GemmBlocking> blocking) { blocking_override() = blocking; }

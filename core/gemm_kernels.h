@@ -33,19 +33,6 @@ using GemmMicrokernel = void (*)(std::size_t k, const float* a, std::ptrdiff_t a
 inline constexpr int kGemmMaxMr = 14;
 inline constexpr int kGemmMaxNv = 2;
 
-struct GemmKernels {
-  int mr = 0;            // rows of the register tile
-  int nv = 0;            // vectors per row of the register tile
-  int vector_width = 0;  // floats per vector, W
-  int nr() const { return nv * vector_width; }
-  // A packed in mr-row panels (a_rs = 1, a_cs = mr), full mr x nr tile computed; the store
-  // clips to m_valid x n_valid.
-  GemmMicrokernel packed = nullptr;
-  // strided[nv - 1][m - 1]: exactly m rows (1..mr) and nv vectors (1..nv) with A read through
-  // its strides; used without packing for small problems.
-  GemmMicrokernel strided[kGemmMaxNv][kGemmMaxMr] = {};
-};
-
 // Cache blocking of the packed path (Goto's algorithm, as BLIS): op(B) is packed kc x nc at a
 // time, tiles of C are mc rows, and each microkernel call reuses one kc x nr panel of B from L1
 // across the mc / mr row panels of A, which stay in L2.
@@ -60,8 +47,23 @@ struct GemmBlocking {
 // on the thread count, so results stay bit-identical across thread counts.
 GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr);
 
-// What gemm uses with `kernels`: derive_gemm_blocking(cache_sizes(), ...) unless a test forced
-// another with set_gemm_blocking_override.
+struct GemmKernels {
+  int mr = 0;            // rows of the register tile
+  int nv = 0;            // vectors per row of the register tile
+  int vector_width = 0;  // floats per vector, W
+  int nr() const { return nv * vector_width; }
+  // derive_gemm_blocking(cache_sizes(), mr, nr), computed once with the table.
+  GemmBlocking blocking;
+  // A packed in mr-row panels (a_rs = 1, a_cs = mr), full mr x nr tile computed; the store
+  // clips to m_valid x n_valid.
+  GemmMicrokernel packed = nullptr;
+  // strided[nv - 1][m - 1]: exactly m rows (1..mr) and nv vectors (1..nv) with A read through
+  // its strides; used without packing for small problems.
+  GemmMicrokernel strided[kGemmMaxNv][kGemmMaxMr] = {};
+};
+
+// What gemm uses with `kernels`: kernels.blocking unless a test forced another with
+// set_gemm_blocking_override.
 GemmBlocking gemm_blocking(const GemmKernels& kernels);
 
 // Forces the blocking of every later gemm (kc and nc are rounded to what the driver needs: mc to

@@ -124,6 +124,8 @@ GemmKernels make_gemm_kernels() {
   t.mr = Shape::mr;
   t.nv = Shape::nv;
   t.vector_width = static_cast<int>(kernels::FloatVec<Arch>::size);
+  t.blocking = derive_gemm_blocking(cache_sizes(), static_cast<std::size_t>(t.mr),
+                                    static_cast<std::size_t>(t.nr()));
   t.packed = &kernels::gemm_ukernel_packed<Arch, Shape::mr, Shape::nv>;
   kernels::unroll<Shape::nv>([&](auto v) {
     kernels::unroll<Shape::mr>([&](auto m) {
