@@ -69,7 +69,7 @@ template <class Make>
 void fill_range(const internal::RandomKernels& kernels, float* out, std::uint64_t first,
                 std::size_t n, std::uint64_t seed, std::uint64_t stream, const Make& make) {
   if constexpr (std::is_same_v<Make, BernoulliMaker>) {
-    kernels.bernoulli(seed, stream, first, make.word_threshold, out, n);
+    kernels.bernoulli(seed, stream, first, make.word_threshold, make.value, out, n);
   } else {
     std::uint32_t words[kWordBuffer];
     std::size_t k = 0;
@@ -173,6 +173,7 @@ struct NormalMaker {
 // ceil(p·2^32), in [0, 2^32]. fill_range hands it to the Bernoulli kernel.
 struct BernoulliMaker {
   std::uint64_t word_threshold;
+  float value;  // written for a hit
 };
 
 UniformMaker uniform_maker(const char* function, float a, float b) {
@@ -193,9 +194,10 @@ NormalMaker normal_maker(const char* function, float mean, float stddev) {
   return NormalMaker{mean, stddev};
 }
 
-BernoulliMaker bernoulli_maker(const char* function, float p) {
+BernoulliMaker bernoulli_maker(const char* function, float p, float value) {
   if (!(p >= 0.0f && p <= 1.0f)) bad_argument(function, "p must be in [0, 1]", p);
-  return BernoulliMaker{static_cast<std::uint64_t>(std::ceil(static_cast<double>(p) * kTwoPow32))};
+  if (!std::isfinite(value)) bad_argument(function, "value must be finite", value);
+  return BernoulliMaker{static_cast<std::uint64_t>(std::ceil(static_cast<double>(p) * kTwoPow32)), value};
 }
 
 }  // namespace
@@ -221,13 +223,15 @@ void fill_normal(MatrixView out, float mean, float stddev, std::uint64_t seed,
   fill_view("fill_normal", out, seed, stream, normal_maker("fill_normal", mean, stddev));
 }
 
-void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint64_t stream) {
-  const auto make = bernoulli_maker("fill_bernoulli", p);
+void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint64_t stream,
+                    float value) {
+  const auto make = bernoulli_maker("fill_bernoulli", p, value);
   fill_span(internal::random_kernels(active_isa()), out, seed, stream, make);
 }
 
-void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream) {
-  fill_view("fill_bernoulli", out, seed, stream, bernoulli_maker("fill_bernoulli", p));
+void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream,
+                    float value) {
+  fill_view("fill_bernoulli", out, seed, stream, bernoulli_maker("fill_bernoulli", p, value));
 }
 
 std::uint32_t Rng::next_u32() {

@@ -25,8 +25,8 @@
 //                    down to even, u1 = (w[j] + 1)·2^-32 in (0, 1] (so log(u1) is finite) and
 //                    u2 = w[j+1]·2^-32, z = sqrt(−2 ln u1)·cos(2π u2) for even i and ·sin(2π u2)
 //                    for odd i, in double; the element is m + s·z rounded to float. |z| <= 6.67.
-//   bernoulli(p)     1.0f if w[i]·2^-32 < p, else 0.0f: exactly all zeros for p = 0, all ones
-//                    for p = 1.
+//   bernoulli(p, v)  v (default 1.0f) if w[i]·2^-32 < p, else 0.0f: exactly all zeros for p = 0,
+//                    all v for p = 1.
 //
 // Bad parameters (a > b, s < 0, p outside [0, 1], anything non-finite) throw std::invalid_argument
 // naming the function, the argument and its value, e.g.
@@ -54,9 +54,12 @@ void fill_normal(std::span<float> out, float mean, float stddev, std::uint64_t s
 void fill_normal(MatrixView out, float mean, float stddev, std::uint64_t seed,
                  std::uint64_t stream);
 
-// 1.0f with probability p, else 0.0f (a dropout keep-mask). Requires p in [0, 1].
-void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint64_t stream);
-void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream);
+// `value` (default 1.0f) with probability p, else 0.0f: a dropout keep-mask, already scaled by
+// 1/(1 − p) when value is that (inverted dropout). Requires p in [0, 1] and a finite value.
+void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint64_t stream,
+                    float value = 1.0f);
+void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream,
+                    float value = 1.0f);
 
 // A sequential generator for the few draws that are naturally serial (shuffling the sample order
 // for mini-batches, picking a validation split). It walks the word sequence of (seed, stream)

@@ -33,10 +33,10 @@ struct RandomKernels {
   // Philox block w / 4 (core/philox.h). Any first and n.
   void (*philox_words)(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
                        std::uint32_t* out, std::size_t n);
-  // out[i] = 1.0f if word first + i < threshold, else 0.0f, i < n (threshold in [0, 2^32]:
-  // 0 gives all zeros, 2^32 all ones): fill_bernoulli's elements, with the words never stored.
+  // out[i] = value if word first + i < threshold, else 0.0f, i < n (threshold in [0, 2^32]:
+  // 0 gives all zeros, 2^32 all `value`): fill_bernoulli's elements, the words never stored.
   void (*bernoulli)(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
-                    std::uint64_t threshold, float* out, std::size_t n);
+                    std::uint64_t threshold, float value, float* out, std::size_t n);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not

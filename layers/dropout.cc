@@ -68,8 +68,7 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
         mask.data[i] = fixed_keep_.data()[i] != 0.0f ? keep_scale : 0.0f;
       }
     } else {
-      fill_bernoulli(mask, 1.0f - p_, seed_, substream(stream_, step));
-      scale(keep_scale, mask.data, mask.data, m * width_);  // 1 -> 1/(1 − p)
+      fill_bernoulli(mask, 1.0f - p_, seed_, substream(stream_, step), keep_scale);
     }
     internal::multiply_views(x, mask, y);
   } else {

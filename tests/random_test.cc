@@ -151,12 +151,13 @@ TEST_P(PhiloxKernels, BernoulliIsWordBelowThreshold) {
       for (std::uint64_t first : first_words()) {
         for (std::size_t n : lengths()) {
           std::vector<float> out(n + 2, -3.0f);
-          k.bernoulli(seed, stream, first, threshold, out.data() + 1, n);
+          const float value = n % 2 == 0 ? 1.0f : 2.5f;  // the plain mask and a scaled one
+          k.bernoulli(seed, stream, first, threshold, value, out.data() + 1, n);
           ASSERT_EQ(out[0], -3.0f);
           ASSERT_EQ(out[n + 1], -3.0f);
           for (std::size_t i = 0; i < n; ++i) {
             const float expected =
-                reference_word(seed, stream, first + i) < threshold ? 1.0f : 0.0f;
+                reference_word(seed, stream, first + i) < threshold ? value : 0.0f;
             ASSERT_EQ(out[i + 1], expected) << "threshold " << threshold << " first " << first
                                             << " n " << n << " i " << i;
           }
@@ -208,6 +209,12 @@ TEST_P(PhiloxKernels, FillsAreTheDocumentedFormulasBitForBit) {
     fill_bernoulli(view, p, seed, stream);
     check("bernoulli", flat, strided, [&](std::size_t i) {
       return static_cast<double>(word(i)) < static_cast<double>(p) * 4294967296.0 ? 1.0f : 0.0f;
+    });
+    const float scale = 1.0f / (1.0f - 0.3f);  // an inverted-dropout mask
+    fill_bernoulli(std::span<float>(flat), p, seed, stream, scale);
+    fill_bernoulli(view, p, seed, stream, scale);
+    check("scaled bernoulli", flat, strided, [&](std::size_t i) {
+      return static_cast<double>(word(i)) < static_cast<double>(p) * 4294967296.0 ? scale : 0.0f;
     });
   }
 }
@@ -545,6 +552,11 @@ TEST(BadArguments, MessagesNameFunctionArgumentAndValue) {
               fill_bernoulli(std::span<float>(x), NAN, 0, 0);
             }),
             "fill_bernoulli: p must be in [0, 1], got nan");
+  EXPECT_EQ(error_of([] {
+              std::vector<float> x(4);
+              fill_bernoulli(std::span<float>(x), 0.5f, 0, 0, INFINITY);
+            }),
+            "fill_bernoulli: value must be finite, got inf");
   EXPECT_EQ(error_of([] { Rng(0).uniform_int(0); }), "Rng::uniform_int: n must be >= 1, got 0");
 }
 

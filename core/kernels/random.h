@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include <simdnn/core/random_kernels.h>
@@ -159,20 +160,20 @@ SIMDNN_RANDOM_INLINE Reg<Arch> unpackhi64(Reg<Arch> a, Reg<Arch> b) {
   else return _mm_unpackhi_epi64(a, b);
 }
 
-// The bits of 1.0f in every 32-bit lane whose word w satisfies w <= t (unsigned), else 0.
+// The bits of `value` in every 32-bit lane whose word w satisfies w <= t (unsigned), else 0.
 template <class Arch>
 struct BernoulliOp {
   Reg<Arch> t;    // avx512: t; others: t ^ 0x80000000 (signed compare of sign-flipped words)
-  Reg<Arch> one;  // 0x3F800000
+  Reg<Arch> one;  // the bits of the value written for a hit (1.0f: 0x3F800000)
   Reg<Arch> sign;
 };
 
 template <class Arch>
-SIMDNN_RANDOM_INLINE BernoulliOp<Arch> bernoulli_op(std::uint32_t t) {
+SIMDNN_RANDOM_INLINE BernoulliOp<Arch> bernoulli_op(std::uint32_t t, std::uint32_t value_bits) {
   if constexpr (kBytes<Arch> == 64) {
-    return {set1_32<Arch>(t), set1_32<Arch>(0x3F800000u), set1_32<Arch>(0)};
+    return {set1_32<Arch>(t), set1_32<Arch>(value_bits), set1_32<Arch>(0)};
   } else {
-    return {set1_32<Arch>(t ^ 0x80000000u), set1_32<Arch>(0x3F800000u), set1_32<Arch>(0x80000000u)};
+    return {set1_32<Arch>(t ^ 0x80000000u), set1_32<Arch>(value_bits), set1_32<Arch>(0x80000000u)};
   }
 }
 
@@ -315,13 +316,15 @@ void philox_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
 
 template <class Arch>
 void bernoulli(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
-               std::uint64_t threshold, float* out, std::size_t n) {
+               std::uint64_t threshold, float value, float* out, std::size_t n) {
   if (threshold == 0) {
     for (std::size_t i = 0; i < n; ++i) out[i] = 0.0f;
     return;
   }
   // word < threshold  <=>  word <= threshold - 1, which fits in 32 bits.
-  const BernoulliOp<Arch> op = bernoulli_op<Arch>(static_cast<std::uint32_t>(threshold - 1));
+  std::uint32_t value_bits;
+  std::memcpy(&value_bits, &value, sizeof value_bits);
+  const BernoulliOp<Arch> op = bernoulli_op<Arch>(static_cast<std::uint32_t>(threshold - 1), value_bits);
   generate<Arch>(seed, stream, first, out, n,
                  [&](Reg<Arch> w) __attribute__((always_inline)) { return apply<Arch>(op, w); });
 }
