@@ -1,8 +1,8 @@
 // depth: the notebook's §9 (Residual Networks) and exercise 4 — a plain deep MLP against a
 // ResNet (and a DenseNet) of the same depth, trained on the notebook's data at depths 5 to 100.
-// The notebook defines a ResNet but cannot train it (README item 8: forward only, BatchNorm
-// without backward); here every model trains, and the first layer's gradient shows why the plain
-// network stops learning as it gets deeper while the residual one does not.
+// The notebook defines a ResNet but cannot train it (docs/NOTEBOOK.md, defect 8: forward only,
+// BatchNorm without backward); here every model trains, and the first layer's gradient shows why
+// the plain network stops learning as it gets deeper while the residual one does not.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -381,7 +381,7 @@ void run(Experiment& e) {
   e.note(
       "Setup: " + std::to_string(kWidth) + " units per hidden layer, ReLU, He-normal init, batch " +
       std::to_string(kBatch) + ", " + std::to_string(epochs) + " epochs, no early stopping (the test accuracy is the "
-      "last epoch's), binary cross-entropy on the logit (README item 1: no extra σ′ factor). Two optimizers: SGD "
+      "last epoch's), binary cross-entropy on the logit (docs/NOTEBOOK.md, defect 1: no extra σ′ factor). Two optimizers: SGD "
       "with momentum 0.9 and lr " + fmt(kSgdLr, 2) + " (the notebook's optimizer is plain SGD with lr 0.01; with momentum "
       "a few dozen epochs suffice), and Adam with lr " + fmt(kAdamLr, 3) + ". The data (one draw for seed " +
       std::to_string(e.seed()) + ") is the same for every run; the seeds (" + std::to_string(seeds) +
@@ -472,8 +472,8 @@ void run(Experiment& e) {
     e.note(text);
   }
   e.note(
-      "The notebook's ResNet (README item 8) cannot be trained at all: its residual blocks have only a forward "
-      "pass, its BatchNorm has no backward pass (item 2) and `forward` runs in training mode by default, so the "
+      "The notebook's ResNet (docs/NOTEBOOK.md, defect 8) cannot be trained at all: its residual blocks have only a forward "
+      "pass, its BatchNorm has no backward pass (defect 2) and `forward` runs in training mode by default, so the "
       "notebook never reports a number for it. simdnn's ResidualBlock has a full backward pass (checked against "
       "finite differences in tests/layers_test.cc and tests/models_test.cc), so here the ResNet is trained and "
       "compared with plain networks of the same depth, as exercise 4 asks. The notebook's data come from "

@@ -501,7 +501,7 @@ void run(Experiment& e) {
         "initialization and softmax cross-entropy on 10 logits; no early stopping, the numbers are the last "
         "epoch's. The notebook imports load_digits but never uses it, and its exercises (§11: ResNet on MNIST, "
         "confusion matrix, weight visualization, per-layer gradients, data augmentation) give no numbers to "
-        "compare with; its ResNet could not have been trained at all (README item 8), simdnn's is. mixup (Zhang "
+        "compare with; its ResNet could not have been trained at all (docs/NOTEBOOK.md, defect 8), simdnn's is. mixup (Zhang "
         "et al. 2018) replaces each batch by λ·x + (1−λ)·x[perm] with the same mix of the one-hot targets, "
         "λ ~ Beta(α, α) once per batch; both arms of that comparison run the same hand-written loop (same "
         "shuffling, batches, optimizer and seeds), so only the mixing differs.");

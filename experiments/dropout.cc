@@ -1,6 +1,6 @@
 // 6. dropout: the notebook's dropout demo (§6.2: activations, the dropped activations, the mask)
 // and what inverted dropout does to the expectation, measured; then gradient clipping (§5.2),
-// which the notebook defines but never uses (shared/seed/README.md item 10): one network trained
+// which the notebook defines but never uses (docs/NOTEBOOK.md, defect 10): one network trained
 // with a learning rate that makes it explode, with and without clip_grad_norm.
 #include <algorithm>
 #include <cmath>
@@ -88,7 +88,7 @@ void dropout_demo(Experiment& e) {
                              std::to_string(cols) + " inputs, U(0.5, 1.5), one train-mode forward per p)",
           t);
   e.note(
-      "**Text vs code (README item 9).** The notebook's text says that at test time all neurons are active "
+      "**Text vs code (docs/NOTEBOOK.md, defect 9).** The notebook's text says that at test time all neurons are active "
       "and the outputs are scaled; its code, like simdnn's `Dropout` layer, does *inverted* dropout: the "
       "survivors are multiplied by 1/(1−p) during training and evaluation is the identity. The table measures "
       "it: the keep rate is 1−p, survivors are scaled by 1/(1−p), so the mean output over the mean input is ≈ 1 "
@@ -278,7 +278,7 @@ void clipping_demo(Experiment& e) {
           t);
   e.note(
       "**Gradient clipping (§5.2), used.** The notebook defines `gradient_clipping` but never calls it "
-      "(README item 10); in simdnn it is `clip_grad_norm` (train/clipping.h, PyTorch's `clip_grad_norm_`) "
+      "(docs/NOTEBOOK.md, defect 10); in simdnn it is `clip_grad_norm` (train/clipping.h, PyTorch's `clip_grad_norm_`) "
       "or `TrainerOptions::clip_norm`. The loop is written out here rather than using Trainer so that the norm "
       "is recorded *before* clipping; a non-finite norm stops the run. Two networks explode without it, both "
       "within the first epoch. *linear_he* explodes through its initialization: a deep linear network with He "

@@ -1,6 +1,6 @@
 // 3. exploding: the notebook's §4 demonstrate_exploding_gradient — a vector of ones multiplied by
 // 10 random 100x100 matrices — with its mislabelled "Xavier" curve shown as what it is, He
-// (shared/seed/README.md item 6), next to true Xavier; then the same three initializations in real
+// (docs/NOTEBOOK.md, defect 6), next to true Xavier; then the same three initializations in real
 // 10-layer networks, linear and ReLU, with the gradient backpropagated layer by layer.
 #include <cmath>
 #include <cstdio>
@@ -126,7 +126,7 @@ void run(Experiment& e) {
                     "100-wide MLP (BCE, batch " + std::to_string(batch) + ")",
           table);
   e.note(
-      "**The notebook's \"Xavier\" curve is He (README item 6).** Its \"good\" weights are "
+      "**The notebook's \"Xavier\" curve is He (docs/NOTEBOOK.md, defect 6).** Its \"good\" weights are "
       "`randn(100, 100) * sqrt(2.0 / input_size)`, i.e. He's σ = √(2/n_in) ≈ 0.141, not Xavier's "
       "σ = √(2/(n_in+n_out)) = 0.1. Multiplying a vector by an n×n matrix of N(0, σ²) entries multiplies its "
       "norm by about σ·√n: 2·10 = 20 per layer for the bad init (so ≈ 10·20¹⁰ ≈ 10¹⁴ after 10 layers from "

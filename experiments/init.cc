@@ -1,5 +1,5 @@
 // 4. init: the notebook's §5.1 initializers (zeros, random(0.01), Xavier, He) — which the notebook
-// defines but never trains with (shared/seed/README.md item 10) — each with sigmoid, tanh and ReLU,
+// defines but never trains with (docs/NOTEBOOK.md, defect 10) — each with sigmoid, tanh and ReLU,
 // trained on the notebook's data with the notebook's 20-64-32-16-1 network and mini-batch SGD.
 #include <algorithm>
 #include <cmath>
@@ -129,12 +129,12 @@ void run(Experiment& e) {
           table);
   e.note(
       "**Setup.** The notebook defines `WeightInitializer.zeros/random/xavier/he` (§5.1) but trains only with "
-      "He (README item 10); here each is a model-configuration choice (`MlpConfig::init`, applied to every "
+      "He (docs/NOTEBOOK.md, defect 10); here each is a model-configuration choice (`MlpConfig::init`, applied to every "
       "layer including the output layer). Xavier is the notebook code's Glorot-uniform U(±√(6/(n_in+n_out))), "
-      "which has the variance of the text's N(0, σ = √(2/(n_in+n_out))) (README item 7). Data: simdnn's "
+      "which has the variance of the text's N(0, σ = √(2/(n_in+n_out))) (defect 7). Data: simdnn's "
       "make_classification with the notebook's parameters and the run's seed — the same distribution as "
       "scikit-learn's but not the same numbers — split 60/20/20 and standardized. Training uses the correct "
-      "binary cross-entropy gradient (p − y)/m, not the notebook's extra σ'(z) factor (README item 1), plain "
+      "binary cross-entropy gradient (p − y)/m, not the notebook's extra σ'(z) factor (defect 1), plain "
       "SGD at lr " + fmt(kLearningRate, 2) + " with batch 32.\n\n"
       "**Zeros and symmetry.** With all weights equal, every unit of a layer computes the same output and "
       "receives the same gradient, so the units stay identical forever (distinct_units_layer1 = 1 / 64): the "

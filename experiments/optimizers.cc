@@ -249,7 +249,7 @@ void run(Experiment& e) {
       "90 % validation accuracy " + epochs_text(sgd) + ", Adam " + epochs_text(adam) + ". Adam's validation loss "
       "is lowest at epoch " + std::to_string(adam.best_val_epoch) + " (" + fmt(adam.best_val_loss, 3) + ") and " +
       (adam_overfits ? "then climbs to " + fmt(adam.val.loss, 3) + " while the accuracy stays flat: with the correct "
-                       "output gradient (README item 1) the fast optimizers fit the 600 training samples within a "
+                       "output gradient (docs/NOTEBOOK.md, defect 1) the fast optimizers fit the 600 training samples within a "
                        "few dozen epochs and then overfit, so the final-epoch loss favors the slower methods."
                      : "ends at " + fmt(adam.val.loss, 3) + ".") +
       " The sweep gives every optimizer its best rate: the lowest validation losses then span only " +

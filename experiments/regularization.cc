@@ -36,9 +36,9 @@ struct RunSpec {
   std::function<std::unique_ptr<Regularizer>()> regularizer = nullptr;  // null: none
   std::string regularizer_text = "—";
   bool early_stopping = false;
-  // Emulates the notebook's output gradient (README item 1): a sigmoid output layer trained on
-  // mean squared error at half the learning rate, whose gradient (p − y)·σ'(z)/m is exactly the
-  // notebook's dZ for the output layer.
+  // Emulates the notebook's output gradient (docs/NOTEBOOK.md, defect 1): a sigmoid output layer
+  // trained on mean squared error at half the learning rate, whose gradient (p − y)·σ'(z)/m is
+  // exactly the notebook's dZ for the output layer.
   bool notebook_output_gradient = false;
 };
 
@@ -306,12 +306,12 @@ void run(Experiment& e) {
                        : "it did not stop within " + std::to_string(es.epochs_run) + " epochs (best epoch " +
                              std::to_string(es.best_epoch) + ", restored),";
   e.note(
-      "**Why these numbers differ from what the notebook prints** (items of `shared/seed/README.md`). "
+      "**Why these numbers differ from what the notebook prints** (defects numbered as in docs/NOTEBOOK.md). "
       "The data are the same distribution but not the same samples (simdnn's generator is not numpy's), and the "
       "test set has 200 samples (one sample = 0.5 %; the seed table shows the spread), so single-run differences of "
       "a percent are noise." + std::string(e.quick() ? " (This is a --quick run of " + std::to_string(epochs) +
       " epochs; the notebook trains 500.)" : "") + " Beyond that:\n\n"
-      "- *Item 1, output gradient.* The notebook multiplies (p − y) by σ'(z) once more, i.e. it trains "
+      "- *Defect 1, output gradient.* The notebook multiplies (p − y) by σ'(z) once more, i.e. it trains "
       "½(p − y)² at roughly a quarter of the rate, and under-trains every experiment. Row 1e emulates exactly its "
       "output-layer gradient (a sigmoid output trained on MSE at half the rate): after " + std::to_string(epochs) +
       " epochs its training loss is " + fmt(emul.train.loss, 3) + " against " + fmt(basic.train.loss, 3) +
@@ -319,7 +319,7 @@ void run(Experiment& e) {
       fmt(basic.train.accuracy, 3) + "). With the correct gradient the basic network fits its 600 training samples "
       "far sooner; its validation loss is lowest at epoch " + std::to_string(basic_best) + " (" +
       fmt(basic_min_val, 3) + overfit_text + "\n"
-      "- *Item 2, BatchNorm.* The notebook's BatchNorm has no backward pass (γ, β frozen, the ReLU mask taken "
+      "- *Defect 2, BatchNorm.* The notebook's BatchNorm has no backward pass (γ, β frozen, the ReLU mask taken "
       "before BN), so its experiment 4 comes out worst only because of that defect. Here BatchNorm trains "
       "(full backward, γ and β updated; running statistics as PyTorch: momentum 0.1 = the notebook's 0.9, "
       "unbiased running variance), and experiment 4 " +
@@ -327,9 +327,9 @@ void run(Experiment& e) {
       " (" + fmt(all.val.loss, 3) + " / " + fmt(all.test.loss, 3) + " against " + fmt(basic.val.loss, 3) + " / " +
       fmt(basic.test.loss, 3) + " for the basic network; test accuracy " + fmt(all.test.accuracy, 3) + " vs " +
       fmt(basic.test.accuracy, 3) + ").\n"
-      "- *Item 3, update order.* The notebook updates W before computing dA = dZ·Wᵀ, so every lower layer gets a "
+      "- *Defect 3, update order.* The notebook updates W before computing dA = dZ·Wᵀ, so every lower layer gets a "
       "gradient computed with already-updated weights. simdnn computes all gradients first, then steps.\n"
-      "- *Item 4, L2 scaling.* simdnn's L2 is λ/2·‖W‖² with gradient λ·W (PyTorch's weight_decay), independent of "
+      "- *Defect 4, L2 scaling.* simdnn's L2 is λ/2·‖W‖² with gradient λ·W (PyTorch's weight_decay), independent of "
       "the batch size. The notebook adds (λ/m)·W with m the batch size (32): an effective weight decay of "
       "λ/32 ≈ 3.1e-4, 32× weaker than its stated λ = 0.01. Rows 3n/4n use that scaling "
       "(`L2Scaling::per_batch_notebook`): Σw² ends at " + fmt(l2_nb.weight_sq, 1) + " (3n) and " +

@@ -1,5 +1,5 @@
 // repro: reproduces every demo, figure and comparison of the deep-networks notebook
-// (../shared/seed/notebook.txt), correctly, and explains where a correct implementation
+// (described in docs/NOTEBOOK.md), correctly, and explains where a correct implementation
 // disagrees with what the notebook prints. `repro all` writes REPORT.md linking everything.
 //
 // Exit status: 0 success; 2 a usage error (an unknown experiment or option, a --seed outside
@@ -13,12 +13,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include <simdnn/core/isa.h>
 #include <simdnn/core/threading.h>
@@ -100,6 +103,26 @@ void print_usage_error(const std::string& message) {
   std::cerr << "repro: " << line << " (see repro --help)" << std::endl;
 }
 
+// How REPORT.md names docs/NOTEBOOK.md, the account of the notebook and its numbered defects that
+// the notes cite: a link relative to the output folder when the source tree is found (`bazel run`
+// sets BUILD_WORKSPACE_DIRECTORY; otherwise the current directory, if it holds the file), else
+// the file's path in the source tree, as text.
+std::string notebook_doc_reference(const std::filesystem::path& out_dir) {
+  std::vector<std::filesystem::path> roots;
+  if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY"); ws != nullptr && *ws != '\0') roots.emplace_back(ws);
+  std::error_code ec;
+  if (std::filesystem::path cwd = std::filesystem::current_path(ec); !ec) roots.push_back(cwd);
+  for (const std::filesystem::path& root : roots) {
+    const std::filesystem::path doc = root / "docs" / "NOTEBOOK.md";
+    if (!std::filesystem::is_regular_file(doc, ec)) continue;
+    const std::string rel = std::filesystem::relative(doc, out_dir, ec).generic_string();
+    if (ec || rel.empty()) continue;
+    const bool plain = rel.find_first_of(" ()<>") == std::string::npos;
+    return "[docs/NOTEBOOK.md](" + (plain ? rel : "<" + rel + ">") + ")";
+  }
+  return "`docs/NOTEBOOK.md` in the simdnn source tree";
+}
+
 void write_report(const RunOptions& options, const std::vector<std::string>& sections, double seconds) {
   std::ofstream out(options.out_dir / "REPORT.md");
   out << "# simdnn: the deep-networks notebook, reproduced\n\n"
@@ -110,7 +133,9 @@ void write_report(const RunOptions& options, const std::vector<std::string>& sec
       << "- Run time: " << static_cast<long>(seconds) << " s\n\n"
       << "Every table has a CSV beside it; figures are drawn from the CSVs by `experiments/plot.py`. "
       << "Where a number differs from what the notebook prints, the note beside the table says why "
-      << "(the notebook's defects are listed in `shared/seed/README.md`).\n\n";
+      << "(\"docs/NOTEBOOK.md, defect N\"). What the notebook contains, each defect of its code with the "
+      << "correct mathematics, and the section below that shows its effect: "
+      << notebook_doc_reference(options.out_dir) << ".\n\n";
   for (const std::string& s : sections) out << s;
 }
 

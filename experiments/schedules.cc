@@ -234,7 +234,7 @@ void run(Experiment& e) {
       "SGD, as the notebook does, from a base rate of " + num(kBaseLr) + " (10× the notebook's). At a constant " +
       num(kBaseLr) + " the validation loss is lowest at epoch " + std::to_string(c01.best_val_epoch) + " (" +
       fmt(c01.best_val_loss, 3) + ") and ends at " + fmt(c01.val.loss, 3) +
-      (c01_overfits ? ": with the correct output gradient (README item 1) this small problem is fitted within a "
+      (c01_overfits ? ": with the correct output gradient (docs/NOTEBOOK.md, defect 1) this small problem is fitted within a "
                       "few dozen epochs and then overfits, so a decaying rate mostly slows the overfitting down "
                       "(lower final validation loss) rather than raising accuracy."
                     : ".") +

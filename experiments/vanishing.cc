@@ -1,6 +1,6 @@
 // 2. vanishing: the notebook's §3 demonstrate_vanishing_gradient, reproduced as what it is — the
 // mean local derivative f'(x) at each of 20 steps of x ← f(x), with no weights and no chain rule
-// (shared/seed/README.md item 5) — and the gradient the text argues about: ∂L/∂h_l backpropagated
+// (docs/NOTEBOOK.md, defect 5) — and the gradient the text argues about: ∂L/∂h_l backpropagated
 // through a real 20-layer MLP, layer by layer through the Sequential's children.
 #include <cmath>
 #include <memory>
@@ -82,7 +82,7 @@ void notebook_figure(Experiment& e) {
                              "chained product it never computes",
           last);
   e.note(
-      "**What the notebook's figure measures (README item 5).** `demonstrate_vanishing_gradient` never "
+      "**What the notebook's figure measures (docs/NOTEBOOK.md, defect 5).** `demonstrate_vanishing_gradient` never "
       "backpropagates: at each of 20 \"layers\" it records the *mean local derivative* f'(x) over its 100 "
       "points and then sets x ← f(x); there are no weights and nothing is multiplied. So its curves do not "
       "vanish at all: sigmoid's iterate converges to the fixed point x* = σ(x*) ≈ 0.659, where σ'(x*) ≈ 0.2247, "
@@ -184,12 +184,12 @@ void true_gradient(Experiment& e) {
                            "gradient shrinks on its way down from layer 20 to layer 1",
           table);
   e.note(
-      "**The real chain (README item 5).** Here the gradient is backpropagated through a 20-hidden-layer "
+      "**The real chain (docs/NOTEBOOK.md, defect 5).** Here the gradient is backpropagated through a 20-hidden-layer "
       "MLP (width 64, zero biases, initialized from the seed) on the notebook's standardized "
       "make_classification data: forward in train mode, binary cross-entropy on the logits, then each child of "
       "the Sequential is stepped backward in turn and the norm of ∂L/∂h_l it receives is recorded (and "
       "‖∂L/∂W_l‖ after its backward). Xavier means xavier_normal, σ = √(2/(n_in+n_out)) (the same variance as "
-      "the notebook's Glorot-uniform, README item 7); He means he_normal, σ = √(2/n_in). Each layer multiplies "
+      "the notebook's Glorot-uniform, defect 7); He means he_normal, σ = √(2/n_in). Each layer multiplies "
       "the gradient's variance by about n·σ²·E[f'(z)²]: with Xavier that is ≈ E[σ'²] < 1/16 for sigmoid, so the "
       "norm shrinks by roughly 4× per layer and the gradient at layer 1 is many orders of magnitude below layer "
       "20 — this is the vanishing gradient the text describes. tanh with Xavier loses far less (tanh' ≈ 1 near "

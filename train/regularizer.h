@@ -12,7 +12,7 @@
 // For comparison with the notebook only, L2Scaling::per_batch_notebook reproduces its training
 // update: gradient (λ/m)·w with m the batch size, i.e. the penalty λ/(2m)·Σw², so the effective
 // strength changes with the batch size (the notebook's reported loss, λ/(2·N_set)·Σw² with N_set
-// the whole set, matches neither its gradient nor this; see /work/shared/seed/README.md, item 4).
+// the whole set, matches neither its gradient nor this; see docs/NOTEBOOK.md, defect 4).
 // The penalty and the gradient describe one objective only when they are given the same
 // batch_size: a training loop passes one m to both (Trainer passes TrainerOptions::batch_size to
 // every apply(), a smaller last batch included, and to the penalty it records).
