@@ -309,8 +309,10 @@ double frobenius_norm(ConstMatrixView x) {
   return std::sqrt(total);
 }
 
-void column_sums(ConstMatrixView x, float* sums) {
-  constexpr const char* op = "column_sums";
+namespace {
+
+// column_sums (add false: sums = Σ) and add_column_sums (add true: sums += Σ).
+void column_sums_into(const char* op, ConstMatrixView x, float* sums, bool add) {
   check_view(op, "x", x);
   require_data(op, "sums", sums, x.cols);
   const internal::DenormalScope denormals;
@@ -318,9 +320,16 @@ void column_sums(ConstMatrixView x, float* sums) {
   for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
     double acc[kColumnBlock] = {};
     k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, acc);
-    for (std::size_t j = c0; j < c1; ++j) sums[j] = static_cast<float>(acc[j - c0]);
+    for (std::size_t j = c0; j < c1; ++j) {
+      const float sum = static_cast<float>(acc[j - c0]);
+      sums[j] = add ? sums[j] + sum : sum;
+    }
   });
 }
+
+}  // namespace
+
+void column_sums(ConstMatrixView x, float* sums) { column_sums_into("column_sums", x, sums, false); }
 
 void column_mean_var(ConstMatrixView x, float* mean, float* var) {
   constexpr const char* op = "column_mean_var";
@@ -347,16 +356,7 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var) {
 }
 
 void add_column_sums(ConstMatrixView x, float* sums) {
-  constexpr const char* op = "add_column_sums";
-  check_view(op, "x", x);
-  require_data(op, "sums", sums, x.cols);
-  const internal::DenormalScope denormals;
-  const auto& k = kernels();
-  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
-    double acc[kColumnBlock] = {};
-    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, acc);
-    for (std::size_t j = c0; j < c1; ++j) sums[j] += static_cast<float>(acc[j - c0]);
-  });
+  column_sums_into("add_column_sums", x, sums, true);
 }
 
 // ---- batch normalization ----------------------------------------------------------------------
