@@ -53,6 +53,13 @@ void require_activation(const char* op, ActivationSpec act) {
                               accepted);
 }
 
+// `view` (argument `arg`) must have at least one row.
+void require_rows(const char* op, const char* arg, ConstMatrixView view) {
+  if (view.rows == 0) {
+    throw ShapeError(std::string(op) + ": " + arg + " is " + shape_of(view) + ", expected at least one row");
+  }
+}
+
 // `view` must have the shape of `ref` (argument `ref_name`).
 void require_same_shape(const char* op, const char* arg, ConstMatrixView view, const char* ref_name,
                         ConstMatrixView ref) {
@@ -334,9 +341,7 @@ void column_sums(ConstMatrixView x, float* sums) { column_sums_into("column_sums
 void column_mean_var(ConstMatrixView x, float* mean, float* var) {
   constexpr const char* op = "column_mean_var";
   check_view(op, "x", x);
-  if (x.rows == 0) {
-    throw ShapeError(std::string(op) + ": x is " + shape_of(x) + ", expected at least one row");
-  }
+  require_rows(op, "x", x);
   require_data(op, "mean", mean, x.cols);
   require_data(op, "var", var, x.cols);
   const internal::DenormalScope denormals;
@@ -385,12 +390,13 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
                         const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
   constexpr const char* op = "batchnorm_backward";
   check_view(op, "dy", dy);
-  if (dy.rows == 0) throw ShapeError(std::string(op) + ": dy is " + shape_of(dy) + ", expected at least one row");
+  require_rows(op, "dy", dy);
   require_same_shape(op, "xhat", xhat, "dy", dy);
   require_same_shape(op, "dx", dx, "dy", dy);
-  for (const auto& [name, p] : {std::pair{"gamma", gamma}, {"inv_std", inv_std}}) require_data(op, name, p, dy.cols);
-  require_data(op, "dgamma", dgamma, dy.cols);
-  require_data(op, "dbeta", dbeta, dy.cols);
+  for (const auto& [name, p] : {std::pair<const char*, const float*>{"gamma", gamma}, {"inv_std", inv_std},
+                                {"dgamma", dgamma}, {"dbeta", dbeta}}) {
+    require_data(op, name, p, dy.cols);
+  }
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(dy.rows);
