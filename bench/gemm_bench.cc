@@ -1,6 +1,6 @@
 // GEMM throughput of simdnn against OpenBLAS, Eigen and oneDNN, in one binary so that every
 // ratio comes from one run on one machine. Shapes come from bench/gemm_shapes.txt; each is run
-// at 1 and 2 threads. Counter GFLOP/s = 2·M·N·K per iteration; simdnn's rows also carry
+// at 1 and 2 threads (SIMDNN_BENCH_THREADS, bench/thread_counts.h, sets others). Counter GFLOP/s = 2·M·N·K per iteration; simdnn's rows also carry
 // peak_pct, GFLOP/s as a percentage of the FMA peak of that many cores, which the binary
 // measures itself (bench/fma_peak.h) for the ISA in use.
 //
@@ -28,6 +28,7 @@
 
 #include "bench/eigen_gemm.h"
 #include "bench/table_file.h"
+#include "bench/thread_counts.h"
 #include <simdnn/core/cpu_info.h>
 #include <simdnn/core/gemm.h>
 #include <simdnn/core/gemm_kernels.h>
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(name.c_str(), bm_microkernel, isa);
   }
   for (const Shape& s : shapes) {
-    for (int threads : {1, 2}) {
+    for (int threads : simdnn::bench::thread_counts()) {
       const std::string suffix = "/" + s.name + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(("simdnn_" + std::string(simdnn::isa_name()) + suffix).c_str(), bm_simdnn, s, threads)->UseRealTime();
       benchmark::RegisterBenchmark((openblas + suffix).c_str(), bm_openblas, s, threads)->UseRealTime();

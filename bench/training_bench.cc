@@ -2,9 +2,11 @@
 //  - notebook_500_epochs: the notebook's network 20-64-32-16-1 (ReLU, He init, SGD lr 0.01,
 //    batch 32) for 500 epochs on 600 samples, evaluating the whole training and validation
 //    (200) sets after every epoch, as the notebook does. Target: <= 0.1 s on one core.
-//  - deep_mlp_step: one training step (forward, backward, SGD update) of 20 hidden layers of
-//    width 256 at batch 256; GFLOP/s counts 6 × parameters × batch per step (2 for the forward
-//    product, 4 for the two backward products). Target: >= 100 GFLOP/s per core.
+//  - deep_mlp_step/threads:T/batch:B: one training step (forward, backward, SGD update) of 20
+//    hidden layers of width 256 at batch 256 and 1024, at the thread counts of
+//    bench/thread_counts.h (SIMDNN_BENCH_THREADS; 1 and 2 by default); GFLOP/s counts
+//    6 × parameters × batch per step (2 for the forward product, 4 for the two backward products).
+//    Target: >= 100 GFLOP/s per core.
 //  - vanishing_experiment/flush_denormals:{0,1}: the gradient measurement of repro's vanishing
 //    experiment (one forward and backward of its six 20-layer, width-64 MLPs on 600 samples,
 //    1 thread) with IEEE subnormals and with flush-to-zero (core/denormals.h). Counter
@@ -12,6 +14,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -24,6 +28,8 @@
 #include <simdnn/models/model_config.h>
 #include <simdnn/train/loss.h>
 #include <simdnn/train/trainer.h>
+
+#include "bench/thread_counts.h"
 
 namespace simdnn {
 namespace {
@@ -83,8 +89,9 @@ BENCHMARK(notebook_500_epochs)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void deep_mlp_step(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
+  const auto kBatch = static_cast<std::size_t>(state.range(1));
   set_num_threads(threads);
-  constexpr std::size_t kWidth = 256, kDepth = 20, kBatch = 256;
+  constexpr std::size_t kWidth = 256, kDepth = 20;
   auto model = mlp(kWidth, kWidth, kDepth, 1);
   Tensor x(kBatch, kWidth), y(kBatch, 1);
   make_data(x, y, 3);
@@ -101,7 +108,7 @@ void deep_mlp_step(benchmark::State& state) {
   state.counters["GFLOP/s/core"] = benchmark::Counter(6.0 * static_cast<double>(params) * kBatch * 1e-9 / threads,
                                                       benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(deep_mlp_step)->Arg(1)->Arg(2)->UseRealTime();
+
 
 void vanishing_experiment(benchmark::State& state) {
   set_num_threads(1);
@@ -149,4 +156,20 @@ BENCHMARK(vanishing_experiment)->ArgName("flush_denormals")->Arg(0)->Arg(1)->Uni
 }  // namespace
 }  // namespace simdnn
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  std::vector<int> threads;
+  try {
+    threads = simdnn::bench::thread_counts();
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "training_bench: %s\n", e.what());
+    return 2;
+  }
+  auto* deep = benchmark::RegisterBenchmark("deep_mlp_step", simdnn::deep_mlp_step);
+  deep->ArgNames({"threads", "batch"})->UseRealTime();
+  for (int t : threads)
+    for (int batch : {256, 1024}) deep->Args({t, batch});
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

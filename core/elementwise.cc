@@ -110,7 +110,8 @@ void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
 // The column reductions run over blocks of kColumnBlock columns, each block one task that sums
 // every row, in order, into double accumulators on its stack: nothing is allocated, and block
 // boundaries depend only on the number of columns, so results are thread-count independent.
-constexpr std::size_t kColumnBlock = 128;
+// 32 columns: a layer of width 256 gives 8 tasks.
+constexpr std::size_t kColumnBlock = 32;
 
 // body(c0, c1) for consecutive column blocks [c0, c1) covering [0, cols).
 template <class Body>

@@ -93,12 +93,12 @@ using internal::GemmTileStore;
 
 // Below this many FLOPs (2·m·n·k) packing costs more than it saves: the microkernels read A and
 // B where they lie. Covers the layers of MLP training at small batch (e.g. 32 x 64 x 64).
-constexpr double kUnpackedMaxFlops = 1 << 21;
+constexpr double kUnpackedMaxFlops = 1 << 23;
 // Below this many FLOPs a product runs on the calling thread: waking workers costs more.
 constexpr double kSerialMaxFlops = 1 << 19;
 using internal::kTileCols;
-// Panels packed per parallel packing task.
-constexpr std::size_t kPanelsPerPackTask = 8;
+// Panels packed per parallel packing task: few, so that many threads share the packing.
+constexpr std::size_t kPanelsPerPackTask = 2;
 
 // Element (i, p) of op(X) is data[i·rs + p·cs].
 struct Operand {
@@ -228,7 +228,50 @@ void pack_a_panel(const Operand& a, std::size_t i0, std::size_t m, std::size_t p
 
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
-// Small products: the strided microkernels read A in place and B in place when a full tile of
+// How the GEMM paths cut an m x n block of C (depth kc) into tiles, of whole micro-panels
+// (mr rows, nr columns): at most mc rows and kTileCols columns; then, while there are fewer than
+// kTargetTiles tiles (enough for 16 threads to balance), the longer side is cut into one more
+// tile, as long as a tile keeps at least kMinTileFlops (so a task's cost, about a microsecond,
+// stays small beside its work). Depends only on the shape, never on the thread count; and which
+// tile computes an element never changes its value, since every element sums its k products in
+// the same order whatever the grid.
+constexpr std::size_t kTargetTiles = 64;
+constexpr double kMinTileFlops = 1 << 19;
+
+struct TileGrid {
+  std::size_t tile_rows, row_tiles, tile_cols, col_tiles;
+};
+
+TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t kc, std::size_t mr, std::size_t mc,
+                        std::size_t nr) {
+  const std::size_t row_panels = ceil_div(m, mr);
+  const std::size_t col_panels = ceil_div(n, nr);
+  std::size_t row_tiles = ceil_div(m, mc);
+  std::size_t col_tiles = ceil_div(n, kTileCols);
+  auto rows_of = [&](std::size_t tiles) { return ceil_div(row_panels, tiles) * mr; };
+  auto cols_of = [&](std::size_t tiles) { return ceil_div(col_panels, tiles) * nr; };
+  auto big_enough = [&](std::size_t rows, std::size_t cols) {
+    return 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(kc) >= kMinTileFlops;
+  };
+  while (row_tiles * col_tiles < kTargetTiles) {
+    const bool rows_can = row_tiles < row_panels && big_enough(rows_of(row_tiles + 1), cols_of(col_tiles));
+    const bool cols_can = col_tiles < col_panels && big_enough(rows_of(row_tiles), cols_of(col_tiles + 1));
+    if (!rows_can && !cols_can) break;
+    if (rows_can && (!cols_can || rows_of(row_tiles) >= cols_of(col_tiles))) {
+      ++row_tiles;
+    } else {
+      ++col_tiles;
+    }
+  }
+  TileGrid g;
+  g.tile_rows = rows_of(row_tiles);
+  g.row_tiles = ceil_div(m, g.tile_rows);
+  g.tile_cols = cols_of(col_tiles);
+  g.col_tiles = ceil_div(n, g.tile_cols);
+  return g;
+}
+
+// Small products: the strided microkernels read A in place and B in place when a full panel of
 // its rows is contiguous; edge columns and transposed B go through a small per-thread panel.
 void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward forward,
                    const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
@@ -236,15 +279,10 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
   const std::size_t w = static_cast<std::size_t>(kern.vector_width);
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const std::size_t row_tiles = ceil_div(m, mc);
-  const std::size_t col_tiles = ceil_div(n, nr);
+  const TileGrid grid = make_tile_grid(m, n, k, mr, mc, nr);
   const bool relu = ep.activation.kind == Activation::relu;
 
-  auto run_tile = [&](std::size_t tile) {
-    const std::size_t i_begin = (tile / col_tiles) * mc;
-    const std::size_t i_end = std::min(m, i_begin + mc);
-    const std::size_t j0 = (tile % col_tiles) * nr;
-    const std::size_t cols = std::min(nr, n - j0);
+  auto run_panel = [&](std::size_t i_begin, std::size_t i_end, std::size_t j0, std::size_t cols) {
     const std::size_t nv = ceil_div(cols, w);
     const float* b_panel;
     std::ptrdiff_t b_rs;
@@ -259,22 +297,28 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
       b_rs = static_cast<std::ptrdiff_t>(nv * w);
     }
     for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-      const std::size_t rows = std::min(mr, i_end - i0);
       GemmTileStore st;
       st.c = c.row(i0) + j0;
       st.ldc = c.ld;
-      st.m_valid = rows;
+      st.m_valid = std::min(mr, i_end - i0);
       st.n_valid = cols;
       st.alpha = alpha;
       st.beta = beta;
       st.bias = ep.bias != nullptr ? ep.bias + j0 : nullptr;
       st.relu = relu;
-      kern.strided[nv - 1][rows - 1](k, a.data + static_cast<std::ptrdiff_t>(i0) * a.rs, a.rs, a.cs,
-                                     b_panel, b_rs, st);
+      kern.strided[nv - 1][st.m_valid - 1](k, a.data + static_cast<std::ptrdiff_t>(i0) * a.rs, a.rs, a.cs,
+                                           b_panel, b_rs, st);
     }
-    if (!activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j0, cols);
   };
-  const std::size_t tiles = row_tiles * col_tiles;
+  auto run_tile = [&](std::size_t tile) {
+    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+    const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
+    const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
+    const std::size_t j_end = std::min(n, j_begin + grid.tile_cols);
+    for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) run_panel(i_begin, i_end, j0, std::min(nr, j_end - j0));
+    if (!activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
+  };
+  const std::size_t tiles = grid.row_tiles * grid.col_tiles;
   if (parallel) {
     internal::parallel_for_tiles(tiles, run_tile);
   } else {
@@ -282,103 +326,123 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
   }
 }
 
-// How the packed path cuts an m x n block of C into tiles: rows in multiples of mr, at most mc,
-// balanced; columns in multiples of nr, at most kTileCols, narrowed until there are at least
-// kMinTiles tiles so that every thread has work. Depends only on the shape, never on the
-// thread count.
-constexpr std::size_t kMinTiles = 16;
-
-struct TileGrid {
-  std::size_t tile_rows, row_tiles, tile_cols, col_tiles;
-};
-
-TileGrid make_tile_grid(std::size_t m, std::size_t n, std::size_t mr, std::size_t mc, std::size_t nr) {
-  TileGrid g;
-  g.row_tiles = ceil_div(m, mc);
-  g.tile_rows = ceil_div(ceil_div(m, g.row_tiles), mr) * mr;
-  g.row_tiles = ceil_div(m, g.tile_rows);
-  g.tile_cols = kTileCols / nr * nr;
-  while (g.tile_cols > nr && g.row_tiles * ceil_div(n, g.tile_cols) < kMinTiles) g.tile_cols -= nr;
-  g.col_tiles = ceil_div(n, g.tile_cols);
-  return g;
-}
-
-// Large products: for each block of nc columns and kc depth, pack op(B) and op(A) into
-// panels (in parallel), then run the microkernel over tiles of mc rows x kTileCols columns.
+// Large products: blocks of nc columns and kc depth, each packed into panels of op(A) and op(B)
+// and then run by the microkernel over the tiles of make_tile_grid. The packing of the next block
+// shares the parallel loop that computes this one (double-buffered), so a product of B blocks
+// forks and joins B + 1 times, not 2·B: with many threads and small blocks those joins cost more
+// than the packing.
 //
 // The pack buffers are the calling thread's (thread_local: steady state allocates nothing) and
 // stay in use while this thread waits inside parallel_for_tiles. That is safe because the caller
 // runs this function inside this_task_arena::isolate (and parallel_for_tiles isolates each loop
 // too): while it waits, this thread runs only tiles of this product, never another task of the
 // caller's that could call gemm and reuse (or reallocate) the same buffers.
+struct PackedBlock {
+  std::size_t jc, nc, pc, kc;  // columns [jc, jc + nc), depth [pc, pc + kc)
+  bool first() const { return pc == 0; }
+};
+
 void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking,
                  ActivationForward forward, const Operand& a, const Operand& b, std::size_t m,
                  std::size_t n, std::size_t k, float alpha, float beta, MatrixView c,
                  const GemmEpilogue& ep) {
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const std::size_t mc = blocking.mc;
-  const std::size_t kc_max = blocking.kc;
+  // The depth is cut into blocks of equal size (at most the blocking's kc): k = 256 with kc 224
+  // gives 128 + 128, not 224 + 32, whose thin second pass would read and write C for little work.
+  const std::size_t kc_max = ceil_div(k, ceil_div(k, blocking.kc));
   const std::size_t nc_max = blocking.nc;
+  const std::size_t k_blocks = ceil_div(k, kc_max);
+  const std::size_t blocks = ceil_div(n, nc_max) * k_blocks;
   const std::size_t a_panels = ceil_div(m, mr);
   const bool relu = ep.activation.kind == Activation::relu;
+  auto block = [&](std::size_t t) {
+    PackedBlock x;
+    x.jc = t / k_blocks * nc_max;
+    x.nc = std::min(nc_max, n - x.jc);
+    x.pc = t % k_blocks * kc_max;
+    x.kc = std::min(kc_max, k - x.pc);
+    return x;
+  };
 
-  thread_local PackBuffers buffers;
-  float* a_pack = reserve(buffers.a, a_panels * mr * std::min(k, kc_max));
-  float* b_pack = reserve(buffers.b, ceil_div(std::min(n, nc_max), nr) * nr * std::min(k, kc_max));
+  // One thread gains nothing from the overlap, and its second pair of buffers would push the
+  // first out of L2: it packs each block into the same buffers just before computing it.
+  const bool overlap = num_threads() > 1;
+  thread_local PackBuffers buffers[2];
+  float* a_pack[2] = {};
+  float* b_pack[2] = {};
+  for (int i = 0; i < (overlap ? 2 : 1); ++i) {
+    a_pack[i] = reserve(buffers[i].a, a_panels * mr * std::min(k, kc_max));
+    b_pack[i] = reserve(buffers[i].b, ceil_div(std::min(n, nc_max), nr) * nr * std::min(k, kc_max));
+  }
 
-  for (std::size_t jc = 0; jc < n; jc += nc_max) {
-    const std::size_t nc = std::min(nc_max, n - jc);
-    const std::size_t b_panels = ceil_div(nc, nr);
-    for (std::size_t pc = 0; pc < k; pc += kc_max) {
-      const std::size_t kc = std::min(kc_max, k - pc);
-      const bool first = pc == 0;
-      const bool last = pc + kc == k;
-      // One parallel loop packs both operands (one fork and join, not two): the first tasks
-      // pack panels of B, the rest panels of A.
-      const std::size_t b_tasks = ceil_div(b_panels, kPanelsPerPackTask);
-      const std::size_t a_tasks = ceil_div(a_panels, kPanelsPerPackTask);
-      internal::parallel_for_tiles(b_tasks + a_tasks, [&](std::size_t task) {
-        if (task < b_tasks) {
-          const std::size_t end = std::min(b_panels, (task + 1) * kPanelsPerPackTask);
-          for (std::size_t jp = task * kPanelsPerPackTask; jp < end; ++jp) {
-            pack_b_panel(b, pc, kc, jc + jp * nr, jc + nc, nr, b_pack + jp * kc * nr);
-          }
-          return;
-        }
-        task -= b_tasks;
-        const std::size_t end = std::min(a_panels, (task + 1) * kPanelsPerPackTask);
-        for (std::size_t ip = task * kPanelsPerPackTask; ip < end; ++ip) {
-          pack_a_panel(a, ip * mr, m, pc, kc, mr, a_pack + ip * kc * mr);
-        }
-      });
-      const TileGrid grid = make_tile_grid(m, nc, mr, mc, nr);
-      internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
-        const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
-        const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
-        const std::size_t j_begin = jc + (tile % grid.col_tiles) * grid.tile_cols;
-        const std::size_t j_end = std::min(jc + nc, j_begin + grid.tile_cols);
-        for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
-          const float* b_panel = b_pack + (j0 - jc) / nr * kc * nr;
-          for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-            GemmTileStore st;
-            st.c = c.row(i0) + j0;
-            st.ldc = c.ld;
-            st.m_valid = std::min(mr, m - i0);
-            st.n_valid = std::min(nr, j_end - j0);
-            st.alpha = alpha;
-            st.beta = first ? beta : 1.0f;
-            st.bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr;
-            st.relu = last && relu;
-            kern.packed(kc, a_pack + i0 / mr * kc * mr, 0, 0, b_panel,
-                        static_cast<std::ptrdiff_t>(nr), st);
-          }
-        }
-        if (last && !activation_is_fused(ep)) {
-          apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
-        }
-      });
+  // Packing a block: the first tasks pack panels of B, the rest panels of A.
+  auto pack_tasks = [&](const PackedBlock& x) {
+    return ceil_div(ceil_div(x.nc, nr), kPanelsPerPackTask) + ceil_div(a_panels, kPanelsPerPackTask);
+  };
+  auto pack = [&](const PackedBlock& x, std::size_t task, float* a_dst, float* b_dst) {
+    const std::size_t b_panels = ceil_div(x.nc, nr);
+    const std::size_t b_tasks = ceil_div(b_panels, kPanelsPerPackTask);
+    if (task < b_tasks) {
+      const std::size_t end = std::min(b_panels, (task + 1) * kPanelsPerPackTask);
+      for (std::size_t jp = task * kPanelsPerPackTask; jp < end; ++jp) {
+        pack_b_panel(b, x.pc, x.kc, x.jc + jp * nr, x.jc + x.nc, nr, b_dst + jp * x.kc * nr);
+      }
+      return;
     }
+    task -= b_tasks;
+    const std::size_t end = std::min(a_panels, (task + 1) * kPanelsPerPackTask);
+    for (std::size_t ip = task * kPanelsPerPackTask; ip < end; ++ip) {
+      pack_a_panel(a, ip * mr, m, x.pc, x.kc, mr, a_dst + ip * x.kc * mr);
+    }
+  };
+  auto compute_tile = [&](const PackedBlock& x, const TileGrid& grid, std::size_t tile, const float* a_src,
+                          const float* b_src) {
+    const bool last = x.pc + x.kc == k;
+    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+    const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
+    const std::size_t j_begin = x.jc + (tile % grid.col_tiles) * grid.tile_cols;
+    const std::size_t j_end = std::min(x.jc + x.nc, j_begin + grid.tile_cols);
+    for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
+      const float* b_panel = b_src + (j0 - x.jc) / nr * x.kc * nr;
+      for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
+        GemmTileStore st;
+        st.c = c.row(i0) + j0;
+        st.ldc = c.ld;
+        st.m_valid = std::min(mr, m - i0);
+        st.n_valid = std::min(nr, j_end - j0);
+        st.alpha = alpha;
+        st.beta = x.first() ? beta : 1.0f;
+        st.bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr;
+        st.relu = last && relu;
+        kern.packed(x.kc, a_src + i0 / mr * x.kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
+      }
+    }
+    if (last && !activation_is_fused(ep)) {
+      apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
+    }
+  };
+
+  auto pack_all = [&](const PackedBlock& x) {
+    internal::parallel_for_tiles(pack_tasks(x), [&](std::size_t task) { pack(x, task, a_pack[0], b_pack[0]); });
+  };
+  pack_all(block(0));
+  for (std::size_t t = 0; t < blocks; ++t) {
+    const PackedBlock cur = block(t);
+    if (!overlap && t > 0) pack_all(cur);
+    const std::size_t now = overlap ? t % 2 : 0;
+    const bool pack_next = overlap && t + 1 < blocks;
+    const PackedBlock next = pack_next ? block(t + 1) : cur;
+    const TileGrid grid = make_tile_grid(m, cur.nc, cur.kc, mr, blocking.mc, nr);
+    const std::size_t tiles = grid.row_tiles * grid.col_tiles;
+    const std::size_t packs = pack_next ? pack_tasks(next) : 0;
+    internal::parallel_for_tiles(tiles + packs, [&](std::size_t task) {
+      if (task < tiles) {
+        compute_tile(cur, grid, task, a_pack[now], b_pack[now]);
+      } else {
+        pack(next, task - tiles, a_pack[1 - now], b_pack[1 - now]);
+      }
+    });
   }
 }
 

@@ -93,6 +93,14 @@ TEST_P(GemmPerIsa, PackedPathMultipleBlocks) {
   GemmTester().m(150).n(270).k(513).trans_a(Trans::yes).trans_b(Trans::yes).ld_pad(5).test();
 }
 
+// Mid-size products (a few MFLOP, k within one depth block) take the unpacked path cut into
+// several row and column tiles, the last of each narrower; the unfused activation runs per tile.
+TEST_P(GemmPerIsa, UnpackedPathSeveralTiles) {
+  GemmTester().m(150).n(150).k(120).beta(0.5f).bias(true).activation(ActivationSpec::of(Activation::tanh)).test();
+  GemmTester().m(97).n(203).k(64).trans_a(Trans::yes).trans_b(Trans::yes).ld_pad(3).bias(true)
+      .activation(ActivationSpec::relu()).test();
+}
+
 // With the machine's own blocking: n beyond 4096 columns, m beyond two row blocks, k beyond two
 // depth blocks (sized from the blocking this CPU derived).
 TEST_P(GemmPerIsa, BeyondTheDerivedBlocks) {
@@ -127,7 +135,7 @@ TEST_P(GemmPerIsa, SmallForcedBlocksEveryPath) {
 TEST_P(GemmPerIsa, BitIdenticalAcrossThreadCounts) {
   for (bool small_blocks : {false, true}) {
     if (small_blocks) force_small_blocks();
-    for (std::size_t size : {64, 200, 517}) {
+    for (std::size_t size : {64, 150, 200, 517}) {
       Tensor a(size, size + 3), b(size + 3, size - 7);
       std::mt19937 rng(static_cast<std::uint32_t>(size));
       std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs on the lent machine, from the repository root, what tools/device_bundle.sh packed: the
+# kernel tests natively (on that CPU's widest ISA, AVX-512 where it has it), then GEMM and the
+# deep-MLP training step at 1 to N threads, as JSON into $OUT. Every binary runs through the
+# bundled loader, so the libraries are the ones it was built against.
+#   tools/device_run.sh [THREADS]     # THREADS: SIMDNN_BENCH_THREADS, default 1,2,4,8,16
+set -uo pipefail
+out=${OUT:-out/device}
+threads=${1:-1,2,4,8,16}
+mkdir -p "$out" /tmp/simdnn-device
+tar -C /tmp/simdnn-device -xJf .device/bundle.tar.xz || exit 2
+d=/tmp/simdnn-device
+run() { "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" "$d/bin/$1" "${@:2}"; }
+{ lscpu; nproc; } >"$out/cpu.txt" 2>&1
+for t in base_test gemm_test elementwise_test random_test optimizers_test layers_test losses_test determinism_test; do
+  echo "=== $t"
+  run "$t" --gtest_brief=1 2>&1 | tail -15
+done >"$out/tests.log"
+grep -E "^=== |PASSED|FAILED|SKIPPED" "$out/tests.log"
+SIMDNN_BENCH_THREADS=$threads SIMDNN_GEMM_SHAPES=$d/gemm_shapes.txt run gemm_bench \
+  --benchmark_filter='microkernel|square_(256|1024|2048)/|mlp_256x' --benchmark_min_time=0.2 \
+  --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+  --benchmark_format=json --benchmark_out="$out/gemm.json" >/dev/null 2>"$out/gemm.err"
+echo "gemm_bench: exit $?"
+SIMDNN_BENCH_THREADS=$threads run training_bench --benchmark_filter=deep_mlp_step --benchmark_min_time=0.3 \
+  --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+  --benchmark_format=json --benchmark_out="$out/training.json" >/dev/null 2>"$out/training.err"
+echo "training_bench: exit $?"
