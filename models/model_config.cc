@@ -188,8 +188,14 @@ std::unique_ptr<Sequential> make_densenet(const DenseNetConfig& c) {
     o.weight_init = c.init;
     o.seed = c.seed;
     o.stream = streams();
-    auto& block = model->emplace<DenseBlock>(c.width, c.growth_rate, c.layers_per_block, o);
-    model->emplace<Dense>(block.output_width(), c.width, dense_options(c.init, c.activation, c.seed, streams()));
+    const std::size_t concat = model->emplace<DenseBlock>(c.width, c.growth_rate, c.layers_per_block, o).output_width();
+    if (c.transition_batchnorm) {
+      model->emplace<BatchNorm>(concat);
+      model->emplace<ActivationLayer>(concat, c.activation);
+      model->emplace<Dense>(concat, c.width, dense_options(c.init, ActivationSpec::identity(), c.seed, streams()));
+    } else {
+      model->emplace<Dense>(concat, c.width, dense_options(c.init, c.activation, c.seed, streams()));
+    }
   }
   add_head(*model, c.width, c.outputs, c.init, c.seed, streams);
   return model;

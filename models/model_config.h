@@ -44,8 +44,12 @@ struct ResNetConfig {
 };
 
 // inputs → Dense(width) → activation → blocks × [DenseBlock(growth, layers_per_block) →
-// transition Dense(width) → activation] → Dense(outputs). The transition compresses the
-// block's concatenated output (width + layers·growth features) back to `width`.
+// transition] → Dense(outputs). The transition compresses the block's concatenated output
+// (width + layers·growth features) back to `width`: BatchNorm → activation → Dense(width), as
+// the DenseNet paper's BN → ReLU → 1×1 convolution, so that every transition starts the next
+// block from normalized features. With transition_batchnorm = false it is Dense(width) →
+// activation, as before 27 November 2026; without the BatchNorm the features' scale compounds
+// from block to block and DenseNets of 50 or more layers diverge (REPORT.md, section 8).
 struct DenseNetConfig {
   std::size_t inputs = 0;
   std::size_t width = 64;
@@ -55,6 +59,7 @@ struct DenseNetConfig {
   std::size_t outputs = 1;
   ActivationSpec activation = ActivationSpec::relu();
   InitSpec init = InitSpec::he_normal();
+  bool transition_batchnorm = true;
   std::uint64_t seed = 0;
 };
 

@@ -306,6 +306,7 @@ DenseNetConfig densenet_from(const json& spec) {
   c.outputs = f.positive("outputs", c.outputs);
   c.activation = f.activation(c.activation);
   c.init = f.init(c.init);
+  c.transition_batchnorm = f.boolean("transition_batchnorm", c.transition_batchnorm);
   c.seed = f.seed();
   f.finish();
   return validated(c);

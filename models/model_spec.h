@@ -5,7 +5,7 @@
 //    "batch_norm": true, "seed": 42}
 //   {"type": "resnet", "inputs": 20, "width": 64, "blocks": 10, "outputs": 1, ...}
 //   {"type": "densenet", "inputs": 20, "width": 64, "blocks": 2, "layers_per_block": 3,
-//    "growth_rate": 16, "outputs": 1, ...}
+//    "growth_rate": 16, "outputs": 1, "transition_batchnorm": true, ...}
 //
 // Fields and defaults are those of the configuration structs in models/model_config.h;
 // "activation" takes the names of core/activation.h with an optional "alpha" (leaky_relu, elu),

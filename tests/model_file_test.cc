@@ -27,6 +27,7 @@ const char* const kSpecs[] = {
     R"({"type": "mlp", "inputs": 6, "hidden": [8], "outputs": 1, "seed": 2})",
     R"({"type": "resnet", "inputs": 6, "width": 12, "blocks": 2, "outputs": 3, "seed": 3})",
     R"({"type": "densenet", "inputs": 6, "width": 8, "blocks": 2, "layers_per_block": 2, "growth_rate": 4, "outputs": 3, "seed": 4})",
+    R"({"type": "densenet", "inputs": 6, "width": 8, "blocks": 1, "growth_rate": 4, "transition_batchnorm": false, "seed": 5})",
 };
 
 std::string temp_path(const std::string& name) {

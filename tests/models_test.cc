@@ -67,8 +67,11 @@ TEST(Models, ResNetAndDenseNetGradients) {
   d.growth_rate = 3;
   d.outputs = 2;
   d.activation = ActivationSpec::of(Activation::tanh);
-  auto densenet = make_densenet(d);
-  testing::check_gradients(*densenet, random_input(16, 5, 3), fine);
+  for (bool transition_batchnorm : {true, false}) {
+    d.transition_batchnorm = transition_batchnorm;
+    auto densenet = make_densenet(d);
+    testing::check_gradients(*densenet, random_input(16, 5, 3), fine);
+  }
 }
 
 TEST(Models, JsonSpecBuildsTheSameModelAsTheConfig) {
@@ -100,6 +103,25 @@ void expect_spec_error(const std::string& spec, const std::string& needle) {
   }
 }
 
+// Each transition is BatchNorm → activation → Dense(width) (the DenseNet paper's order), or, with
+// transition_batchnorm false, Dense(width) with the activation fused; both from the JSON spec too.
+TEST(Models, DenseNetTransitions) {
+  auto kinds = [](Sequential& model) {
+    std::string out;
+    for (const Layer* layer : model.children()) out += std::string(out.empty() ? "" : " ") + layer->kind();
+    return out;
+  };
+  const char* spec = R"({"type": "densenet", "inputs": 5, "width": 6, "blocks": 2, "growth_rate": 3)";
+  auto with_bn = make_model_from_spec(std::string(spec) + "}");
+  EXPECT_EQ(kinds(*with_bn), "dense dense_block batchnorm activation dense dense_block batchnorm activation dense dense");
+  EXPECT_EQ(with_bn->children()[2]->input_width(), 6u + 3u * 3u);
+  auto without = make_model_from_spec(std::string(spec) + R"(, "transition_batchnorm": false})");
+  EXPECT_EQ(kinds(*without), "dense dense_block dense dense_block dense dense");
+  EXPECT_EQ(spec_weight_count(std::string(spec) + "}"), spec_weight_count(std::string(spec) + R"(, "transition_batchnorm": false})"));
+  expect_spec_error(std::string(spec) + R"(, "transition_batchnorm": 1})",
+                    R"(model spec: "transition_batchnorm": expected true or false, got 1)");
+}
+
 TEST(Models, SpecErrorsNameTheField) {
   expect_spec_error(R"({"type": "mlp", "inputs": 20, "hidden": [64, -3]})", R"("hidden"[1]: expected a positive integer, got -3)");
   expect_spec_error(R"({"type": "mlp", "hidden": [4]})", R"(missing required field "inputs")");
@@ -111,7 +133,6 @@ TEST(Models, SpecErrorsNameTheField) {
   expect_spec_error(R"([1, 2])", R"x("(top level)": expected an object)x");
   EXPECT_THROW(make_mlp(MlpConfig{}), std::invalid_argument);  // inputs = 0
 }
-
 
 // Calls `f` (which must throw) and returns the ModelSpecError's message; any other exception, or
 // none, fails the test. Every message is bounded.

@@ -63,6 +63,7 @@ std::vector<std::pair<std::string, std::string>> specs() {
       {"resnet_full", R"({"type": "resnet", "inputs": 20, "width": 64, "blocks": 10, "outputs": 1, "activation": "relu", "init": "he_uniform", "dropout": 0.1, "seed": 3})"},
       {"densenet_minimal", R"({"type": "densenet", "inputs": 5})"},
       {"densenet_full", R"({"type": "densenet", "inputs": 20, "width": 64, "blocks": 2, "layers_per_block": 3, "growth_rate": 16, "outputs": 4, "activation": "swish", "init": "lecun_normal", "seed": 9})"},
+      {"densenet_plain_transitions", R"({"type": "densenet", "inputs": 6, "blocks": 3, "transition_batchnorm": false})"},
       {"at_limit_weights", R"({"type":"mlp","inputs":32767,"hidden":[65536]})"},
       {"at_limit_width", R"({"type":"mlp","inputs":1,"hidden":[16777216]})"},
       {"at_limit_blocks", R"({"type":"resnet","inputs":1,"width":1,"blocks":100000})"},
@@ -133,6 +134,7 @@ std::vector<std::pair<std::string, std::string>> specs() {
       {"batch_norm_int", R"({"type":"mlp","inputs":2,"hidden":[4],"batch_norm":1})"},
       {"densenet_blocks_negative", R"({"type":"densenet","inputs":2,"blocks":-1})"},
       {"densenet_growth_zero", R"({"type":"densenet","inputs":2,"growth_rate":0})"},
+      {"densenet_transition_string", R"({"type":"densenet","inputs":2,"transition_batchnorm":"yes"})"},
   };
 }
 
