@@ -41,16 +41,22 @@ const char* family_name(Family f) {
   return "?";
 }
 
-constexpr std::size_t kWidth = 32;
+// The settings (repro depth --help).
+const std::vector<Setting> kSettings = {
+    {.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs of every run", .value = 30, .quick_value = 2},
+    {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size", .value = 32},
+    {.name = "width", .kind = Setting::Kind::count,
+     .help = "units per hidden layer (a DenseNet's growth rate is a quarter of it, at least 1)", .value = 32},
+};
 constexpr std::size_t kDenseLayersPerBlock = 3;  // DenseNet: Dense layers per block (+1 transition)
 
-std::unique_ptr<Sequential> build(Family f, std::size_t depth, std::uint64_t seed) {
+std::unique_ptr<Sequential> build(Family f, std::size_t depth, std::size_t width, std::uint64_t seed) {
   switch (f) {
     case Family::plain:
     case Family::plain_bn: {
       MlpConfig c;
       c.inputs = 20;
-      c.hidden.assign(depth, kWidth);
+      c.hidden.assign(depth, width);
       c.outputs = 1;
       c.batch_norm = f == Family::plain_bn;
       c.seed = seed;
@@ -59,7 +65,7 @@ std::unique_ptr<Sequential> build(Family f, std::size_t depth, std::uint64_t see
     case Family::resnet: {
       ResNetConfig c;
       c.inputs = 20;
-      c.width = kWidth;
+      c.width = width;
       c.blocks = std::max<std::size_t>(1, depth / 2);
       c.outputs = 1;
       c.seed = seed;
@@ -70,9 +76,9 @@ std::unique_ptr<Sequential> build(Family f, std::size_t depth, std::uint64_t see
       DenseNetConfig c;
       c.transition_batchnorm = f == Family::densenet;
       c.inputs = 20;
-      c.width = kWidth;
+      c.width = width;
       c.layers_per_block = kDenseLayersPerBlock;
-      c.growth_rate = kWidth / 4;
+      c.growth_rate = std::max<std::size_t>(1, width / 4);
       // 1 stem + blocks·(layers + transition) hidden Dense layers ≈ depth.
       const double blocks = std::round(static_cast<double>(depth - 1) / (kDenseLayersPerBlock + 1));
       c.blocks = std::max<std::size_t>(1, static_cast<std::size_t>(blocks));
@@ -131,10 +137,10 @@ struct Run {
   std::vector<double> val_curve;         // validation accuracy per epoch
 };
 
-Run train_one(const NotebookData& d, Family f, std::size_t depth, Opt opt, std::uint64_t seed, std::size_t epochs,
-              std::size_t batch, std::size_t* dense_layers, std::size_t* parameter_count) {
+Run train_one(const NotebookData& d, Family f, std::size_t depth, std::size_t width, Opt opt, std::uint64_t seed,
+              std::size_t epochs, std::size_t batch, std::size_t* dense_layers, std::size_t* parameter_count) {
   Run r;
-  std::unique_ptr<Sequential> model = build(f, depth, seed);
+  std::unique_ptr<Sequential> model = build(f, depth, width, seed);
   const std::vector<Parameter> params = all_parameters(*model);
   *dense_layers = 0;
   *parameter_count = 0;
@@ -217,9 +223,10 @@ void run(Experiment& e) {
   const NotebookData d = load_notebook_data(e.seed());
   const std::vector<std::size_t> depths =
       e.quick() ? std::vector<std::size_t>{5, 10} : std::vector<std::size_t>{5, 10, 20, 50, 100};
-  const std::size_t epochs = e.scaled(30, 2);
+  const std::size_t epochs = e.settings().count("epochs");
   const std::size_t seeds = e.scaled(3, 1);
-  constexpr std::size_t kBatch = 32;
+  const std::size_t batch = e.settings().count("batch");
+  const std::size_t width = e.settings().count("width");
 
   std::vector<Cell> cells;
   for (Opt opt : kOpts) {
@@ -230,7 +237,7 @@ void run(Experiment& e) {
         c.family = f;
         c.depth = depth;
         for (std::size_t s = 0; s < seeds; ++s) {
-          c.runs.push_back(train_one(d, f, depth, opt, e.seed() + s, epochs, kBatch, &c.dense_layers, &c.parameters));
+          c.runs.push_back(train_one(d, f, depth, width, opt, e.seed() + s, epochs, batch, &c.dense_layers, &c.parameters));
         }
         e.progress(std::string(opt_name(opt)) + " " + family_name(f) + " depth " + std::to_string(depth) +
                    ": test accuracy " + fmt(c.mean(&Run::test_accuracy), 3) + ", " +
@@ -246,7 +253,7 @@ void run(Experiment& e) {
     throw std::logic_error("depth: missing cell");
   };
 
-  const std::string setup = std::to_string(kWidth) + " units per layer, batch " + std::to_string(kBatch) + ", " +
+  const std::string setup = std::to_string(width) + " units per layer, batch " + std::to_string(batch) + ", " +
                             std::to_string(epochs) + " epochs, mean over " + std::to_string(seeds) + " seed" +
                             (seeds == 1 ? "" : "s");
   // The headline: test accuracy by depth, one column per model and optimizer.
@@ -385,8 +392,8 @@ void run(Experiment& e) {
                              {per_layer, curve_panels[0], curve_panels[1]}});
 
   e.note(
-      "Setup: " + std::to_string(kWidth) + " units per hidden layer, ReLU, He-normal init, batch " +
-      std::to_string(kBatch) + ", " + std::to_string(epochs) + " epochs, no early stopping (the test accuracy is the "
+      "Setup: " + std::to_string(width) + " units per hidden layer, ReLU, He-normal init, batch " +
+      std::to_string(batch) + ", " + std::to_string(epochs) + " epochs, no early stopping (the test accuracy is the "
       "last epoch's), binary cross-entropy on the logit (docs/NOTEBOOK.md, defect 1: no extra σ′ factor). Two optimizers: SGD "
       "with momentum 0.9 and lr " + fmt(kSgdLr, 2) + " (the notebook's optimizer is plain SGD with lr 0.01; with momentum "
       "a few dozen epochs suffice), and Adam with lr " + fmt(kAdamLr, 3) + ". The data (one draw for seed " +
@@ -395,7 +402,7 @@ void run(Experiment& e) {
       "notebook's DeepNeuralNetwork (Dense → ReLU), `plain_bn` the same with BatchNorm (Dense → BN → ReLU); "
       "`resnet` is the notebook's ResNet — an input Dense layer, then depth/2 residual blocks of two Dense layers "
       "with BatchNorm (so depth + 1 hidden Dense layers for even depths); `densenet` has blocks of " +
-      std::to_string(kDenseLayersPerBlock) + " BN → ReLU → Dense layers (growth rate " + std::to_string(kWidth / 4) +
+      std::to_string(kDenseLayersPerBlock) + " BN → ReLU → Dense layers (growth rate " + std::to_string(std::max<std::size_t>(1, width / 4)) +
       "), each followed by a transition BN → ReLU → Dense (the DenseNet paper's order), with as many blocks as "
       "come closest to the depth (hidden_dense_layers gives the count built); `densenet_plain_transition` is the same "
       "with the transition Dense → ReLU, without BatchNorm. grad_W1 is ‖∂L/∂W₁‖ (Frobenius) of the first Dense layer for "
@@ -502,7 +509,8 @@ void run(Experiment& e) {
 
 const bool registered = register_experiment(
     80, {"depth", "8. Depth: plain MLP vs ResNet vs DenseNet",
-         "plain MLP, MLP+BN, ResNet and DenseNet at depths 5-100: accuracy, first-layer gradient, time", run});
+         "plain MLP, MLP+BN, ResNet and DenseNet at depths 5-100: accuracy, first-layer gradient, time", run,
+         kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro

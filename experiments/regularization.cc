@@ -22,11 +22,21 @@
 namespace simdnn::repro {
 namespace {
 
-constexpr double kLr = 0.01;
-constexpr double kLambda = 0.01;
-constexpr double kL1Lambda = 1e-3;
-constexpr double kDropout = 0.3;
-constexpr std::size_t kBatch = 32;
+// The settings (repro regularization --help), defaulting to the notebook's values.
+const std::vector<Setting> kSettings = {
+    {.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs", .value = 500, .quick_value = 10},
+    {.name = "lr", .kind = Setting::Kind::positive, .help = "SGD learning rate", .value = 0.01},
+    {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size", .value = 32},
+    {.name = "dropout", .kind = Setting::Kind::probability, .help = "dropout rate of runs 2, 4 and 4n", .value = 0.3},
+    {.name = "l2", .kind = Setting::Kind::nonnegative, .help = "L2 strength λ (runs 3, 4, 3n, 4n, Elastic Net)", .value = 0.01},
+    {.name = "l1", .kind = Setting::Kind::nonnegative, .help = "L1 strength λ (L1, Elastic Net)", .value = 1e-3},
+};
+
+// This run's values of kSettings.
+struct Hyper {
+  std::size_t epochs, batch;
+  double lr, dropout, l2, l1;
+};
 
 struct RunSpec {
   std::string id;     // CSV stem
@@ -94,7 +104,7 @@ class ProbabilityCurve : public Callback {
   std::vector<EpochPoint>& out_;
 };
 
-Outcome train_run(const RunSpec& spec, const NotebookData& d, std::size_t epochs, std::size_t patience,
+Outcome train_run(const RunSpec& spec, const NotebookData& d, const Hyper& hp, std::size_t patience,
                   std::uint64_t seed) {
   const auto t0 = std::chrono::steady_clock::now();
   MlpConfig config = notebook_mlp_config(seed);
@@ -102,19 +112,19 @@ Outcome train_run(const RunSpec& spec, const NotebookData& d, std::size_t epochs
   config.batch_norm = spec.batch_norm;
   std::unique_ptr<Sequential> model = make_mlp(config);
   std::unique_ptr<Loss> loss;
-  double lr = kLr;
+  double lr = hp.lr;
   if (spec.notebook_output_gradient) {
     model->emplace<ActivationLayer>(1, ActivationSpec::of(Activation::sigmoid));
     loss = std::make_unique<MeanSquaredError>();  // dL/dp = 2(p − y)/m, so lr/2 gives the notebook's step
-    lr = kLr / 2.0;
+    lr = hp.lr / 2.0;
   } else {
     loss = std::make_unique<BinaryCrossEntropyWithLogits>();
   }
   Sgd sgd(all_parameters(*model), SgdOptions{.lr = lr});
   std::unique_ptr<Regularizer> regularizer = spec.regularizer ? spec.regularizer() : nullptr;
   TrainerOptions options;
-  options.epochs = epochs;
-  options.batch_size = kBatch;
+  options.epochs = hp.epochs;
+  options.batch_size = hp.batch;
   options.seed = seed;
   options.regularizer = regularizer.get();
   options.record_grad_norms = false;
@@ -139,7 +149,7 @@ Outcome train_run(const RunSpec& spec, const NotebookData& d, std::size_t epochs
   out.epochs_run = h.epochs.size();
   if (stopper != nullptr) out.best_epoch = stopper->best_epoch() + 1, out.stopped_early = stopper->stopped_early();
   const std::vector<Parameter> params = all_parameters(*model);
-  if (regularizer) out.penalty = regularizer->penalty(params, kBatch);
+  if (regularizer) out.penalty = regularizer->penalty(params, hp.batch);
   std::size_t n = 0, small = 0;
   for (const Parameter& p : params) {
     if (!p.regularize) continue;
@@ -160,31 +170,35 @@ std::function<std::unique_ptr<Regularizer>()> l2(double lambda, L2Scaling scalin
 }
 
 void run(Experiment& e) {
-  const std::size_t epochs = e.scaled(500, 10);
+  const Settings& set = e.settings();
+  const Hyper hp{set.count("epochs"), set.count("batch"), set.real("lr"), set.real("dropout"), set.real("l2"), set.real("l1")};
+  const std::size_t epochs = hp.epochs;
   const std::size_t patience = e.scaled(20, 3);
   const std::size_t repeats = e.scaled(5, 2);
   const NotebookData d = load_notebook_data(e.seed());
-  const std::string l2_text = "L2 λ=0.01 (λ/2·‖W‖²)";
-  const std::string l2_nb_text = "L2 λ=0.01, notebook's (λ/m)·W";
-  const std::string l1_text = "L1 λ=" + fmt(kL1Lambda, 3) + " (λ·‖W‖₁)";
+  const std::string drop_text = shortest(hp.dropout), l2_value = shortest(hp.l2), l1_value = shortest(hp.l1);
+  const std::string l2_text = "L2 λ=" + l2_value + " (λ/2·‖W‖²)";
+  const std::string l2_nb_text = "L2 λ=" + l2_value + ", notebook's (λ/m)·W";
+  const std::string l1_text = "L1 λ=" + l1_value + " (λ·‖W‖₁)";
 
   std::vector<RunSpec> specs;
   specs.push_back({.id = "basic", .label = "1. Basic network"});
-  specs.push_back({.id = "dropout", .label = "2. Dropout 0.3", .dropout = kDropout});
-  specs.push_back({.id = "l2", .label = "3. L2 0.01", .regularizer = l2(kLambda, L2Scaling::weight_decay),
+  const auto dropout = static_cast<float>(hp.dropout);
+  specs.push_back({.id = "dropout", .label = "2. Dropout " + drop_text, .dropout = dropout});
+  specs.push_back({.id = "l2", .label = "3. L2 " + l2_value, .regularizer = l2(hp.l2, L2Scaling::weight_decay),
                    .regularizer_text = l2_text});
-  specs.push_back({.id = "all", .label = "4. Dropout 0.3 + L2 0.01 + BatchNorm", .dropout = kDropout, .batch_norm = true,
-                   .regularizer = l2(kLambda, L2Scaling::weight_decay), .regularizer_text = l2_text});
-  specs.push_back({.id = "l2_notebook", .label = "3n. L2 0.01, notebook's per-batch scaling",
-                   .regularizer = l2(kLambda, L2Scaling::per_batch_notebook), .regularizer_text = l2_nb_text});
-  specs.push_back({.id = "all_notebook", .label = "4n. Dropout + L2 (per-batch) + BatchNorm", .dropout = kDropout,
-                   .batch_norm = true, .regularizer = l2(kLambda, L2Scaling::per_batch_notebook),
+  specs.push_back({.id = "all", .label = "4. Dropout " + drop_text + " + L2 " + l2_value + " + BatchNorm", .dropout = dropout,
+                   .batch_norm = true, .regularizer = l2(hp.l2, L2Scaling::weight_decay), .regularizer_text = l2_text});
+  specs.push_back({.id = "l2_notebook", .label = "3n. L2 " + l2_value + ", notebook's per-batch scaling",
+                   .regularizer = l2(hp.l2, L2Scaling::per_batch_notebook), .regularizer_text = l2_nb_text});
+  specs.push_back({.id = "all_notebook", .label = "4n. Dropout + L2 (per-batch) + BatchNorm", .dropout = dropout,
+                   .batch_norm = true, .regularizer = l2(hp.l2, L2Scaling::per_batch_notebook),
                    .regularizer_text = l2_nb_text});
-  specs.push_back({.id = "l1", .label = "L1", .regularizer = [] { return std::make_unique<L1Regularizer>(kL1Lambda); },
+  specs.push_back({.id = "l1", .label = "L1", .regularizer = [&hp] { return std::make_unique<L1Regularizer>(hp.l1); },
                    .regularizer_text = l1_text});
   specs.push_back({.id = "elastic_net", .label = "Elastic Net",
-                   .regularizer = [] { return std::make_unique<ElasticNetRegularizer>(kL1Lambda, kLambda); },
-                   .regularizer_text = "L1 " + fmt(kL1Lambda, 3) + " + L2 0.01"});
+                   .regularizer = [&hp] { return std::make_unique<ElasticNetRegularizer>(hp.l1, hp.l2); },
+                   .regularizer_text = "L1 " + l1_value + " + L2 " + l2_value});
   specs.push_back({.id = "early_stopping", .label = "Early stopping (basic network)", .early_stopping = true});
   specs.push_back({.id = "notebook_gradient", .label = "1e. Basic, the notebook's output gradient (emulated)",
                    .notebook_output_gradient = true});
@@ -194,7 +208,7 @@ void run(Experiment& e) {
   std::vector<std::vector<Outcome>> outcomes(repeats);
   for (std::size_t r = 0; r < repeats; ++r) {
     for (const RunSpec& s : specs) {
-      outcomes[r].push_back(train_run(s, d, epochs, patience, e.seed() + r));
+      outcomes[r].push_back(train_run(s, d, hp, patience, e.seed() + r));
       const Outcome& o = outcomes[r].back();
       if (r == 0) e.progress(s.label + ": test accuracy " + fmt(o.test.accuracy, 3) + " (" + fmt(o.seconds, 2) + " s)");
     }
@@ -217,9 +231,10 @@ void run(Experiment& e) {
   e.table("results",
           "The notebook's four experiments (1–4), its L2 scaling (3n, 4n), the exercises (L1, Elastic Net, early "
           "stopping) and an emulation of its output gradient (1e), seed " + std::to_string(e.seed()) + ": " +
-              std::to_string(epochs) + " epochs, batch 32, SGD lr 0.01, 20-64-32-16-1 ReLU, He init; 600 / 200 / 200 "
+              std::to_string(epochs) + " epochs, batch " + std::to_string(hp.batch) + ", SGD lr " + shortest(hp.lr) +
+              ", 20-64-32-16-1 ReLU, He init; 600 / 200 / 200 "
               "samples. Losses are the binary cross-entropy alone (eval mode); `penalty` is the regularizer's term "
-              "(λ/2·Σw² for L2, λ·Σ|w| for L1, λ/(2·32)·Σw² for the per-batch rows); Σw² and the share of weights below 1e-3 in magnitude count the "
+              "(λ/2·Σw² for L2, λ·Σ|w| for L1, λ/(2·batch)·Σw² for the per-batch rows); Σw² and the share of weights below 1e-3 in magnitude count the "
               "weights (not biases, γ, β).",
           t);
 
@@ -339,11 +354,11 @@ void run(Experiment& e) {
       ", against " + fmt(l2_ours.val.loss, 3) + " with λ/2·‖W‖²). The notebook's *reported* loss adds yet another "
       "term, λ/(2·N_set)·Σw² with N_set the size of the evaluated set, so its validation curve (N = 200) carries "
       "3× the penalty of its training curve (N = 600): for the weights of run 3n, " +
-      fmt(kLambda / (2.0 * 600.0) * l2_nb.weight_sq, 4) + " on the training loss and " +
-      fmt(kLambda / (2.0 * 200.0) * l2_nb.weight_sq, 4) + " on the validation loss. Our curves plot the "
+      fmt(hp.l2 / (2.0 * 600.0) * l2_nb.weight_sq, 4) + " on the training loss and " +
+      fmt(hp.l2 / (2.0 * 200.0) * l2_nb.weight_sq, 4) + " on the validation loss. Our curves plot the "
       "cross-entropy alone; the penalty has its own column.\n"
-      "- *Exercises.* L1 (λ = " + fmt(kL1Lambda, 3) + ", subgradient λ·sign(w)) and Elastic Net (L1 " +
-      fmt(kL1Lambda, 3) + " + L2 0.01) are simdnn regularizers. Plain SGD with a subgradient does not set weights "
+      "- *Exercises.* L1 (λ = " + l1_value + ", subgradient λ·sign(w)) and Elastic Net (L1 " + l1_value + " + L2 " + l2_value +
+      ") are simdnn regularizers. Plain SGD with a subgradient does not set weights "
       "exactly to zero but keeps them oscillating within about lr·λ of it, so L1's sparsity shows as the share of "
       "weights below 1e-3 in magnitude: " + fmt(100.0 * l1.small_fraction, 1) + " % with L1 against " +
       fmt(100.0 * basic.small_fraction, 1) + " % without. Early stopping watches the validation loss with "
@@ -357,7 +372,7 @@ const bool registered = register_experiment(
     50, {"regularization", "5. Regularization: the notebook's four experiments, L1, Elastic Net, early stopping",
          "basic / dropout / L2 / dropout+L2+BatchNorm on the notebook's data; L2 conventions; L1, Elastic Net, "
          "early stopping",
-         run});
+         run, kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro

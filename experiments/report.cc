@@ -87,10 +87,21 @@ Panel line_panel(std::string title, std::string xlabel, std::string ylabel, bool
   return p;
 }
 
-Experiment::Experiment(const RunOptions& options, std::string name, std::string title)
-    : options_(options), name_(std::move(name)) {
+Experiment::Experiment(const RunOptions& options, std::string name, std::string title, std::vector<Setting> declared)
+    : options_(options), settings_(std::move(declared), options.settings, options.quick), name_(std::move(name)) {
   std::filesystem::create_directories(options_.out_dir);
-  section_ = "## " + title + "\n\n";
+  const std::string changed = settings_.changed_text();
+  std::string command = "bazel run //experiments:repro -- " + name_;
+  if (options_.quick) command += " --quick";
+  if (options_.seed != RunOptions{}.seed) command += " --seed " + std::to_string(options_.seed);
+  if (!changed.empty()) command += " " + changed;
+  section_ = "## " + title + "\n\nSource: `experiments/" + name_ + ".cc`. Regenerate this section alone (into " +
+             name_ + ".md): `" + command + "`.\n\n";
+  if (!changed.empty()) {
+    section_ += "**Settings changed from the defaults:** `" + changed +
+                "`. The explanations below were written for the defaults: the numbers they quote are this "
+                "run's, but a claim they make may not hold for other settings.\n\n";
+  }
 }
 
 std::filesystem::path Experiment::path(const std::string& stem, const char* extension) {

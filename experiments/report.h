@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "experiments/settings.h"
 
 namespace simdnn::repro {
 
@@ -69,12 +72,18 @@ struct RunOptions {
   std::filesystem::path out_dir = "repro_out";
   std::uint64_t seed = 42;
   bool quick = false;  // reduced epochs/sizes (the smoke test and a first look)
+  // The experiment's settings given on the command line (name without "--" → value as typed).
+  std::map<std::string, std::string> settings;
 };
 
-// The outputs of one experiment; passed to its run function.
+// The outputs of one experiment; passed to its run function. Its REPORT.md section opens with
+// the experiment's source file and the command that regenerates it, and, when settings were
+// changed, which ones (the explanations are written for the defaults).
 class Experiment {
  public:
-  Experiment(const RunOptions& options, std::string name, std::string title);
+  // Throws std::invalid_argument for a setting in options.settings that `declared` lacks or
+  // whose value it refuses.
+  Experiment(const RunOptions& options, std::string name, std::string title, std::vector<Setting> declared = {});
 
   const RunOptions& options() const { return options_; }
   const std::string& name() const { return name_; }
@@ -82,6 +91,7 @@ class Experiment {
   bool quick() const { return options_.quick; }
   // `full` normally, `reduced` with --quick.
   std::size_t scaled(std::size_t full, std::size_t reduced) const { return options_.quick ? reduced : full; }
+  const Settings& settings() const { return settings_; }
 
   // <name>_<stem>.md and .csv; the Markdown also goes into REPORT.md under `caption`.
   void table(const std::string& stem, const std::string& caption, const Table& t);
@@ -104,6 +114,7 @@ class Experiment {
   void write(const std::filesystem::path& file, const std::string& text);
 
   RunOptions options_;
+  Settings settings_;
   std::string name_;
   std::string section_;
   std::vector<std::string> files_;
@@ -115,6 +126,7 @@ struct ExperimentInfo {
   std::string title;        // REPORT.md heading
   std::string description;  // --help text
   std::function<void(Experiment&)> run;
+  std::vector<Setting> settings = {};  // what `repro NAME --SETTING VALUE` may change
 };
 
 // Experiments register themselves at start-up, in the order of their `order` key.

@@ -2,9 +2,12 @@
 // (described in docs/NOTEBOOK.md), correctly, and explains where a correct implementation
 // disagrees with what the notebook prints. `repro all` writes REPORT.md linking everything.
 //
+// `repro NAME` writes NAME.md (the experiment's section: tables, figures, explanations) with its
+// CSVs and figures; `repro NAME --help` lists the settings it takes (experiments/settings.h).
+//
 // Exit status: 0 success; 2 a usage error (an unknown experiment or option, a --seed outside
-// 0..2^64-1 or a --threads outside 1..4096, malformed numbers), one line on stderr and nothing
-// run; 1 an experiment failed.
+// 0..2^64-1 or a --threads outside 1..4096, a setting's value out of its range, malformed
+// numbers), one line on stderr and nothing run; 1 an experiment failed.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -17,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -26,6 +30,7 @@
 #include <simdnn/core/isa.h>
 #include <simdnn/core/threading.h>
 #include "experiments/report.h"
+#include "experiments/settings.h"
 
 namespace simdnn::repro {
 namespace {
@@ -163,8 +168,25 @@ int main(int argc, char** argv) {
 
   const std::vector<ExperimentInfo> experiments = registered_experiments();
   std::string names;
+  // Each experiment's settings, as its own options (`repro NAME --help` lists them with their
+  // defaults): given[experiment][setting] = the value as typed.
+  std::map<std::string, std::map<std::string, std::string>> given;
+  struct SettingOption {
+    std::string experiment;
+    CLI::Option* option;
+    const Setting* setting;
+  };
+  std::vector<SettingOption> setting_options;
   for (const ExperimentInfo& e : experiments) {
-    app.add_subcommand(e.name, e.description);
+    CLI::App* sub = app.add_subcommand(e.name, e.description);
+    for (const Setting& setting : e.settings) {
+      CLI::Option* option = sub->add_option("--" + setting.name, given[e.name][setting.name],
+                                            setting.help + " (default: " + default_text(setting) + ")");
+      option->type_name(setting.kind == Setting::Kind::count    ? "INT"
+                        : setting.kind == Setting::Kind::choice ? "NAME"
+                                                                : "NUMBER");
+      setting_options.push_back({e.name, option, &setting});
+    }
     names += e.name + ", ";
   }
   app.add_subcommand("all", "every experiment above, then REPORT.md and the figures");
@@ -175,6 +197,17 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     options.seed = parse_integer<std::uint64_t>("--seed", seed_text, 0, std::numeric_limits<std::uint64_t>::max());
     if (!threads_text.empty()) threads = parse_integer<int>("--threads", threads_text, 1, kMaxThreads);
+    const std::string chosen = app.get_subcommands().front()->get_name();
+    for (const auto& [experiment, option, setting] : setting_options) {
+      if (option->count() == 0 || experiment != chosen) continue;
+      const std::string& text = given[chosen][setting->name];
+      try {
+        check_setting(*setting, text);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      options.settings[setting->name] = text;
+    }
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
     // An argument that is neither an option nor an experiment: CLI11 only says that a subcommand
@@ -209,12 +242,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> sections;
     for (const ExperimentInfo& e : experiments) {
       if (chosen != "all" && chosen != e.name) continue;
-      Experiment experiment(options, e.name, e.title);
+      Experiment experiment(options, e.name, e.title, e.settings);
       const auto t0 = std::chrono::steady_clock::now();
       experiment.progress("running");
       e.run(experiment);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       experiment.progress("done in " + fmt(s, 1) + " s");
+      std::ofstream section(options.out_dir / (e.name + ".md"));
+      section << experiment.section();
+      if (!section.flush()) throw std::runtime_error("cannot write " + (options.out_dir / (e.name + ".md")).string());
       sections.push_back(experiment.section());
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -29,6 +29,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// REPORT.md or an experiment's section (NAME.md), which hold several tables and prose; every
+// other .md file is one table.
+bool is_section(const fs::path& p) {
+  if (p.filename() == "REPORT.md") return true;
+  for (const ExperimentInfo& e : registered_experiments()) {
+    if (p.filename() == e.name + ".md") return true;
+  }
+  return false;
+}
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream s;
@@ -198,6 +208,11 @@ TEST_F(ReproSmoke, RunsAndWritesEverySection) {
   ASSERT_FALSE(report.empty());
   for (const ExperimentInfo& e : registered_experiments()) {
     EXPECT_NE(report.find("## " + e.title), std::string::npos) << "REPORT.md lacks " << e.title;
+    // Its section alone, as `repro NAME` writes it, naming its source and how to regenerate it.
+    const std::string section = slurp(out_ / (e.name + ".md"));
+    EXPECT_NE(report.find(section), std::string::npos) << e.name << ".md is not its REPORT.md section";
+    EXPECT_NE(section.find("`experiments/" + e.name + ".cc`"), std::string::npos) << e.name;
+    EXPECT_NE(section.find("repro -- " + e.name), std::string::npos) << e.name;
     bool has_table = false;
     for (const auto& entry : fs::directory_iterator(out_)) {
       const std::string name = entry.path().filename().string();
@@ -214,7 +229,7 @@ TEST_F(ReproSmoke, TablesAreWellFormedAndMatchTheirCsv) {
   ASSERT_EQ(status_, 0);
   std::size_t tables = 0;
   for (const auto& entry : fs::directory_iterator(out_)) {
-    if (entry.path().extension() != ".md" || entry.path().filename() == "REPORT.md") continue;
+    if (entry.path().extension() != ".md" || is_section(entry.path())) continue;
     ++tables;
     const std::vector<std::string> lines = lines_of(slurp(entry.path()));
     std::vector<std::string> rows;
@@ -248,8 +263,8 @@ constexpr ExpectedTable kExpectedTables[] = {
     {"init_accuracy.md", 12, 7, false},               {"regularization_results.md", 10, 14, false},
     {"regularization_seeds.md", 10, 6, false},        {"dropout_expectation.md", 3, 7, false},
     {"dropout_clipping_summary.md", 6, 6, false},     {"optimizers_comparison.md", 7, 10, false},
-    {"optimizers_lr_sweep.md", 7, 9, false},          {"depth_test_accuracy.md", 2, 9, false},
-    {"depth_results_sgdm.md", 8, 11, false},          {"depth_results_adam.md", 8, 11, false},
+    {"optimizers_lr_sweep.md", 7, 9, false},          {"depth_test_accuracy.md", 2, 11, false},
+    {"depth_results_sgdm.md", 10, 11, false},         {"depth_results_adam.md", 10, 11, false},
     {"schedules_results.md", 9, 10, false},           {"digits_accuracy.md", 2, 7, false},
     {"digits_confusion_table.md", 10, 11, false},     {"digits_per_class.md", 10, 9, false},
     {"digits_mixup.md", 4, 7, false},                 {"digits_fashion_accuracy.md", 2, 7, true},
@@ -306,7 +321,7 @@ TEST_F(ReproSmoke, NoNanOrInfinityInTablesAndCsvs) {
   for (const auto& entry : fs::directory_iterator(out_)) {
     const std::string name = entry.path().filename().string();
     const std::string ext = entry.path().extension().string();
-    if ((ext != ".csv" && ext != ".md") || name == "REPORT.md") continue;
+    if ((ext != ".csv" && ext != ".md") || is_section(entry.path())) continue;
     ++files;
     std::vector<std::vector<std::string>> rows;  // header first
     if (ext == ".csv") {
@@ -378,8 +393,8 @@ TEST_F(ReproSmoke, AccuraciesAreAboveChanceWhereTrainingSucceeds) {
       {"schedules_results.csv", {"val acc", "test acc"}, 0.6},
       {"regularization_results.csv", {"train acc", "val acc", "test acc"}, 0.6},
       {"depth_test_accuracy.csv",
-       {"plain_sgdm", "plain_bn_sgdm", "resnet_sgdm", "densenet_sgdm", "plain_adam", "plain_bn_adam", "resnet_adam",
-        "densenet_adam"},
+       {"plain_sgdm", "plain_bn_sgdm", "resnet_sgdm", "densenet_sgdm", "densenet_plain_transition_sgdm", "plain_adam",
+        "plain_bn_adam", "resnet_adam", "densenet_adam", "densenet_plain_transition_adam"},
        0.5},
       {"digits_accuracy.csv", {"train_acc", "test_acc"}, 0.5},
       {"digits_mixup.csv", {"test_acc"}, 0.5},
@@ -456,6 +471,15 @@ TEST(ReproCommandLine, BadArgumentsAreUsageErrors) {
       {"", {"experiment", "all"}},
       {"--no-such-option activations", {"--no-such-option"}},
       {"activations extra", {"extra"}},
+      {"regularization --lr -1", {"--lr", "a number > 0", "\"-1\""}},
+      {"regularization --lr 0", {"--lr", "\"0\""}},
+      {"regularization --lr nan", {"--lr", "nan"}},
+      {"regularization --epochs 0", {"--epochs", "an integer from 1 to 1000000"}},
+      {"regularization --epochs 2.5", {"--epochs", "2.5"}},
+      {"regularization --dropout 1", {"--dropout", "[0, 1)"}},
+      {"regularization --l2 -0.1", {"--l2", "a number >= 0"}},
+      {"depth --width 0", {"--width"}},
+      {"depth --lr 0.1", {"--lr"}},  // a setting of another experiment
   };
   for (const Case& c : cases) {
     const int code = run_repro(c.args + " --quick --out '" + out.string() + "'", log);
@@ -487,6 +511,30 @@ TEST(ReproCommandLine, BoundaryValuesAreAccepted) {
   const std::string help = slurp(log);
   EXPECT_NE(help.find("--seed"), std::string::npos) << help;
   EXPECT_NE(help.find("4096"), std::string::npos) << help;
+}
+
+// An experiment's settings: listed with their defaults by `repro NAME --help`, applied, and
+// recorded in its section, which names them as changed.
+TEST(ReproCommandLine, SettingsChangeTheRunAndAreRecorded) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_settings";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path log = dir / "log";
+  EXPECT_EQ(run_repro("regularization --help", log), 0);
+  const std::string help = slurp(log);
+  for (const char* part : {"--epochs", "500 (10 with --quick)", "--lr", "0.01", "--batch", "--dropout", "0.3", "--l2", "--l1", "0.001"}) {
+    EXPECT_NE(help.find(part), std::string::npos) << part << " not in\n" << help;
+  }
+  const fs::path out = dir / "out";
+  ASSERT_EQ(run_repro("regularization --quick --threads 1 --epochs 3 --lr 0.05 --l2 0.1 --out '" + out.string() + "'", log), 0)
+      << slurp(log);
+  const std::string section = slurp(out / "regularization.md");
+  EXPECT_NE(section.find("Settings changed from the defaults:** `--epochs 3 --lr 0.05 --l2 0.1`"), std::string::npos) << section;
+  EXPECT_NE(section.find("repro -- regularization --quick --epochs 3 --lr 0.05 --l2 0.1`"), std::string::npos) << section;
+  EXPECT_NE(section.find("3 epochs, batch 32, SGD lr 0.05"), std::string::npos) << section;
+  EXPECT_NE(section.find("3. L2 0.1"), std::string::npos) << section;
+  EXPECT_FALSE(fs::exists(out / "REPORT.md"));  // one experiment: its section, no report
 }
 
 }  // namespace
