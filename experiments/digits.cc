@@ -489,8 +489,8 @@ void run(Experiment& e) {
     c.mlp_hidden = {128, 64};
     c.resnet_width = 64;
     c.resnet_blocks = 2;
-    c.epochs = e.scaled(40, 2);
-    c.batch = 32;
+    c.epochs = e.settings().count("epochs");
+    c.batch = e.settings().count("batch");
     c.mixup_alpha = 0.2f;
     c.mixup_epochs = e.scaled(40, 2);
     c.mixup_seeds = e.scaled(3, 1);
@@ -547,7 +547,10 @@ const bool registered = register_experiment(
     100, {"digits", "10. Exercises on real data: digits and Fashion-MNIST",
           "MLP vs ResNet on the digits and Fashion-MNIST: accuracy, confusion matrix, per-class errors, "
           "first-layer weights, per-layer gradient norms, mixup",
-          run});
+          run,
+          {{.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs on the digits", .value = 40,
+            .quick_value = 2},
+           {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size on the digits", .value = 32}}});
 
 }  // namespace
 }  // namespace simdnn::repro

@@ -213,7 +213,7 @@ void clipping_demo(Experiment& e) {
        1.0},
   };
   const NotebookData d = load_notebook_data(e.seed());
-  const std::size_t epochs = e.scaled(30, 5);
+  const std::size_t epochs = e.settings().count("epochs");
   const double clips[] = {0.0, 5.0, 1.0};
   Table t({"network", "clip_norm", "diverged", "final_train_loss", "test_accuracy", "largest_finite_grad_norm"});
   std::string runaway;  // the first network's unclipped run, step by step, for the note
@@ -302,7 +302,9 @@ const bool registered = register_experiment(
     60, {"dropout", "6. Dropout and gradient clipping",
          "the dropout mask and inverted dropout's expectation; training an exploding network with and without "
          "gradient clipping",
-         run});
+         run,
+         {{.name = "epochs", .kind = Setting::Kind::count, .help = "epochs of the clipping comparison", .value = 30,
+           .quick_value = 5}}});
 
 }  // namespace
 }  // namespace simdnn::repro

@@ -21,8 +21,12 @@
 namespace simdnn::repro {
 namespace {
 
-constexpr double kLearningRate = 0.05;
-constexpr std::size_t kBatch = 32;
+// The settings (repro init --help).
+const std::vector<Setting> kSettings = {
+    {.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs", .value = 100, .quick_value = 5},
+    {.name = "lr", .kind = Setting::Kind::positive, .help = "SGD learning rate", .value = 0.05},
+    {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size", .value = 32},
+};
 
 // Distinct columns (hidden units) of a weight matrix: units whose incoming weights agree within
 // 1e-5 of the matrix's largest |w| count as one.
@@ -53,7 +57,9 @@ double max_abs(const Tensor& t) {
 }
 
 void run(Experiment& e) {
-  const std::size_t epochs = e.scaled(100, 5);
+  const std::size_t epochs = e.settings().count("epochs");
+  const double lr = e.settings().real("lr");
+  const std::size_t batch = e.settings().count("batch");
   const NotebookData d = load_notebook_data(e.seed());
   struct InitCase {
     const char* name;
@@ -75,7 +81,7 @@ void run(Experiment& e) {
   std::vector<std::string> first;
   Table table({"activation", "init", "final_train_loss", "test_accuracy", "mean_test_accuracy",
                "distinct_units_layer1", "max_abs_W1"});
-  Figure fig{"Training loss by initialization (20-64-32-16-1, SGD lr " + fmt(kLearningRate, 2) + ", batch 32)", 1, 3,
+  Figure fig{"Training loss by initialization (20-64-32-16-1, SGD lr " + shortest(lr) + ", batch " + std::to_string(batch) + ")", 1, 3,
              {}};
   for (Activation act : activations) {
     const std::string an = activation_name(act);
@@ -90,12 +96,12 @@ void run(Experiment& e) {
         config.init = init.spec;
         std::unique_ptr<Sequential> model = make_mlp(config);
         SgdOptions so;
-        so.lr = kLearningRate;
+        so.lr = lr;
         Sgd sgd(all_parameters(*model), so);
         BinaryCrossEntropyWithLogits loss;
         TrainerOptions to;
         to.epochs = epochs;
-        to.batch_size = kBatch;
+        to.batch_size = batch;
         to.seed = seed;
         to.record_grad_norms = false;
         Trainer trainer(*model, loss, sgd, to);
@@ -135,7 +141,7 @@ void run(Experiment& e) {
       "make_classification with the notebook's parameters and the run's seed — the same distribution as "
       "scikit-learn's but not the same numbers — split 60/20/20 and standardized. Training uses the correct "
       "binary cross-entropy gradient (p − y)/m, not the notebook's extra σ'(z) factor (defect 1), plain "
-      "SGD at lr " + fmt(kLearningRate, 2) + " with batch 32.\n\n"
+      "SGD at lr " + shortest(lr) + " with batch " + std::to_string(batch) + ".\n\n"
       "**Zeros and symmetry.** With all weights equal, every unit of a layer computes the same output and "
       "receives the same gradient, so the units stay identical forever (distinct_units_layer1 = 1 / 64): the "
       "network behaves like a chain one unit wide. For tanh and ReLU it is worse: tanh(0) = 0 and relu(0) = 0 "
@@ -156,7 +162,7 @@ void run(Experiment& e) {
 
 const bool registered = register_experiment(
     40, {"init", "4. Weight initialization",
-         "zeros / random(0.01) / Xavier / He × sigmoid / tanh / ReLU on the notebook's data", run});
+         "zeros / random(0.01) / Xavier / He × sigmoid / tanh / ReLU on the notebook's data", run, kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro

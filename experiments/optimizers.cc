@@ -19,7 +19,13 @@
 namespace simdnn::repro {
 namespace {
 
-constexpr std::size_t kBatch = 32;
+// The settings (repro optimizers --help).
+const std::vector<Setting> kSettings = {
+    {.name = "epochs", .kind = Setting::Kind::count, .help = "epochs of the comparison", .value = 200, .quick_value = 10},
+    {.name = "sweep-epochs", .kind = Setting::Kind::count, .help = "epochs of each run of the learning-rate sweep",
+     .value = 100, .quick_value = 5},
+    {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size", .value = 32},
+};
 constexpr double kTargetAccuracy = 0.90;
 
 using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(std::vector<Parameter>, double lr)>;
@@ -71,14 +77,15 @@ struct Outcome {
   double seconds = 0.0;
 };
 
-Outcome train_one(const OptimizerSpec& spec, double lr, const NotebookData& d, std::size_t epochs, std::uint64_t seed) {
+Outcome train_one(const OptimizerSpec& spec, double lr, const NotebookData& d, std::size_t epochs, std::size_t batch,
+                  std::uint64_t seed) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Sequential> model = make_mlp(notebook_mlp_config(seed));
   BinaryCrossEntropyWithLogits loss;
   std::unique_ptr<Optimizer> optimizer = spec.make(all_parameters(*model), lr);
   TrainerOptions options;
   options.epochs = epochs;
-  options.batch_size = kBatch;
+  options.batch_size = batch;
   options.seed = seed;
   options.record_grad_norms = false;
   Trainer trainer(*model, loss, *optimizer, options);
@@ -109,8 +116,9 @@ Series line(const std::string& csv, const std::string& x, const std::string& y, 
 }
 
 void run(Experiment& e) {
-  const std::size_t epochs = e.scaled(200, 10);
-  const std::size_t sweep_epochs = e.scaled(100, 5);
+  const std::size_t epochs = e.settings().count("epochs");
+  const std::size_t sweep_epochs = e.settings().count("sweep-epochs");
+  const std::size_t batch = e.settings().count("batch");
   const std::size_t repeats = e.scaled(5, 1);
   const NotebookData d = load_notebook_data(e.seed());
   const std::vector<OptimizerSpec> specs = optimizer_specs();
@@ -118,7 +126,7 @@ void run(Experiment& e) {
   // 1. Each optimizer at its customary rate; `repeats` training seeds (the data stay e.seed()'s).
   std::vector<std::vector<Outcome>> runs(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    for (std::size_t r = 0; r < repeats; ++r) runs[i].push_back(train_one(specs[i], specs[i].lr, d, epochs, e.seed() + r));
+    for (std::size_t r = 0; r < repeats; ++r) runs[i].push_back(train_one(specs[i], specs[i].lr, d, epochs, batch, e.seed() + r));
     const Outcome& o = runs[i][0];
     e.progress(specs[i].label + ": val accuracy " + fmt(o.val.accuracy, 3) + ", " + fmt(o.seconds, 2) + " s per run");
   }
@@ -161,7 +169,7 @@ void run(Experiment& e) {
                mean_std(test_acc, 3), to_target_text});
   }
   e.table("comparison",
-          "Optimizers at their customary learning rates: " + std::to_string(epochs) + " epochs, batch 32, the "
+          "Optimizers at their customary learning rates: " + std::to_string(epochs) + " epochs, batch " + std::to_string(batch) + ", the "
               "notebook's 20-64-32-16-1 ReLU network (He init) and data, binary cross-entropy from logits. Losses "
               "and accuracies after the last epoch (seed " + std::to_string(e.seed()) + "); the last columns over "
               "training seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + repeats - 1) +
@@ -196,7 +204,7 @@ void run(Experiment& e) {
     std::vector<std::string> row = {specs[i].label};
     double best = INFINITY;
     for (std::size_t j = 0; j < rates.size(); ++j) {
-      const Outcome o = train_one(specs[i], rates[j], d, sweep_epochs, e.seed());
+      const Outcome o = train_one(specs[i], rates[j], d, sweep_epochs, batch, e.seed());
       const double v = o.diverged ? NAN : o.best_val_loss;
       sweep_rows[j].push_back(v);
       row.push_back(o.diverged ? "diverged" : fmt(v, 3) + " / " + fmt(o.history.epochs[o.best_val_epoch - 1].validation.accuracy, 3));
@@ -265,7 +273,8 @@ void run(Experiment& e) {
 
 const bool registered = register_experiment(
     70, {"optimizers", "7. Optimizers: SGD, Momentum, Nesterov, RMSprop, Adam, AdamW, Adagrad",
-         "the optimizers on the notebook's task: learning curves, comparison, learning-rate sweep", run});
+         "the optimizers on the notebook's task: learning curves, comparison, learning-rate sweep", run,
+         kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro

@@ -21,6 +21,11 @@ namespace simdnn::repro {
 namespace {
 
 constexpr std::size_t kBatch = 32;
+// The settings (repro schedules --help).
+const std::vector<Setting> kSettings = {
+    {.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs (the schedules span them)", .value = 100,
+     .quick_value = 10},
+};
 constexpr double kBaseLr = 0.1;  // plain SGD; 10× the notebook's 0.01, the rate the schedules decay from
 constexpr double kMinLr = 0.001;
 
@@ -85,7 +90,7 @@ Series line(const std::string& csv, const std::string& x, const std::string& y, 
 }
 
 void run(Experiment& e) {
-  const std::size_t epochs = e.scaled(100, 10);
+  const std::size_t epochs = e.settings().count("epochs");
   const std::size_t repeats = e.scaled(5, 1);
   const NotebookData d = load_notebook_data(e.seed());
   const std::size_t steps_per_epoch = (d.x_train.rows() + kBatch - 1) / kBatch;
@@ -255,7 +260,7 @@ const bool registered = register_experiment(
     90, {"schedules", "9. Learning-rate schedules",
          "step, exponential, cosine with warmup, cyclical (triangular, triangular2, exp_range), reduce on plateau: "
          "the rates and their effect on training",
-         run});
+         run, kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro
