@@ -29,6 +29,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An empty folder `name` in the test's temporary folder.
+fs::path fresh_dir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 // REPORT.md or an experiment's section (NAME.md), which hold several tables and prose; every
 // other .md file is one table.
 bool is_section(const fs::path& p) {
@@ -443,10 +452,7 @@ TEST_F(ReproSmoke, AccuraciesAreAboveChanceWhereTrainingSucceeds) {
 // The command line: a value out of range or malformed, an unknown option or experiment, no
 // experiment: exit 2 with one line on stderr naming what was wrong, and nothing written.
 TEST(ReproCommandLine, BadArgumentsAreUsageErrors) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_cli";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("repro_cli");
   const fs::path out = dir / "out", log = dir / "log";
   struct Case {
     std::string args;
@@ -496,10 +502,7 @@ TEST(ReproCommandLine, BadArgumentsAreUsageErrors) {
 
 // The bounds themselves are accepted: seed 2^64 - 1 and 0 run; --help exits 0.
 TEST(ReproCommandLine, BoundaryValuesAreAccepted) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_cli_ok";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("repro_cli_ok");
   const fs::path log = dir / "log";
   for (const char* seed : {"18446744073709551615", "0"}) {
     const fs::path out = dir / seed;
@@ -516,10 +519,7 @@ TEST(ReproCommandLine, BoundaryValuesAreAccepted) {
 // An experiment's settings: listed with their defaults by `repro NAME --help`, applied, and
 // recorded in its section, which names them as changed.
 TEST(ReproCommandLine, SettingsChangeTheRunAndAreRecorded) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / "repro_settings";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("repro_settings");
   const fs::path log = dir / "log";
   EXPECT_EQ(run_repro("regularization --help", log), 0);
   const std::string help = slurp(log);
