@@ -15,6 +15,8 @@
 #include <simdnn/core/elementwise.h>
 #include "experiments/notebook_data.h"
 #include "experiments/report.h"
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 #include <simdnn/models/model_config.h>
 #include <simdnn/train/loss.h>
@@ -219,6 +221,47 @@ struct Cell {
   }
 };
 
+// Characters on screen of UTF-8 text: every byte but continuation bytes (10xxxxxx).
+std::size_t columns_of(const std::string& text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string repeat(const std::string& piece, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+std::string layer_label(Layer& layer) {
+  const std::string kind = layer.kind();
+  if (kind == "dense") return "Dense " + std::to_string(layer.input_width()) + "→" + std::to_string(layer.output_width());
+  if (kind == "batchnorm") return "BatchNorm";
+  if (kind == "activation") return activation_name(static_cast<ActivationLayer&>(layer).activation().kind);
+  if (kind == "dropout") return "Dropout";
+  return kind;
+}
+
+// The notebook's drawing of a residual block (its §9), from the block as built: the branch's
+// layers in order, the skip (identity, or the projection when the widths differ), the sum, and
+// the activation after it.
+std::string residual_block_diagram(ResidualBlock& block) {
+  std::vector<Layer*> layers = block.children();
+  Layer* after_sum = layers.back();
+  std::string branch;
+  for (Layer* l : layers) {
+    if (l != after_sum && l != block.projection()) branch += (branch.empty() ? "" : " → ") + layer_label(*l);
+  }
+  const std::string skip = block.projection() ? layer_label(*block.projection()) + " (projection)" : "identity";
+  const std::string prefix = "x (" + std::to_string(block.input_width()) + ") ";
+  const std::string top = prefix + "─┬─> " + branch + " ─┐";
+  const std::string bottom_start = std::string(columns_of(prefix), ' ') + " └─> " + skip + " ";
+  const std::size_t fill = columns_of(top) >= columns_of(bottom_start) + 2 ? columns_of(top) - columns_of(bottom_start) - 2 : 0;
+  return "```\n" + top + "\n" + bottom_start + repeat("─", fill) + "(+) → " + layer_label(*after_sum) + " → y (" +
+         std::to_string(block.output_width()) + ")\n```";
+}
+
 void run(Experiment& e) {
   const NotebookData d = load_notebook_data(e.seed());
   const std::vector<std::size_t> depths =
@@ -391,6 +434,13 @@ void run(Experiment& e) {
   e.figure("deepest", Figure{"Depth " + std::to_string(deepest) + " (first seed)", 1, 3,
                              {per_layer, curve_panels[0], curve_panels[1]}});
 
+  {
+    std::unique_ptr<Sequential> resnet = build(Family::resnet, depths.front(), width, e.seed());
+    auto* block = dynamic_cast<ResidualBlock*>(resnet->children().at(1));
+    if (block == nullptr) throw std::logic_error("depth: the ResNet's second layer is not a residual block");
+    e.note("Each residual block of the `resnet` models of this section, drawn from the block as built (the notebook's "
+           "figure in §9):\n\n" + residual_block_diagram(*block));
+  }
   e.note(
       "Setup: " + std::to_string(width) + " units per hidden layer, ReLU, He-normal init, batch " +
       std::to_string(batch) + ", " + std::to_string(epochs) + " epochs, no early stopping (the test accuracy is the "

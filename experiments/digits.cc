@@ -30,15 +30,6 @@ namespace {
 
 constexpr std::size_t kClasses = 10;
 
-Panel make_panel(std::string title, std::string xlabel, std::string ylabel, bool log_y = false) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.log_y = log_y;
-  return p;
-}
-
 // One data set, ready for training: pixels in [0, 1], one-hot targets.
 struct ImageData {
   std::string name;   // "" (digits), "fashion": the prefix of every file's stem
@@ -205,6 +196,64 @@ double sd(const std::vector<double>& v) {
   return std::sqrt(ss / (v.size() - 1));
 }
 
+// A paired t-test of b − a over seeds: t = mean(d) / (sd(d)/√n) with n − 1 degrees of freedom,
+// against Student's two-sided 5 % critical value (tabulated to 30 degrees of freedom; beyond,
+// that of 30, slightly conservative). df = 0 for one seed; t is infinite or NaN when every
+// difference is the same.
+struct PairedT {
+  double t = NAN, critical = NAN;
+  std::size_t df = 0;
+};
+
+PairedT paired_t_test(const std::vector<double>& a, const std::vector<double>& b) {
+  static constexpr double kCritical[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                         2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                         2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  PairedT out;
+  if (a.size() < 2 || a.size() != b.size()) return out;
+  std::vector<double> d(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) d[i] = b[i] - a[i];
+  out.df = d.size() - 1;
+  out.t = mean(d) / (sd(d) / std::sqrt(static_cast<double>(d.size())));
+  out.critical = kCritical[std::min<std::size_t>(out.df, 30) - 1];
+  return out;
+}
+
+// Error analysis: the first kGalleryImages test images the model gets wrong, in test-set order,
+// as images titled with their true and predicted class, and as a table.
+constexpr std::size_t kGalleryImages = 12;
+
+void misclassified_gallery(Experiment& e, const ImageData& d, const std::string& model,
+                           const std::vector<std::int32_t>& predictions) {
+  auto stem_of = [&](const std::string& what) { return d.name.empty() ? what : d.name + "_" + what; };
+  std::vector<std::string> columns;
+  for (std::size_t x = 0; x < d.side; ++x) columns.push_back("x" + std::to_string(x));
+  Table t({"test_image", "true_class", "predicted_class"});
+  Figure f{d.title + ": the first test images the " + model + " misclassifies (true → predicted)", 2,
+           static_cast<int>(kGalleryImages / 2), {}};
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < predictions.size() && f.panels.size() < kGalleryImages; ++i) {
+    const auto truth = static_cast<std::size_t>(d.labels_test[i]);
+    const auto predicted = static_cast<std::size_t>(predictions[i]);
+    if (truth == predicted) continue;
+    std::vector<std::vector<double>> image(d.side, std::vector<double>(d.side));
+    for (std::size_t p = 0; p < d.side * d.side; ++p) image[p / d.side][p % d.side] = d.x_test(i, p);
+    const std::string stem = stem_of("misclassified_" + std::to_string(wrong++));
+    e.csv(stem, columns, image);
+    Panel panel = line_panel("#" + std::to_string(i) + ": " + d.class_names[truth] + " → " + d.class_names[predicted], "", "");
+    panel.image_csv = stem;
+    panel.image_style = "gray";
+    f.panels.push_back(panel);
+    t.add_row({std::to_string(i), d.class_names[truth], d.class_names[predicted]});
+  }
+  if (f.panels.empty()) {
+    e.note(d.title + ": the " + model + " classifies every test image correctly; no gallery of errors.");
+    return;
+  }
+  e.table(stem_of("misclassified"), d.title + ": the first test images the " + model + " misclassifies", t);
+  e.figure(stem_of("misclassified"), f);
+}
+
 // Every table, CSV and figure for one data set.
 void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
   // The stem of output `what`: "<what>" for the digits, "fashion_<what>" for Fashion-MNIST.
@@ -240,7 +289,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
       rows.push_back(row);
     }
     e.csv(stem_of("curves"), {"epoch", "mlp_train_acc", "mlp_test_acc", "resnet_train_acc", "resnet_test_acc"}, rows);
-    Panel panel = make_panel("Accuracy after each epoch", "epoch", "accuracy");
+    Panel panel = line_panel("Accuracy after each epoch", "epoch", "accuracy");
     for (const char* k : {"mlp", "resnet"}) {
       for (const char* set : {"train", "test"}) {
         const std::string col = std::string(k) + "_" + set + "_acc";
@@ -257,8 +306,9 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
     matrices.push_back(confusion_matrix(d.labels_test, trained[i].predictions, kClasses));
     const std::string stem = stem_of(std::string("confusion_") + kind_name(kKinds[i]));
     confusion_csv(e, stem, matrices.back());
-    Panel panel = make_panel(kind_name(kKinds[i]), "predicted class", "true class");
+    Panel panel = line_panel(kind_name(kKinds[i]), "predicted class", "true class");
     panel.image_csv = stem;
+    panel.image_style = "counts";
     cm_figure.panels.push_back(panel);
   }
   e.figure(stem_of("confusion"), cm_figure);
@@ -294,6 +344,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
     }
     e.table(stem_of("per_class"), d.title + ": errors per class on the test set", t);
   }
+  misclassified_gallery(e, d, "MLP", trained[0].predictions);
 
   // 3. The MLP's first-layer weights, one image per hidden unit (column j of W, fan_in x fan_out):
   // W itself, and W − W₀, what training added to the random initial weights.
@@ -315,8 +366,9 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
         }
         const std::string stem = stem_of(std::string(delta ? "weight_change_unit" : "weights_unit") + std::to_string(u));
         e.csv(stem, columns, image);
-        Panel panel = make_panel("unit " + std::to_string(u), "", "");
+        Panel panel = line_panel("unit " + std::to_string(u), "", "");
         panel.image_csv = stem;
+        panel.image_style = "signed";
         f.panels.push_back(panel);
       }
       e.figure(stem_of(delta ? "weight_change" : "weights"), f);
@@ -373,7 +425,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
       }
       const std::string stem = stem_of(std::string("grad_norms_") + kind_name(kKinds[i]));
       e.csv(stem, columns, rows);
-      Panel panel = make_panel(kind_name(kKinds[i]), "epoch", "‖∂L/∂θ‖ of the layer", true);
+      Panel panel = line_panel(kind_name(kKinds[i]), "epoch", "‖∂L/∂θ‖ of the layer", true);
       for (std::size_t l : shown) panel.series.push_back({stem, "epoch", columns[l + 1], columns[l + 1]});
       f.panels.push_back(panel);
     }
@@ -404,18 +456,16 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
                 " seed" + (c.mixup_seeds == 1 ? "" : "s") + ", training accuracy measured on the unmixed training set",
             t);
 
-    // What the numbers say, judged against the spread between seeds.
+    // What the numbers say: a paired t-test over the seeds (each seed trains both conditions).
     auto compare = [&](const std::vector<double>& a, const std::vector<double>& b) {
       const double delta = mean(b) - mean(a);
       std::string s = (delta >= 0 ? "+" : "") + fmt(delta, 4);
-      if (a.size() >= 2) {
-        const double spread = std::max(sd(a), sd(b));
-        s += std::abs(delta) > 2.0 * spread ? " (more than twice the seed-to-seed sd, " + fmt(spread, 4) + ")"
-                                            : " (within twice the seed-to-seed sd, " + fmt(spread, 4) + ": not significant)";
-      } else {
-        s += " (one seed: no measure of the noise)";
-      }
-      return s;
+      const PairedT test = paired_t_test(a, b);
+      if (test.df == 0) return s + " (one seed: no measure of the noise)";
+      if (!std::isfinite(test.t)) return s + " (the same on every seed)";
+      return s + " (paired t-test over " + std::to_string(test.df + 1) + " seeds: t = " + fmt(test.t, 2) +
+             ", two-sided 5 % critical value " + fmt(test.critical, 3) + ": " +
+             (std::abs(test.t) > test.critical ? "significant" : "not significant") + ")";
     };
     e.note("**" + d.title + ", what it shows** (this run). Test accuracy, ResNet minus MLP (mixup off): " +
            compare(results[0], results[2]) + ". mixup (α = " + fmt(c.mixup_alpha, 1) + ") minus no mixup: MLP " +
@@ -493,7 +543,7 @@ void run(Experiment& e) {
     c.batch = e.settings().count("batch");
     c.mixup_alpha = 0.2f;
     c.mixup_epochs = e.scaled(40, 2);
-    c.mixup_seeds = e.scaled(3, 1);
+    c.mixup_seeds = e.scaled(5, 1);
     study(e, d, c);
     e.note(
         "Digits: all 1797 images (the copy bundled with simdnn, the same file scikit-learn's load_digits reads), "
@@ -530,7 +580,7 @@ void run(Experiment& e) {
     c.batch = 64;
     c.mixup_alpha = 0.2f;
     c.mixup_epochs = e.scaled(10, 1);
-    c.mixup_seeds = e.scaled(3, 1);
+    c.mixup_seeds = e.scaled(5, 1);
     study(e, d, c);
     e.note("Fashion-MNIST (from " + std::string(kFashionMnistDir) + ", the same IDX format as MNIST): a random " +
            std::to_string(train_count) + " of the 60000 training images and " + std::to_string(test_count) +

@@ -46,10 +46,13 @@ void dropout_demo(Experiment& e) {
   e.csv("mask", columns, matrix_rows(layer.mask()));
   Panel a = line_panel("activations X (10 samples × 20 units)", "unit", "sample", false);
   a.image_csv = "activations";
+  a.image_style = "signed";
   Panel b = line_panel("with dropout, p = 0.5 (train mode)", "unit", "sample", false);
   b.image_csv = "dropped";
+  b.image_style = "signed";
   Panel m = line_panel("the mask: 0 or 1/(1−p) = 2", "unit", "sample", false);
   m.image_csv = "mask";
+  m.image_style = "binary";
   e.figure("mask", {"Dropout (notebook §6.2): activations, dropped activations, mask", 1, 3, {a, b, m}});
 
   // Expectation: a large positive input, one train-mode forward per p.

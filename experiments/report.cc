@@ -152,6 +152,7 @@ void Experiment::figure(const std::string& stem, const Figure& f) {
   for (const Panel& p : f.panels) {
     json panel = {{"title", p.title}, {"xlabel", p.xlabel}, {"ylabel", p.ylabel}, {"log_y", p.log_y}};
     if (!p.image_csv.empty()) panel["image_csv"] = name_ + "_" + p.image_csv + ".csv";
+    if (!p.image_style.empty()) panel["image_style"] = p.image_style;
     panel["series"] = json::array();
     for (const Series& s : p.series) {
       panel["series"].push_back({{"csv", name_ + "_" + s.csv + ".csv"}, {"x", s.x}, {"y", s.y}, {"label", s.label}});

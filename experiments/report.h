@@ -55,8 +55,13 @@ struct Panel {
   std::string ylabel;
   std::vector<Series> series;
   bool log_y = false;
-  // Instead of lines: draw the CSV `image_csv` (all columns numeric) as an image/heatmap.
+  // Instead of lines: draw the CSV `image_csv` (all columns numeric) as an image/heatmap, in
+  // `image_style`: "" a sequential colormap; "counts" the same with each cell's value written in
+  // it (confusion matrices); "signed" a diverging colormap centred on 0, on one scale shared by
+  // every signed panel of the figure (weights); "binary" two colours, one per value present
+  // (masks); "gray" grey levels without a colour bar (pixel images).
   std::string image_csv;
+  std::string image_style;
 };
 
 // A panel of lines, to be filled with series.

@@ -234,6 +234,16 @@ TEST_F(ReproSmoke, RunsAndWritesEverySection) {
   }
 }
 
+// The notebook's residual-block drawing, generated from the ResNet as built (width 32).
+TEST_F(ReproSmoke, DepthDrawsTheResidualBlockAsBuilt) {
+  ASSERT_EQ(status_, 0);
+  const std::string section = slurp(out_ / "depth.md");
+  EXPECT_NE(section.find("x (32) ─┬─> Dense 32→32 → BatchNorm → relu → Dense 32→32 → BatchNorm ─┐"), std::string::npos)
+      << section;
+  EXPECT_NE(section.find("└─> identity ─"), std::string::npos) << section;
+  EXPECT_NE(section.find("─(+) → relu → y (32)"), std::string::npos) << section;
+}
+
 TEST_F(ReproSmoke, TablesAreWellFormedAndMatchTheirCsv) {
   ASSERT_EQ(status_, 0);
   std::size_t tables = 0;
@@ -276,7 +286,8 @@ constexpr ExpectedTable kExpectedTables[] = {
     {"depth_results_sgdm.md", 10, 11, false},         {"depth_results_adam.md", 10, 11, false},
     {"schedules_results.md", 9, 10, false},           {"digits_accuracy.md", 2, 7, false},
     {"digits_confusion_table.md", 10, 11, false},     {"digits_per_class.md", 10, 9, false},
-    {"digits_mixup.md", 4, 7, false},                 {"digits_fashion_accuracy.md", 2, 7, true},
+    {"digits_mixup.md", 4, 7, false},                 {"digits_misclassified.md", 12, 3, false},
+    {"digits_fashion_accuracy.md", 2, 7, true},
     {"digits_fashion_confusion_table.md", 10, 11, true}, {"digits_fashion_per_class.md", 10, 9, true},
     {"digits_fashion_mixup.md", 4, 7, true},
 };
