@@ -1,8 +1,9 @@
 // GEMM throughput of simdnn against OpenBLAS, Eigen and oneDNN, in one binary so that every
 // ratio comes from one run on one machine. Shapes come from bench/gemm_shapes.txt; each is run
-// at 1 and 2 threads (SIMDNN_BENCH_THREADS, bench/thread_counts.h, sets others). Counter GFLOP/s = 2·M·N·K per iteration; simdnn's rows also carry
-// peak_pct, GFLOP/s as a percentage of the FMA peak of that many cores, which the binary
-// measures itself (bench/fma_peak.h) for the ISA in use.
+// at 1 and 2 threads (SIMDNN_BENCH_THREADS, bench/thread_counts.h, sets others). Counter
+// GFLOP/s = 2·M·N·K per iteration; simdnn's rows also carry peak_pct, GFLOP/s as a percentage
+// of the FMA peak of that many cores, which the binary measures itself (bench/fma_peak.h) for
+// the ISA in use.
 //
 // microkernel_<isa>_<mr>x<nr>: each ISA's packed microkernel alone, on panels that stay in L1,
 // with the depth kc of the blocking derived for this machine: the ceiling the driver can reach.

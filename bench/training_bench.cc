@@ -15,8 +15,8 @@
 
 #include <cmath>
 #include <cstdio>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -108,7 +108,6 @@ void deep_mlp_step(benchmark::State& state) {
   state.counters["GFLOP/s/core"] = benchmark::Counter(6.0 * static_cast<double>(params) * kBatch * 1e-9 / threads,
                                                       benchmark::Counter::kIsIterationInvariantRate);
 }
-
 
 void vanishing_experiment(benchmark::State& state) {
   set_num_threads(1);

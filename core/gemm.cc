@@ -423,13 +423,11 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
     }
   };
 
-  auto pack_all = [&](const PackedBlock& x) {
-    internal::parallel_for_tiles(pack_tasks(x), [&](std::size_t task) { pack(x, task, a_pack[0], b_pack[0]); });
-  };
-  pack_all(block(0));
   for (std::size_t t = 0; t < blocks; ++t) {
     const PackedBlock cur = block(t);
-    if (!overlap && t > 0) pack_all(cur);
+    if (t == 0 || !overlap) {  // else the previous loop packed it
+      internal::parallel_for_tiles(pack_tasks(cur), [&](std::size_t task) { pack(cur, task, a_pack[0], b_pack[0]); });
+    }
     const std::size_t now = overlap ? t % 2 : 0;
     const bool pack_next = overlap && t + 1 < blocks;
     const PackedBlock next = pack_next ? block(t + 1) : cur;

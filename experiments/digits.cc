@@ -39,6 +39,15 @@ struct ImageData {
   std::vector<std::string> class_names;
   Tensor x_train, y_train, x_test, y_test;
   std::vector<std::int32_t> labels_train, labels_test;
+
+  // The stem of output `what`: "<what>" for the digits, "fashion_<what>" for Fashion-MNIST.
+  std::string stem(const std::string& what) const { return name.empty() ? what : name + "_" + what; }
+  // The columns of a side x side image CSV: x0, x1, ...
+  std::vector<std::string> image_columns() const {
+    std::vector<std::string> columns;
+    for (std::size_t x = 0; x < side; ++x) columns.push_back("x" + std::to_string(x));
+    return columns;
+  }
 };
 
 // What to train on it.
@@ -225,9 +234,7 @@ constexpr std::size_t kGalleryImages = 12;
 
 void misclassified_gallery(Experiment& e, const ImageData& d, const std::string& model,
                            const std::vector<std::int32_t>& predictions) {
-  auto stem_of = [&](const std::string& what) { return d.name.empty() ? what : d.name + "_" + what; };
-  std::vector<std::string> columns;
-  for (std::size_t x = 0; x < d.side; ++x) columns.push_back("x" + std::to_string(x));
+  const std::vector<std::string> columns = d.image_columns();
   Table t({"test_image", "true_class", "predicted_class"});
   Figure f{d.title + ": the first test images the " + model + " misclassifies (true → predicted)", 2,
            static_cast<int>(kGalleryImages / 2), {}};
@@ -238,7 +245,7 @@ void misclassified_gallery(Experiment& e, const ImageData& d, const std::string&
     if (truth == predicted) continue;
     std::vector<std::vector<double>> image(d.side, std::vector<double>(d.side));
     for (std::size_t p = 0; p < d.side * d.side; ++p) image[p / d.side][p % d.side] = d.x_test(i, p);
-    const std::string stem = stem_of("misclassified_" + std::to_string(wrong++));
+    const std::string stem = d.stem("misclassified_" + std::to_string(wrong++));
     e.csv(stem, columns, image);
     Panel panel = line_panel("#" + std::to_string(i) + ": " + d.class_names[truth] + " → " + d.class_names[predicted], "", "");
     panel.image_csv = stem;
@@ -250,14 +257,12 @@ void misclassified_gallery(Experiment& e, const ImageData& d, const std::string&
     e.note(d.title + ": the " + model + " classifies every test image correctly; no gallery of errors.");
     return;
   }
-  e.table(stem_of("misclassified"), d.title + ": the first test images the " + model + " misclassifies", t);
-  e.figure(stem_of("misclassified"), f);
+  e.table(d.stem("misclassified"), d.title + ": the first test images the " + model + " misclassifies", t);
+  e.figure(d.stem("misclassified"), f);
 }
 
 // Every table, CSV and figure for one data set.
 void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
-  // The stem of output `what`: "<what>" for the digits, "fashion_<what>" for Fashion-MNIST.
-  auto stem_of = [&](const std::string& what) { return d.name.empty() ? what : d.name + "_" + what; };
   e.progress(d.title + ": " + std::to_string(d.x_train.rows()) + " training and " + std::to_string(d.x_test.rows()) +
              " test images of " + std::to_string(d.side) + "x" + std::to_string(d.side));
 
@@ -271,7 +276,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
                  fmt(t.train_accuracy), fmt(t.test_accuracy), fmt(t.seconds, 2)});
     trained.push_back(std::move(t));
   }
-  e.table(stem_of("accuracy"),
+  e.table(d.stem("accuracy"),
           d.title + ": test accuracy (softmax cross-entropy, Adam lr " + fmt(c.lr, 3) + ", batch " +
               std::to_string(c.batch) + ", He init, pixels scaled to [0, 1])",
           acc);
@@ -288,15 +293,15 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
       }
       rows.push_back(row);
     }
-    e.csv(stem_of("curves"), {"epoch", "mlp_train_acc", "mlp_test_acc", "resnet_train_acc", "resnet_test_acc"}, rows);
+    e.csv(d.stem("curves"), {"epoch", "mlp_train_acc", "mlp_test_acc", "resnet_train_acc", "resnet_test_acc"}, rows);
     Panel panel = line_panel("Accuracy after each epoch", "epoch", "accuracy");
     for (const char* k : {"mlp", "resnet"}) {
       for (const char* set : {"train", "test"}) {
         const std::string col = std::string(k) + "_" + set + "_acc";
-        panel.series.push_back({stem_of("curves"), "epoch", col, std::string(k) + " " + set});
+        panel.series.push_back({d.stem("curves"), "epoch", col, std::string(k) + " " + set});
       }
     }
-    e.figure(stem_of("curves"), Figure{d.title + ": learning curves", 1, 1, {panel}});
+    e.figure(d.stem("curves"), Figure{d.title + ": learning curves", 1, 1, {panel}});
   }
 
   // 2. Confusion matrices (figure for both models, Markdown for the MLP) and per-class errors.
@@ -304,14 +309,14 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
   Figure cm_figure{d.title + ": confusion matrices on the test set (row = true class, column = predicted)", 1, 2, {}};
   for (std::size_t i = 0; i < trained.size(); ++i) {
     matrices.push_back(confusion_matrix(d.labels_test, trained[i].predictions, kClasses));
-    const std::string stem = stem_of(std::string("confusion_") + kind_name(kKinds[i]));
+    const std::string stem = d.stem(std::string("confusion_") + kind_name(kKinds[i]));
     confusion_csv(e, stem, matrices.back());
     Panel panel = line_panel(kind_name(kKinds[i]), "predicted class", "true class");
     panel.image_csv = stem;
     panel.image_style = "counts";
     cm_figure.panels.push_back(panel);
   }
-  e.figure(stem_of("confusion"), cm_figure);
+  e.figure(d.stem("confusion"), cm_figure);
   {
     std::vector<std::string> columns = {"true_class"};
     for (std::size_t c2 = 0; c2 < kClasses; ++c2) columns.push_back("pred_" + std::to_string(c2));
@@ -321,7 +326,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
       for (std::size_t c2 = 0; c2 < kClasses; ++c2) row.push_back(std::to_string(matrices[0](r, c2)));
       t.add_row(row);
     }
-    e.table(stem_of("confusion_table"), d.title + ": confusion matrix of the MLP (rows: true class, columns: predicted)", t);
+    e.table(d.stem("confusion_table"), d.title + ": confusion matrix of the MLP (rows: true class, columns: predicted)", t);
   }
   {
     Table t({"class", "name", "test_samples", "mlp_errors", "mlp_error_rate", "mlp_most_confused_with", "resnet_errors",
@@ -342,7 +347,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
       }
       t.add_row(row);
     }
-    e.table(stem_of("per_class"), d.title + ": errors per class on the test set", t);
+    e.table(d.stem("per_class"), d.title + ": errors per class on the test set", t);
   }
   misclassified_gallery(e, d, "MLP", trained[0].predictions);
 
@@ -353,8 +358,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
     const Tensor& w0 = trained[0].first_weight_init;
     const std::size_t units = std::min(c.weight_images, w.cols());
     const int cols = 4, rows = static_cast<int>((units + cols - 1) / cols);
-    std::vector<std::string> columns;
-    for (std::size_t x = 0; x < d.side; ++x) columns.push_back("x" + std::to_string(x));
+    const std::vector<std::string> columns = d.image_columns();
     for (const bool delta : {false, true}) {
       Figure f{d.title + ": " + (delta ? "W − W₀ (the change made by training)" : "W") + " of the MLP's first layer, units 0-" +
                    std::to_string(units - 1) + " as " + std::to_string(d.side) + "x" + std::to_string(d.side) + " images",
@@ -364,14 +368,14 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
         for (std::size_t i = 0; i < d.side * d.side; ++i) {
           image[i / d.side][i % d.side] = w(i, u) - (delta ? w0(i, u) : 0.0f);
         }
-        const std::string stem = stem_of(std::string(delta ? "weight_change_unit" : "weights_unit") + std::to_string(u));
+        const std::string stem = d.stem(std::string(delta ? "weight_change_unit" : "weights_unit") + std::to_string(u));
         e.csv(stem, columns, image);
         Panel panel = line_panel("unit " + std::to_string(u), "", "");
         panel.image_csv = stem;
         panel.image_style = "signed";
         f.panels.push_back(panel);
       }
-      e.figure(stem_of(delta ? "weight_change" : "weights"), f);
+      e.figure(d.stem(delta ? "weight_change" : "weights"), f);
     }
     // How far training moved W, and the units it hardly touched: ‖W_j − W₀_j‖ under 10% of the
     // median over all units.
@@ -423,13 +427,13 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
         row.insert(row.end(), r.grad_norms.begin(), r.grad_norms.end());
         rows.push_back(row);
       }
-      const std::string stem = stem_of(std::string("grad_norms_") + kind_name(kKinds[i]));
+      const std::string stem = d.stem(std::string("grad_norms_") + kind_name(kKinds[i]));
       e.csv(stem, columns, rows);
       Panel panel = line_panel(kind_name(kKinds[i]), "epoch", "‖∂L/∂θ‖ of the layer", true);
       for (std::size_t l : shown) panel.series.push_back({stem, "epoch", columns[l + 1], columns[l + 1]});
       f.panels.push_back(panel);
     }
-    e.figure(stem_of("grad_norms"), f);
+    e.figure(d.stem("grad_norms"), f);
   }
 
   // 5. mixup on vs off: the same loop, batches and seeds; only the mixing differs.
@@ -451,7 +455,7 @@ void study(Experiment& e, const ImageData& d, const StudyConfig& c) {
         results.push_back(test_acc);
       }
     }
-    e.table(stem_of("mixup"),
+    e.table(d.stem("mixup"),
             d.title + ": mixup (data augmentation) on vs off; mean over " + std::to_string(c.mixup_seeds) +
                 " seed" + (c.mixup_seeds == 1 ? "" : "s") + ", training accuracy measured on the unmixed training set",
             t);

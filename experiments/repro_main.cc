@@ -171,12 +171,7 @@ int main(int argc, char** argv) {
   // Each experiment's settings, as its own options (`repro NAME --help` lists them with their
   // defaults): given[experiment][setting] = the value as typed.
   std::map<std::string, std::map<std::string, std::string>> given;
-  struct SettingOption {
-    std::string experiment;
-    CLI::Option* option;
-    const Setting* setting;
-  };
-  std::vector<SettingOption> setting_options;
+  std::vector<std::pair<std::string, CLI::Option*>> setting_options;  // (experiment, its option)
   for (const ExperimentInfo& e : experiments) {
     CLI::App* sub = app.add_subcommand(e.name, e.description);
     for (const Setting& setting : e.settings) {
@@ -185,7 +180,7 @@ int main(int argc, char** argv) {
       option->type_name(setting.kind == Setting::Kind::count    ? "INT"
                         : setting.kind == Setting::Kind::choice ? "NAME"
                                                                 : "NUMBER");
-      setting_options.push_back({e.name, option, &setting});
+      setting_options.emplace_back(e.name, option);
     }
     names += e.name + ", ";
   }
@@ -198,15 +193,18 @@ int main(int argc, char** argv) {
     options.seed = parse_integer<std::uint64_t>("--seed", seed_text, 0, std::numeric_limits<std::uint64_t>::max());
     if (!threads_text.empty()) threads = parse_integer<int>("--threads", threads_text, 1, kMaxThreads);
     const std::string chosen = app.get_subcommands().front()->get_name();
-    for (const auto& [experiment, option, setting] : setting_options) {
-      if (option->count() == 0 || experiment != chosen) continue;
-      const std::string& text = given[chosen][setting->name];
+    for (const auto& [experiment, option] : setting_options) {
+      if (experiment != chosen || option->count() == 0) continue;
+      const std::string name = option->get_name().substr(2);  // without "--"
+      options.settings[name] = given[chosen][name];
+    }
+    for (const ExperimentInfo& e : experiments) {  // checked as the experiment will read them
+      if (e.name != chosen) continue;
       try {
-        check_setting(*setting, text);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
+        Settings(e.settings, options.settings, options.quick);
+      } catch (const std::invalid_argument& error) {
+        throw UsageError(error.what());
       }
-      options.settings[setting->name] = text;
     }
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
