@@ -29,6 +29,7 @@
 
 #include <simdnn/core/isa.h>
 #include <simdnn/core/threading.h>
+#include "experiments/notebook_output.h"
 #include "experiments/report.h"
 #include "experiments/settings.h"
 
@@ -43,23 +44,10 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-// plot.py ships with the binary (Bazel runfiles) or lies in the source tree.
-std::filesystem::path find_plot_script(const char* argv0) {
-  std::vector<std::filesystem::path> candidates;
-  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = std::getenv(env)) candidates.push_back(std::filesystem::path(dir) / "simdnn/experiments/plot.py");
-  }
-  candidates.push_back(std::filesystem::path(std::string(argv0) + ".runfiles") / "simdnn/experiments/plot.py");
-  candidates.push_back("experiments/plot.py");
-  for (const auto& c : candidates) {
-    if (std::filesystem::exists(c)) return c;
-  }
-  return {};
-}
-
 // Renders every figure spec in out_dir with matplotlib, or says once why figures were skipped.
-void render_figures(const std::filesystem::path& out_dir, const char* argv0) {
-  const std::filesystem::path script = find_plot_script(argv0);
+void render_figures(const std::filesystem::path& out_dir) {
+  // plot.py ships with the binary (Bazel runfiles) or lies in the source tree.
+  const std::filesystem::path script = find_shipped_file("experiments/plot.py");
   if (script.empty()) {
     std::cout << "repro: figures skipped (experiments/plot.py not found)" << std::endl;
     return;
@@ -253,7 +241,7 @@ int main(int argc, char** argv) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (chosen == "all") write_report(options, sections, seconds);
-    render_figures(options.out_dir, argv[0]);
+    render_figures(options.out_dir);
     std::cout << "repro: wrote " << options.out_dir.string() << (chosen == "all" ? "/REPORT.md" : "") << " in "
               << fmt(seconds, 1) << " s" << std::endl;
   } catch (const std::exception& e) {

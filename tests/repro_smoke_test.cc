@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/notebook_output.h"
 #include "experiments/report.h"
 
 namespace simdnn::repro {
@@ -279,8 +280,8 @@ struct ExpectedTable {
 constexpr ExpectedTable kExpectedTables[] = {
     {"activations_ranges.md", 9, 6, false},          {"vanishing_notebook_values.md", 3, 4, false},
     {"vanishing_true_gradient.md", 6, 8, false},     {"exploding_growth.md", 3, 8, false},
-    {"init_accuracy.md", 12, 7, false},               {"regularization_results.md", 10, 14, false},
-    {"regularization_seeds.md", 10, 6, false},        {"dropout_expectation.md", 3, 7, false},
+    {"init_accuracy.md", 12, 7, false},               {"regularization_results.md", 13, 14, false},
+    {"regularization_seeds.md", 13, 6, false},        {"dropout_expectation.md", 3, 7, false},
     {"dropout_clipping_summary.md", 6, 6, false},     {"optimizers_comparison.md", 7, 10, false},
     {"optimizers_lr_sweep.md", 7, 9, false},          {"depth_test_accuracy.md", 2, 11, false},
     {"depth_results_sgdm.md", 10, 11, false},         {"depth_results_adam.md", 10, 11, false},
@@ -290,6 +291,8 @@ constexpr ExpectedTable kExpectedTables[] = {
     {"digits_fashion_accuracy.md", 2, 7, true},
     {"digits_fashion_confusion_table.md", 10, 11, true}, {"digits_fashion_per_class.md", 10, 9, true},
     {"digits_fashion_mixup.md", 4, 7, true},
+    {"vanishing_notebook.md", 3, 5, false},           {"exploding_notebook.md", 2, 5, false},
+    {"regularization_notebook.md", 12, 5, false},
 };
 
 TEST_F(ReproSmoke, EveryTableHasItsRowsAndColumns) {
@@ -305,6 +308,27 @@ TEST_F(ReproSmoke, EveryTableHasItsRowsAndColumns) {
     ASSERT_GE(rows.size(), 2u) << t.file;
     EXPECT_EQ(rows.size() - 2, t.rows) << t.file << ": data rows";
     EXPECT_EQ(markdown_cells(rows[0]), t.cols) << t.file << ": columns";
+  }
+}
+
+// Every number the notebook's code printed (experiments/notebook_output.json, keys
+// "EXPERIMENT.…") stands in the notebook column of EXPERIMENT_notebook.md, as printed.
+TEST_F(ReproSmoke, NotebookBesideTablesHoldTheRecordedNumbers) {
+  ASSERT_EQ(status_, 0);
+  const NotebookOutput& nb = notebook_output();
+  ASSERT_FALSE(nb.numbers.empty());
+  for (const auto& [key, number] : nb.numbers) {
+    const std::string experiment = key.substr(0, key.find('.'));
+    const fs::path table = out_ / (experiment + "_notebook.md");
+    ASSERT_TRUE(fs::exists(table)) << key << ": no " << table;
+    bool found = false;
+    for (const std::string& row : lines_of(slurp(table))) {
+      if (row.rfind("| ", 0) != 0) continue;
+      // Cells: quantity | notebook's code prints | ...
+      const std::size_t second = row.find(" | ") + 3;
+      found = found || row.compare(second, number.printed.size() + 3, number.printed + " | ") == 0;
+    }
+    EXPECT_TRUE(found) << key << " = " << number.printed << " not in the notebook column of " << table;
   }
 }
 
@@ -398,7 +422,7 @@ TEST_F(ReproSmoke, NoNanOrInfinityInTablesAndCsvs) {
 }
 
 // Accuracies above chance where training succeeds. The notebook's task is binary (chance 0.5);
-// every run here learns it (quick runs reach 0.69 to 0.95), so 0.6 leaves room for rounding
+// every run with correct gradients learns it (quick runs reach 0.69 to 0.95), so 0.6 leaves room for rounding
 // differences between ISAs; the depth comparison's deepest plain networks learn least, and are
 // only asked to beat chance. Digits has 10 classes (chance 0.1) and reaches about 0.9.
 TEST_F(ReproSmoke, AccuraciesAreAboveChanceWhereTrainingSucceeds) {
@@ -426,6 +450,9 @@ TEST_F(ReproSmoke, AccuraciesAreAboveChanceWhereTrainingSucceeds) {
       const std::size_t c = csv.column(column);
       for (std::size_t r = 0; r < csv.rows.size(); ++r) {
         ASSERT_LT(c, csv.rows[r].size()) << check.csv;
+        // The notebook's own procedure (rows 1e–4e) under-trains by design (its output gradient
+        // trains at a quarter of the rate) and stays near chance in 10 quick epochs.
+        if (csv.rows[r][0].find("the notebook's procedure") != std::string::npos) continue;
         const std::string where = std::string(check.csv) + " row " + std::to_string(r + 1) + " " + column;
         EXPECT_GT(number(csv.rows[r][c], where), check.above) << where;
       }

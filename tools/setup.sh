@@ -5,6 +5,7 @@
 #   tools/setup.sh           build + test dependencies (what CI needs)
 #   tools/setup.sh --bench   also the heavier peers used only by benchmarks (incl. PyTorch)
 #   tools/setup.sh --fuzz    also clang and libFuzzer, for tools/fuzz.sh
+#   tools/setup.sh --notebook  also numpy and scikit-learn, for tools/notebook_run.py
 set -euo pipefail
 
 packages=(
@@ -29,10 +30,12 @@ packages=(
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(dataset-fashion-mnist)  # repro's Fashion-MNIST experiment
   packages+=(python3-torch python3-numpy)  # tools/bench_report's end-to-end PyTorch and numpy baselines
+elif [[ "${1:-}" == "--notebook" ]]; then
+  packages+=(python3-numpy python3-sklearn)  # tools/notebook_run.py runs the notebook's own code
 elif [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)  # clang++-14 -fsanitize=fuzzer,address for tools/fuzz.sh
 elif [[ $# -gt 0 ]]; then
-  echo "usage: tools/setup.sh [--bench|--fuzz]" >&2
+  echo "usage: tools/setup.sh [--bench|--fuzz|--notebook]" >&2
   exit 2
 fi
 
