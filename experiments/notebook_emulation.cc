@@ -1,54 +1,45 @@
 #include "experiments/notebook_emulation.h"
 
 #include <stdexcept>
+#include <string>
 
-#include <simdnn/core/activation.h>
+#include <simdnn/core/elementwise.h>
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
 
 namespace simdnn::repro {
-namespace {
-
-void relu_into(ConstMatrixView x, MatrixView y) {
-  for (std::size_t i = 0; i < x.rows; ++i) {
-    for (std::size_t j = 0; j < x.cols; ++j) y(i, j) = x(i, j) > 0.0f ? x(i, j) : 0.0f;
-  }
-}
-
-}  // namespace
-
-ConstMatrixView NotebookBatchNormRelu::forward(ConstMatrixView z, Mode mode) {
+ConstMatrixView NotebookBatchNormActivation::forward(ConstMatrixView z, Mode mode) {
   trained_forward_ = false;
   check_input(z);
-  const ConstMatrixView normalized = norm_.forward(z, mode);
   const MatrixView y = reserve_rows(y_, z.rows, output_width());
-  relu_into(normalized, y);
-  if (mode == Mode::train) z_ = z, trained_forward_ = true;
+  activation_forward(activation_, norm_.forward(z, mode), y);
+  if (mode == Mode::train) {
+    activation_forward(activation_, z, reserve_rows(fz_, z.rows, input_width()));
+    z_ = z, trained_forward_ = true;
+  }
   return y;
 }
 
-ConstMatrixView NotebookBatchNormRelu::infer(ConstMatrixView z, InferenceBuffers& buffers) const {
+ConstMatrixView NotebookBatchNormActivation::infer(ConstMatrixView z, InferenceBuffers& buffers) const {
   check_input(z);
   const ConstMatrixView normalized = norm_.infer(z, buffers);
   const MatrixView y = buffers.next(z.rows, output_width());
-  relu_into(normalized, y);
+  activation_forward(activation_, normalized, y);
   return y;
 }
 
-ConstMatrixView NotebookBatchNormRelu::backward(ConstMatrixView dy) {
+ConstMatrixView NotebookBatchNormActivation::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, z_.rows);
   const MatrixView dz = reserve_rows(dz_, z_.rows, input_width());
-  for (std::size_t i = 0; i < dz.rows; ++i) {
-    for (std::size_t j = 0; j < dz.cols; ++j) dz(i, j) = z_(i, j) > 0.0f ? dy(i, j) : 0.0f;
-  }
+  activation_backward(activation_, z_, ConstMatrixView{fz_.data(), dz.rows, dz.cols, dz.cols}, dy, dz);
   return dz;
 }
 
 std::unique_ptr<Sequential> make_notebook_network(const MlpConfig& c) {
-  if (c.outputs != 1 || c.activation.kind != Activation::relu) {
-    throw std::invalid_argument("make_notebook_network: expected a ReLU network with 1 output");
+  if (c.outputs != 1) {
+    throw std::invalid_argument("make_notebook_network: expected 1 output, got " + std::to_string(c.outputs));
   }
   auto model = std::make_unique<Sequential>();
   std::uint64_t stream = 0;
@@ -57,7 +48,7 @@ std::unique_ptr<Sequential> make_notebook_network(const MlpConfig& c) {
   for (std::size_t width : c.hidden) {
     model->emplace<Dense>(in, width, next_dense());
     if (c.batch_norm) {
-      model->emplace<NotebookBatchNormRelu>(width);
+      model->emplace<NotebookBatchNormActivation>(width, c.activation);
     } else {
       model->emplace<ActivationLayer>(width, c.activation);
     }

@@ -32,12 +32,35 @@ const std::vector<Setting> kSettings = {
     {.name = "dropout", .kind = Setting::Kind::probability, .help = "dropout rate of runs 2, 4 and 4n", .value = 0.3},
     {.name = "l2", .kind = Setting::Kind::nonnegative, .help = "L2 strength λ (runs 3, 4, 3n, 4n, Elastic Net)", .value = 0.01},
     {.name = "l1", .kind = Setting::Kind::nonnegative, .help = "L1 strength λ (L1, Elastic Net)", .value = 1e-3},
+    {.name = "optimizer", .kind = Setting::Kind::choice, .help = "optimizer (PyTorch's defaults but --lr)",
+     .choice = "sgd", .choices = optimizer_names()},
+    {.name = "activation", .kind = Setting::Kind::choice, .help = "hidden layers' activation", .choice = "relu",
+     .choices = {"relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu", "swish"}},
+    {.name = "init", .kind = Setting::Kind::choice, .help = "weight initialization", .choice = "he_normal",
+     .choices = {"he_normal", "he_uniform", "xavier_normal", "xavier_uniform", "lecun_normal", "orthogonal"}},
 };
 
 // This run's values of kSettings.
 struct Hyper {
   std::size_t epochs, batch;
   double lr, dropout, l2, l1;
+  std::string optimizer;
+  ActivationSpec activation;
+  InitSpec init;
+  std::size_t patience, repeats;  // early stopping; training seeds
+
+  Hyper(const Experiment& e)
+      : epochs(e.settings().count("epochs")),
+        batch(e.settings().count("batch")),
+        lr(e.settings().real("lr")),
+        dropout(e.settings().real("dropout")),
+        l2(e.settings().real("l2")),
+        l1(e.settings().real("l1")),
+        optimizer(e.settings().choice("optimizer")),
+        activation(ActivationSpec::of(parse_activation(e.settings().choice("activation")))),
+        init(InitSpec{.kind = parse_init(e.settings().choice("init"))}),
+        patience(e.scaled(20, 3)),
+        repeats(e.scaled(5, 2)) {}
 };
 
 struct RunSpec {
@@ -105,10 +128,11 @@ class ProbabilityCurve : public Callback {
   std::vector<EpochPoint>& out_;
 };
 
-Outcome train_run(const RunSpec& spec, const NotebookData& d, const Hyper& hp, std::size_t patience,
-                  std::uint64_t seed) {
+Outcome train_run(const RunSpec& spec, const NotebookData& d, const Hyper& hp, std::uint64_t seed) {
   const auto t0 = std::chrono::steady_clock::now();
   MlpConfig config = notebook_mlp_config(seed);
+  config.activation = hp.activation;
+  config.init = hp.init;
   config.dropout = spec.dropout;
   config.batch_norm = spec.batch_norm;
   std::unique_ptr<Sequential> model = spec.notebook_procedure ? make_notebook_network(config) : make_mlp(config);
@@ -120,7 +144,7 @@ Outcome train_run(const RunSpec& spec, const NotebookData& d, const Hyper& hp, s
   } else {
     loss = std::make_unique<BinaryCrossEntropyWithLogits>();
   }
-  Sgd sgd(all_parameters(*model), SgdOptions{.lr = lr});
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(hp.optimizer, all_parameters(*model), lr);
   std::unique_ptr<Regularizer> regularizer = spec.regularizer ? spec.regularizer() : nullptr;
   TrainerOptions options;
   options.epochs = hp.epochs;
@@ -128,10 +152,10 @@ Outcome train_run(const RunSpec& spec, const NotebookData& d, const Hyper& hp, s
   options.seed = seed;
   options.regularizer = regularizer.get();
   options.record_grad_norms = false;
-  Trainer trainer(*model, *loss, sgd, options);
+  Trainer trainer(*model, *loss, *optimizer, options);
   Outcome out;
   EarlyStopping* stopper = nullptr;
-  if (spec.early_stopping) stopper = &trainer.add_callback<EarlyStopping>(Monitor::validation_loss, patience, 0.0, true);
+  if (spec.early_stopping) stopper = &trainer.add_callback<EarlyStopping>(Monitor::validation_loss, hp.patience, 0.0, true);
   if (spec.notebook_procedure) trainer.add_callback<ProbabilityCurve>(d, out.curve);
   const History& h = trainer.fit(d.x_train.view(), d.y_train.view(), d.x_val.view(), d.y_val.view());
   if (!spec.notebook_procedure) {
@@ -194,19 +218,16 @@ void notebook_beside(Experiment& e, const std::vector<Outcome>& main, std::size_
   beside.write(e);
 }
 
-void run(Experiment& e) {
-  const Settings& set = e.settings();
-  const Hyper hp{set.count("epochs"), set.count("batch"), set.real("lr"), set.real("dropout"), set.real("l2"), set.real("l1")};
-  const std::size_t epochs = hp.epochs;
-  const std::size_t patience = e.scaled(20, 3);
-  const std::size_t repeats = e.scaled(5, 2);
-  const NotebookData d = load_notebook_data(e.seed());
+// Rows the notes quote, by index in make_specs' order.
+constexpr std::size_t kBasic = 0, kL2 = 2, kAll = 3, kL2Nb = 4, kAllNb = 5, kL1 = 6, kEarly = 8, kEmulated = 9;
+
+// The runs: the notebook's four experiments (1–4), its L2 scaling (3n, 4n), the exercises (L1,
+// Elastic Net, early stopping) and the four as the notebook's code trains them (1e–4e).
+std::vector<RunSpec> make_specs(const Hyper& hp) {
   const std::string drop_text = shortest(hp.dropout), l2_value = shortest(hp.l2), l1_value = shortest(hp.l1);
   const std::string l2_text = "L2 λ=" + l2_value + " (λ/2·‖W‖²)";
   const std::string l2_nb_text = "L2 λ=" + l2_value + ", notebook's (λ/m)·W";
   const std::string l1_text = "L1 λ=" + l1_value + " (λ·‖W‖₁)";
-
-  constexpr std::size_t kBasic = 0, kL2 = 2, kAll = 3, kL2Nb = 4, kAllNb = 5, kL1 = 6, kEarly = 8, kEmulated = 9;
   std::vector<RunSpec> specs;
   specs.push_back({.id = "basic", .label = "1. Basic network"});
   const auto dropout = static_cast<float>(hp.dropout);
@@ -220,10 +241,10 @@ void run(Experiment& e) {
   specs.push_back({.id = "all_notebook", .label = "4n. Dropout + L2 (per-batch) + BatchNorm", .dropout = dropout,
                    .batch_norm = true, .regularizer = l2(hp.l2, L2Scaling::per_batch_notebook),
                    .regularizer_text = l2_nb_text});
-  specs.push_back({.id = "l1", .label = "L1", .regularizer = [&hp] { return std::make_unique<L1Regularizer>(hp.l1); },
+  specs.push_back({.id = "l1", .label = "L1", .regularizer = [l1 = hp.l1] { return std::make_unique<L1Regularizer>(l1); },
                    .regularizer_text = l1_text});
   specs.push_back({.id = "elastic_net", .label = "Elastic Net",
-                   .regularizer = [&hp] { return std::make_unique<ElasticNetRegularizer>(hp.l1, hp.l2); },
+                   .regularizer = [l1 = hp.l1, l2 = hp.l2] { return std::make_unique<ElasticNetRegularizer>(l1, l2); },
                    .regularizer_text = "L1 " + l1_value + " + L2 " + l2_value});
   specs.push_back({.id = "early_stopping", .label = "Early stopping (basic network)", .early_stopping = true});
   // 1e–4e: the four experiments as the notebook's code trains them.
@@ -234,19 +255,25 @@ void run(Experiment& e) {
     emulated.notebook_procedure = true;
     specs.push_back(emulated);
   }
+  return specs;
+}
 
-  // outcomes[r][i]: run i with training seed e.seed() + r (the data stay those of e.seed()).
-  std::vector<std::vector<Outcome>> outcomes(repeats);
-  for (std::size_t r = 0; r < repeats; ++r) {
+// outcomes[r][i]: run i with training seed e.seed() + r (the data stay those of e.seed()).
+using Outcomes = std::vector<std::vector<Outcome>>;
+
+Outcomes train_all(Experiment& e, const std::vector<RunSpec>& specs, const NotebookData& d, const Hyper& hp) {
+  Outcomes outcomes(hp.repeats);
+  for (std::size_t r = 0; r < hp.repeats; ++r) {
     for (const RunSpec& s : specs) {
-      outcomes[r].push_back(train_run(s, d, hp, patience, e.seed() + r));
+      outcomes[r].push_back(train_run(s, d, hp, e.seed() + r));
       const Outcome& o = outcomes[r].back();
       if (r == 0) e.progress(s.label + ": test accuracy " + fmt(o.test.accuracy, 3) + " (" + fmt(o.seconds, 2) + " s)");
     }
   }
-  const std::vector<Outcome>& main = outcomes[0];
-  notebook_beside(e, main, kEmulated);
+  return outcomes;
+}
 
+void results_table(Experiment& e, const std::vector<RunSpec>& specs, const std::vector<Outcome>& main, const Hyper& hp) {
   Table t({"experiment", "dropout", "regularizer", "BatchNorm", "train acc", "val acc", "test acc", "train loss",
            "val loss", "test loss", "penalty", "Σw²", "weights below 1e-3", "epochs"});
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -264,17 +291,19 @@ void run(Experiment& e) {
           "The notebook's four experiments (1–4), its L2 scaling (3n, 4n), the exercises (L1, Elastic Net, early "
           "stopping) and the four as the notebook's code trains them (1e–4e: its output gradient, per-batch L2, BatchNorm "
           "without a backward pass), seed " + std::to_string(e.seed()) + ": " +
-              std::to_string(epochs) + " epochs, batch " + std::to_string(hp.batch) + ", SGD lr " + shortest(hp.lr) +
-              ", 20-64-32-16-1 ReLU, He init; 600 / 200 / 200 "
+              std::to_string(hp.epochs) + " epochs, batch " + std::to_string(hp.batch) + ", " + hp.optimizer + " lr " + shortest(hp.lr) +
+              ", 20-64-32-16-1 " + activation_name(hp.activation.kind) + ", " + init_name(hp.init.kind) + " init; 600 / 200 / 200 "
               "samples. Losses are the binary cross-entropy alone (eval mode); `penalty` is the regularizer's term "
               "(λ/2·Σw² for L2, λ·Σ|w| for L1, λ/(2·batch)·Σw² for the per-batch rows); Σw² and the share of weights below 1e-3 in magnitude count the "
               "weights (not biases, γ, β).",
           t);
+}
 
+void seeds_table(Experiment& e, const std::vector<RunSpec>& specs, const Outcomes& outcomes, const Hyper& hp) {
   Table seeds({"experiment", "test acc", "val acc", "test loss", "val loss", "Σw²"});
   for (std::size_t i = 0; i < specs.size(); ++i) {
     std::vector<double> ta, va, tl, vl, w;
-    for (std::size_t r = 0; r < repeats; ++r) {
+    for (std::size_t r = 0; r < hp.repeats; ++r) {
       const Outcome& o = outcomes[r][i];
       ta.push_back(o.test.accuracy), va.push_back(o.val.accuracy), tl.push_back(o.test.loss);
       vl.push_back(o.val.loss), w.push_back(o.weight_sq);
@@ -282,11 +311,14 @@ void run(Experiment& e) {
     seeds.add_row({specs[i].label, mean_std(ta, 3), mean_std(va, 3), mean_std(tl, 3), mean_std(vl, 3), mean_std(w, 1)});
   }
   e.table("seeds",
-          "The same runs with " + std::to_string(repeats) + " training seeds (weights, dropout masks, batch order: "
-              "seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + repeats - 1) +
+          "The same runs with " + std::to_string(hp.repeats) + " training seeds (weights, dropout masks, batch order: "
+              "seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + hp.repeats - 1) +
               "; the data stay those of seed " + std::to_string(e.seed()) + "): mean ± standard deviation",
           seeds);
+}
 
+// The learning curves (a CSV per run) and two figures.
+void curves(Experiment& e, const std::vector<RunSpec>& specs, const std::vector<Outcome>& main, const Hyper& hp) {
   for (std::size_t i = 0; i < specs.size(); ++i) {
     std::vector<std::vector<double>> rows;
     for (std::size_t k = 0; k < main[i].curve.size(); ++k) {
@@ -318,22 +350,22 @@ void run(Experiment& e) {
                                  line("curve_elastic_net", "train_loss", "Elastic Net train"),
                                  line("curve_elastic_net", "val_loss", "Elastic Net val")}));
   extras.panels.push_back(loss_panel(specs[kEarly]));
-  extras.panels.back().title = "Early stopping (patience " + std::to_string(patience) + " on val loss)";
+  extras.panels.back().title = "Early stopping (patience " + std::to_string(hp.patience) + " on val loss)";
   extras.panels.push_back(panel("Basic network: correct vs the notebook's output gradient", "binary cross-entropy",
                                 {line("curve_basic", "train_loss", "correct: train"),
                                  line("curve_basic", "val_loss", "correct: val"),
                                  line("curve_notebook_basic", "train_loss", "notebook's: train"),
                                  line("curve_notebook_basic", "val_loss", "notebook's: val")}));
   e.figure("extras", extras);
+}
 
+void explain_defects(Experiment& e, const std::vector<Outcome>& main, const Hyper& hp) {
   const Outcome& basic = main[kBasic];
   const Outcome& emul = main[kEmulated];
   const Outcome& l2_ours = main[kL2];
   const Outcome& l2_nb = main[kL2Nb];
   const Outcome& all = main[kAll];
   const Outcome& all_nb = main[kAllNb];
-  const Outcome& l1 = main[kL1];
-  const Outcome& es = main[kEarly];
   std::size_t basic_best = 1;  // the epoch of the basic network's lowest validation loss
   for (std::size_t k = 0; k < basic.curve.size(); ++k) {
     if (basic.curve[k].val_loss < basic.curve[basic_best - 1].val_loss) basic_best = k + 1;
@@ -348,21 +380,16 @@ void run(Experiment& e) {
                 ": the overfitting the regularizers are meant to counter, which the notebook's under-trained runs "
                 "reach much later."
           : ") and ends at " + fmt(basic.val.loss, 3) + " (too few epochs to overfit yet).";
-  const std::string early_text =
-      es.stopped_early ? "it stopped after " + std::to_string(es.epochs_run) + " epochs, restored epoch " +
-                             std::to_string(es.best_epoch) + ","
-                       : "it did not stop within " + std::to_string(es.epochs_run) + " epochs (best epoch " +
-                             std::to_string(es.best_epoch) + ", restored),";
   e.note(
       "**Why these numbers differ from what the notebook prints** (defects numbered as in docs/NOTEBOOK.md). "
       "The data are the same distribution but not the same samples (simdnn's generator is not numpy's), and the "
       "test set has 200 samples (one sample = 0.5 %; the seed table shows the spread), so single-run differences of "
-      "a percent are noise." + std::string(e.quick() ? " (This is a --quick run of " + std::to_string(epochs) +
+      "a percent are noise." + std::string(e.quick() ? " (This is a --quick run of " + std::to_string(hp.epochs) +
       " epochs; the notebook trains 500.)" : "") + " Beyond that:\n\n"
       "- *Defect 1, output gradient.* The notebook multiplies (p − y) by σ'(z) once more, i.e. it trains "
       "½(p − y)² at roughly a quarter of the rate, and under-trains every experiment. Rows 1e–4e train as the notebook's code does: "
       "exactly its output-layer gradient (a sigmoid output trained on MSE at half the rate), its per-batch L2 and, "
-      "in 4e, its BatchNorm with γ and β frozen and the ReLU mask taken before normalization (defect 2): after " + std::to_string(epochs) +
+      "in 4e, its BatchNorm with γ and β frozen and the ReLU mask taken before normalization (defect 2): after " + std::to_string(hp.epochs) +
       " epochs its training loss is " + fmt(emul.train.loss, 3) + " against " + fmt(basic.train.loss, 3) +
       " with the correct gradient (train accuracy " + fmt(emul.train.accuracy, 3) + " vs " +
       fmt(basic.train.accuracy, 3) + "). With the correct gradient the basic network fits its 600 training samples "
@@ -390,16 +417,42 @@ void run(Experiment& e) {
       "3× the penalty of its training curve (N = 600): for the weights of run 3n, " +
       fmt(hp.l2 / (2.0 * 600.0) * l2_nb.weight_sq, 4) + " on the training loss and " +
       fmt(hp.l2 / (2.0 * 200.0) * l2_nb.weight_sq, 4) + " on the validation loss. Our curves plot the "
-      "cross-entropy alone; the penalty has its own column.\n"
-      "- *Exercises.* L1 (λ = " + l1_value + ", subgradient λ·sign(w)) and Elastic Net (L1 " + l1_value + " + L2 " + l2_value +
+      "cross-entropy alone; the penalty has its own column.");
+}
+
+void explain_exercises(Experiment& e, const std::vector<Outcome>& main, const Hyper& hp) {
+  const Outcome& basic = main[kBasic];
+  const Outcome& l1 = main[kL1];
+  const Outcome& es = main[kEarly];
+  const std::string early_text =
+      es.stopped_early ? "it stopped after " + std::to_string(es.epochs_run) + " epochs, restored epoch " +
+                             std::to_string(es.best_epoch) + ","
+                       : "it did not stop within " + std::to_string(es.epochs_run) + " epochs (best epoch " +
+                             std::to_string(es.best_epoch) + ", restored),";
+  e.note(
+      "*Exercises.* L1 (λ = " + shortest(hp.l1) + ", subgradient λ·sign(w)) and Elastic Net (L1 " + shortest(hp.l1) + " + L2 " + shortest(hp.l2) +
       ") are simdnn regularizers. Plain SGD with a subgradient does not set weights "
       "exactly to zero but keeps them oscillating within about lr·λ of it, so L1's sparsity shows as the share of "
       "weights below 1e-3 in magnitude: " + fmt(100.0 * l1.small_fraction, 1) + " % with L1 against " +
       fmt(100.0 * basic.small_fraction, 1) + " % without. Early stopping watches the validation loss with "
-      "patience " + std::to_string(patience) + " and restores the best weights: " + early_text +
+      "patience " + std::to_string(hp.patience) + " and restores the best weights: " + early_text +
       " and reaches test accuracy " + fmt(es.test.accuracy, 3) + " and test loss " + fmt(es.test.loss, 3) +
-      " (the basic network after all " + std::to_string(epochs) + " epochs: " + fmt(basic.test.accuracy, 3) + ", " +
+      " (the basic network after all " + std::to_string(hp.epochs) + " epochs: " + fmt(basic.test.accuracy, 3) + ", " +
       fmt(basic.test.loss, 3) + ").");
+}
+
+void run(Experiment& e) {
+  const Hyper hp(e);
+  const NotebookData d = load_notebook_data(e.seed());
+  const std::vector<RunSpec> specs = make_specs(hp);
+  const Outcomes outcomes = train_all(e, specs, d, hp);
+  const std::vector<Outcome>& main = outcomes[0];
+  results_table(e, specs, main, hp);
+  seeds_table(e, specs, outcomes, hp);
+  notebook_beside(e, main, kEmulated);
+  curves(e, specs, main, hp);
+  explain_defects(e, main, hp);
+  explain_exercises(e, main, hp);
 }
 
 const bool registered = register_experiment(

@@ -21,18 +21,25 @@
 namespace simdnn::repro {
 namespace {
 
-constexpr std::size_t kLayers = 20;
+// The settings (repro vanishing --help), defaulting to the notebook's 20 layers.
+const std::vector<Setting> kSettings = {
+    {.name = "depth", .kind = Setting::Kind::count, .help = "layers (steps of the notebook's loop; hidden layers of the MLP)",
+     .value = 20},
+    {.name = "width", .kind = Setting::Kind::count, .help = "hidden width of the MLP", .value = 64},
+};
 
 // (a) The notebook's loop: x = linspace(−3, 3, 100); 20 times: record mean f'(x), then x ← f(x).
 // Also the per-point chained product Π f'(x_l) (still without weights), averaged over the points:
 // d f^l(x)/dx, the quantity the chain rule would multiply. Returns the mean f'(x) at the last step,
 // per activation (sigmoid, tanh, relu), as the notebook prints it.
 std::vector<double> notebook_figure(Experiment& e) {
+  const std::size_t layers = e.settings().count("depth");
+  const std::string last_layer = "layer" + std::to_string(layers);
   constexpr std::size_t kPoints = 100;
   const Activation kinds[] = {Activation::sigmoid, Activation::tanh, Activation::relu};
-  std::vector<std::vector<double>> rows(kLayers);
-  for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
-  Table last({"activation", "mean_dfdx_layer1", "mean_dfdx_layer20", "chained_product_layer20"});
+  std::vector<std::vector<double>> rows(layers);
+  for (std::size_t l = 0; l < layers; ++l) rows[l].push_back(static_cast<double>(l + 1));
+  Table last({"activation", "mean_dfdx_layer1", "mean_dfdx_" + last_layer, "chained_product_" + last_layer});
   std::vector<std::string> columns = {"layer"};
   std::vector<double> printed;
   for (Activation kind : kinds) {
@@ -42,7 +49,7 @@ std::vector<double> notebook_figure(Experiment& e) {
     std::vector<double> chain(kPoints, 1.0);
     for (std::size_t i = 0; i < kPoints; ++i) x[i] = static_cast<float>(-3.0 + 6.0 * static_cast<double>(i) / (kPoints - 1));
     std::vector<double> local, chained;
-    for (std::size_t l = 0; l < kLayers; ++l) {
+    for (std::size_t l = 0; l < layers; ++l) {
       activation_forward(a, x.data(), y.data(), kPoints);
       activation_backward(a, x.data(), y.data(), ones.data(), d.data(), kPoints);
       double mean = 0.0, mean_chain = 0.0;
@@ -57,7 +64,7 @@ std::vector<double> notebook_figure(Experiment& e) {
     }
     columns.push_back(name);
     columns.push_back(name + "_chain");
-    for (std::size_t l = 0; l < kLayers; ++l) {
+    for (std::size_t l = 0; l < layers; ++l) {
       rows[l].push_back(local[l]);
       rows[l].push_back(chained[l]);
     }
@@ -82,7 +89,7 @@ std::vector<double> notebook_figure(Experiment& e) {
   }
   fig.panels = {linear, log, chain};
   e.figure("notebook_local_derivative", fig);
-  e.table("notebook_values", "Notebook §3 printout: mean local derivative after 20 steps (what it prints), and the "
+  e.table("notebook_values", "Notebook §3 printout: mean local derivative after " + std::to_string(layers) + " steps (what it prints), and the "
                              "chained product it never computes",
           last);
   e.note(
@@ -99,17 +106,17 @@ std::vector<double> notebook_figure(Experiment& e) {
 }
 
 struct GradientProfile {
-  std::vector<double> act;     // act[l] = ‖∂L/∂h_l‖, l = 1..kLayers (act[0] = ‖∂L/∂x‖)
-  std::vector<double> weight;  // weight[l] = ‖∂L/∂W_l‖, l = 1..kLayers (weight[0] unused)
+  std::vector<double> act;     // act[l] = ‖∂L/∂h_l‖, l = 1..layers (act[0] = ‖∂L/∂x‖)
+  std::vector<double> weight;  // weight[l] = ‖∂L/∂W_l‖, l = 1..layers (weight[0] unused)
 };
 
-// One forward and one backward of the binary cross-entropy through a 20-hidden-layer MLP, walking
+// One forward and one backward of the binary cross-entropy through an MLP of `layers` hidden layers, walking
 // the Sequential's children in reverse and recording the gradient each one receives.
 GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixView x, ConstMatrixView y,
-                        std::uint64_t seed) {
+                        std::size_t layers, std::size_t width, std::uint64_t seed) {
   MlpConfig config;
   config.inputs = x.cols;
-  config.hidden.assign(kLayers, 64);
+  config.hidden.assign(layers, width);
   config.outputs = 1;
   config.activation = activation;
   config.init = init;
@@ -119,16 +126,16 @@ GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixVie
   BinaryCrossEntropyWithLogits loss;
   loss.forward_backward(out, y);
   zero_grad(*model);
-  std::vector<Layer*> children = model->children();  // kLayers hidden Dense, then the head
+  std::vector<Layer*> children = model->children();  // layers hidden Dense, then the head
   GradientProfile p;
-  p.act.assign(kLayers + 1, 0.0);
-  p.weight.assign(kLayers + 1, 0.0);
+  p.act.assign(layers + 1, 0.0);
+  p.weight.assign(layers + 1, 0.0);
   ConstMatrixView dy = loss.gradient();
   for (std::size_t i = children.size(); i-- > 0;) {
-    // dy is ∂L/∂(output of child i); child i < kLayers is hidden layer l = i + 1.
-    if (i < kLayers) p.act[i + 1] = frobenius_norm(dy);
+    // dy is ∂L/∂(output of child i); child i < layers is hidden layer l = i + 1.
+    if (i < layers) p.act[i + 1] = frobenius_norm(dy);
     dy = children[i]->backward(dy);
-    if (i < kLayers) p.weight[i + 1] = frobenius_norm(static_cast<Dense*>(children[i])->weight_grad().cview());
+    if (i < layers) p.weight[i + 1] = frobenius_norm(static_cast<Dense*>(children[i])->weight_grad().cview());
   }
   p.act[0] = frobenius_norm(dy);
   return p;
@@ -137,6 +144,9 @@ GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixVie
 // Returns ‖∂L/∂h₁‖ / ‖∂L/∂h₂₀‖ of the recommended initialization, per activation (sigmoid, tanh,
 // relu): how much of the gradient reaches the first layer.
 std::vector<double> true_gradient(Experiment& e) {
+  const std::size_t layers = e.settings().count("depth"), width = e.settings().count("width");
+  const std::string mid = std::to_string((layers + 1) / 2), last = std::to_string(layers);
+  const std::string shape = std::to_string(layers) + "-layer MLP (width " + std::to_string(width) + ")";
   // The notebook's data (§8: make_classification, 60/20/20, standardized); the 600 training samples
   // as one batch.
   const NotebookData d = load_notebook_data(e.seed());
@@ -158,46 +168,46 @@ std::vector<double> true_gradient(Experiment& e) {
       {Activation::relu, InitSpec::xavier_normal(), "xavier_normal", "mismatched"},
   };
   std::vector<std::string> columns = {"layer"};
-  std::vector<std::vector<double>> rows(kLayers);
-  for (std::size_t l = 0; l < kLayers; ++l) rows[l].push_back(static_cast<double>(l + 1));
-  Table table({"activation", "init", "choice", "grad_h1", "grad_h10", "grad_h20", "ratio_h1_over_h20",
-               "ratio_W1_over_W20"});
+  std::vector<std::vector<double>> rows(layers);
+  for (std::size_t l = 0; l < layers; ++l) rows[l].push_back(static_cast<double>(l + 1));
+  Table table({"activation", "init", "choice", "grad_h1", "grad_h" + mid, "grad_h" + last, "ratio_h1_over_h" + last,
+               "ratio_W1_over_W" + last});
   Panel act = line_panel("‖∂L/∂h_l‖ (gradient w.r.t. layer l's output)", "layer l (1 = next to the input)", "norm", true);
   Panel weight = line_panel("‖∂L/∂W_l‖ (weight gradient of layer l)", "layer l (1 = next to the input)", "norm", true);
   std::vector<double> recommended_ratio;
   for (const Config& c : configs) {
-    const GradientProfile p = profile(ActivationSpec::of(c.activation), c.init, x.cview(), y.cview(), e.seed());
+    const GradientProfile p = profile(ActivationSpec::of(c.activation), c.init, x.cview(), y.cview(), layers, width, e.seed());
     const std::string stem = std::string(activation_name(c.activation)) + "_" + c.init_name;
     columns.push_back(stem + "_act");
     columns.push_back(stem + "_weight");
-    for (std::size_t l = 0; l < kLayers; ++l) {
+    for (std::size_t l = 0; l < layers; ++l) {
       rows[l].push_back(p.act[l + 1]);
       rows[l].push_back(p.weight[l + 1]);
     }
-    table.add_row({activation_name(c.activation), c.init_name, c.role, sci(p.act[1]), sci(p.act[10]),
-                   sci(p.act[kLayers]), sci(p.act[1] / p.act[kLayers]), sci(p.weight[1] / p.weight[kLayers])});
-    if (std::string(c.role) == "recommended") recommended_ratio.push_back(p.act[1] / p.act[kLayers]);
+    table.add_row({activation_name(c.activation), c.init_name, c.role, sci(p.act[1]), sci(p.act[(layers + 1) / 2]),
+                   sci(p.act[layers]), sci(p.act[1] / p.act[layers]), sci(p.weight[1] / p.weight[layers])});
+    if (std::string(c.role) == "recommended") recommended_ratio.push_back(p.act[1] / p.act[layers]);
     const std::string label = std::string(activation_name(c.activation)) + ", " + c.init_name;
     act.series.push_back({"gradient_per_layer", "layer", stem + "_act", label});
     weight.series.push_back({"gradient_per_layer", "layer", stem + "_weight", label});
   }
   e.csv("gradient_per_layer", columns, rows);
-  e.figure("true_gradient", {"True backpropagated gradient through a 20-layer MLP (width 64), one batch", 1, 2, {act, weight}});
-  e.table("true_gradient", "True gradient through 20 hidden layers (20-64×20-1, BCE on the notebook's data, one batch "
+  e.figure("true_gradient", {"True backpropagated gradient through a " + shape + ", one batch", 1, 2, {act, weight}});
+  e.table("true_gradient", "True gradient through the " + shape + " (BCE on the notebook's data, one batch "
                            "of " + std::to_string(x.rows()) + "): grad_hl = ‖∂L/∂h_l‖; a ratio below 1 means the "
-                           "gradient shrinks on its way down from layer 20 to layer 1",
+                           "gradient shrinks on its way down from layer " + last + " to layer 1",
           table);
   e.note(
-      "**The real chain (docs/NOTEBOOK.md, defect 5).** Here the gradient is backpropagated through a 20-hidden-layer "
-      "MLP (width 64, zero biases, initialized from the seed) on the notebook's standardized "
+      "**The real chain (docs/NOTEBOOK.md, defect 5).** Here the gradient is backpropagated through a " + shape +
+      " (zero biases, initialized from the seed) on the notebook's standardized "
       "make_classification data: forward in train mode, binary cross-entropy on the logits, then each child of "
       "the Sequential is stepped backward in turn and the norm of ∂L/∂h_l it receives is recorded (and "
       "‖∂L/∂W_l‖ after its backward). Xavier means xavier_normal, σ = √(2/(n_in+n_out)) (the same variance as "
       "the notebook's Glorot-uniform, defect 7); He means he_normal, σ = √(2/n_in). Each layer multiplies "
       "the gradient's variance by about n·σ²·E[f'(z)²]: with Xavier that is ≈ E[σ'²] < 1/16 for sigmoid, so the "
       "norm shrinks by roughly 4× per layer and the gradient at layer 1 is many orders of magnitude below layer "
-      "20 — this is the vanishing gradient the text describes. tanh with Xavier loses far less (tanh' ≈ 1 near "
-      "0), and ReLU with He keeps the norm of the same order through all 20 layers (n·σ²·½ = 1). ReLU with "
+      "" + last + " — this is the vanishing gradient the text describes. tanh with Xavier loses far less (tanh' ≈ 1 near "
+      "0), and ReLU with He keeps the norm of the same order through all " + last + " layers (n·σ²·½ = 1). ReLU with "
       "Xavier halves the variance per layer (a ×√2 decay of the norm), which is why He is the ReLU choice. "
       "The notebook's DeepNeuralNetwork uses He for every activation: that does not rescue sigmoid (n·σ² = 2 "
       "cannot make up for σ' ≤ 1/4) and pushes tanh slightly past the stable point, so its gradient grows a "
@@ -205,12 +215,13 @@ std::vector<double> true_gradient(Experiment& e) {
       "activations: with ReLU + Xavier the activations shrink going up as fast as the gradient shrinks going "
       "down, so all weight gradients are equally (and uniformly) small — the activation gradients show the "
       "decay. ‖∂L/∂W_l‖ also depends on how aligned the samples' activations are (the batch sum adds up "
-      "coherently in deep layers, less so for the standardized inputs), so ratio_W1_over_W20 is only a rough "
-      "guide; ratio_h1_over_h20 is the quantity the text argues about.");
+      "coherently in deep layers, less so for the standardized inputs), so ratio_W1_over_W" + last + " is only a rough "
+      "guide; ratio_h1_over_h" + last + " is the quantity the text argues about.");
   return recommended_ratio;
 }
 
 void run(Experiment& e) {
+  const std::string depth = std::to_string(e.settings().count("depth"));
   const std::vector<double> printed = notebook_figure(e);
   const std::vector<double> ratio = true_gradient(e);
   const char* names[] = {"sigmoid", "tanh", "relu"};
@@ -218,19 +229,20 @@ void run(Experiment& e) {
   BesideTable beside;
   for (std::size_t i = 0; i < 3; ++i) {
     beside.add(std::string("vanishing.") + names[i],
-               std::string(names[i]) + ": mean f'(x) after 20 steps of x ← f(x)",
+               std::string(names[i]) + ": mean f'(x) after " + depth + " steps of x ← f(x)",
                i == 2 ? fmt(printed[i], 6) : fmt(printed[i], 10),
-               "‖∂L/∂h₁‖ / ‖∂L/∂h₂₀‖ = " + sci(ratio[i]) + " (" + inits[i] + ")",
+               "‖∂L/∂h_1‖ / ‖∂L/∂h_" + depth + "‖ = " + sci(ratio[i]) + " (" + inits[i] + ")",
                i > 0 ? "" : "procedure: the same loop in float32 (the notebook: float64), so the last digits may differ. "
                "corrected: the notebook's demo never multiplies the chain (defect 5); this is the share of the "
-               "gradient at layer 20 that reaches layer 1 of a real 20-layer MLP");
+               "gradient at layer " + depth + " that reaches layer 1 of a real " + depth + "-layer MLP");
   }
   beside.write(e);
 }
 
 const bool registered = register_experiment(
     20, {"vanishing", "2. The vanishing gradient",
-         "the notebook's mean-local-derivative figure (as what it is) and the true gradient through 20 layers", run});
+         "the notebook's mean-local-derivative figure (as what it is) and the true gradient through 20 layers", run,
+         kSettings});
 
 }  // namespace
 }  // namespace simdnn::repro

@@ -289,6 +289,22 @@ TEST(Optimizers, LearningRateChangesTakeEffect) {
   EXPECT_EQ(sgd.learning_rate(), 1.0);
 }
 
+// make_optimizer builds each named optimizer with PyTorch's defaults, the given lr, and refuses
+// unknown names, listing the known ones.
+TEST(Optimizers, MakeOptimizerByName) {
+  Tensor w(1, 2), g(1, 2);
+  for (const std::string& name : optimizer_names()) {
+    const std::unique_ptr<Optimizer> o = make_optimizer(name, {{"w", &w, &g, true}}, 0.25);
+    EXPECT_EQ(o->name(), name);
+    EXPECT_EQ(o->learning_rate(), 0.25);
+  }
+  EXPECT_EQ(make_optimizer("adam", {{"w", &w, &g, true}})->learning_rate(), AdamOptions{}.lr);
+  EXPECT_EQ(make_optimizer("sgd", {{"w", &w, &g, true}})->learning_rate(), SgdOptions{}.lr);
+  expect_throw_with("unknown name", [&] { make_optimizer("adamax", {{"w", &w, &g, true}}); },
+                    {"adamax", "expected one of sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad"});
+  expect_throw_with("bad lr", [&] { make_optimizer("adam", {{"w", &w, &g, true}}, -1.0); }, {"lr"});
+}
+
 // ---- kernels against the reference -----------------------------------------------------------
 
 struct KernelCase {

@@ -563,18 +563,34 @@ TEST(ReproCommandLine, SettingsChangeTheRunAndAreRecorded) {
   const fs::path log = dir / "log";
   EXPECT_EQ(run_repro("regularization --help", log), 0);
   const std::string help = slurp(log);
-  for (const char* part : {"--epochs", "500 (10 with --quick)", "--lr", "0.01", "--batch", "--dropout", "0.3", "--l2", "--l1", "0.001"}) {
+  for (const char* part : {"--epochs", "500 (10 with --quick)", "--lr", "0.01", "--batch", "--dropout", "0.3", "--l2",
+                           "--l1", "0.001", "--optimizer", "(default: sgd)", "--activation", "--init", "he_normal"}) {
     EXPECT_NE(help.find(part), std::string::npos) << part << " not in\n" << help;
   }
   const fs::path out = dir / "out";
-  ASSERT_EQ(run_repro("regularization --quick --threads 1 --epochs 3 --lr 0.05 --l2 0.1 --out '" + out.string() + "'", log), 0)
+  const std::string changed = "--epochs 3 --lr 0.05 --l2 0.1 --optimizer adam --activation tanh --init xavier_normal";
+  ASSERT_EQ(run_repro("regularization --quick --threads 1 " + changed + " --out '" + out.string() + "'", log), 0)
       << slurp(log);
   const std::string section = slurp(out / "regularization.md");
-  EXPECT_NE(section.find("Settings changed from the defaults:** `--epochs 3 --lr 0.05 --l2 0.1`"), std::string::npos) << section;
-  EXPECT_NE(section.find("repro -- regularization --quick --epochs 3 --lr 0.05 --l2 0.1`"), std::string::npos) << section;
-  EXPECT_NE(section.find("3 epochs, batch 32, SGD lr 0.05"), std::string::npos) << section;
+  EXPECT_NE(section.find("Settings changed from the defaults:** `" + changed + "`"), std::string::npos) << section;
+  EXPECT_NE(section.find("repro -- regularization --quick " + changed + "`"), std::string::npos) << section;
+  EXPECT_NE(section.find("3 epochs, batch 32, adam lr 0.05, 20-64-32-16-1 tanh, xavier_normal init"), std::string::npos)
+      << section;
   EXPECT_NE(section.find("3. L2 0.1"), std::string::npos) << section;
   EXPECT_FALSE(fs::exists(out / "REPORT.md"));  // one experiment: its section, no report
+
+  // Depth and width reach the tables' shapes and names.
+  ASSERT_EQ(run_repro("vanishing --quick --threads 1 --depth 5 --width 16 --out '" + out.string() + "'", log), 0)
+      << slurp(log);
+  const std::string vanishing = slurp(out / "vanishing_true_gradient.md");
+  EXPECT_NE(vanishing.find("5-layer MLP (width 16)"), std::string::npos) << vanishing;
+  EXPECT_NE(vanishing.find("| ratio_h1_over_h5 |"), std::string::npos) << vanishing;
+  ASSERT_EQ(run_repro("exploding --quick --threads 1 --depth 4 --width 30 --out '" + out.string() + "'", log), 0)
+      << slurp(log);
+  std::size_t rows = 0;
+  EXPECT_EQ(csv_header(out / "exploding_norms.csv", &rows).size(), 10u);  // layer + 3 inits x 3 curves
+  EXPECT_EQ(rows, 4u);
+  EXPECT_NE(slurp(out / "exploding_growth.md").find("notebook_norm_after_4"), std::string::npos);
 }
 
 }  // namespace

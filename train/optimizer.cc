@@ -320,4 +320,32 @@ void Adagrad::update(std::size_t p, std::uint64_t t) {
   adagrad_update(h, t, param.value->data(), param.grad->data(), slot(p, 0), param.value->size());
 }
 
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names = {"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "adagrad"};
+  return names;
+}
+
+namespace {
+
+template <class O, class Options>
+std::unique_ptr<Optimizer> with_lr(std::vector<Parameter> params, Options options, std::optional<double> lr) {
+  if (lr) options.lr = *lr;
+  return std::make_unique<O>(std::move(params), options);
+}
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Parameter> p, std::optional<double> lr) {
+  if (name == "sgd") return with_lr<Sgd>(std::move(p), SgdOptions{}, lr);
+  if (name == "momentum") return with_lr<Momentum>(std::move(p), MomentumOptions{}, lr);
+  if (name == "nesterov") return with_lr<Nesterov>(std::move(p), NesterovOptions{}, lr);
+  if (name == "rmsprop") return with_lr<Rmsprop>(std::move(p), RmspropOptions{}, lr);
+  if (name == "adam") return with_lr<Adam>(std::move(p), AdamOptions{}, lr);
+  if (name == "adamw") return with_lr<AdamW>(std::move(p), AdamWOptions{}, lr);
+  if (name == "adagrad") return with_lr<Adagrad>(std::move(p), AdagradOptions{}, lr);
+  std::string known;
+  for (const std::string& n : optimizer_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("make_optimizer: unknown optimizer \"" + std::string(name) + "\", expected one of " + known);
+}
+
 }  // namespace simdnn

@@ -31,7 +31,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <simdnn/core/optimizer_update.h>
@@ -216,5 +219,18 @@ class Adagrad final : public Optimizer {
  private:
   AdagradOptions options_;
 };
+
+// ---- By name --------------------------------------------------------------------------------
+
+// The names make_optimizer takes, as Optimizer::name() reports them: sgd, momentum, nesterov,
+// rmsprop, adam, adamw, adagrad.
+const std::vector<std::string>& optimizer_names();
+
+// The optimizer called `name` over `params`, with PyTorch's default hyperparameters except the
+// learning rate `lr` when given (command lines and specs that choose an optimizer by name).
+// Throws std::invalid_argument naming the unknown name and the known ones, or as the
+// optimizer's constructor does.
+std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Parameter> params,
+                                          std::optional<double> lr = std::nullopt);
 
 }  // namespace simdnn

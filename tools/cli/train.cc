@@ -23,8 +23,6 @@
 namespace simdnn::cli {
 namespace {
 
-const std::vector<std::string> kOptimizers = {"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "adagrad"};
-
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -34,8 +32,9 @@ std::string number(double v) {
 // Everything that can be checked without reading a file, so that a bad option fails at once
 // rather than after the data is read (or, for --out, after training).
 void check_train_args(const TrainArgs& a) {
-  if (std::find(kOptimizers.begin(), kOptimizers.end(), a.optimizer) == kOptimizers.end()) {
-    throw CliError("--optimizer " + a.optimizer + ": unknown, expected one of " + join_names(kOptimizers));
+  const std::vector<std::string>& optimizers = optimizer_names();
+  if (std::find(optimizers.begin(), optimizers.end(), a.optimizer) == optimizers.end()) {
+    throw CliError("--optimizer " + a.optimizer + ": unknown, expected one of " + join_names(optimizers));
   }
   if (a.lr && !(std::isfinite(*a.lr) && *a.lr > 0)) throw CliError("--lr " + number(*a.lr) + ": must be a positive number");
   if (a.epochs < 1) throw CliError("--epochs " + std::to_string(a.epochs) + ": must be at least 1");
@@ -122,23 +121,6 @@ std::optional<StandardScaler> fit_scaler(TrainingSets& sets, bool scale) {
   sets.train.features = scaler.transform(sets.train.features.cview());
   if (sets.has_val) sets.val.features = scaler.transform(sets.val.features.cview());
   return scaler;
-}
-
-template <class O, class Options>
-std::unique_ptr<Optimizer> with_lr(std::vector<Parameter> params, Options options, std::optional<double> lr) {
-  if (lr) options.lr = *lr;
-  return std::make_unique<O>(std::move(params), options);
-}
-
-// The optimizer called `name` (checked by check_train_args) with PyTorch's defaults but --lr.
-std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Parameter> p, std::optional<double> lr) {
-  if (name == "sgd") return with_lr<Sgd>(std::move(p), SgdOptions{}, lr);
-  if (name == "momentum") return with_lr<Momentum>(std::move(p), MomentumOptions{}, lr);
-  if (name == "nesterov") return with_lr<Nesterov>(std::move(p), NesterovOptions{}, lr);
-  if (name == "rmsprop") return with_lr<Rmsprop>(std::move(p), RmspropOptions{}, lr);
-  if (name == "adam") return with_lr<Adam>(std::move(p), AdamOptions{}, lr);
-  if (name == "adamw") return with_lr<AdamW>(std::move(p), AdamWOptions{}, lr);
-  return with_lr<Adagrad>(std::move(p), AdagradOptions{}, lr);
 }
 
 struct Outcome {
