@@ -13,11 +13,11 @@
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/random.h>
 #include <simdnn/data/preprocessing.h>
+#include "experiments/gradient_trace.h"
 #include "experiments/notebook_output.h"
 #include "experiments/report.h"
 #include <simdnn/layers/sequential.h>
 #include <simdnn/models/model_config.h>
-#include <simdnn/train/loss.h>
 
 namespace simdnn::repro {
 namespace {
@@ -59,26 +59,11 @@ std::vector<double> notebook_chain(const InitSpec& spec, Shape shape, std::uint6
 // k = layers: ∂L/∂h_1).
 std::vector<double> network_profile(ActivationSpec activation, const InitSpec& spec, ConstMatrixView x,
                                     ConstMatrixView y, Shape shape, std::uint64_t seed) {
-  MlpConfig config;
-  config.inputs = shape.width;
-  config.hidden.assign(shape.layers, shape.width);
-  config.outputs = 1;
-  config.activation = activation;
-  config.init = spec;
-  config.seed = seed;
-  std::unique_ptr<Sequential> model = make_mlp(config);
-  const ConstMatrixView out = model->forward(x, Mode::train);
-  BinaryCrossEntropyWithLogits loss;
-  loss.forward_backward(out, y);
-  zero_grad(*model);
-  std::vector<Layer*> children = model->children();
-  std::vector<double> norms;
-  ConstMatrixView dy = loss.gradient();
-  for (std::size_t i = children.size(); i-- > 0;) {
-    dy = children[i]->backward(dy);
-    if (norms.size() < shape.layers) norms.push_back(frobenius_norm(dy));
-  }
-  return norms;
+  const std::unique_ptr<Sequential> model =
+      make_mlp(deep_mlp_config(shape.width, shape.layers, shape.width, activation, spec, seed));
+  const GradientTrace t = trace_gradients(*model, x, y);
+  // Children: the hidden layers, then the head; from the head down, skipping its own output.
+  return {t.output_grad.rbegin() + 1, t.output_grad.rend()};
 }
 
 // Geometric-mean growth per layer between k = 1 and the last k.

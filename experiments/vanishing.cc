@@ -10,13 +10,12 @@
 #include <simdnn/core/activation.h>
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/initializers.h>
+#include "experiments/gradient_trace.h"
 #include "experiments/notebook_data.h"
 #include "experiments/notebook_output.h"
 #include "experiments/report.h"
-#include <simdnn/layers/dense.h>
 #include <simdnn/layers/sequential.h>
 #include <simdnn/models/model_config.h>
-#include <simdnn/train/loss.h>
 
 namespace simdnn::repro {
 namespace {
@@ -110,34 +109,16 @@ struct GradientProfile {
   std::vector<double> weight;  // weight[l] = ‖∂L/∂W_l‖, l = 1..layers (weight[0] unused)
 };
 
-// One forward and one backward of the binary cross-entropy through an MLP of `layers` hidden layers, walking
-// the Sequential's children in reverse and recording the gradient each one receives.
+// ‖∂L/∂h_l‖ and ‖∂L/∂W_l‖ for l = 1..layers through a fresh MLP, and ‖∂L/∂x‖ as act[0].
 GradientProfile profile(ActivationSpec activation, InitSpec init, ConstMatrixView x, ConstMatrixView y,
                         std::size_t layers, std::size_t width, std::uint64_t seed) {
-  MlpConfig config;
-  config.inputs = x.cols;
-  config.hidden.assign(layers, width);
-  config.outputs = 1;
-  config.activation = activation;
-  config.init = init;
-  config.seed = seed;
-  std::unique_ptr<Sequential> model = make_mlp(config);
-  const ConstMatrixView out = model->forward(x, Mode::train);
-  BinaryCrossEntropyWithLogits loss;
-  loss.forward_backward(out, y);
-  zero_grad(*model);
-  std::vector<Layer*> children = model->children();  // layers hidden Dense, then the head
+  const std::unique_ptr<Sequential> model = make_mlp(deep_mlp_config(x.cols, layers, width, activation, init, seed));
+  const GradientTrace t = trace_gradients(*model, x, y);
   GradientProfile p;
-  p.act.assign(layers + 1, 0.0);
-  p.weight.assign(layers + 1, 0.0);
-  ConstMatrixView dy = loss.gradient();
-  for (std::size_t i = children.size(); i-- > 0;) {
-    // dy is ∂L/∂(output of child i); child i < layers is hidden layer l = i + 1.
-    if (i < layers) p.act[i + 1] = frobenius_norm(dy);
-    dy = children[i]->backward(dy);
-    if (i < layers) p.weight[i + 1] = frobenius_norm(static_cast<Dense*>(children[i])->weight_grad().cview());
-  }
-  p.act[0] = frobenius_norm(dy);
+  p.act.push_back(t.input_grad);
+  p.act.insert(p.act.end(), t.output_grad.begin(), t.output_grad.begin() + layers);
+  p.weight.push_back(0.0);
+  p.weight.insert(p.weight.end(), t.weight_grad.begin(), t.weight_grad.begin() + layers);
   return p;
 }
 

@@ -1,0 +1,40 @@
+#include "experiments/gradient_trace.h"
+
+#include <simdnn/core/elementwise.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/train/loss.h>
+
+namespace simdnn::repro {
+
+GradientTrace trace_gradients(Sequential& model, ConstMatrixView x, ConstMatrixView y) {
+  const ConstMatrixView out = model.forward(x, Mode::train);
+  BinaryCrossEntropyWithLogits loss;
+  loss.forward_backward(out, y);
+  zero_grad(model);
+  const std::vector<Layer*> children = model.children();
+  GradientTrace t;
+  t.output_grad.assign(children.size(), 0.0);
+  t.weight_grad.assign(children.size(), 0.0);
+  ConstMatrixView dy = loss.gradient();
+  for (std::size_t i = children.size(); i-- > 0;) {
+    t.output_grad[i] = frobenius_norm(dy);
+    dy = children[i]->backward(dy);
+    if (auto* dense = dynamic_cast<Dense*>(children[i])) t.weight_grad[i] = frobenius_norm(dense->weight_grad().cview());
+  }
+  t.input_grad = frobenius_norm(dy);
+  return t;
+}
+
+MlpConfig deep_mlp_config(std::size_t inputs, std::size_t layers, std::size_t width, ActivationSpec activation,
+                          InitSpec init, std::uint64_t seed) {
+  MlpConfig config;
+  config.inputs = inputs;
+  config.hidden.assign(layers, width);
+  config.outputs = 1;
+  config.activation = activation;
+  config.init = init;
+  config.seed = seed;
+  return config;
+}
+
+}  // namespace simdnn::repro
