@@ -37,14 +37,14 @@ void run(Experiment& e) {
   e.csv("curves", columns, rows);
 
   Figure grid{"Activation functions (top) and their derivatives (bottom)", 2, 3, {}};
-  for (const char* name : {"sigmoid", "tanh", "relu"}) grid.panels.push_back({name, "x", "f(x)", {{"curves", "x", name, name}}});
+  for (const char* name : {"sigmoid", "tanh", "relu"}) grid.panels.push_back({name, "$x$", "$f(x)$", {{"curves", "x", name, name}}});
   for (const char* name : {"sigmoid", "tanh", "relu"}) {
-    grid.panels.push_back({std::string(name) + "'", "x", "f'(x)", {{"curves", "x", std::string("d_") + name, name}}});
+    grid.panels.push_back({std::string(name) + "'", "$x$", "$f'(x)$", {{"curves", "x", std::string("d_") + name, name}}});
   }
   e.figure("grid", grid);
   Figure family{"ReLU-like functions", 1, 2, {}};
-  Panel values{"f(x)", "x", "f(x)", {}};
-  Panel derivatives{"f'(x)", "x", "f'(x)", {}};
+  Panel values{"$f(x)$", "$x$", "$f(x)$", {}};
+  Panel derivatives{"$f'(x)$", "$x$", "$f'(x)$", {}};
   for (const char* name : {"relu", "leaky_relu", "elu", "selu", "gelu", "swish"}) {
     values.series.push_back({"curves", "x", name, name});
     derivatives.series.push_back({"curves", "x", std::string("d_") + name, name});

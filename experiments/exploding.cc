@@ -74,9 +74,10 @@ double growth(const std::vector<double>& n) {
 // The three initializations, for layers of width n.
 std::vector<InitCase> init_cases(double n) {
   return {
-      {"bad_sigma2", "bad init, σ = 2", InitSpec::normal(2.0f), 2.0},
-      {"he", "He, σ = √(2/n_in) (the notebook's \"Xavier\")", InitSpec::he_normal(), std::sqrt(2.0 / n)},
-      {"xavier", "true Xavier, σ = √(2/(n_in+n_out))", InitSpec::xavier_normal(), std::sqrt(2.0 / (n + n))},
+      {"bad_sigma2", "bad init, $\\sigma = 2$", InitSpec::normal(2.0f), 2.0},
+      {"he", "He, $\\sigma = \\sqrt{2/n_{in}}$ (the notebook's \"Xavier\")", InitSpec::he_normal(), std::sqrt(2.0 / n)},
+      {"xavier", "true Xavier, $\\sigma = \\sqrt{2/(n_{in}+n_{out})}$", InitSpec::xavier_normal(),
+       std::sqrt(2.0 / (n + n))},
   };
 }
 
@@ -109,11 +110,12 @@ void write_outputs(Experiment& e, const std::vector<InitCase>& cases, const std:
   for (std::size_t l = 0; l < shape.layers; ++l) rows[l].push_back(static_cast<double>(l + 1));
   Table table({"init", "sigma", "theory_linear_per_layer", "notebook_norm_after_" + layers, "notebook_per_layer",
                "linear_net_per_layer", "theory_relu_per_layer", "relu_net_per_layer"});
-  Panel nb_linear = line_panel("notebook chain g ← g·W (linear scale)", "layer", "‖g‖", false);
-  Panel nb_log = line_panel("notebook: the same, log scale", "layer", "‖g‖", true);
+  Panel nb_linear = line_panel("notebook chain $g \\leftarrow g W$ (linear scale)", "layer", "$\\|g\\|$", false);
+  Panel nb_log = line_panel("notebook: the same, log scale", "layer", "$\\|g\\|$", true);
   Panel linear_net = line_panel("linear MLP (identity activations), backprop", "weight matrices passed from the output",
-                                "‖∂L/∂h‖", true);
-  Panel relu_net = line_panel("ReLU MLP, backprop", "weight matrices passed from the output", "‖∂L/∂h‖", true);
+                                "$\\|\\partial L/\\partial h\\|$", true);
+  Panel relu_net = line_panel("ReLU MLP, backprop", "weight matrices passed from the output",
+                              "$\\|\\partial L/\\partial h\\|$", true);
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const InitCase& c = cases[i];
     const Norms& r = norms[i];

@@ -74,12 +74,14 @@ std::vector<double> notebook_figure(Experiment& e) {
   }
   e.csv("local_derivative", columns, rows);
 
-  Figure fig{"Notebook §3 figure, labelled as what it is: mean local derivative f'(x) while iterating x ← f(x) "
-             "(no weights, no chain rule)",
+  Figure fig{"Notebook §3 figure, labelled as what it is: mean local derivative $f'(x)$ while iterating "
+             "$x \\leftarrow f(x)$ (no weights, no chain rule)",
              1, 3, {}};
-  Panel linear = line_panel("mean f'(x) at step l (notebook, linear)", "layer (step of x ← f(x))", "mean f'(x)", false);
-  Panel log = line_panel("the same, log scale (notebook)", "layer (step of x ← f(x))", "mean f'(x)", true);
-  Panel chain = line_panel("chained: mean of Π f'(x_k), k ≤ l (still no weights)", "layer", "mean d f^l(x)/dx", true);
+  Panel linear = line_panel("mean $f'(x)$ at step $l$ (notebook, linear)", "layer (step of $x \\leftarrow f(x)$)", "mean $f'(x)$",
+                            false);
+  Panel log = line_panel("the same, log scale (notebook)", "layer (step of $x \\leftarrow f(x)$)", "mean $f'(x)$", true);
+  Panel chain = line_panel("chained: mean of $\\prod_{k \\leq l} f'(x_k)$ (still no weights)", "layer",
+                           "mean $d f^{l}(x)/dx$", true);
   for (Activation kind : kinds) {
     const std::string name = activation_name(kind);
     linear.series.push_back({"local_derivative", "layer", name, name});
@@ -153,8 +155,10 @@ std::vector<double> true_gradient(Experiment& e) {
   for (std::size_t l = 0; l < layers; ++l) rows[l].push_back(static_cast<double>(l + 1));
   Table table({"activation", "init", "choice", "grad_h1", "grad_h" + mid, "grad_h" + last, "ratio_h1_over_h" + last,
                "ratio_W1_over_W" + last});
-  Panel act = line_panel("‖∂L/∂h_l‖ (gradient w.r.t. layer l's output)", "layer l (1 = next to the input)", "norm", true);
-  Panel weight = line_panel("‖∂L/∂W_l‖ (weight gradient of layer l)", "layer l (1 = next to the input)", "norm", true);
+  Panel act = line_panel("$\\|\\partial L/\\partial h_l\\|$ (gradient w.r.t. layer $l$'s output)",
+                         "layer $l$ (1 = next to the input)", "norm", true);
+  Panel weight = line_panel("$\\|\\partial L/\\partial W_l\\|$ (weight gradient of layer $l$)",
+                            "layer $l$ (1 = next to the input)", "norm", true);
   std::vector<double> recommended_ratio;
   for (const Config& c : configs) {
     const GradientProfile p = profile(ActivationSpec::of(c.activation), c.init, x.cview(), y.cview(), layers, width, e.seed());
