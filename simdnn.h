@@ -13,6 +13,7 @@
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/gemm.h>
+#include <simdnn/core/image.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/optimizer_update.h>
@@ -24,10 +25,13 @@
 // layers: the Layer interface and the building blocks.
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
 #include <simdnn/layers/layer.h>
+#include <simdnn/layers/pooling.h>
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 

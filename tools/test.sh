@@ -73,7 +73,7 @@ bazel_tests() { bazel test //... "$@"; }
 qemu_run() {  # qemu_run CPU ISA
   local cpu=$1 isa=$2 ok=0 t out
   for t in base_test elementwise_test random_test initializers_test layers_test losses_test \
-    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test gemm_test; do
+    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test gemm_test conv_test; do
     [[ -x bazel-bin/tests/$t ]] || { echo "qemu -cpu $cpu: bazel-bin/tests/$t is missing"; ok=1; }
   done
   [[ $ok -eq 0 ]] || return 1
@@ -87,7 +87,7 @@ qemu_run() {  # qemu_run CPU ISA
   fi
   echo "qemu -cpu $cpu: simdnn selects $isa"
   for t in base_test elementwise_test random_test initializers_test layers_test losses_test \
-    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test; do
+    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test conv_test; do
     SIMDNN_EXPECT_ISA=$isa qemu-x86_64 -cpu "$cpu" "bazel-bin/tests/$t" --gtest_brief=1 2>&1 |
       grep -v "TCG doesn't support" || ok=1
   done
@@ -155,7 +155,7 @@ sanitized_tests() {
     //tests:base_test //tests:gemm_test //tests:elementwise_test \
     //tests:random_test //tests:initializers_test //tests:layers_test //tests:losses_test \
     //tests:optimizers_test //tests:schedules_test //tests:tensor_file_test //tests:models_test \
-    //tests:trainer_test //tests:data_test //tests:concurrency_test //tests:environment_test \
+    //tests:trainer_test //tests:data_test //tests:concurrency_test //tests:environment_test //tests:conv_test \
     //tests:determinism_test //data/fuzz:csv_fuzzer_replay_test //data/fuzz:idx_fuzzer_replay_test \
     //data/fuzz:file_fuzzer_replay_test //models/fuzz:spec_fuzzer_replay_test \
     //models/fuzz:model_file_fuzzer_replay_test
@@ -168,7 +168,7 @@ sanitized_tests() {
 tsan_tests() {
   bazel test --config=tsan --test_env=TSAN_OPTIONS="suppressions=$PWD/tools/tsan.supp halt_on_error=1" \
     --test_arg=--gtest_filter=-GemmPerIsa.RandomShapes/*:GemmPerIsa.EveryShapeTo33AllTransposes/* \
-    //tests:base_test //tests:gemm_test //tests:layers_test //tests:trainer_test //tests:concurrency_test
+    //tests:base_test //tests:gemm_test //tests:layers_test //tests:trainer_test //tests:concurrency_test //tests:conv_test
 }
 
 step "bazel test //..." bazel_tests

@@ -1,0 +1,55 @@
+#include <simdnn/layers/batchnorm2d.h>
+
+#include <simdnn/layers/ops.h>
+
+namespace simdnn {
+
+namespace {
+
+std::size_t checked_channels(ImageShape input) {
+  WindowGeometry{input, 1, 1, 0}.check("batchnorm2d");
+  return input.channels;
+}
+
+}  // namespace
+
+BatchNorm2D::BatchNorm2D(ImageShape input, const BatchNormOptions& options)
+    : input_(input), norm_(checked_channels(input), options) {}
+
+ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, Tensor& buffer) const {
+  if (v.ld != v.cols) {
+    const MatrixView copy = reserve_rows(buffer, v.rows, v.cols);
+    internal::copy_view(v, copy);
+    v = copy;
+  }
+  return internal::pixel_rows(v, input_.channels);
+}
+
+ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode) {
+  trained_forward_ = false;
+  check_input(x);
+  const ConstMatrixView y = norm_.forward(pixels(x, x_copy_), mode);
+  if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
+  return {y.data, x.rows, input_.size(), input_.size()};
+}
+
+ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  check_input(x);
+  ConstMatrixView contiguous = x;
+  if (x.ld != x.cols) {
+    const MatrixView copy = buffers.next(x.rows, x.cols);
+    internal::copy_view(x, copy);
+    contiguous = copy;
+  }
+  const ConstMatrixView y = norm_.infer(internal::pixel_rows(contiguous, input_.channels), buffers);
+  return {y.data, x.rows, input_.size(), input_.size()};
+}
+
+ConstMatrixView BatchNorm2D::backward(ConstMatrixView dy) {
+  if (!trained_forward_) throw_no_train_forward();
+  check_output_grad(dy, rows_);
+  const ConstMatrixView dx = norm_.backward(pixels(dy, dy_copy_));
+  return {dx.data, rows_, input_.size(), input_.size()};
+}
+
+}  // namespace simdnn

@@ -1,0 +1,43 @@
+// BatchNorm2D: batch normalization of each channel of NHWC images (core/image.h) over the batch
+// and the pixels, as PyTorch's BatchNorm2d: the statistics of channel c run over all N·H·W
+// values x[n, h, w, c]. In NHWC those are column c of the batch viewed as an N·H·W x C matrix of
+// pixels, so this layer is BatchNorm (batchnorm.h: formulas, momentum, running statistics, the
+// parameters "gamma" and "beta") applied to that view.
+#pragma once
+
+#include <simdnn/core/image.h>
+#include <simdnn/layers/batchnorm.h>
+
+namespace simdnn {
+
+class BatchNorm2D : public Layer {
+ public:
+  // Throws std::invalid_argument unless every dimension of `input` is positive, or as BatchNorm.
+  explicit BatchNorm2D(ImageShape input, const BatchNormOptions& options = {});
+
+  const char* kind() const override { return "batchnorm2d"; }
+  std::size_t input_width() const override { return input_.size(); }
+  std::size_t output_width() const override { return input_.size(); }
+  ImageShape input_shape() const { return input_; }
+
+  ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  ConstMatrixView backward(ConstMatrixView dy) override;
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
+
+  std::vector<Parameter> parameters() override { return norm_.parameters(); }
+  std::vector<StateTensor> state() override { return norm_.state(); }
+  // The per-channel BatchNorm over pixel rows (γ, β, running statistics: 1 x C).
+  BatchNorm& channels() { return norm_; }
+
+ private:
+  // v itself when contiguous, else a copy in `buffer`; as pixel rows.
+  ConstMatrixView pixels(ConstMatrixView v, Tensor& buffer) const;
+
+  ImageShape input_;
+  BatchNorm norm_;
+  Tensor x_copy_, dy_copy_;
+  std::size_t rows_ = 0;  // of the last train-mode forward
+  bool trained_forward_ = false;
+};
+
+}  // namespace simdnn

@@ -1,0 +1,265 @@
+// Convolutional layers (Conv2D, BatchNorm2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D) and the
+// image kernels under them (core/image.h): against direct double-precision formulas over many
+// shapes on every ISA, against finite differences, bit-identical across thread counts, and their
+// errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include <simdnn/core/image.h>
+#include <simdnn/core/random.h>
+#include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/pooling.h>
+#include <simdnn/layers/sequential.h>
+#include "tests/gradient_check.h"
+#include "tests/test_util.h"
+
+namespace simdnn {
+namespace {
+
+using testing::check_gradients;
+
+Tensor random_images(std::size_t n, const ImageShape& s, std::uint64_t seed) {
+  Tensor x(n, s.size());
+  fill_normal(x.view(), 0.0f, 1.0f, seed, 0);
+  return x;
+}
+
+Tensor copy(ConstMatrixView v) {
+  Tensor t(v.rows, v.cols);
+  for (std::size_t r = 0; r < v.rows; ++r) std::copy_n(v.row(r), v.cols, t.view().row(r));
+  return t;
+}
+
+// x[n, h, w, c] of an NHWC batch, 0 in the padding.
+double pixel(const Tensor& x, const ImageShape& s, std::size_t n, long h, long w, std::size_t c) {
+  if (h < 0 || w < 0 || h >= static_cast<long>(s.height) || w >= static_cast<long>(s.width)) return 0.0;
+  return x(n, (static_cast<std::size_t>(h) * s.width + static_cast<std::size_t>(w)) * s.channels + c);
+}
+
+// The convolution by its definition (conv2d.h), in double.
+std::vector<double> direct_conv(Conv2D& conv, const Tensor& x) {
+  const WindowGeometry& g = conv.geometry();
+  const ImageShape in = g.input, out = conv.output_shape();
+  std::vector<double> y(x.rows() * out.size());
+  for (std::size_t n = 0; n < x.rows(); ++n) {
+    for (std::size_t oh = 0; oh < out.height; ++oh) {
+      for (std::size_t ow = 0; ow < out.width; ++ow) {
+        for (std::size_t co = 0; co < out.channels; ++co) {
+          double sum = conv.has_bias() ? conv.bias()(0, co) : 0.0;
+          for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+            for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+              const long h = static_cast<long>(oh * g.stride + kh) - static_cast<long>(g.padding);
+              const long w = static_cast<long>(ow * g.stride + kw) - static_cast<long>(g.padding);
+              for (std::size_t ci = 0; ci < in.channels; ++ci) {
+                sum += pixel(x, in, n, h, w, ci) * conv.weight()((kh * g.kernel + kw) * in.channels + ci, co);
+              }
+            }
+          }
+          y[n * out.size() + (oh * out.width + ow) * out.channels + co] = sum;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+struct ConvCase {
+  std::size_t height, width, in_channels, out_channels, kernel, stride, padding, batch;
+};
+
+std::vector<ConvCase> conv_cases() {
+  std::vector<ConvCase> cases;
+  for (std::size_t kernel : {1, 2, 3, 5}) {
+    for (std::size_t stride : {1, 2, 3}) {
+      for (std::size_t padding = 0; padding < std::min<std::size_t>(kernel, 3); ++padding) {
+        cases.push_back({7, 6, 3, 4, kernel, stride, padding, 2});
+      }
+    }
+  }
+  cases.push_back({1, 1, 1, 1, 1, 1, 0, 1});
+  cases.push_back({5, 9, 1, 17, 3, 1, 1, 3});   // one input channel (a first layer), many outputs
+  cases.push_back({4, 4, 33, 5, 1, 1, 0, 2});   // pointwise, channels over a vector width
+  cases.push_back({9, 9, 16, 16, 3, 2, 1, 2});  // a downsampling block
+  cases.push_back({3, 3, 2, 3, 3, 1, 0, 4});    // one output pixel
+  return cases;
+}
+
+class ConvPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(ConvPerIsa);
+
+TEST_P(ConvPerIsa, ForwardMatchesTheDefinitionOverManyShapes) {
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(std::to_string(c.height) + "x" + std::to_string(c.width) + "x" + std::to_string(c.in_channels) +
+                 " -> " + std::to_string(c.out_channels) + ", k" + std::to_string(c.kernel) + " s" +
+                 std::to_string(c.stride) + " p" + std::to_string(c.padding));
+    Conv2D conv({c.height, c.width, c.in_channels}, c.out_channels, c.kernel,
+                {.stride = c.stride, .padding = c.padding, .seed = 5});
+    fill_normal(conv.bias().view(), 0.0f, 1.0f, 6, 0);
+    const Tensor x = random_images(c.batch, conv.input_shape(), 7);
+    const std::vector<double> expected = direct_conv(conv, x);
+    for (Mode mode : {Mode::train, Mode::eval}) {
+      const ConstMatrixView y = conv.forward(x.cview(), mode);
+      ASSERT_EQ(y.cols, conv.output_width());
+      for (std::size_t n = 0; n < c.batch; ++n) {
+        for (std::size_t i = 0; i < y.cols; ++i) {
+          const double e = expected[n * y.cols + i];
+          EXPECT_NEAR(y(n, i), e, 1e-5 * (1.0 + std::abs(e) * 10)) << "n " << n << " i " << i;
+        }
+      }
+    }
+    InferenceBuffers buffers;
+    const ConstMatrixView inferred = conv.infer(x.cview(), buffers);
+    const ConstMatrixView trained = conv.forward(x.cview(), Mode::eval);
+    for (std::size_t n = 0; n < c.batch; ++n) {
+      for (std::size_t i = 0; i < inferred.cols; ++i) ASSERT_EQ(inferred(n, i), trained(n, i));
+    }
+  }
+}
+
+TEST_P(ConvPerIsa, GradientsMatchFiniteDifferences) {
+  for (const ConvCase& c : {ConvCase{5, 4, 2, 3, 3, 1, 1, 2}, ConvCase{6, 5, 3, 2, 3, 2, 0, 2},
+                            ConvCase{3, 3, 4, 3, 1, 1, 0, 3}, ConvCase{4, 5, 2, 2, 2, 2, 1, 1}}) {
+    Conv2D conv({c.height, c.width, c.in_channels}, c.out_channels, c.kernel,
+                {.stride = c.stride, .padding = c.padding, .seed = 9});
+    check_gradients(conv, random_images(c.batch, conv.input_shape(), 10));
+    check_gradients(conv, random_images(c.batch, conv.input_shape(), 11), {.input_ld_padding = 3});
+  }
+}
+
+TEST_P(ConvPerIsa, PoolingAndChannelNormGradientsMatchFiniteDifferences) {
+  const ImageShape s{6, 5, 3};
+  MaxPool2D max(s, 2);
+  // Distinct values spaced far more than the step h apart: no window has a near-tie.
+  Tensor x(2, s.size());
+  Rng rng(3, 0);
+  const std::vector<std::size_t> order = rng.permutation(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = 0.1f * static_cast<float>(order[i]);
+  check_gradients(max, x);
+  MaxPool2D overlapping(s, 3, 1, 1);
+  check_gradients(overlapping, x);
+  AvgPool2D avg(s, 2);
+  check_gradients(avg, random_images(2, s, 4));
+  AvgPool2D avg_padded(s, 3, 2, 1);
+  check_gradients(avg_padded, random_images(2, s, 5));
+  GlobalAvgPool2D gap(s);
+  check_gradients(gap, random_images(3, s, 6));
+  BatchNorm2D bn(s);
+  fill_normal(bn.channels().gamma().view(), 1.0f, 0.3f, 7, 0);
+  fill_normal(bn.channels().beta().view(), 0.0f, 0.3f, 7, 1);
+  check_gradients(bn, random_images(2, s, 8), {.input_ld_padding = 2});
+}
+
+// The adjoint identity ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, in double.
+TEST_P(ConvPerIsa, Col2imIsTheAdjointOfIm2col) {
+  for (const ConvCase& c : conv_cases()) {
+    const WindowGeometry g{{c.height, c.width, c.in_channels}, c.kernel, c.stride, c.padding};
+    const Tensor x = random_images(c.batch, g.input, 1);
+    Tensor col(c.batch * g.out_pixels(), c.kernel * c.kernel * c.in_channels), r(col.rows(), col.cols());
+    fill_normal(r.view(), 0.0f, 1.0f, 2, 0);
+    Tensor back(c.batch, g.input.size());
+    im2col(g, x.cview(), col.view());
+    col2im(g, r.cview(), back.view());
+    double left = 0.0, right = 0.0;
+    for (std::size_t i = 0; i < col.size(); ++i) left += static_cast<double>(col.data()[i]) * r.data()[i];
+    for (std::size_t i = 0; i < x.size(); ++i) right += static_cast<double>(x.data()[i]) * back.data()[i];
+    EXPECT_NEAR(left, right, 1e-4 * (1.0 + std::abs(left)));
+  }
+}
+
+// A small convolutional network, forward and backward, at 1, 2 and 3 threads: the same bits.
+TEST(Conv, BitIdenticalAcrossThreadCounts) {
+  const ImageShape in{10, 10, 3};
+  std::vector<std::vector<float>> outputs;
+  for (int threads : {1, 2, 3}) {
+    testing::ScopedThreads scoped(threads);
+    Sequential net;
+    auto& conv = net.emplace<Conv2D>(in, 8, 3, Conv2DOptions{.padding = 1, .seed = 1});
+    net.emplace<BatchNorm2D>(conv.output_shape());
+    auto& pool = net.emplace<MaxPool2D>(conv.output_shape(), 2);
+    auto& conv2 = net.emplace<Conv2D>(pool.output_shape(), 6, 3, Conv2DOptions{.stride = 2, .padding = 1, .seed = 2});
+    net.emplace<AvgPool2D>(conv2.output_shape(), 1);
+    net.emplace<GlobalAvgPool2D>(conv2.output_shape());
+    const Tensor x = random_images(9, in, 3);
+    const ConstMatrixView y = net.forward(x.cview(), Mode::train);
+    Tensor dy(y.rows, y.cols);
+    fill_normal(dy.view(), 0.0f, 1.0f, 4, 0);
+    zero_grad(net);
+    const ConstMatrixView dx = net.backward(dy.cview());
+    std::vector<float> bits(y.data, y.data + y.rows * y.cols);
+    bits.insert(bits.end(), dx.data, dx.data + dx.rows * dx.cols);
+    for (const Parameter& p : all_parameters(net)) bits.insert(bits.end(), p.grad->data(), p.grad->data() + p.grad->size());
+    outputs.push_back(bits);
+  }
+  EXPECT_EQ(outputs[0], outputs[1]);
+  EXPECT_EQ(outputs[0], outputs[2]);
+}
+
+TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
+  // A strided input makes the 1x1 convolution take im2col; a contiguous one skips it.
+  Conv2D conv({4, 3, 5}, 6, 1, {.seed = 3});
+  const Tensor x = random_images(3, conv.input_shape(), 4);
+  Tensor strided(3, x.cols() + 7);
+  for (std::size_t r = 0; r < 3; ++r) std::copy_n(x.cview().row(r), x.cols(), strided.view().row(r));
+  const ConstMatrixView sv{strided.data(), 3, x.cols(), x.cols() + 7};
+  const Tensor y1 = copy(conv.forward(x.cview(), Mode::train));
+  Tensor dy(3, conv.output_width());
+  fill_normal(dy.view(), 0.0f, 1.0f, 5, 0);
+  zero_grad(conv);
+  const Tensor dx1 = copy(conv.backward(dy.cview()));
+  const Tensor dw1 = conv.weight_grad().clone();
+  const Tensor y2 = copy(conv.forward(sv, Mode::train));
+  zero_grad(conv);
+  const Tensor dx2 = copy(conv.backward(dy.cview()));
+  for (std::size_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1.data()[i], y2.data()[i]);
+  for (std::size_t i = 0; i < dx1.size(); ++i) EXPECT_EQ(dx1.data()[i], dx2.data()[i]);
+  for (std::size_t i = 0; i < dw1.size(); ++i) EXPECT_EQ(dw1.data()[i], conv.weight_grad().data()[i]);
+}
+
+TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
+  const ImageShape s{2, 2, 1};
+  MaxPool2D pool(s, 2);
+  Tensor x(2, 4);
+  const float values[] = {1.0f, 3.0f, 3.0f, 2.0f, 1.0f, std::numeric_limits<float>::quiet_NaN(), 5.0f, 2.0f};
+  std::copy(values, values + 8, x.data());
+  const ConstMatrixView y = pool.forward(x.cview(), Mode::train);
+  EXPECT_EQ(y(0, 0), 3.0f);
+  EXPECT_TRUE(std::isnan(y(1, 0)));
+  Tensor dy(2, 1);
+  dy(0, 0) = 1.0f;
+  dy(1, 0) = 1.0f;
+  const ConstMatrixView dx = pool.backward(dy.cview());
+  EXPECT_EQ(dx(0, 1), 1.0f);  // the first of the two 3s
+  EXPECT_EQ(dx(0, 2), 0.0f);
+  EXPECT_EQ(dx(1, 1), 1.0f);  // the NaN's position
+}
+
+TEST(Conv, BadArgumentsAreNamed) {
+  using testing::expect_throw_with;
+  expect_throw_with("kernel 0", [] { Conv2D({4, 4, 1}, 2, 0); }, {"conv2d", "kernel must be positive"});
+  expect_throw_with("stride 0", [] { Conv2D({4, 4, 1}, 2, 3, {.stride = 0}); }, {"conv2d", "stride"});
+  expect_throw_with("too big", [] { Conv2D({2, 4, 1}, 2, 5, {.padding = 1}); },
+                    {"conv2d", "kernel 5 is larger than the padded input (2x4x1 with padding 1)"});
+  expect_throw_with("padding", [] { Conv2D({4, 4, 1}, 2, 3, {.padding = 3}); }, {"padding must be below", "got 3"});
+  expect_throw_with("no channels", [] { Conv2D({4, 4, 0}, 2, 3); }, {"input shape", "4x4x0"});
+  expect_throw_with("no outputs", [] { Conv2D({4, 4, 1}, 0, 3); }, {"out_channels must be positive"});
+  expect_throw_with("pool", [] { MaxPool2D({3, 3, 1}, 4); }, {"maxpool2d", "kernel 4"});
+  expect_throw_with("gap", [] { GlobalAvgPool2D({0, 3, 1}); }, {"globalavgpool2d"});
+  Conv2D conv({4, 4, 2}, 3, 3);
+  const Tensor wrong(2, 31);
+  expect_throw_with("width", [&] { conv.forward(wrong.cview(), Mode::train); }, {"conv2d", "2x31", "input width 32"});
+  Conv2D fresh({4, 4, 2}, 3, 3);
+  const Tensor dy(2, fresh.output_width());
+  EXPECT_THROW(fresh.backward(dy.cview()), std::logic_error);
+  const Tensor col(3, 18);
+  Tensor dx(1, 32);
+  expect_throw_with("col2im rows", [&] { col2im({{4, 4, 2}, 3, 1, 0}, col.cview(), dx.view()); },
+                    {"col2im", "multiple of 4"});
+}
+
+}  // namespace
+}  // namespace simdnn
