@@ -27,6 +27,7 @@
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/conv_residual.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>

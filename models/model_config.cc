@@ -6,9 +6,13 @@
 
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/conv_residual.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
+#include <simdnn/layers/pooling.h>
 #include <simdnn/layers/residual.h>
 
 namespace simdnn {
@@ -101,6 +105,24 @@ std::uint64_t model_weight_count(const DenseNetConfig& c) {
   return mul_add(c.width, c.outputs, mul_add(c.blocks, block, mul_add(c.inputs, c.width, 0)));
 }
 
+// Stem 9·C_in·c₀; per block 9·c_in·c + 9·c² (and c_in·c for a residual block's projection when
+// the shape changes); head c_last·outputs.
+std::uint64_t model_weight_count(const CnnConfig& c) {
+  if (c.channels.empty()) return 0;
+  std::uint64_t n = mul_add(9 * std::uint64_t{c.input.channels}, c.channels[0], 0);
+  std::uint64_t in = c.channels[0];
+  for (std::size_t s = 0; s < c.channels.size(); ++s) {
+    const std::uint64_t out = c.channels[s];
+    for (std::size_t b = 0; b < c.blocks_per_stage; ++b) {
+      const bool changes = in != out || (s > 0 && b == 0);
+      n = mul_add(9 * in, out, mul_add(9 * out, out, n));
+      if (c.residual && changes) n = mul_add(in, out, n);
+      in = out;
+    }
+  }
+  return mul_add(in, c.outputs, n);
+}
+
 void validate(const MlpConfig& c) {
   check_common("mlp", c.inputs, c.outputs);
   check_dropout("mlp", c.dropout);
@@ -137,6 +159,27 @@ void validate(const DenseNetConfig& c) {
           "give a block output width of " + std::to_string(block_width) + ", more than the limit of " +
               std::to_string(kMaxModelWidth));
   check_weights("densenet", "inputs, width, blocks, layers_per_block, growth_rate, outputs", model_weight_count(c));
+}
+
+void validate(const CnnConfig& c) {
+  check_width("cnn", "input height", c.input.height);
+  check_width("cnn", "input width", c.input.width);
+  check_width("cnn", "input channels", c.input.channels);
+  check_width("cnn", "input size", c.input.size());
+  check_width("cnn", "outputs", c.outputs);
+  require(!c.channels.empty(), "cnn", "channels", "must list at least one stage, got none");
+  for (std::size_t i = 0; i < c.channels.size(); ++i) {
+    require(c.channels[i] > 0 && c.channels[i] <= kMaxModelWidth, "cnn", "channels",
+            "must be in [1, " + std::to_string(kMaxModelWidth) + "], got " + std::to_string(c.channels[i]) +
+                " at index " + std::to_string(i));
+    require(mul_add(c.input.pixels(), c.channels[i], 0) <= kMaxModelWidth, "cnn", "channels",
+            "give an activation of more than " + std::to_string(kMaxModelWidth) + " values per image at index " +
+                std::to_string(i));
+  }
+  require(c.blocks_per_stage > 0, "cnn", "blocks_per_stage", "must be > 0, got 0");
+  require(mul_add(c.channels.size(), c.blocks_per_stage, 0) <= kMaxModelDepth, "cnn", "channels, blocks_per_stage",
+          "must give at most " + std::to_string(kMaxModelDepth) + " blocks in all");
+  check_weights("cnn", "input, channels, blocks_per_stage, outputs", model_weight_count(c));
 }
 
 std::unique_ptr<Sequential> make_mlp(const MlpConfig& c) {
@@ -198,6 +241,49 @@ std::unique_ptr<Sequential> make_densenet(const DenseNetConfig& c) {
     }
   }
   add_head(*model, c.width, c.outputs, c.init, c.seed, streams);
+  return model;
+}
+
+namespace {
+
+Conv2DOptions conv_options(const CnnConfig& c, std::size_t stride, std::uint64_t stream) {
+  return {.stride = stride, .padding = 1, .bias = false, .weight_init = c.init, .seed = c.seed, .stream = stream};
+}
+
+// A plain block: a residual block's branch, Conv3x3(stride) → BN → act → Conv3x3 → BN → act.
+ImageShape add_plain_block(Sequential& model, const CnnConfig& c, ImageShape in, std::size_t channels,
+                           std::size_t stride, Streams& streams) {
+  const ImageShape mid = model.emplace<Conv2D>(in, channels, 3, conv_options(c, stride, streams())).output_shape();
+  model.emplace<BatchNorm2D>(mid);
+  model.emplace<ActivationLayer>(mid.size(), c.activation);
+  const ImageShape out = model.emplace<Conv2D>(mid, channels, 3, conv_options(c, 1, streams())).output_shape();
+  model.emplace<BatchNorm2D>(out);
+  model.emplace<ActivationLayer>(out.size(), c.activation);
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Sequential> make_cnn(const CnnConfig& c) {
+  validate(c);
+  auto model = std::make_unique<Sequential>();
+  Streams streams;
+  ImageShape shape = model->emplace<Conv2D>(c.input, c.channels[0], 3, conv_options(c, 1, streams())).output_shape();
+  model->emplace<BatchNorm2D>(shape);
+  model->emplace<ActivationLayer>(shape.size(), c.activation);
+  for (std::size_t s = 0; s < c.channels.size(); ++s) {
+    for (std::size_t b = 0; b < c.blocks_per_stage; ++b) {
+      const std::size_t stride = s > 0 && b == 0 ? 2 : 1;
+      if (c.residual) {
+        ConvResidualOptions o{.activation = c.activation, .weight_init = c.init, .seed = c.seed, .stream = streams()};
+        shape = model->emplace<ConvResidualBlock>(shape, c.channels[s], stride, o).output_shape();
+      } else {
+        shape = add_plain_block(*model, c, shape, c.channels[s], stride, streams);
+      }
+    }
+  }
+  model->emplace<GlobalAvgPool2D>(shape);
+  add_head(*model, shape.channels, c.outputs, c.init, c.seed, streams);
   return model;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <simdnn/core/activation.h>
+#include <simdnn/core/image.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/layers/sequential.h>
 
@@ -63,6 +64,26 @@ struct DenseNetConfig {
   std::uint64_t seed = 0;
 };
 
+// Convolutional networks on NHWC images (core/image.h), the notebook's architecture exercise (a
+// ResNet of several stages against a plain network of the same depth):
+//   image → Conv3x3(channels[0], pad 1) → BatchNorm2D → activation
+//         → per stage s: blocks_per_stage blocks with channels[s] (the first block of every
+//           stage after the first has stride 2: it halves the height and width)
+//         → GlobalAvgPool2D → Dense(outputs)
+// A block is a ConvResidualBlock (layers/conv_residual.h) when `residual`; otherwise its branch
+// without the skip, Conv3x3 → BN → act → Conv3x3 → BN → act: the same convolutions, the same
+// depth (2 per block), no shortcut. Convolutions have no bias (BatchNorm follows each).
+struct CnnConfig {
+  ImageShape input;  // e.g. {28, 28, 1} for MNIST
+  std::vector<std::size_t> channels = {16, 32, 64};  // one entry per stage
+  std::size_t blocks_per_stage = 1;
+  std::size_t outputs = 10;
+  bool residual = true;
+  ActivationSpec activation = ActivationSpec::relu();
+  InitSpec init = InitSpec::he_normal();
+  std::uint64_t seed = 0;
+};
+
 // Limits on every configuration, checked before anything is allocated, by make_* below and by
 // the JSON spec parser (models/model_spec.h), so that no input can make a build run out of
 // memory or time:
@@ -82,17 +103,21 @@ inline constexpr std::uint64_t kMaxModelWeights = std::uint64_t{1} << 31;
 std::uint64_t model_weight_count(const MlpConfig& config);
 std::uint64_t model_weight_count(const ResNetConfig& config);
 std::uint64_t model_weight_count(const DenseNetConfig& config);
+// For a CNN: the entries of every convolution's and the head's weight matrices.
+std::uint64_t model_weight_count(const CnnConfig& config);
 
 // Throw std::invalid_argument naming the field when the configuration is invalid (zero widths,
 // dropout outside [0, 1) or not finite, a limit above exceeded, ...); return otherwise.
 void validate(const MlpConfig& config);
 void validate(const ResNetConfig& config);
 void validate(const DenseNetConfig& config);
+void validate(const CnnConfig& config);
 
 // Each validate()s the configuration first: std::invalid_argument naming the field when it is
 // invalid, before anything is allocated.
 std::unique_ptr<Sequential> make_mlp(const MlpConfig& config);
 std::unique_ptr<Sequential> make_resnet(const ResNetConfig& config);
 std::unique_ptr<Sequential> make_densenet(const DenseNetConfig& config);
+std::unique_ptr<Sequential> make_cnn(const CnnConfig& config);
 
 }  // namespace simdnn

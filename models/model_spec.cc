@@ -312,11 +312,35 @@ DenseNetConfig densenet_from(const json& spec) {
   return validated(c);
 }
 
+constexpr const char* kTypes = "\"mlp\", \"resnet\", \"densenet\" or \"cnn\"";
+
+CnnConfig cnn_from(const json& spec) {
+  expect_type(spec, "cnn");
+  Fields f(spec);
+  CnnConfig c;
+  const std::vector<std::size_t> input = f.widths("input");
+  if (input.size() != 3) {
+    spec_error("model spec: \"input\": expected [height, width, channels], got " + std::to_string(input.size()) +
+               " numbers");
+  }
+  c.input = {input[0], input[1], input[2]};
+  if (spec.contains("channels")) c.channels = f.widths("channels");
+  c.blocks_per_stage = f.positive("blocks_per_stage", c.blocks_per_stage, false, kMaxModelDepth);
+  c.outputs = f.positive("outputs", c.outputs);
+  c.residual = f.boolean("residual", c.residual);
+  c.activation = f.activation(c.activation);
+  c.init = f.init(c.init);
+  c.seed = f.seed();
+  f.finish();
+  return validated(c);
+}
+
 }  // namespace
 
 MlpConfig parse_mlp_spec(std::string_view text) { return mlp_from(parse(text)); }
 ResNetConfig parse_resnet_spec(std::string_view text) { return resnet_from(parse(text)); }
 DenseNetConfig parse_densenet_spec(std::string_view text) { return densenet_from(parse(text)); }
+CnnConfig parse_cnn_spec(std::string_view text) { return cnn_from(parse(text)); }
 
 std::uint64_t spec_weight_count(std::string_view text) {
   const json spec = parse(text);
@@ -325,7 +349,8 @@ std::uint64_t spec_weight_count(std::string_view text) {
   if (*type == "mlp") return model_weight_count(mlp_from(spec));
   if (*type == "resnet") return model_weight_count(resnet_from(spec));
   if (*type == "densenet") return model_weight_count(densenet_from(spec));
-  fail("type", "\"mlp\", \"resnet\" or \"densenet\"", *type);
+  if (*type == "cnn") return model_weight_count(cnn_from(spec));
+  fail("type", kTypes, *type);
 }
 
 std::unique_ptr<Sequential> make_model_from_spec(std::string_view text) {
@@ -336,6 +361,7 @@ std::unique_ptr<Sequential> make_model_from_spec(std::string_view text) {
     if (*type == "mlp") return make_mlp(mlp_from(spec));
     if (*type == "resnet") return make_resnet(resnet_from(spec));
     if (*type == "densenet") return make_densenet(densenet_from(spec));
+    if (*type == "cnn") return make_cnn(cnn_from(spec));
   } catch (const ModelSpecError&) {
     throw;
   } catch (const std::bad_alloc&) {
@@ -343,7 +369,7 @@ std::unique_ptr<Sequential> make_model_from_spec(std::string_view text) {
   } catch (const std::exception& e) {  // not expected once the configuration is validated
     spec_error(std::string("model spec: ") + e.what());
   }
-  fail("type", "\"mlp\", \"resnet\" or \"densenet\"", *type);
+  fail("type", kTypes, *type);
 }
 
 }  // namespace simdnn

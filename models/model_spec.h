@@ -6,6 +6,8 @@
 //   {"type": "resnet", "inputs": 20, "width": 64, "blocks": 10, "outputs": 1, ...}
 //   {"type": "densenet", "inputs": 20, "width": 64, "blocks": 2, "layers_per_block": 3,
 //    "growth_rate": 16, "outputs": 1, "transition_batchnorm": true, ...}
+//   {"type": "cnn", "input": [28, 28, 1], "channels": [16, 32, 64], "blocks_per_stage": 1,
+//    "outputs": 10, "residual": true, ...}   (images NHWC; residual false: the plain network)
 //
 // Fields and defaults are those of the configuration structs in models/model_config.h;
 // "activation" takes the names of core/activation.h with an optional "alpha" (leaky_relu, elu),
@@ -49,6 +51,7 @@ inline constexpr std::size_t kMaxSpecMessage = 512;   // bytes of a ModelSpecErr
 MlpConfig parse_mlp_spec(std::string_view json);
 ResNetConfig parse_resnet_spec(std::string_view json);
 DenseNetConfig parse_densenet_spec(std::string_view json);
+CnnConfig parse_cnn_spec(std::string_view json);
 
 // Builds the model a spec describes, whichever its "type".
 std::unique_ptr<Sequential> make_model_from_spec(std::string_view json);

@@ -13,6 +13,7 @@
 #include <simdnn/core/random.h>
 #include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/conv_residual.h>
 #include <simdnn/layers/pooling.h>
 #include <simdnn/layers/sequential.h>
 #include "tests/gradient_check.h"
@@ -154,6 +155,18 @@ TEST_P(ConvPerIsa, PoolingAndChannelNormGradientsMatchFiniteDifferences) {
   check_gradients(bn, random_images(2, s, 8), {.input_ld_padding = 2});
 }
 
+TEST_P(ConvPerIsa, ResidualBlockGradientsMatchFiniteDifferences) {
+  // Kinks: a BatchNorm output can sit at a ReLU's kink (gradient_check.h).
+  const testing::GradCheckOptions o{.max_kink_fraction = 0.05};
+  ConvResidualBlock same({5, 5, 3}, 3, 1, {.seed = 1});
+  EXPECT_EQ(same.projection(), nullptr);
+  check_gradients(same, random_images(2, same.input_shape(), 2), o);
+  ConvResidualBlock down({6, 5, 2}, 4, 2, {.seed = 3});
+  ASSERT_NE(down.projection(), nullptr);
+  EXPECT_EQ(down.output_shape(), (ImageShape{3, 3, 4}));
+  check_gradients(down, random_images(2, down.input_shape(), 4), o);
+}
+
 // The adjoint identity ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, in double.
 TEST_P(ConvPerIsa, Col2imIsTheAdjointOfIm2col) {
   for (const ConvCase& c : conv_cases()) {
@@ -183,7 +196,8 @@ TEST(Conv, BitIdenticalAcrossThreadCounts) {
     auto& pool = net.emplace<MaxPool2D>(conv.output_shape(), 2);
     auto& conv2 = net.emplace<Conv2D>(pool.output_shape(), 6, 3, Conv2DOptions{.stride = 2, .padding = 1, .seed = 2});
     net.emplace<AvgPool2D>(conv2.output_shape(), 1);
-    net.emplace<GlobalAvgPool2D>(conv2.output_shape());
+    auto& block = net.emplace<ConvResidualBlock>(conv2.output_shape(), 5, 2, ConvResidualOptions{.seed = 3});
+    net.emplace<GlobalAvgPool2D>(block.output_shape());
     const Tensor x = random_images(9, in, 3);
     const ConstMatrixView y = net.forward(x.cview(), Mode::train);
     Tensor dy(y.rows, y.cols);

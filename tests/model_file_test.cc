@@ -28,6 +28,8 @@ const char* const kSpecs[] = {
     R"({"type": "resnet", "inputs": 6, "width": 12, "blocks": 2, "outputs": 3, "seed": 3})",
     R"({"type": "densenet", "inputs": 6, "width": 8, "blocks": 2, "layers_per_block": 2, "growth_rate": 4, "outputs": 3, "seed": 4})",
     R"({"type": "densenet", "inputs": 6, "width": 8, "blocks": 1, "growth_rate": 4, "transition_batchnorm": false, "seed": 5})",
+    R"({"type": "cnn", "input": [3, 2, 1], "channels": [2, 3], "outputs": 3, "seed": 6})",  // 3x2 images
+    R"({"type": "cnn", "input": [2, 3, 1], "channels": [2], "residual": false, "seed": 7})",
 };
 
 std::string temp_path(const std::string& name) {
