@@ -43,12 +43,19 @@ const char* family_name(Family f) {
   return "?";
 }
 
+// The depths of the sweep, without and with --quick; --depth cuts them short (or extends them).
+const std::vector<std::size_t> kDepths = {5, 10, 20, 50, 100}, kQuickDepths = {5, 10};
+
 // The settings (repro depth --help).
 const std::vector<Setting> kSettings = {
     {.name = "epochs", .kind = Setting::Kind::count, .help = "training epochs of every run", .value = 30, .quick_value = 2},
     {.name = "batch", .kind = Setting::Kind::count, .help = "mini-batch size", .value = 32},
     {.name = "width", .kind = Setting::Kind::count,
      .help = "units per hidden layer (a DenseNet's growth rate is a quarter of it, at least 1)", .value = 32},
+    {.name = "depth", .kind = Setting::Kind::count,
+     .help = "the deepest network of the sweep (hidden Dense layers): the sweep is 5, 10, 20, 50, 100 (5, 10 with "
+             "--quick) up to it, then it",
+     .value = static_cast<double>(kDepths.back()), .quick_value = static_cast<double>(kQuickDepths.back())},
 };
 constexpr std::size_t kDenseLayersPerBlock = 3;  // DenseNet: Dense layers per block (+1 transition)
 
@@ -262,69 +269,104 @@ std::string residual_block_diagram(ResidualBlock& block) {
          std::to_string(block.output_width()) + ")\n```";
 }
 
-void run(Experiment& e) {
-  const NotebookData d = load_notebook_data(e.seed());
-  const std::vector<std::size_t> depths =
-      e.quick() ? std::vector<std::size_t>{5, 10} : std::vector<std::size_t>{5, 10, 20, 50, 100};
-  const std::size_t epochs = e.settings().count("epochs");
-  const std::size_t seeds = e.scaled(3, 1);
-  const std::size_t batch = e.settings().count("batch");
-  const std::size_t width = e.settings().count("width");
+// The depths of the sweep: kDepths (kQuickDepths with --quick) up to --depth, then --depth itself
+// when the list lacks it.
+std::vector<std::size_t> sweep_depths(const Experiment& e) {
+  const std::size_t deepest = e.settings().count("depth");
+  std::vector<std::size_t> depths;
+  for (std::size_t depth : e.quick() ? kQuickDepths : kDepths) {
+    if (depth <= deepest) depths.push_back(depth);
+  }
+  if (depths.empty() || depths.back() != deepest) depths.push_back(deepest);
+  return depths;
+}
 
+// This run's values of kSettings, the depths of the sweep and the number of seeds.
+struct Hyper {
+  std::vector<std::size_t> depths;  // ascending; the last is --depth
+  std::size_t epochs, batch, width, seeds;
+
+  explicit Hyper(const Experiment& e)
+      : depths(sweep_depths(e)),
+        epochs(e.settings().count("epochs")),
+        batch(e.settings().count("batch")),
+        width(e.settings().count("width")),
+        seeds(e.scaled(3, 1)) {}
+};
+
+// Every (optimizer, family, depth) of the sweep, trained over the seeds.
+struct Sweep {
   std::vector<Cell> cells;
+
+  const Cell& at(Opt opt, Family f, std::size_t depth) const {
+    for (const Cell& c : cells) {
+      if (c.opt == opt && c.family == f && c.depth == depth) return c;
+    }
+    throw std::logic_error("depth: missing cell");
+  }
+};
+
+// Trains every optimizer, depth and family over the seeds, reporting each cell's progress.
+Sweep train_sweep(Experiment& e, const NotebookData& d, const Hyper& hp) {
+  Sweep sweep;
   for (Opt opt : kOpts) {
-    for (std::size_t depth : depths) {
+    for (std::size_t depth : hp.depths) {
       for (Family f : kFamilies) {
         Cell c;
         c.opt = opt;
         c.family = f;
         c.depth = depth;
-        for (std::size_t s = 0; s < seeds; ++s) {
-          c.runs.push_back(train_one(d, f, depth, width, opt, e.seed() + s, epochs, batch, &c.dense_layers, &c.parameters));
+        for (std::size_t s = 0; s < hp.seeds; ++s) {
+          c.runs.push_back(
+              train_one(d, f, depth, hp.width, opt, e.seed() + s, hp.epochs, hp.batch, &c.dense_layers, &c.parameters));
         }
         e.progress(std::string(opt_name(opt)) + " " + family_name(f) + " depth " + std::to_string(depth) +
                    ": test accuracy " + fmt(c.mean(&Run::test_accuracy), 3) + ", " +
                    fmt(c.mean(&Run::seconds_per_epoch) * 1000.0, 1) + " ms/epoch");
-        cells.push_back(std::move(c));
+        sweep.cells.push_back(std::move(c));
       }
     }
   }
-  auto find = [&](Opt opt, Family f, std::size_t depth) -> const Cell& {
-    for (const Cell& c : cells) {
-      if (c.opt == opt && c.family == f && c.depth == depth) return c;
-    }
-    throw std::logic_error("depth: missing cell");
-  };
+  return sweep;
+}
 
-  const std::string setup = std::to_string(width) + " units per layer, batch " + std::to_string(batch) + ", " +
-                            std::to_string(epochs) + " epochs, mean over " + std::to_string(seeds) + " seed" +
-                            (seeds == 1 ? "" : "s");
-  // The headline: test accuracy by depth, one column per model and optimizer.
+// The training setup, for the tables' captions.
+std::string setup_text(const Hyper& hp) {
+  return std::to_string(hp.width) + " units per layer, batch " + std::to_string(hp.batch) + ", " +
+         std::to_string(hp.epochs) + " epochs, mean over " + std::to_string(hp.seeds) + " seed" +
+         (hp.seeds == 1 ? "" : "s");
+}
+
+// The headline: test accuracy by depth, one column per model and optimizer.
+void accuracy_table(Experiment& e, const Sweep& sweep, const Hyper& hp) {
   std::vector<std::string> pivot_columns = {"depth"};
   for (Opt opt : kOpts) {
     for (Family f : kFamilies) pivot_columns.push_back(std::string(family_name(f)) + "_" + opt_name(opt));
   }
   Table pivot(pivot_columns);
-  for (std::size_t depth : depths) {
+  for (std::size_t depth : hp.depths) {
     std::vector<std::string> row = {std::to_string(depth)};
     for (Opt opt : kOpts) {
       for (Family f : kFamilies) {
-        const Cell& c = find(opt, f, depth);
+        const Cell& c = sweep.at(opt, f, depth);
         row.push_back(fmt(c.mean(&Run::test_accuracy), 3) + (c.diverged() ? " (diverged " + std::to_string(c.diverged()) + ")" : ""));
       }
     }
     pivot.add_row(row);
   }
   e.table("test_accuracy", "Test accuracy by depth (sgdm = SGD with momentum 0.9, lr " + fmt(kSgdLr, 2) +
-                               "; adam = Adam, lr " + fmt(kAdamLr, 3) + "; " + setup + ")",
+                               "; adam = Adam, lr " + fmt(kAdamLr, 3) + "; " + setup_text(hp) + ")",
           pivot);
+}
 
+// One table per optimizer: every model and depth, with its size, accuracies, gradients and time.
+void details_tables(Experiment& e, const Sweep& sweep, const Hyper& hp) {
   for (Opt opt : kOpts) {
     Table table({"model", "depth", "hidden_dense_layers", "parameters", "train_acc", "test_acc", "test_acc_sd",
                  "diverged_runs", "grad_W1_init", "grad_W1_end", "ms_per_epoch"});
-    for (std::size_t depth : depths) {
+    for (std::size_t depth : hp.depths) {
       for (Family f : kFamilies) {
-        const Cell& c = find(opt, f, depth);
+        const Cell& c = sweep.at(opt, f, depth);
         table.add_row({family_name(f), std::to_string(depth), std::to_string(c.dense_layers),
                        std::to_string(c.parameters), fmt(c.mean(&Run::train_accuracy)),
                        fmt(c.mean(&Run::test_accuracy)), fmt(c.sd(&Run::test_accuracy)),
@@ -334,13 +376,15 @@ void run(Experiment& e) {
       }
     }
     e.table(std::string("results_") + opt_name(opt),
-            std::string("Details, ") + (opt == Opt::adam ? "Adam" : "SGD with momentum") + " (" + setup +
+            std::string("Details, ") + (opt == Opt::adam ? "Adam" : "SGD with momentum") + " (" + setup_text(hp) +
                 "; grad_W1 = ‖∂L/∂W₁‖ on the whole training set before the first and after the last step, "
                 "the latter over the runs that did not diverge)",
             table);
   }
+}
 
-  // One row per depth, one column per model, optimizer and quantity: the data behind the figures.
+// One row per depth, one column per model, optimizer and quantity: the data behind the figures.
+void by_depth_csv(Experiment& e, const Sweep& sweep, const Hyper& hp) {
   std::vector<std::string> columns = {"depth"};
   for (Family f : kFamilies) columns.push_back(std::string(family_name(f)) + "_grad_init");
   for (Opt opt : kOpts) {
@@ -350,12 +394,12 @@ void run(Experiment& e) {
     }
   }
   std::vector<std::vector<double>> rows;
-  for (std::size_t depth : depths) {
+  for (std::size_t depth : hp.depths) {
     std::vector<double> row = {static_cast<double>(depth)};
-    for (Family f : kFamilies) row.push_back(find(kOpts[0], f, depth).mean(&Run::grad_first_init));
+    for (Family f : kFamilies) row.push_back(sweep.at(kOpts[0], f, depth).mean(&Run::grad_first_init));
     for (Opt opt : kOpts) {
       for (Family f : kFamilies) {
-        const Cell& c = find(opt, f, depth);
+        const Cell& c = sweep.at(opt, f, depth);
         row.insert(row.end(), {c.mean(&Run::test_accuracy), c.mean(&Run::grad_first_end, true),
                                c.mean(&Run::seconds_per_epoch) * 1000.0});
       }
@@ -363,7 +407,10 @@ void run(Experiment& e) {
     rows.push_back(row);
   }
   e.csv("by_depth", columns, rows);
+}
 
+// The figures of by_depth.csv: test accuracy, the first-layer gradient and the time against depth.
+void by_depth_figures(Experiment& e) {
   Panel grad_init = line_panel("At initialization", "depth (hidden Dense layers)", "‖∂L/∂W₁‖", true);
   Panel time = line_panel("Time per epoch (SGD with momentum)", "depth", "ms", true);
   std::vector<Panel> acc_panels, end_panels;
@@ -386,10 +433,12 @@ void run(Experiment& e) {
   e.figure("gradients", Figure{"First-layer gradient norm vs depth (log scale)", 1, 3,
                                {grad_init, end_panels[0], end_panels[1]}});
   e.figure("time", Figure{"Training time per epoch vs depth", 1, 1, {time}});
+}
 
-  // At the deepest depth (first seed): the gradient norm of every Dense layer at initialization,
-  // from the input to the output, and the validation accuracy during training.
-  const std::size_t deepest = depths.back();
+// At the deepest depth (first seed): the gradient norm of every Dense layer at initialization,
+// from the input to the output, and the validation accuracy during training.
+void deepest_csvs(Experiment& e, const Sweep& sweep, const Hyper& hp) {
+  const std::size_t deepest = hp.depths.back();
   std::vector<std::string> layer_columns = {"layer"};
   std::vector<std::string> curve_columns = {"epoch"};
   for (Family f : kFamilies) layer_columns.push_back(std::string(family_name(f)) + "_grad");
@@ -397,25 +446,29 @@ void run(Experiment& e) {
     for (Family f : kFamilies) curve_columns.push_back(std::string(family_name(f)) + "_" + opt_name(opt) + "_val_acc");
   }
   std::size_t max_layers = 0;
-  for (Family f : kFamilies) max_layers = std::max(max_layers, find(kOpts[0], f, deepest).runs[0].layer_grads_init.size());
+  for (Family f : kFamilies) max_layers = std::max(max_layers, sweep.at(kOpts[0], f, deepest).runs[0].layer_grads_init.size());
   std::vector<std::vector<double>> layer_rows, curve_rows;
   for (std::size_t l = 0; l < max_layers; ++l) {
     std::vector<double> row = {static_cast<double>(l + 1)};
     for (Family f : kFamilies) {
-      const std::vector<double>& g = find(kOpts[0], f, deepest).runs[0].layer_grads_init;
+      const std::vector<double>& g = sweep.at(kOpts[0], f, deepest).runs[0].layer_grads_init;
       row.push_back(l < g.size() ? g[l] : NAN);
     }
     layer_rows.push_back(row);
   }
-  for (std::size_t ep = 0; ep < epochs; ++ep) {
+  for (std::size_t ep = 0; ep < hp.epochs; ++ep) {
     std::vector<double> row = {static_cast<double>(ep + 1)};
     for (Opt opt : kOpts) {
-      for (Family f : kFamilies) row.push_back(find(opt, f, deepest).runs[0].val_curve[ep]);
+      for (Family f : kFamilies) row.push_back(sweep.at(opt, f, deepest).runs[0].val_curve[ep]);
     }
     curve_rows.push_back(row);
   }
   e.csv("layer_grads_deepest", layer_columns, layer_rows);
   e.csv("curves_deepest", curve_columns, curve_rows);
+}
+
+// The figure of deepest_csvs' files.
+void deepest_figure(Experiment& e, const Hyper& hp) {
   Panel per_layer = line_panel("‖∂L/∂W‖ per Dense layer at init", "Dense layer (input → output)", "‖∂L/∂W‖", true);
   std::vector<Panel> curve_panels;
   for (Opt opt : kOpts) {
@@ -431,122 +484,174 @@ void run(Experiment& e) {
     const std::string n = family_name(f);
     per_layer.series.push_back({"layer_grads_deepest", "layer", n + "_grad", n});
   }
-  e.figure("deepest", Figure{"Depth " + std::to_string(deepest) + " (first seed)", 1, 3,
+  e.figure("deepest", Figure{"Depth " + std::to_string(hp.depths.back()) + " (first seed)", 1, 3,
                              {per_layer, curve_panels[0], curve_panels[1]}});
+}
 
-  {
-    std::unique_ptr<Sequential> resnet = build(Family::resnet, depths.front(), width, e.seed());
-    auto* block = dynamic_cast<ResidualBlock*>(resnet->children().at(1));
-    if (block == nullptr) throw std::logic_error("depth: the ResNet's second layer is not a residual block");
-    e.note("Each residual block of the `resnet` models of this section, drawn from the block as built (the notebook's "
-           "figure in §9):\n\n" + residual_block_diagram(*block));
-  }
+// The residual block of the shallowest ResNet, drawn as built.
+void explain_block(Experiment& e, const Hyper& hp) {
+  std::unique_ptr<Sequential> resnet = build(Family::resnet, hp.depths.front(), hp.width, e.seed());
+  auto* block = dynamic_cast<ResidualBlock*>(resnet->children().at(1));
+  if (block == nullptr) throw std::logic_error("depth: the ResNet's second layer is not a residual block");
+  e.note("Each residual block of the `resnet` models of this section, drawn from the block as built (the notebook's "
+         "figure in §9):\n\n" + residual_block_diagram(*block));
+}
+
+// What was trained and how, and what the columns mean.
+void explain_setup(Experiment& e, const Hyper& hp) {
   e.note(
-      "Setup: " + std::to_string(width) + " units per hidden layer, ReLU, He-normal init, batch " +
-      std::to_string(batch) + ", " + std::to_string(epochs) + " epochs, no early stopping (the test accuracy is the "
+      "Setup: " + std::to_string(hp.width) + " units per hidden layer, ReLU, He-normal init, batch " +
+      std::to_string(hp.batch) + ", " + std::to_string(hp.epochs) + " epochs, no early stopping (the test accuracy is the "
       "last epoch's), binary cross-entropy on the logit (docs/NOTEBOOK.md, defect 1: no extra σ′ factor). Two optimizers: SGD "
       "with momentum 0.9 and lr " + fmt(kSgdLr, 2) + " (the notebook's optimizer is plain SGD with lr 0.01; with momentum "
       "a few dozen epochs suffice), and Adam with lr " + fmt(kAdamLr, 3) + ". The data (one draw for seed " +
-      std::to_string(e.seed()) + ") is the same for every run; the seeds (" + std::to_string(seeds) +
+      std::to_string(e.seed()) + ") is the same for every run; the seeds (" + std::to_string(hp.seeds) +
       ") change the initial weights and the batch order. *depth* is the number of hidden Dense layers: `plain` is the "
       "notebook's DeepNeuralNetwork (Dense → ReLU), `plain_bn` the same with BatchNorm (Dense → BN → ReLU); "
       "`resnet` is the notebook's ResNet — an input Dense layer, then depth/2 residual blocks of two Dense layers "
       "with BatchNorm (so depth + 1 hidden Dense layers for even depths); `densenet` has blocks of " +
-      std::to_string(kDenseLayersPerBlock) + " BN → ReLU → Dense layers (growth rate " + std::to_string(std::max<std::size_t>(1, width / 4)) +
+      std::to_string(kDenseLayersPerBlock) + " BN → ReLU → Dense layers (growth rate " + std::to_string(std::max<std::size_t>(1, hp.width / 4)) +
       "), each followed by a transition BN → ReLU → Dense (the DenseNet paper's order), with as many blocks as "
       "come closest to the depth (hidden_dense_layers gives the count built); `densenet_plain_transition` is the same "
       "with the transition Dense → ReLU, without BatchNorm. grad_W1 is ‖∂L/∂W₁‖ (Frobenius) of the first Dense layer for "
       "the whole training set as one batch. A run *diverged* when its loss became NaN/inf; its test accuracy (0: rows with NaN outputs count as "
       "wrong, train/trainer.h) is still averaged in. Time per epoch includes evaluating the training and validation sets, and is "
       "noisy at these sizes (well under a millisecond per layer).");
-  // What the tables show, with this run's numbers; each claim only where the numbers bear it out.
-  if (e.quick()) {
-    e.note("**Quick run:** depths " + std::to_string(depths.front()) + " and " + std::to_string(deepest) + ", " +
-           std::to_string(epochs) + " epochs, one seed — too shallow and too short to show the effect of depth; "
-           "run without --quick for depths up to 100.");
-  } else {
-    const std::size_t shallow = depths.front();
-    constexpr double kTrains = 0.75;  // test accuracy that counts as "trained" (chance is 0.5)
-    auto acc_text = [&](Opt o, Family f) {
-      const Cell& c = find(o, f, deepest);
-      return fmt(c.mean(&Run::test_accuracy), 3) +
-             (c.diverged() ? " (" + std::to_string(c.diverged()) + "/" + std::to_string(c.runs.size()) + " diverged)" : "");
-    };
-    auto acc = [&](Opt o, Family f, std::size_t depth) { return find(o, f, depth).mean(&Run::test_accuracy); };
-    auto g0 = [&](Family f, std::size_t depth) { return find(kOpts[0], f, depth).mean(&Run::grad_first_init); };
-    auto rate = [&](Family f) {
-      return std::pow(g0(f, deepest) / g0(f, shallow), 1.0 / static_cast<double>(deepest - shallow));
-    };
-    std::string text = "**What it shows** (this run). At depth " + std::to_string(deepest) +
-                       " with SGD + momentum the ResNet reaches " + acc_text(Opt::sgd_momentum, Family::resnet) +
-                       " test accuracy, the plain network " + acc_text(Opt::sgd_momentum, Family::plain) +
-                       ", plain + BN " + acc_text(Opt::sgd_momentum, Family::plain_bn) + " and the DenseNet " +
-                       acc_text(Opt::sgd_momentum, Family::densenet) + " (0.5 is chance); with Adam: ResNet " +
-                       acc_text(Opt::adam, Family::resnet) + ", plain " + acc_text(Opt::adam, Family::plain) +
-                       ", plain + BN " + acc_text(Opt::adam, Family::plain_bn) + ", DenseNet " +
-                       acc_text(Opt::adam, Family::densenet) + ". At depth " + std::to_string(shallow) +
-                       " all of them are within a few points of each other: the problem is easy and 600 samples are few. ";
-    // Which families train (test accuracy >= kTrains) at every depth with both optimizers.
-    std::vector<std::string> robust;
-    for (Family f : kFamilies) {
-      bool all = true;
-      for (Opt o : kOpts) {
-        for (std::size_t depth : depths) all = all && acc(o, f, depth) >= kTrains;
-      }
-      if (all) robust.push_back(family_name(f));
-    }
-    if (robust.size() == 1) {
-      text += "Only `" + robust[0] + "` reaches " + fmt(kTrains, 2) +
-              " at every depth with both optimizers. ";
-    }
-    text += "The first-layer gradient at initialization explains most of it. In the plain ReLU stack with He init "
-            "it " + std::string(rate(Family::plain) < 1.0 ? "shrinks" : "grows") + " with depth, by ×" +
-            fmt(rate(Family::plain), 3) + " per layer (" + sci(g0(Family::plain, shallow)) + " at depth " +
-            std::to_string(shallow) + ", " + sci(g0(Family::plain, deepest)) + " at " + std::to_string(deepest) + ")";
-    const Cell& deep_plain = find(Opt::sgd_momentum, Family::plain, deepest);
-    const double plain_end = deep_plain.mean(&Run::grad_first_end, true);
-    if (plain_end < 1e-6 && deep_plain.mean(&Run::test_accuracy) < 0.6) {
-      text += "; after SGD the depth-" + std::to_string(deepest) + " plain network's first-layer gradient is " +
-              sci(plain_end) + ": its ReLUs are dead and it predicts one class";
-    }
-    text += ". ";
-    if (rate(Family::plain_bn) > 1.05) {
-      text += "With BatchNorm after every layer and no skip connection it *explodes*, by about ×" +
-              fmt(rate(Family::plain_bn), 2) + " per layer (" + sci(g0(Family::plain_bn, shallow)) + " → " +
-              sci(g0(Family::plain_bn, deepest)) + "): the gradient explosion that Yang et al. (2019, \"A Mean "
-              "Field Theory of Batch Normalization\") prove for BN networks without skip connections (simdnn's "
-              "BatchNorm backward pass is checked against finite differences in the tests: this is the "
-              "mathematics, not a bug). ";
-    }
-    if (rate(Family::densenet) > 1.02) {
-      text += "The DenseNet's BN → ReLU → Dense units grow it too (" + sci(g0(Family::densenet, shallow)) + " → " +
-              sci(g0(Family::densenet, deepest)) + ")";
-      text += find(Opt::sgd_momentum, Family::densenet, deepest).diverged() > 0
-                  ? ", and with SGD its deepest variant diverges. "
-                  : ". ";
-    }
-    {
-      const Cell& with = find(Opt::sgd_momentum, Family::densenet, deepest);
-      const Cell& without = find(Opt::sgd_momentum, Family::densenet_plain_transition, deepest);
-      const bool helps = with.diverged() < without.diverged() ||
-                         with.mean(&Run::test_accuracy) > without.mean(&Run::test_accuracy) + 0.05;
-      text += std::string("BatchNorm in the DenseNet's transitions ") +
-              (helps ? "is what keeps the deep DenseNet training" : "makes little difference here") +
-              ": at depth " + std::to_string(deepest) + " with SGD + momentum it reaches " +
-              acc_text(Opt::sgd_momentum, Family::densenet) + " with it and " +
-              acc_text(Opt::sgd_momentum, Family::densenet_plain_transition) +
-              " without (each transition then feeds the next block unnormalized features whose scale compounds). ";
-    }
-    text += "The ResNet's gradient stays moderate (" + sci(g0(Family::resnet, shallow)) + " → " +
-            sci(g0(Family::resnet, deepest)) + "): the identity path of every block carries it past the BN "
-            "layers. Adam scales every parameter's step by that parameter's own gradient RMS, so the size of the "
-            "gradient matters less to it than to SGD";
-    text += acc(Opt::adam, Family::plain, deepest) > acc(Opt::sgd_momentum, Family::plain, deepest) + 0.05
-                ? " (its depth-" + std::to_string(deepest) + " plain network does better than SGD's)"
-                : "";
-    text += acc(Opt::adam, Family::plain_bn, deepest) < kTrains ? "; it does not rescue the BN explosion." : ".";
-    e.note(text);
+}
+
+// The sweep's numbers at its shallowest and deepest depth, as the findings quote them.
+struct Reading {
+  const Sweep& sweep;
+  std::size_t shallow, deepest;
+
+  // Mean test accuracy at the deepest depth, with the diverged runs if any: "0.512 (1/3 diverged)".
+  std::string acc_text(Opt o, Family f) const {
+    const Cell& c = sweep.at(o, f, deepest);
+    return fmt(c.mean(&Run::test_accuracy), 3) +
+           (c.diverged() ? " (" + std::to_string(c.diverged()) + "/" + std::to_string(c.runs.size()) + " diverged)" : "");
   }
+  double acc(Opt o, Family f, std::size_t depth) const { return sweep.at(o, f, depth).mean(&Run::test_accuracy); }
+  // The first-layer gradient at initialization.
+  double g0(Family f, std::size_t depth) const { return sweep.at(kOpts[0], f, depth).mean(&Run::grad_first_init); }
+  // Its geometric-mean growth per layer from the shallowest to the deepest depth.
+  double rate(Family f) const {
+    return std::pow(g0(f, deepest) / g0(f, shallow), 1.0 / static_cast<double>(deepest - shallow));
+  }
+};
+
+constexpr double kTrains = 0.75;  // test accuracy that counts as "trained" (chance is 0.5)
+
+// The accuracies at the deepest depth, and which families train at every depth with both optimizers.
+std::string accuracy_findings(const Reading& r, const std::vector<std::size_t>& depths) {
+  std::string text = "**What it shows** (this run). At depth " + std::to_string(r.deepest) +
+                     " with SGD + momentum the ResNet reaches " + r.acc_text(Opt::sgd_momentum, Family::resnet) +
+                     " test accuracy, the plain network " + r.acc_text(Opt::sgd_momentum, Family::plain) +
+                     ", plain + BN " + r.acc_text(Opt::sgd_momentum, Family::plain_bn) + " and the DenseNet " +
+                     r.acc_text(Opt::sgd_momentum, Family::densenet) + " (0.5 is chance); with Adam: ResNet " +
+                     r.acc_text(Opt::adam, Family::resnet) + ", plain " + r.acc_text(Opt::adam, Family::plain) +
+                     ", plain + BN " + r.acc_text(Opt::adam, Family::plain_bn) + ", DenseNet " +
+                     r.acc_text(Opt::adam, Family::densenet) + ". At depth " + std::to_string(r.shallow) +
+                     " all of them are within a few points of each other: the problem is easy and 600 samples are few. ";
+  // Which families train (test accuracy >= kTrains) at every depth with both optimizers.
+  std::vector<std::string> robust;
+  for (Family f : kFamilies) {
+    bool all = true;
+    for (Opt o : kOpts) {
+      for (std::size_t depth : depths) all = all && r.acc(o, f, depth) >= kTrains;
+    }
+    if (all) robust.push_back(family_name(f));
+  }
+  if (robust.size() == 1) {
+    text += "Only `" + robust[0] + "` reaches " + fmt(kTrains, 2) +
+            " at every depth with both optimizers. ";
+  }
+  return text;
+}
+
+// How the first-layer gradient at initialization changes with depth: plain, plain + BN, DenseNet.
+std::string gradient_findings(const Reading& r) {
+  std::string text = "The first-layer gradient at initialization explains most of it. In the plain ReLU stack with He init "
+                     "it " + std::string(r.rate(Family::plain) < 1.0 ? "shrinks" : "grows") + " with depth, by ×" +
+                     fmt(r.rate(Family::plain), 3) + " per layer (" + sci(r.g0(Family::plain, r.shallow)) + " at depth " +
+                     std::to_string(r.shallow) + ", " + sci(r.g0(Family::plain, r.deepest)) + " at " +
+                     std::to_string(r.deepest) + ")";
+  const Cell& deep_plain = r.sweep.at(Opt::sgd_momentum, Family::plain, r.deepest);
+  const double plain_end = deep_plain.mean(&Run::grad_first_end, true);
+  if (plain_end < 1e-6 && deep_plain.mean(&Run::test_accuracy) < 0.6) {
+    text += "; after SGD the depth-" + std::to_string(r.deepest) + " plain network's first-layer gradient is " +
+            sci(plain_end) + ": its ReLUs are dead and it predicts one class";
+  }
+  text += ". ";
+  if (r.rate(Family::plain_bn) > 1.05) {
+    text += "With BatchNorm after every layer and no skip connection it *explodes*, by about ×" +
+            fmt(r.rate(Family::plain_bn), 2) + " per layer (" + sci(r.g0(Family::plain_bn, r.shallow)) + " → " +
+            sci(r.g0(Family::plain_bn, r.deepest)) + "): the gradient explosion that Yang et al. (2019, \"A Mean "
+            "Field Theory of Batch Normalization\") prove for BN networks without skip connections (simdnn's "
+            "BatchNorm backward pass is checked against finite differences in the tests: this is the "
+            "mathematics, not a bug). ";
+  }
+  if (r.rate(Family::densenet) > 1.02) {
+    text += "The DenseNet's BN → ReLU → Dense units grow it too (" + sci(r.g0(Family::densenet, r.shallow)) + " → " +
+            sci(r.g0(Family::densenet, r.deepest)) + ")";
+    text += r.sweep.at(Opt::sgd_momentum, Family::densenet, r.deepest).diverged() > 0
+                ? ", and with SGD its deepest variant diverges. "
+                : ". ";
+  }
+  return text;
+}
+
+// What BatchNorm in the DenseNet's transitions does, and why the ResNet and Adam cope with depth.
+std::string remedy_findings(const Reading& r) {
+  const Cell& with = r.sweep.at(Opt::sgd_momentum, Family::densenet, r.deepest);
+  const Cell& without = r.sweep.at(Opt::sgd_momentum, Family::densenet_plain_transition, r.deepest);
+  const bool helps = with.diverged() < without.diverged() ||
+                     with.mean(&Run::test_accuracy) > without.mean(&Run::test_accuracy) + 0.05;
+  std::string text = std::string("BatchNorm in the DenseNet's transitions ") +
+                     (helps ? "is what keeps the deep DenseNet training" : "makes little difference here") +
+                     ": at depth " + std::to_string(r.deepest) + " with SGD + momentum it reaches " +
+                     r.acc_text(Opt::sgd_momentum, Family::densenet) + " with it and " +
+                     r.acc_text(Opt::sgd_momentum, Family::densenet_plain_transition) +
+                     " without (each transition then feeds the next block unnormalized features whose scale compounds). ";
+  text += "The ResNet's gradient stays moderate (" + sci(r.g0(Family::resnet, r.shallow)) + " → " +
+          sci(r.g0(Family::resnet, r.deepest)) + "): the identity path of every block carries it past the BN "
+          "layers. Adam scales every parameter's step by that parameter's own gradient RMS, so the size of the "
+          "gradient matters less to it than to SGD";
+  text += r.acc(Opt::adam, Family::plain, r.deepest) > r.acc(Opt::sgd_momentum, Family::plain, r.deepest) + 0.05
+              ? " (its depth-" + std::to_string(r.deepest) + " plain network does better than SGD's)"
+              : "";
+  text += r.acc(Opt::adam, Family::plain_bn, r.deepest) < kTrains ? "; it does not rescue the BN explosion." : ".";
+  return text;
+}
+
+// "5", "5 and 10", "5, 10 and 20".
+std::string depth_list(const std::vector<std::size_t>& depths) {
+  std::string text;
+  for (std::size_t i = 0; i < depths.size(); ++i) {
+    text += (i == 0 ? "" : i + 1 == depths.size() ? " and " : ", ") + std::to_string(depths[i]);
+  }
+  return text;
+}
+
+// What the tables show, with this run's numbers; each claim only where the numbers bear it out.
+void explain_findings(Experiment& e, const Sweep& sweep, const Hyper& hp) {
+  const std::vector<std::size_t>& depths = hp.depths;
+  if (e.quick()) {
+    // Without --quick the sweep would go up to --depth if given, else to kDepths' deepest.
+    const std::size_t full_deepest = e.settings().changed("depth") ? depths.back() : kDepths.back();
+    e.note("**Quick run:** depth" + std::string(depths.size() == 1 ? " " : "s ") + depth_list(depths) + ", " +
+           std::to_string(hp.epochs) + " epochs, one seed — too shallow and too short to show the effect of depth; "
+           "run without --quick for depths up to " + std::to_string(full_deepest) + ".");
+  } else if (depths.size() == 1) {
+    e.note("**One depth only** (" + std::to_string(depths.back()) + "): the effect of depth needs at least two; "
+           "give a larger --depth.");
+  } else {
+    const Reading r{sweep, depths.front(), depths.back()};
+    e.note(accuracy_findings(r, depths) + gradient_findings(r) + remedy_findings(r));
+  }
+}
+
+// Why the notebook has no numbers for its ResNet.
+void explain_notebook(Experiment& e) {
   e.note(
       "The notebook's ResNet (docs/NOTEBOOK.md, defect 8) cannot be trained at all: its residual blocks have only a forward "
       "pass, its BatchNorm has no backward pass (defect 2) and `forward` runs in training mode by default, so the "
@@ -555,6 +660,22 @@ void run(Experiment& e) {
       "compared with plain networks of the same depth, as exercise 4 asks. The notebook's data come from "
       "scikit-learn with random_state=42; simdnn's make_classification draws the same distribution from another "
       "generator, so the points, and the accuracies, differ somewhat.");
+}
+
+void run(Experiment& e) {
+  const Hyper hp(e);
+  const NotebookData d = load_notebook_data(e.seed());
+  const Sweep sweep = train_sweep(e, d, hp);
+  accuracy_table(e, sweep, hp);
+  details_tables(e, sweep, hp);
+  by_depth_csv(e, sweep, hp);
+  by_depth_figures(e);
+  deepest_csvs(e, sweep, hp);
+  deepest_figure(e, hp);
+  explain_block(e, hp);
+  explain_setup(e, hp);
+  explain_findings(e, sweep, hp);
+  explain_notebook(e);
 }
 
 const bool registered = register_experiment(

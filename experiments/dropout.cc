@@ -203,82 +203,112 @@ ClipRun train_clipped(const NotebookData& d, const ClipConfig& cc, double clip, 
   return run;
 }
 
-void clipping_demo(Experiment& e) {
-  // (1) Exploding through the initialization: a deep linear network with He init amplifies the
-  //     gradient ≈ √2 per layer (the exploding experiment), and at an ordinary learning rate the
-  //     updates feed back into ever larger weights and gradients.
-  // (2) Exploding through the learning rate: the notebook-style ReLU network (He, correct for ReLU)
-  //     made deeper and trained with a far too large step.
-  const ClipConfig configs[] = {
-      {"linear_he", "10-layer linear MLP (64 wide), He init, SGD lr 0.01", 10, 64, Activation::identity,
-       InitSpec::he_normal(), 0.01},
-      {"relu_lr1", "8-layer ReLU MLP (64 wide), He init, SGD lr 1.0", 8, 64, Activation::relu, InitSpec::he_normal(),
-       1.0},
-  };
-  const NotebookData d = load_notebook_data(e.seed());
-  const std::size_t epochs = e.settings().count("epochs");
-  const double clips[] = {0.0, 5.0, 1.0};
-  Table t({"network", "clip_norm", "diverged", "final_train_loss", "test_accuracy", "largest_finite_grad_norm"});
-  std::string runaway;  // the first network's unclipped run, step by step, for the note
-  for (const ClipConfig& cc : configs) {
-    std::vector<std::string> columns = {"epoch"}, step_columns = {"step"};
-    std::vector<std::vector<double>> rows(epochs), step_rows;
-    for (std::size_t i = 0; i < epochs; ++i) rows[i].push_back(static_cast<double>(i + 1));
-    const std::string csv = std::string("clipping_") + cc.name, step_csv = csv + "_steps";
-    Panel sg = line_panel("first 2 epochs, every step: gradient norm before clipping", "step (batch of 32)", "‖g‖", true);
-    Panel sl = line_panel("first 2 epochs, every step: batch loss", "step (batch of 32)", "BCE", true);
-    Panel gp = line_panel("per epoch: mean gradient norm before clipping", "epoch", "‖g‖", true);
-    Panel lp = line_panel("per epoch: training loss (whole training set)", "epoch", "BCE", true);
-    for (double clip : clips) {
-      const ClipRun r = train_clipped(d, cc, clip, epochs, e.seed());
-      if (clip == 0.0 && runaway.empty()) {
-        for (std::size_t i = 0; i < r.step_grad_norm.size() && i < 12; ++i) {
-          const double v = r.step_grad_norm[i];
-          runaway += (i ? " → " : "") + (std::isfinite(v) ? sci(v) : std::string("NaN/inf"));
-          if (!std::isfinite(v)) break;
-        }
-      }
-      const std::string stem = clip > 0.0 ? "clip" + fmt(clip, 0) : std::string("no_clip");
-      columns.insert(columns.end(), {stem + "_grad_norm", stem + "_train_loss"});
-      for (std::size_t i = 0; i < epochs; ++i) rows[i].insert(rows[i].end(), {r.grad_norm[i], r.train_loss[i]});
-      // Every step of the first two epochs: the explosion takes a handful of steps.
-      const std::size_t steps_per_epoch = r.step_grad_norm.size() / epochs;
-      step_columns.insert(step_columns.end(), {stem + "_grad_norm", stem + "_batch_loss"});
-      step_rows.resize(std::min<std::size_t>(2, epochs) * steps_per_epoch);
-      for (std::size_t i = 0; i < step_rows.size(); ++i) {
-        if (step_rows[i].empty()) step_rows[i].push_back(static_cast<double>(i + 1));
-        step_rows[i].insert(step_rows[i].end(), {r.step_grad_norm[i], r.step_loss[i]});
-      }
-      const std::string label = clip > 0.0 ? "clip_grad_norm(" + fmt(clip, 0) + ")" : std::string("no clipping");
-      sg.series.push_back({step_csv, "step", stem + "_grad_norm", label});
-      sl.series.push_back({step_csv, "step", stem + "_batch_loss", label});
-      gp.series.push_back({csv, "epoch", stem + "_grad_norm", label});
-      lp.series.push_back({csv, "epoch", stem + "_train_loss", label});
-      double max_norm = 0.0;
-      for (double v : r.step_grad_norm) {
-        if (std::isfinite(v)) max_norm = std::max(max_norm, v);
-      }
-      double last_loss = std::numeric_limits<double>::quiet_NaN();
-      for (double v : r.train_loss) {
-        if (std::isfinite(v)) last_loss = v;
-      }
-      std::string final_loss = last_loss < 0.01 ? sci(last_loss) : fmt(last_loss, 4);
-      if (r.diverged_epoch) final_loss = std::isnan(last_loss) ? "NaN" : "NaN (last finite " + fmt(last_loss, 3) + ")";
-      t.add_row({cc.name, clip > 0.0 ? fmt(clip, 1) : std::string("off"),
-                 r.diverged_epoch ? "yes, epoch " + std::to_string(r.diverged_epoch) : std::string("no"), final_loss,
-                 fmt(r.test_accuracy, 3), sci(max_norm)});
-      e.progress(std::string(cc.name) + ", " + label + ": diverged in epoch " + std::to_string(r.diverged_epoch) +
-                 " (0 = never), final loss " + fmt(last_loss, 4));
-    }
-    e.csv(csv, columns, rows);
-    e.csv(step_csv, step_columns, step_rows);
-    e.figure(csv, {std::string("Gradient clipping: ") + cc.title + ", with and without clip_grad_norm", 2, 2,
-                   {sg, sl, gp, lp}});
+// (1) Exploding through the initialization: a deep linear network with He init amplifies the
+//     gradient ≈ √2 per layer (the exploding experiment), and at an ordinary learning rate the
+//     updates feed back into ever larger weights and gradients.
+// (2) Exploding through the learning rate: the notebook-style ReLU network (He, correct for ReLU)
+//     made deeper and trained with a far too large step.
+const ClipConfig kClipConfigs[] = {
+    {"linear_he", "10-layer linear MLP (64 wide), He init, SGD lr 0.01", 10, 64, Activation::identity,
+     InitSpec::he_normal(), 0.01},
+    {"relu_lr1", "8-layer ReLU MLP (64 wide), He init, SGD lr 1.0", 8, 64, Activation::relu, InitSpec::he_normal(),
+     1.0},
+};
+// The clipping thresholds compared; 0: no clipping.
+constexpr double kClips[] = {0.0, 5.0, 1.0};
+
+// Column stems and legend labels of a threshold.
+std::string clip_stem(double clip) { return clip > 0.0 ? "clip" + fmt(clip, 0) : std::string("no_clip"); }
+std::string clip_label(double clip) {
+  return clip > 0.0 ? "clip_grad_norm(" + fmt(clip, 0) + ")" : std::string("no clipping");
+}
+
+// The training loss after the last epoch that had a finite one (NaN if none).
+double last_finite_loss(const ClipRun& r) {
+  double last_loss = std::numeric_limits<double>::quiet_NaN();
+  for (double v : r.train_loss) {
+    if (std::isfinite(v)) last_loss = v;
   }
-  e.table("clipping_summary", "Gradient clipping: two exploding networks on the notebook's data, batch 32, " +
-                                  std::to_string(epochs) + " epochs (linear_he: 10-layer linear MLP, He init, lr "
-                                  "0.01; relu_lr1: 8-layer ReLU MLP, He init, lr 1.0)",
-          t);
+  return last_loss;
+}
+
+// One network trained with each of kClips, in that order.
+std::vector<ClipRun> train_with_clips(Experiment& e, const NotebookData& d, const ClipConfig& cc, std::size_t epochs) {
+  std::vector<ClipRun> runs;
+  for (double clip : kClips) {
+    runs.push_back(train_clipped(d, cc, clip, epochs, e.seed()));
+    e.progress(std::string(cc.name) + ", " + clip_label(clip) + ": diverged in epoch " +
+               std::to_string(runs.back().diverged_epoch) + " (0 = never), final loss " +
+               fmt(last_finite_loss(runs.back()), 4));
+  }
+  return runs;
+}
+
+// Per epoch and, for the first two epochs (the explosion takes a handful of steps), per step:
+// a CSV each and a figure, every threshold as a line.
+void clip_outputs(Experiment& e, const ClipConfig& cc, const std::vector<ClipRun>& runs, std::size_t epochs) {
+  std::vector<std::string> columns = {"epoch"}, step_columns = {"step"};
+  std::vector<std::vector<double>> rows(epochs), step_rows;
+  for (std::size_t i = 0; i < epochs; ++i) rows[i].push_back(static_cast<double>(i + 1));
+  const std::string csv = std::string("clipping_") + cc.name, step_csv = csv + "_steps";
+  Panel sg = line_panel("first 2 epochs, every step: gradient norm before clipping", "step (batch of 32)", "‖g‖", true);
+  Panel sl = line_panel("first 2 epochs, every step: batch loss", "step (batch of 32)", "BCE", true);
+  Panel gp = line_panel("per epoch: mean gradient norm before clipping", "epoch", "‖g‖", true);
+  Panel lp = line_panel("per epoch: training loss (whole training set)", "epoch", "BCE", true);
+  for (std::size_t k = 0; k < std::size(kClips); ++k) {
+    const ClipRun& r = runs[k];
+    const std::string stem = clip_stem(kClips[k]), label = clip_label(kClips[k]);
+    columns.insert(columns.end(), {stem + "_grad_norm", stem + "_train_loss"});
+    for (std::size_t i = 0; i < epochs; ++i) rows[i].insert(rows[i].end(), {r.grad_norm[i], r.train_loss[i]});
+    const std::size_t steps_per_epoch = r.step_grad_norm.size() / epochs;
+    step_columns.insert(step_columns.end(), {stem + "_grad_norm", stem + "_batch_loss"});
+    step_rows.resize(std::min<std::size_t>(2, epochs) * steps_per_epoch);
+    for (std::size_t i = 0; i < step_rows.size(); ++i) {
+      if (step_rows[i].empty()) step_rows[i].push_back(static_cast<double>(i + 1));
+      step_rows[i].insert(step_rows[i].end(), {r.step_grad_norm[i], r.step_loss[i]});
+    }
+    sg.series.push_back({step_csv, "step", stem + "_grad_norm", label});
+    sl.series.push_back({step_csv, "step", stem + "_batch_loss", label});
+    gp.series.push_back({csv, "epoch", stem + "_grad_norm", label});
+    lp.series.push_back({csv, "epoch", stem + "_train_loss", label});
+  }
+  e.csv(csv, columns, rows);
+  e.csv(step_csv, step_columns, step_rows);
+  e.figure(csv, {std::string("Gradient clipping: ") + cc.title + ", with and without clip_grad_norm", 2, 2,
+                 {sg, sl, gp, lp}});
+}
+
+// A summary row per network and threshold: diverged or not, final loss, test accuracy, largest norm.
+void add_summary_rows(Table& t, const ClipConfig& cc, const std::vector<ClipRun>& runs) {
+  for (std::size_t k = 0; k < std::size(kClips); ++k) {
+    const ClipRun& r = runs[k];
+    const double clip = kClips[k];
+    double max_norm = 0.0;
+    for (double v : r.step_grad_norm) {
+      if (std::isfinite(v)) max_norm = std::max(max_norm, v);
+    }
+    const double last_loss = last_finite_loss(r);
+    std::string final_loss = last_loss < 0.01 ? sci(last_loss) : fmt(last_loss, 4);
+    if (r.diverged_epoch) final_loss = std::isnan(last_loss) ? "NaN" : "NaN (last finite " + fmt(last_loss, 3) + ")";
+    t.add_row({cc.name, clip > 0.0 ? fmt(clip, 1) : std::string("off"),
+               r.diverged_epoch ? "yes, epoch " + std::to_string(r.diverged_epoch) : std::string("no"), final_loss,
+               fmt(r.test_accuracy, 3), sci(max_norm)});
+  }
+}
+
+// A run's first gradient norms, up to 12 or the first non-finite one: "1.23e+00 → 4.56e+01 → … → NaN/inf".
+std::string runaway_text(const ClipRun& r) {
+  std::string runaway;
+  for (std::size_t i = 0; i < r.step_grad_norm.size() && i < 12; ++i) {
+    const double v = r.step_grad_norm[i];
+    runaway += (i ? " → " : "") + (std::isfinite(v) ? sci(v) : std::string("NaN/inf"));
+    if (!std::isfinite(v)) break;
+  }
+  return runaway;
+}
+
+// What clipping does, quoting `runaway`: the first network's unclipped run, step by step.
+void explain_clipping(Experiment& e, const std::string& runaway) {
   e.note(
       "**Gradient clipping (§5.2), used.** The notebook defines `gradient_clipping` but never calls it "
       "(docs/NOTEBOOK.md, defect 10); in simdnn it is `clip_grad_norm` (train/clipping.h, PyTorch's `clip_grad_norm_`) "
@@ -294,6 +324,24 @@ void clipping_demo(Experiment& e) {
       "stays noisy, since nearly every one of its steps is clipped (its pre-clip norm stays far above c), so "
       "the step length never shrinks. Clipping bounds the step; it does not fix the cause (init, learning "
       "rate), which the other experiments address.");
+}
+
+void clipping_demo(Experiment& e) {
+  const NotebookData d = load_notebook_data(e.seed());
+  const std::size_t epochs = e.settings().count("epochs");
+  Table t({"network", "clip_norm", "diverged", "final_train_loss", "test_accuracy", "largest_finite_grad_norm"});
+  std::string runaway;  // the first network's unclipped run, step by step, for the note
+  for (const ClipConfig& cc : kClipConfigs) {
+    const std::vector<ClipRun> runs = train_with_clips(e, d, cc, epochs);
+    if (runaway.empty()) runaway = runaway_text(runs[0]);
+    clip_outputs(e, cc, runs, epochs);
+    add_summary_rows(t, cc, runs);
+  }
+  e.table("clipping_summary", "Gradient clipping: two exploding networks on the notebook's data, batch 32, " +
+                                  std::to_string(epochs) + " epochs (linear_he: 10-layer linear MLP, He init, lr "
+                                  "0.01; relu_lr1: 8-layer ReLU MLP, He init, lr 1.0)",
+          t);
+  explain_clipping(e, runaway);
 }
 
 void run(Experiment& e) {

@@ -2,12 +2,14 @@
 // recommendation of Adam), on its data and network: SGD, Momentum, Nesterov, RMSprop, Adam, AdamW
 // and Adagrad — learning curves, a comparison at each one's customary learning rate, and a
 // learning-rate sweep so that no optimizer wins merely by the rate it was given.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiments/notebook_data.h"
@@ -115,28 +117,42 @@ Series line(const std::string& csv, const std::string& x, const std::string& y, 
   return Series{.csv = csv, .x = x, .y = y, .label = label};
 }
 
-void run(Experiment& e) {
-  const std::size_t epochs = e.settings().count("epochs");
-  const std::size_t sweep_epochs = e.settings().count("sweep-epochs");
-  const std::size_t batch = e.settings().count("batch");
-  const std::size_t repeats = e.scaled(5, 1);
-  const NotebookData d = load_notebook_data(e.seed());
-  const std::vector<OptimizerSpec> specs = optimizer_specs();
+// This run's values of kSettings.
+struct Hyper {
+  std::size_t epochs, sweep_epochs, batch;
+  std::size_t repeats;  // training seeds of the comparison
 
-  // 1. Each optimizer at its customary rate; `repeats` training seeds (the data stay e.seed()'s).
-  std::vector<std::vector<Outcome>> runs(specs.size());
+  explicit Hyper(const Experiment& e)
+      : epochs(e.settings().count("epochs")),
+        sweep_epochs(e.settings().count("sweep-epochs")),
+        batch(e.settings().count("batch")),
+        repeats(e.scaled(5, 1)) {}
+};
+
+// runs[i][r]: optimizer i with training seed e.seed() + r (the data stay those of e.seed()).
+using Runs = std::vector<std::vector<Outcome>>;
+
+// 1. Each optimizer at its customary rate, over the seeds.
+Runs compare(Experiment& e, const std::vector<OptimizerSpec>& specs, const NotebookData& d, const Hyper& hp) {
+  Runs runs(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    for (std::size_t r = 0; r < repeats; ++r) runs[i].push_back(train_one(specs[i], specs[i].lr, d, epochs, batch, e.seed() + r));
+    for (std::size_t r = 0; r < hp.repeats; ++r) {
+      runs[i].push_back(train_one(specs[i], specs[i].lr, d, hp.epochs, hp.batch, e.seed() + r));
+    }
     const Outcome& o = runs[i][0];
     e.progress(specs[i].label + ": val accuracy " + fmt(o.val.accuracy, 3) + ", " + fmt(o.seconds, 2) + " s per run");
   }
+  return runs;
+}
 
+// The first seed's losses and validation accuracy per epoch, NaN after a run that stopped short.
+void curves_csv(Experiment& e, const std::vector<OptimizerSpec>& specs, const Runs& runs, const Hyper& hp) {
   std::vector<std::string> columns = {"epoch"};
   for (const OptimizerSpec& s : specs) {
     for (const char* m : {"_train_loss", "_val_loss", "_val_accuracy"}) columns.push_back(s.id + m);
   }
   std::vector<std::vector<double>> rows;
-  for (std::size_t k = 0; k < epochs; ++k) {
+  for (std::size_t k = 0; k < hp.epochs; ++k) {
     std::vector<double> row = {static_cast<double>(k + 1)};
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const auto& epochs_run = runs[i][0].history.epochs;
@@ -148,10 +164,13 @@ void run(Experiment& e) {
     rows.push_back(row);
   }
   e.csv("curves", columns, rows);
+}
 
+// Per optimizer: the first seed's losses, accuracies and epochs to 90 %, and the same over the seeds.
+void comparison_table(Experiment& e, const std::vector<OptimizerSpec>& specs, const Runs& runs, const Hyper& hp) {
   Table t({"optimizer", "settings", "train loss", "val loss", "best val loss (epoch)", "val acc", "test acc",
-           "epochs to 90% val acc", "test acc, " + std::to_string(repeats) + " seeds",
-           "epochs to 90%, " + std::to_string(repeats) + " seeds"});
+           "epochs to 90% val acc", "test acc, " + std::to_string(hp.repeats) + " seeds",
+           "epochs to 90%, " + std::to_string(hp.repeats) + " seeds"});
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const Outcome& o = runs[i][0];
     std::vector<double> test_acc, to_target;
@@ -169,14 +188,17 @@ void run(Experiment& e) {
                mean_std(test_acc, 3), to_target_text});
   }
   e.table("comparison",
-          "Optimizers at their customary learning rates: " + std::to_string(epochs) + " epochs, batch " + std::to_string(batch) + ", the "
+          "Optimizers at their customary learning rates: " + std::to_string(hp.epochs) + " epochs, batch " + std::to_string(hp.batch) + ", the "
               "notebook's 20-64-32-16-1 ReLU network (He init) and data, binary cross-entropy from logits. Losses "
               "and accuracies after the last epoch (seed " + std::to_string(e.seed()) + "); the last columns over "
-              "training seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + repeats - 1) +
+              "training seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + hp.repeats - 1) +
               " (mean ± standard deviation).",
           t);
+}
 
-  Figure curves{.title = "Optimizers at their customary learning rates (" + std::to_string(epochs) + " epochs)",
+// The figure of curves_csv: training loss, validation loss and validation accuracy.
+void curves_figure(Experiment& e, const std::vector<OptimizerSpec>& specs, const Hyper& hp) {
+  Figure curves{.title = "Optimizers at their customary learning rates (" + std::to_string(hp.epochs) + " epochs)",
                 .rows = 1, .cols = 3};
   Panel train{.title = "Training loss", .xlabel = "epoch", .ylabel = "binary cross-entropy (log scale)", .log_y = true};
   Panel val{.title = "Validation loss", .xlabel = "epoch", .ylabel = "binary cross-entropy"};
@@ -188,64 +210,107 @@ void run(Experiment& e) {
   }
   curves.panels = {train, val, acc};
   e.figure("curves", curves);
+}
 
-  // 2. Learning-rate sweep: the lowest validation loss reached, per optimizer and rate.
-  const std::vector<double> rates = {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
-  std::vector<std::string> sweep_columns = {"log10_lr"};
-  for (const OptimizerSpec& s : specs) sweep_columns.push_back(s.id + "_best_val_loss");
-  std::vector<std::vector<double>> sweep_rows(rates.size());
-  std::vector<std::string> header = {"optimizer"};
-  for (double lr : rates) header.push_back("lr " + fmt(lr, lr < 1e-3 ? 4 : 3));
-  header.push_back("best lr");
-  Table sweep(header);
-  std::vector<double> best_lr(specs.size(), 0.0);
-  for (std::size_t j = 0; j < rates.size(); ++j) sweep_rows[j].push_back(std::log10(rates[j]));
+// One run of the learning-rate sweep: the lowest validation loss and the accuracy at its epoch.
+struct SweepPoint {
+  bool diverged = false;
+  double best_val_loss = NAN;      // NaN when the run diverged
+  double best_val_accuracy = NAN;  // the validation accuracy at the epoch of best_val_loss
+};
+
+// The rates of the learning-rate sweep.
+const std::vector<double> kSweepRates = {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
+
+// 2. Learning-rate sweep: points[i][j] is optimizer i at kSweepRates[j], seed e.seed().
+std::vector<std::vector<SweepPoint>> lr_sweep(Experiment& e, const std::vector<OptimizerSpec>& specs,
+                                              const NotebookData& d, const Hyper& hp) {
+  std::vector<std::vector<SweepPoint>> points(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    std::vector<std::string> row = {specs[i].label};
-    double best = INFINITY;
-    for (std::size_t j = 0; j < rates.size(); ++j) {
-      const Outcome o = train_one(specs[i], rates[j], d, sweep_epochs, batch, e.seed());
-      const double v = o.diverged ? NAN : o.best_val_loss;
-      sweep_rows[j].push_back(v);
-      row.push_back(o.diverged ? "diverged" : fmt(v, 3) + " / " + fmt(o.history.epochs[o.best_val_epoch - 1].validation.accuracy, 3));
-      if (v < best) best = v, best_lr[i] = rates[j];
+    for (double lr : kSweepRates) {
+      const Outcome o = train_one(specs[i], lr, d, hp.sweep_epochs, hp.batch, e.seed());
+      SweepPoint p{.diverged = o.diverged};
+      if (!o.diverged) {
+        p.best_val_loss = o.best_val_loss;
+        p.best_val_accuracy = o.history.epochs[o.best_val_epoch - 1].validation.accuracy;
+      }
+      points[i].push_back(p);
     }
-    row.push_back(fmt(best_lr[i], best_lr[i] < 1e-3 ? 4 : 3));
-    sweep.add_row(row);
   }
   e.progress("learning-rate sweep done");
+  return points;
+}
+
+// A rate as the sweep table shows it: 4 decimals below 1e-3 ("0.0001", "0.0003"), else 3 ("0.001").
+std::string rate_text(double lr) { return fmt(lr, lr < 1e-3 ? 4 : 3); }
+
+// The sweep as a CSV, a table (with each optimizer's best rate) and a figure.
+void sweep_outputs(Experiment& e, const std::vector<OptimizerSpec>& specs,
+                   const std::vector<std::vector<SweepPoint>>& points, const Hyper& hp) {
+  std::vector<std::string> sweep_columns = {"log10_lr"};
+  for (const OptimizerSpec& s : specs) sweep_columns.push_back(s.id + "_best_val_loss");
+  std::vector<std::vector<double>> sweep_rows(kSweepRates.size());
+  for (std::size_t j = 0; j < kSweepRates.size(); ++j) sweep_rows[j].push_back(std::log10(kSweepRates[j]));
+  std::vector<std::string> header = {"optimizer"};
+  for (double lr : kSweepRates) header.push_back("lr " + rate_text(lr));
+  header.push_back("best lr");
+  Table sweep(header);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    std::vector<std::string> row = {specs[i].label};
+    double best = INFINITY, best_lr = 0.0;
+    for (std::size_t j = 0; j < kSweepRates.size(); ++j) {
+      const SweepPoint& p = points[i][j];
+      sweep_rows[j].push_back(p.best_val_loss);
+      row.push_back(p.diverged ? "diverged" : fmt(p.best_val_loss, 3) + " / " + fmt(p.best_val_accuracy, 3));
+      if (p.best_val_loss < best) best = p.best_val_loss, best_lr = kSweepRates[j];
+    }
+    row.push_back(rate_text(best_lr));
+    sweep.add_row(row);
+  }
   e.csv("lr_sweep_curves", sweep_columns, sweep_rows);
   e.table("lr_sweep",
-          "Learning-rate sweep: the lowest validation loss within " + std::to_string(sweep_epochs) +
+          "Learning-rate sweep: the lowest validation loss within " + std::to_string(hp.sweep_epochs) +
               " epochs / the validation accuracy at that epoch, per optimizer and rate (seed " +
               std::to_string(e.seed()) + ")",
           sweep);
-  Figure sweep_figure{.title = "Learning-rate sweep (" + std::to_string(sweep_epochs) + " epochs)", .rows = 1, .cols = 1};
+  Figure sweep_figure{.title = "Learning-rate sweep (" + std::to_string(hp.sweep_epochs) + " epochs)", .rows = 1, .cols = 1};
   Panel p{.title = "Lowest validation loss vs learning rate", .xlabel = "log10(learning rate)",
           .ylabel = "best val binary cross-entropy", .log_y = true};
   for (const OptimizerSpec& s : specs) p.series.push_back(line("lr_sweep_curves", "log10_lr", s.id + "_best_val_loss", s.label));
   sweep_figure.panels = {p};
   e.figure("lr_sweep", sweep_figure);
+}
 
-  auto find = [&](const char* id) -> const Outcome& {
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-      if (specs[i].id == id) return runs[i][0];
+// The first seed's run of optimizer `id` (the first optimizer's if none has it).
+const Outcome& first_run(const std::vector<OptimizerSpec>& specs, const Runs& runs, const char* id) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].id == id) return runs[i][0];
+  }
+  return runs[0][0];
+}
+
+// The range of the optimizers' lowest validation losses over the sweep: {lowest, highest}.
+std::pair<double, double> sweep_range(const std::vector<std::vector<SweepPoint>>& points) {
+  double lo = INFINITY, hi = 0.0;
+  for (const std::vector<SweepPoint>& row : points) {
+    double best = INFINITY;
+    for (const SweepPoint& p : row) {
+      if (std::isfinite(p.best_val_loss)) best = std::min(best, p.best_val_loss);
     }
-    return runs[0][0];
-  };
-  const Outcome& sgd = find("sgd");
-  const Outcome& adam = find("adam");
+    lo = std::min(lo, best), hi = std::max(hi, best);
+  }
+  return {lo, hi};
+}
+
+// What the comparison and the sweep show, with this run's numbers.
+void explain(Experiment& e, const std::vector<OptimizerSpec>& specs, const Runs& runs,
+             const std::vector<std::vector<SweepPoint>>& points, const Hyper& hp) {
+  const Outcome& sgd = first_run(specs, runs, "sgd");
+  const Outcome& adam = first_run(specs, runs, "adam");
   auto epochs_text = [](const Outcome& o) {
     return o.epochs_to_target ? "in " + std::to_string(o.epochs_to_target) + " epochs" : std::string("never");
   };
-  double sweep_lo = INFINITY, sweep_hi = 0.0;
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    double best = INFINITY;
-    for (std::size_t j = 0; j < rates.size(); ++j) {
-      if (std::isfinite(sweep_rows[j][i + 1])) best = std::min(best, sweep_rows[j][i + 1]);
-    }
-    sweep_lo = std::min(sweep_lo, best), sweep_hi = std::max(sweep_hi, best);
-  }
+  const auto [sweep_lo, sweep_hi] = sweep_range(points);
   const bool adam_overfits = adam.val.loss > 1.1 * adam.best_val_loss;
   e.note(
       "The notebook only asks for this comparison (exercise 3) and recommends Adam; it has no optimizer code "
@@ -266,9 +331,22 @@ void run(Experiment& e) {
       "of magnitude), not in what they reach. AdamW's decoupled decay shrinks each weight by lr·0.01 = 1e-5 per "
       "step, too little to matter here, so it tracks Adam closely; the regularization experiment shows what a "
       "real L2 penalty does." +
-      std::string(e.quick() ? " (This is a --quick run of " + std::to_string(epochs) + " epochs, sweep " +
-                                  std::to_string(sweep_epochs) + "; the statements fit the full run.)"
+      std::string(e.quick() ? " (This is a --quick run of " + std::to_string(hp.epochs) + " epochs, sweep " +
+                                  std::to_string(hp.sweep_epochs) + "; the statements fit the full run.)"
                             : ""));
+}
+
+void run(Experiment& e) {
+  const Hyper hp(e);
+  const NotebookData d = load_notebook_data(e.seed());
+  const std::vector<OptimizerSpec> specs = optimizer_specs();
+  const Runs runs = compare(e, specs, d, hp);
+  curves_csv(e, specs, runs, hp);
+  comparison_table(e, specs, runs, hp);
+  curves_figure(e, specs, hp);
+  const std::vector<std::vector<SweepPoint>> points = lr_sweep(e, specs, d, hp);
+  sweep_outputs(e, specs, points, hp);
+  explain(e, specs, runs, points, hp);
 }
 
 const bool registered = register_experiment(

@@ -132,86 +132,141 @@ void write_report(const RunOptions& options, const std::vector<std::string>& sec
   for (const std::string& s : sections) out << s;
 }
 
+// The command line: CLI11's parser, with what it fills in. CLI11 keeps pointers to these members,
+// so a CommandLine stays where it was made.
+struct CommandLine {
+  CLI::App app{"repro: reproduces the deep-networks notebook's demos, figures and comparisons"};
+  std::string out_dir = "repro_out";
+  // Both read as text and checked here: CLI11 would wrap --seed -1 or 2^64 to 2^64-1.
+  std::string seed_text = std::to_string(RunOptions{}.seed);
+  std::string threads_text;
+  bool quick = false;
+  std::string names;  // "activations, ..., all": the experiments, for messages
+  // Each experiment's settings, as its own options (`repro NAME --help` lists them with their
+  // defaults): given[experiment][setting] = the value as typed.
+  std::map<std::string, std::map<std::string, std::string>> given;
+  std::vector<std::pair<std::string, CLI::Option*>> setting_options;  // (experiment, its option)
+};
+
+// The options every experiment takes: --out, --seed, --quick, --threads.
+void add_global_options(CommandLine& cl) {
+  CLI::App& app = cl.app;
+  app.fallthrough();
+  app.add_option("-o,--out", cl.out_dir, "output folder (created if needed)")->capture_default_str();
+  app.add_option("--seed", cl.seed_text, "seed of every random choice, 0 to 18446744073709551615")
+      ->type_name("UINT64")
+      ->capture_default_str();
+  app.add_flag("--quick", cl.quick, "reduced epochs and sizes, for a first look and the smoke test");
+  app.add_option("--threads", cl.threads_text,
+                 "worker threads, 1 to " + std::to_string(kMaxThreads) + " (default: SIMDNN_NUM_THREADS or all cores)")
+      ->type_name("INT");
+  app.require_subcommand(1, 1);
+}
+
+// A subcommand per experiment, with its settings as options, and `all`.
+void add_experiments(CommandLine& cl, const std::vector<ExperimentInfo>& experiments) {
+  for (const ExperimentInfo& e : experiments) {
+    CLI::App* sub = cl.app.add_subcommand(e.name, e.description);
+    for (const Setting& setting : e.settings) {
+      CLI::Option* option = sub->add_option("--" + setting.name, cl.given[e.name][setting.name],
+                                            setting.help + " (default: " + default_text(setting) + ")");
+      option->type_name(setting.kind == Setting::Kind::count    ? "INT"
+                        : setting.kind == Setting::Kind::choice ? "NAME"
+                                                                : "NUMBER");
+      cl.setting_options.emplace_back(e.name, option);
+    }
+    cl.names += e.name + ", ";
+  }
+  cl.app.add_subcommand("all", "every experiment above, then REPORT.md and the figures");
+  cl.names += "all";
+}
+
+// After parsing: the run's options, with the chosen experiment's settings checked as it will read
+// them. Throws UsageError. Returns the --threads value (0 when not given).
+int read_options(const CommandLine& cl, const std::vector<ExperimentInfo>& experiments, RunOptions& options) {
+  options.quick = cl.quick;
+  options.seed = parse_integer<std::uint64_t>("--seed", cl.seed_text, 0, std::numeric_limits<std::uint64_t>::max());
+  const int threads = cl.threads_text.empty() ? 0 : parse_integer<int>("--threads", cl.threads_text, 1, kMaxThreads);
+  const std::string chosen = cl.app.get_subcommands().front()->get_name();
+  for (const auto& [experiment, option] : cl.setting_options) {
+    if (experiment != chosen || option->count() == 0) continue;
+    const std::string name = option->get_name().substr(2);  // without "--"
+    options.settings[name] = cl.given.at(chosen).at(name);
+  }
+  for (const ExperimentInfo& e : experiments) {
+    if (e.name != chosen) continue;
+    try {
+      Settings(e.settings, options.settings, options.quick);
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(error.what());
+    }
+  }
+  return threads;
+}
+
+// What CLI11 refused, as a usage error (exit 2), or --help (exit 0).
+int report_parse_error(CommandLine& cl, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return cl.app.exit(e);  // --help
+  // An argument that is neither an option nor an experiment: CLI11 only says that a subcommand
+  // is required.
+  if (cl.app.get_subcommands().empty()) {
+    for (const std::string& arg : cl.app.remaining()) {
+      if (!arg.empty() && arg[0] != '-') {
+        print_usage_error("unknown experiment \"" + arg + "\", expected one of " + cl.names);
+        return kExitUsage;
+      }
+    }
+  }
+  if (cl.app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+    print_usage_error("an experiment is required, one of " + cl.names);
+    return kExitUsage;
+  }
+  print_usage_error(e.what());
+  return kExitUsage;
+}
+
+// Runs `chosen` (or every experiment for "all"), writing each section as NAME.md, then REPORT.md
+// for "all", then the figures. Throws what an experiment throws.
+void run_experiments(const RunOptions& options, const std::vector<ExperimentInfo>& experiments,
+                     const std::string& chosen) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> sections;
+  for (const ExperimentInfo& e : experiments) {
+    if (chosen != "all" && chosen != e.name) continue;
+    Experiment experiment(options, e.name, e.title, e.settings);
+    const auto t0 = std::chrono::steady_clock::now();
+    experiment.progress("running");
+    e.run(experiment);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    experiment.progress("done in " + fmt(s, 1) + " s");
+    std::ofstream section(options.out_dir / (e.name + ".md"));
+    section << experiment.section();
+    if (!section.flush()) throw std::runtime_error("cannot write " + (options.out_dir / (e.name + ".md")).string());
+    sections.push_back(experiment.section());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (chosen == "all") write_report(options, sections, seconds);
+  render_figures(options.out_dir);
+  std::cout << "repro: wrote " << options.out_dir.string() << (chosen == "all" ? "/REPORT.md" : "") << " in "
+            << fmt(seconds, 1) << " s" << std::endl;
+}
+
 }  // namespace
 }  // namespace simdnn::repro
 
 int main(int argc, char** argv) {
   using namespace simdnn::repro;
-  CLI::App app{"repro: reproduces the deep-networks notebook's demos, figures and comparisons"};
-  app.fallthrough();
-  RunOptions options;
-  std::string out_dir = "repro_out";
-  // Both read as text and checked here: CLI11 would wrap --seed -1 or 2^64 to 2^64-1.
-  std::string seed_text = std::to_string(options.seed);
-  std::string threads_text;
-  app.add_option("-o,--out", out_dir, "output folder (created if needed)")->capture_default_str();
-  app.add_option("--seed", seed_text, "seed of every random choice, 0 to 18446744073709551615")
-      ->type_name("UINT64")
-      ->capture_default_str();
-  app.add_flag("--quick", options.quick, "reduced epochs and sizes, for a first look and the smoke test");
-  app.add_option("--threads", threads_text,
-                 "worker threads, 1 to " + std::to_string(kMaxThreads) + " (default: SIMDNN_NUM_THREADS or all cores)")
-      ->type_name("INT");
-  app.require_subcommand(1, 1);
-
+  CommandLine cl;
   const std::vector<ExperimentInfo> experiments = registered_experiments();
-  std::string names;
-  // Each experiment's settings, as its own options (`repro NAME --help` lists them with their
-  // defaults): given[experiment][setting] = the value as typed.
-  std::map<std::string, std::map<std::string, std::string>> given;
-  std::vector<std::pair<std::string, CLI::Option*>> setting_options;  // (experiment, its option)
-  for (const ExperimentInfo& e : experiments) {
-    CLI::App* sub = app.add_subcommand(e.name, e.description);
-    for (const Setting& setting : e.settings) {
-      CLI::Option* option = sub->add_option("--" + setting.name, given[e.name][setting.name],
-                                            setting.help + " (default: " + default_text(setting) + ")");
-      option->type_name(setting.kind == Setting::Kind::count    ? "INT"
-                        : setting.kind == Setting::Kind::choice ? "NAME"
-                                                                : "NUMBER");
-      setting_options.emplace_back(e.name, option);
-    }
-    names += e.name + ", ";
-  }
-  app.add_subcommand("all", "every experiment above, then REPORT.md and the figures");
-  names += "all";
-
+  add_global_options(cl);
+  add_experiments(cl, experiments);
+  RunOptions options;
   int threads = 0;
   try {
-    app.parse(argc, argv);
-    options.seed = parse_integer<std::uint64_t>("--seed", seed_text, 0, std::numeric_limits<std::uint64_t>::max());
-    if (!threads_text.empty()) threads = parse_integer<int>("--threads", threads_text, 1, kMaxThreads);
-    const std::string chosen = app.get_subcommands().front()->get_name();
-    for (const auto& [experiment, option] : setting_options) {
-      if (experiment != chosen || option->count() == 0) continue;
-      const std::string name = option->get_name().substr(2);  // without "--"
-      options.settings[name] = given[chosen][name];
-    }
-    for (const ExperimentInfo& e : experiments) {  // checked as the experiment will read them
-      if (e.name != chosen) continue;
-      try {
-        Settings(e.settings, options.settings, options.quick);
-      } catch (const std::invalid_argument& error) {
-        throw UsageError(error.what());
-      }
-    }
+    cl.app.parse(argc, argv);
+    threads = read_options(cl, experiments, options);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
-    // An argument that is neither an option nor an experiment: CLI11 only says that a subcommand
-    // is required.
-    if (app.get_subcommands().empty()) {
-      for (const std::string& arg : app.remaining()) {
-        if (!arg.empty() && arg[0] != '-') {
-          print_usage_error("unknown experiment \"" + arg + "\", expected one of " + names);
-          return kExitUsage;
-        }
-      }
-    }
-    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
-      print_usage_error("an experiment is required, one of " + names);
-      return kExitUsage;
-    }
-    print_usage_error(e.what());
-    return kExitUsage;
+    return report_parse_error(cl, e);
   } catch (const UsageError& e) {
     print_usage_error(e.what());
     return kExitUsage;
@@ -220,30 +275,10 @@ int main(int argc, char** argv) {
   try {
     if (threads > 0) simdnn::set_num_threads(threads);
     // Under `bazel run`, relative paths are the user's, not the runfiles folder's.
-    std::filesystem::path out = out_dir;
+    std::filesystem::path out = cl.out_dir;
     if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && out.is_relative()) out = std::filesystem::path(wd) / out;
     options.out_dir = out;
-    const std::string chosen = app.get_subcommands().front()->get_name();
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> sections;
-    for (const ExperimentInfo& e : experiments) {
-      if (chosen != "all" && chosen != e.name) continue;
-      Experiment experiment(options, e.name, e.title, e.settings);
-      const auto t0 = std::chrono::steady_clock::now();
-      experiment.progress("running");
-      e.run(experiment);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      experiment.progress("done in " + fmt(s, 1) + " s");
-      std::ofstream section(options.out_dir / (e.name + ".md"));
-      section << experiment.section();
-      if (!section.flush()) throw std::runtime_error("cannot write " + (options.out_dir / (e.name + ".md")).string());
-      sections.push_back(experiment.section());
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (chosen == "all") write_report(options, sections, seconds);
-    render_figures(options.out_dir);
-    std::cout << "repro: wrote " << options.out_dir.string() << (chosen == "all" ? "/REPORT.md" : "") << " in "
-              << fmt(seconds, 1) << " s" << std::endl;
+    run_experiments(options, experiments, cl.app.get_subcommands().front()->get_name());
   } catch (const std::exception& e) {
     std::cerr << "repro: " << e.what() << std::endl;
     return 1;

@@ -89,13 +89,21 @@ Series line(const std::string& csv, const std::string& x, const std::string& y, 
   return Series{.csv = csv, .x = x, .y = y, .label = label};
 }
 
-void run(Experiment& e) {
-  const std::size_t epochs = e.settings().count("epochs");
-  const std::size_t repeats = e.scaled(5, 1);
-  const NotebookData d = load_notebook_data(e.seed());
-  const std::size_t steps_per_epoch = (d.x_train.rows() + kBatch - 1) / kBatch;
-  const std::size_t total_steps = epochs * steps_per_epoch;
+// This run's values of kSettings, and the length of a run in SGD steps.
+struct Plan {
+  std::size_t epochs, repeats;  // training seeds: e.seed() + 0 .. repeats - 1
+  std::size_t steps_per_epoch, total_steps;
 
+  Plan(const Experiment& e, const NotebookData& d)
+      : epochs(e.settings().count("epochs")),
+        repeats(e.scaled(5, 1)),
+        steps_per_epoch((d.x_train.rows() + kBatch - 1) / kBatch),
+        total_steps(epochs * steps_per_epoch) {}
+};
+
+// The schedules compared, two constant rates first.
+std::vector<ScheduleSpec> make_specs(const Plan& plan) {
+  const std::size_t epochs = plan.epochs, total_steps = plan.total_steps;
   // Every schedule's length is a fraction of the run, so --quick keeps their shapes.
   const std::size_t step_epochs = std::max<std::size_t>(1, epochs * 3 / 10);
   const double exp_gamma = std::pow(kMinLr / kBaseLr, 1.0 / static_cast<double>(epochs));  // reaches kMinLr at the end
@@ -111,8 +119,7 @@ void run(Experiment& e) {
   };
   const std::string cycle_text = "between " + num(kMinLr) + " and " + num(kBaseLr) + ", " + std::to_string(half_cycle) +
                                  " steps up and down";
-
-  const std::vector<ScheduleSpec> specs = {
+  return {
       {"constant_0_01", "constant 0.01", "the notebook's rate", [] { return std::make_unique<ConstantLr>(0.01); }},
       {"constant_0_1", "constant 0.1", "the schedules' base rate", [] { return std::make_unique<ConstantLr>(kBaseLr); }},
       {"step_decay", "step", "×0.1 every " + std::to_string(step_epochs) + " epochs",
@@ -131,24 +138,33 @@ void run(Experiment& e) {
       {"exp_range", "cyclic exp_range", cycle_text + ", amplitude ×" + fmt(exp_range_gamma, 5) + " per step",
        cyclic(CyclicMode::exp_range, exp_range_gamma), true},
   };
+}
 
-  std::vector<std::vector<Outcome>> runs(specs.size());
+// runs[i][r]: schedule i with training seed e.seed() + r (the data stay those of e.seed()).
+using Runs = std::vector<std::vector<Outcome>>;
+
+// Trains every schedule with every seed.
+Runs train_all(Experiment& e, const std::vector<ScheduleSpec>& specs, const NotebookData& d, const Plan& plan) {
+  Runs runs(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    for (std::size_t r = 0; r < repeats; ++r) runs[i].push_back(train_one(specs[i], d, epochs, e.seed() + r));
+    for (std::size_t r = 0; r < plan.repeats; ++r) runs[i].push_back(train_one(specs[i], d, plan.epochs, e.seed() + r));
     e.progress(specs[i].label + ": val accuracy " + fmt(runs[i][0].val.accuracy, 3));
   }
+  return runs;
+}
 
-  // The rate of every step.
+// The rate of every step (first seed), and a panel per schedule but the notebook's constant rate.
+void lr_outputs(Experiment& e, const std::vector<ScheduleSpec>& specs, const Runs& runs, const Plan& plan) {
   std::vector<std::string> lr_columns = {"step", "epoch"};
   for (const ScheduleSpec& s : specs) lr_columns.push_back(s.id);
   std::vector<std::vector<double>> lr_rows;
-  for (std::size_t t = 0; t < total_steps; ++t) {
-    std::vector<double> row = {static_cast<double>(t), static_cast<double>(t) / static_cast<double>(steps_per_epoch)};
+  for (std::size_t t = 0; t < plan.total_steps; ++t) {
+    std::vector<double> row = {static_cast<double>(t), static_cast<double>(t) / static_cast<double>(plan.steps_per_epoch)};
     for (std::size_t i = 0; i < specs.size(); ++i) row.push_back(t < runs[i][0].lr.size() ? runs[i][0].lr[t] : NAN);
     lr_rows.push_back(row);
   }
   e.csv("lr", lr_columns, lr_rows);
-  Figure lr_figure{.title = "Learning rate at every SGD step (" + std::to_string(steps_per_epoch) + " steps per epoch)",
+  Figure lr_figure{.title = "Learning rate at every SGD step (" + std::to_string(plan.steps_per_epoch) + " steps per epoch)",
                    .rows = 2, .cols = 4};
   for (std::size_t i = 1; i < specs.size(); ++i) {
     Panel p{.title = specs[i].label, .xlabel = "epoch", .ylabel = "learning rate"};
@@ -156,14 +172,17 @@ void run(Experiment& e) {
     lr_figure.panels.push_back(p);
   }
   e.figure("lr", lr_figure);
+}
 
-  // Per-epoch curves.
+// Per-epoch curves (first seed): the decaying schedules in one row, the cyclical in the other,
+// each beside the two constant rates.
+void curve_outputs(Experiment& e, const std::vector<ScheduleSpec>& specs, const Runs& runs, const Plan& plan) {
   std::vector<std::string> columns = {"epoch"};
   for (const ScheduleSpec& s : specs) {
     for (const char* m : {"_train_loss", "_val_loss", "_val_accuracy", "_lr"}) columns.push_back(s.id + m);
   }
   std::vector<std::vector<double>> rows;
-  for (std::size_t k = 0; k < epochs; ++k) {
+  for (std::size_t k = 0; k < plan.epochs; ++k) {
     std::vector<double> row = {static_cast<double>(k + 1)};
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const EpochRecord& r = runs[i][0].history.epochs.at(k);
@@ -172,7 +191,7 @@ void run(Experiment& e) {
     rows.push_back(row);
   }
   e.csv("curves", columns, rows);
-  Figure training{.title = "Training with each schedule (plain SGD, " + std::to_string(epochs) + " epochs)",
+  Figure training{.title = "Training with each schedule (plain SGD, " + std::to_string(plan.epochs) + " epochs)",
                   .rows = 2, .cols = 3};
   for (bool cyclical : {false, true}) {
     Panel train{.title = std::string(cyclical ? "Cyclical" : "Decaying") + " schedules: training loss", .xlabel = "epoch",
@@ -188,7 +207,12 @@ void run(Experiment& e) {
     training.panels.insert(training.panels.end(), {train, val, acc});
   }
   e.figure("training", training);
+}
 
+// Per schedule: the first seed's losses and accuracies, and the test accuracy and best validation
+// loss over the seeds.
+void results_table(Experiment& e, const std::vector<ScheduleSpec>& specs, const Runs& runs, const Plan& plan) {
+  const std::size_t repeats = plan.repeats;
   Table t({"schedule", "settings", "final lr", "train loss", "val loss", "best val loss (epoch)", "val acc", "test acc",
            "test acc, " + std::to_string(repeats) + " seeds", "best val loss, " + std::to_string(repeats) + " seeds"});
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -201,35 +225,51 @@ void run(Experiment& e) {
   }
   e.table("results",
           "Learning-rate schedules on the notebook's task: plain SGD, base rate " + num(kBaseLr) + ", " +
-              std::to_string(epochs) + " epochs × " + std::to_string(steps_per_epoch) +
+              std::to_string(plan.epochs) + " epochs × " + std::to_string(plan.steps_per_epoch) +
               " steps, batch 32, 20-64-32-16-1 ReLU (He init), binary cross-entropy from logits. Losses and "
               "accuracies after the last epoch (seed " + std::to_string(e.seed()) + "); the last two columns over "
               "training seeds " + std::to_string(e.seed()) + "–" + std::to_string(e.seed() + repeats - 1) + ".",
           t);
+}
 
-  auto get = [&](const char* id) -> const Outcome& {
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-      if (specs[i].id == id) return runs[i][0];
-    }
-    return runs[0][0];
-  };
-  const Outcome& c01 = get("constant_0_1");
-  const Outcome& plateau_run = get("plateau");
-  std::size_t reductions = 0;
-  for (std::size_t k = 1; k < plateau_run.history.epochs.size(); ++k) {
-    reductions += plateau_run.history.epochs[k].learning_rate < plateau_run.history.epochs[k - 1].learning_rate;
+// The first seed's run of schedule `id` (the first schedule's if none has it).
+const Outcome& first_run(const std::vector<ScheduleSpec>& specs, const Runs& runs, const char* id) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].id == id) return runs[i][0];
   }
-  // Spread of the seed-mean test accuracies across schedules, against the typical spread between seeds.
-  double lo = INFINITY, hi = 0.0, sd_sum = 0.0;
+  return runs[0][0];
+}
+
+// Spread of the seed-mean test accuracies across schedules, against the typical spread between seeds.
+struct SeedSpread {
+  double lo = INFINITY, hi = 0.0;  // the lowest and highest mean test accuracy of a schedule
+  double sd_mean = 0.0;            // the standard deviation between seeds, averaged over the schedules
+};
+
+SeedSpread seed_spread(const Runs& runs) {
+  SeedSpread s;
+  double sd_sum = 0.0;
   for (const auto& rs : runs) {
     double mean = 0.0, var = 0.0;
     for (const Outcome& o : rs) mean += o.test.accuracy;
     mean /= static_cast<double>(rs.size());
     for (const Outcome& o : rs) var += (o.test.accuracy - mean) * (o.test.accuracy - mean);
     sd_sum += rs.size() > 1 ? std::sqrt(var / static_cast<double>(rs.size() - 1)) : 0.0;
-    lo = std::min(lo, mean), hi = std::max(hi, mean);
+    s.lo = std::min(s.lo, mean), s.hi = std::max(s.hi, mean);
   }
-  const double sd_mean = sd_sum / static_cast<double>(runs.size());
+  s.sd_mean = sd_sum / static_cast<double>(runs.size());
+  return s;
+}
+
+// What the schedules do on this task, with this run's numbers.
+void explain(Experiment& e, const std::vector<ScheduleSpec>& specs, const Runs& runs, const Plan& plan) {
+  const Outcome& c01 = first_run(specs, runs, "constant_0_1");
+  const Outcome& plateau_run = first_run(specs, runs, "plateau");
+  std::size_t reductions = 0;
+  for (std::size_t k = 1; k < plateau_run.history.epochs.size(); ++k) {
+    reductions += plateau_run.history.epochs[k].learning_rate < plateau_run.history.epochs[k - 1].learning_rate;
+  }
+  const SeedSpread spread = seed_spread(runs);
   const bool c01_overfits = c01.val.loss > 1.1 * c01.best_val_loss;
   e.note(
       "The notebook names learning-rate scheduling among its best practices and cyclical rates among its "
@@ -243,17 +283,29 @@ void run(Experiment& e) {
                       "few dozen epochs and then overfits, so a decaying rate mostly slows the overfitting down "
                       "(lower final validation loss) rather than raising accuracy."
                     : ".") +
-      (repeats > 1 ? " Over " + std::to_string(repeats) + " seeds the mean test accuracies of the schedules lie "
-                     "between " + fmt(lo, 3) + " and " + fmt(hi, 3) + ", with a standard deviation between seeds of "
-                     "about " + fmt(sd_mean, 3) +
-                     (hi - lo < 2.0 * sd_mean ? ": on this task the schedule does not change the accuracy measurably."
-                                               : ".")
-                   : std::string()) +
+      (plan.repeats > 1 ? " Over " + std::to_string(plan.repeats) + " seeds the mean test accuracies of the schedules lie "
+                          "between " + fmt(spread.lo, 3) + " and " + fmt(spread.hi, 3) + ", with a standard deviation "
+                          "between seeds of about " + fmt(spread.sd_mean, 3) +
+                          (spread.hi - spread.lo < 2.0 * spread.sd_mean
+                               ? ": on this task the schedule does not change the accuracy measurably."
+                               : ".")
+                        : std::string()) +
       " Reduce-on-plateau, watching the validation loss, reacts when it stops falling: it halved the rate " +
       std::to_string(reductions) + " times and ended at " + num(plateau_run.lr.back()) + ". The cyclical "
       "schedules return periodically to the high rate (each return shows as a bump in the training loss); "
       "triangular2 and exp_range shrink the cycles so that training settles." +
-      std::string(e.quick() ? " (This is a --quick run of " + std::to_string(epochs) + " epochs.)" : ""));
+      std::string(e.quick() ? " (This is a --quick run of " + std::to_string(plan.epochs) + " epochs.)" : ""));
+}
+
+void run(Experiment& e) {
+  const NotebookData d = load_notebook_data(e.seed());
+  const Plan plan(e, d);
+  const std::vector<ScheduleSpec> specs = make_specs(plan);
+  const Runs runs = train_all(e, specs, d, plan);
+  lr_outputs(e, specs, runs, plan);
+  curve_outputs(e, specs, runs, plan);
+  results_table(e, specs, runs, plan);
+  explain(e, specs, runs, plan);
 }
 
 const bool registered = register_experiment(

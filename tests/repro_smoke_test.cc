@@ -591,6 +591,19 @@ TEST(ReproCommandLine, SettingsChangeTheRunAndAreRecorded) {
   EXPECT_EQ(csv_header(out / "exploding_norms.csv", &rows).size(), 10u);  // layer + 3 inits x 3 curves
   EXPECT_EQ(rows, 4u);
   EXPECT_NE(slurp(out / "exploding_growth.md").find("notebook_norm_after_4"), std::string::npos);
+
+  // digits takes an optimizer and its rate; depth's sweep ends at --depth.
+  EXPECT_EQ(run_repro("digits --help", log), 0);
+  const std::string digits_help = slurp(log);
+  for (const char* part : {"--lr", "(default: 0.001)", "--optimizer", "(default: adam)"}) {
+    EXPECT_NE(digits_help.find(part), std::string::npos) << part << " not in\n" << digits_help;
+  }
+  ASSERT_EQ(run_repro("depth --quick --threads 1 --epochs 1 --depth 12 --out '" + out.string() + "'", log), 0)
+      << slurp(log);
+  const Csv sweep = read_csv(out / "depth_test_accuracy.csv");
+  std::vector<std::string> depths;
+  for (const auto& row : sweep.rows) depths.push_back(row.at(0));
+  EXPECT_EQ(depths, (std::vector<std::string>{"5", "10", "12"}));
 }
 
 }  // namespace
