@@ -61,6 +61,21 @@ void for_window(const WindowGeometry& g, std::size_t oh, std::size_t ow, const F
   }
 }
 
+// The columns [kw_begin, kw_end) of kernel row kh that fall inside the image for output column
+// ow: in NHWC those kernel positions read consecutive pixels, so each row of a window is one
+// contiguous span of (kw_end − kw_begin)·C floats, starting at input column iw_begin.
+struct Span {
+  std::size_t kw_begin, kw_end, iw_begin;
+};
+
+Span window_row(const WindowGeometry& g, std::size_t ow) {
+  const std::size_t left = ow * g.stride;  // input column of kw = 0, plus padding
+  const std::size_t kw_begin = left < g.padding ? g.padding - left : 0;
+  const std::size_t right = g.input.width + g.padding;  // one past the last real column, plus padding
+  const std::size_t kw_end = left + g.kernel <= right ? g.kernel : right > left ? right - left : 0;
+  return {kw_begin, std::max(kw_begin, kw_end), left + kw_begin - g.padding};
+}
+
 }  // namespace
 
 void im2col(const WindowGeometry& g, ConstMatrixView x, MatrixView col) {
@@ -72,11 +87,19 @@ void im2col(const WindowGeometry& g, ConstMatrixView x, MatrixView col) {
     for (std::size_t oh = 0; oh < g.out_height(); ++oh) {
       for (std::size_t ow = 0; ow < g.out_width(); ++ow) {
         float* dst = col.row(n * out + oh * g.out_width() + ow);
-        std::fill(dst, dst + window, 0.0f);
-        for_window(g, oh, ow, [&](std::size_t kh, std::size_t kw, std::size_t ih, std::size_t iw) {
-          const float* src = image + (ih * g.input.width + iw) * c;
-          std::copy(src, src + c, dst + (kh * g.kernel + kw) * c);
-        });
+        const Span span = window_row(g, ow);
+        for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+          float* row = dst + kh * g.kernel * c;
+          const std::size_t ih = oh * g.stride + kh;
+          if (ih < g.padding || ih - g.padding >= g.input.height || span.kw_begin == span.kw_end) {
+            std::fill(row, row + g.kernel * c, 0.0f);
+            continue;
+          }
+          std::fill(row, row + span.kw_begin * c, 0.0f);
+          const float* src = image + ((ih - g.padding) * g.input.width + span.iw_begin) * c;
+          std::copy(src, src + (span.kw_end - span.kw_begin) * c, row + span.kw_begin * c);
+          std::fill(row + span.kw_end * c, row + g.kernel * c, 0.0f);
+        }
       }
     }
   });
@@ -96,11 +119,15 @@ void col2im(const WindowGeometry& g, ConstMatrixView col, MatrixView dx) {
     for (std::size_t oh = 0; oh < g.out_height(); ++oh) {
       for (std::size_t ow = 0; ow < g.out_width(); ++ow) {
         const float* src = col.row(n * out + oh * g.out_width() + ow);
-        for_window(g, oh, ow, [&](std::size_t kh, std::size_t kw, std::size_t ih, std::size_t iw) {
-          float* dst = image + (ih * g.input.width + iw) * c;
-          const float* from = src + (kh * g.kernel + kw) * c;
-          for (std::size_t k = 0; k < c; ++k) dst[k] += from[k];
-        });
+        const Span span = window_row(g, ow);
+        for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+          const std::size_t ih = oh * g.stride + kh;
+          if (ih < g.padding || ih - g.padding >= g.input.height) continue;
+          float* dst = image + ((ih - g.padding) * g.input.width + span.iw_begin) * c;
+          const float* from = src + (kh * g.kernel + span.kw_begin) * c;
+          const std::size_t count = (span.kw_end - span.kw_begin) * c;
+          for (std::size_t k = 0; k < count; ++k) dst[k] += from[k];
+        }
       }
     }
   });
