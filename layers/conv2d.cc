@@ -1,5 +1,6 @@
 #include <simdnn/layers/conv2d.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -42,11 +43,33 @@ ConstMatrixView Conv2D::columns(ConstMatrixView x, Tensor& col) const {
   return c;
 }
 
+std::size_t Conv2D::eval_chunk() const {
+  const std::size_t image_bytes = geometry_.out_pixels() * weight_.rows() * sizeof(float);
+  return std::max<std::size_t>(1, kEvalColumnBytes / image_bytes);
+}
+
+void Conv2D::forward_chunks(ConstMatrixView x, MatrixView y, MatrixView col) const {
+  const std::size_t chunk = col.rows / geometry_.out_pixels();
+  for (std::size_t begin = 0; begin < x.rows; begin += chunk) {
+    const std::size_t rows = std::min(chunk, x.rows - begin);
+    const ConstMatrixView xs{x.row(begin), rows, x.cols, x.ld};
+    const MatrixView c{col.data, rows * geometry_.out_pixels(), col.cols, col.ld};
+    im2col(geometry_, xs, c);
+    gemm(Trans::no, Trans::no, 1.0f, c, weight_.cview(), 0.0f,
+         pixel_rows(MatrixView{y.row(begin), rows, y.cols, y.ld}, out_channels_), {has_bias_ ? bias_.data() : nullptr});
+  }
+}
+
 ConstMatrixView Conv2D::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
-  const ConstMatrixView a = columns(x, col_);
   const MatrixView y = reserve_rows(y_, x.rows, output_width());
+  if (mode == Mode::eval && !pointwise(x)) {
+    const std::size_t chunk = std::min(eval_chunk(), x.rows);
+    forward_chunks(x, y, reserve_rows(col_, chunk * geometry_.out_pixels(), weight_.rows()));
+    return y;
+  }
+  const ConstMatrixView a = columns(x, col_);
   gemm(Trans::no, Trans::no, 1.0f, a, weight_.cview(), 0.0f, pixel_rows(y, out_channels_),
        {has_bias_ ? bias_.data() : nullptr});
   if (mode == Mode::train) {
@@ -59,15 +82,14 @@ ConstMatrixView Conv2D::forward(ConstMatrixView x, Mode mode) {
 
 ConstMatrixView Conv2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   check_input(x);
-  ConstMatrixView a = pixel_rows(x, geometry_.input.channels);
-  if (!pointwise(x)) {
-    const MatrixView c = buffers.next(x.rows * geometry_.out_pixels(), weight_.rows());
-    im2col(geometry_, x, c);
-    a = c;
-  }
   const MatrixView y = buffers.next(x.rows, output_width());
-  gemm(Trans::no, Trans::no, 1.0f, a, weight_.cview(), 0.0f, pixel_rows(y, out_channels_),
-       {has_bias_ ? bias_.data() : nullptr});
+  if (pointwise(x)) {
+    gemm(Trans::no, Trans::no, 1.0f, pixel_rows(x, geometry_.input.channels), weight_.cview(), 0.0f,
+         pixel_rows(y, out_channels_), {has_bias_ ? bias_.data() : nullptr});
+    return y;
+  }
+  const std::size_t chunk = std::max<std::size_t>(1, std::min(eval_chunk(), x.rows));
+  forward_chunks(x, y, buffers.next(chunk * geometry_.out_pixels(), weight_.rows()));
   return y;
 }
 

@@ -234,6 +234,24 @@ TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
   for (std::size_t i = 0; i < dw1.size(); ++i) EXPECT_EQ(dw1.data()[i], conv.weight_grad().data()[i]);
 }
 
+// Evaluation runs a chunk of images at a time (at most kEvalColumnBytes of im2col rows): the
+// same bits as the train-mode forward, which runs them all at once.
+TEST(Conv, EvaluationInChunksGivesTheTrainModeBits) {
+  Conv2D conv({64, 64, 16}, 4, 3, {.padding = 1, .seed = 2});  // 2.4 MB of im2col per image
+  const std::size_t per_chunk = Conv2D::kEvalColumnBytes / (64 * 64 * 144 * sizeof(float));
+  ASSERT_GT(per_chunk, 1u);
+  const std::size_t n = 2 * per_chunk + 1;  // two full chunks and one image
+  const Tensor x = random_images(n, conv.input_shape(), 3);
+  const Tensor trained = copy(conv.forward(x.cview(), Mode::train));
+  const Tensor evaluated = copy(conv.forward(x.cview(), Mode::eval));
+  InferenceBuffers buffers;
+  const Tensor inferred = copy(conv.infer(x.cview(), buffers));
+  for (std::size_t i = 0; i < trained.size(); ++i) {
+    ASSERT_EQ(trained.data()[i], evaluated.data()[i]) << i;
+    ASSERT_EQ(trained.data()[i], inferred.data()[i]) << i;
+  }
+}
+
 TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
   const ImageShape s{2, 2, 1};
   MaxPool2D pool(s, 2);
