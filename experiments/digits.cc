@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <simdnn/data/datasets.h>
+#include "experiments/image_report.h"
 #include "experiments/image_study.h"
 #include "experiments/report.h"
 #include <simdnn/layers/sequential.h>
@@ -54,22 +55,6 @@ std::string optimizer_label(const std::string& name) {
   return it == labels.end() ? name : it->second;
 }
 
-std::size_t parameter_count(Layer& model) {
-  std::size_t n = 0;
-  for (const Parameter& p : all_parameters(model)) n += p.value->size();
-  return n;
-}
-
-std::vector<std::int32_t> predict_labels(Trainer& trainer, ConstMatrixView x) {
-  const ConstMatrixView out = trainer.predict(x);
-  std::vector<std::int32_t> labels(out.rows);
-  for (std::size_t i = 0; i < out.rows; ++i) {
-    const float* row = out.row(i);
-    labels[i] = static_cast<std::int32_t>(std::max_element(row, row + out.cols) - row);
-  }
-  return labels;
-}
-
 // Trains with Trainer::fit (no augmentation) and keeps what the report needs.
 struct Trained {
   std::unique_ptr<Sequential> model;
@@ -96,50 +81,6 @@ Trained train_plain(ImageModel k, const ImageData& d, const StudyConfig& c, std:
   t.test_accuracy = t.history.epochs.back().validation.accuracy;
   t.predictions = predict_labels(trainer, d.x_test.cview());
   return t;
-}
-
-void confusion_csv(Experiment& e, const std::string& stem, const ConfusionMatrix& m) {
-  std::vector<std::string> columns;
-  for (std::size_t c = 0; c < kClasses; ++c) columns.push_back("pred_" + std::to_string(c));
-  std::vector<std::vector<double>> rows;
-  for (std::size_t r = 0; r < kClasses; ++r) {
-    const auto row = m.counts().subspan(r * kClasses, kClasses);
-    rows.emplace_back(row.begin(), row.end());
-  }
-  e.csv(stem, columns, rows);
-}
-
-// Error analysis: the first kGalleryImages test images the model gets wrong, in test-set order,
-// as images titled with their true and predicted class, and as a table.
-constexpr std::size_t kGalleryImages = 12;
-
-void misclassified_gallery(Experiment& e, const ImageData& d, const std::string& model,
-                           const std::vector<std::int32_t>& predictions) {
-  const std::vector<std::string> columns = d.image_columns();
-  Table t({"test_image", "true_class", "predicted_class"});
-  Figure f{d.title + ": the first test images the " + model + " misclassifies (true → predicted)", 2,
-           static_cast<int>(kGalleryImages / 2), {}};
-  std::size_t wrong = 0;
-  for (std::size_t i = 0; i < predictions.size() && f.panels.size() < kGalleryImages; ++i) {
-    const auto truth = static_cast<std::size_t>(d.labels_test[i]);
-    const auto predicted = static_cast<std::size_t>(predictions[i]);
-    if (truth == predicted) continue;
-    std::vector<std::vector<double>> image(d.side, std::vector<double>(d.side));
-    for (std::size_t p = 0; p < d.side * d.side; ++p) image[p / d.side][p % d.side] = d.x_test(i, p);
-    const std::string stem = d.stem("misclassified_" + std::to_string(wrong++));
-    e.csv(stem, columns, image);
-    Panel panel = line_panel("#" + std::to_string(i) + ": " + d.class_names[truth] + " → " + d.class_names[predicted], "", "");
-    panel.image_csv = stem;
-    panel.image_style = "gray";
-    f.panels.push_back(panel);
-    t.add_row({std::to_string(i), d.class_names[truth], d.class_names[predicted]});
-  }
-  if (f.panels.empty()) {
-    e.note(d.title + ": the " + model + " classifies every test image correctly; no gallery of errors.");
-    return;
-  }
-  e.table(d.stem("misclassified"), d.title + ": the first test images the " + model + " misclassifies", t);
-  e.figure(d.stem("misclassified"), f);
 }
 
 // 1. MLP and ResNet, trained the ordinary way, and their accuracy table.
@@ -189,12 +130,9 @@ std::vector<ConfusionMatrix> confusion_matrices(Experiment& e, const ImageData& 
   std::vector<ConfusionMatrix> matrices;
   Figure cm_figure{d.title + ": confusion matrices on the test set (row = true class, column = predicted)", 1, 2, {}};
   for (std::size_t i = 0; i < trained.size(); ++i) {
-    matrices.push_back(confusion_matrix(d.labels_test, trained[i].predictions, kClasses));
-    const std::string stem = d.stem(std::string("confusion_") + model_name(kImageModels[i]));
-    confusion_csv(e, stem, matrices.back());
-    Panel panel = line_panel(model_name(kImageModels[i]), "predicted class", "true class");
-    panel.image_csv = stem;
-    panel.image_style = "counts";
+    const std::string name = model_name(kImageModels[i]);
+    Panel panel;
+    matrices.push_back(confusion_panel(e, d, d.stem("confusion_" + name), name, trained[i].predictions, panel));
     cm_figure.panels.push_back(panel);
   }
   e.figure(d.stem("confusion"), cm_figure);
@@ -298,27 +236,8 @@ void explain_weight_change(Experiment& e, const ImageData& d, const Tensor& w, c
 void grad_norm_figure(Experiment& e, const ImageData& d, const std::vector<Trained>& trained) {
   Figure f{d.title + ": gradient norm per layer during training (mean over each epoch's steps)", 1, 2, {}};
   for (std::size_t i = 0; i < trained.size(); ++i) {
-    const History& h = trained[i].history;
-    std::vector<std::string> columns = {"epoch"};
-    std::vector<std::size_t> shown;
-    for (std::size_t l = 0; l < h.layer_names.size(); ++l) {
-      std::string name = h.layer_names[l];
-      const std::string last = name.substr(name.find_last_of('/') + 1);
-      std::replace(name.begin(), name.end(), '/', '_');
-      columns.push_back(name);
-      if (last.rfind("bn", 0) != 0) shown.push_back(l);
-    }
-    std::vector<std::vector<double>> rows;
-    for (const EpochRecord& r : h.epochs) {
-      std::vector<double> row = {static_cast<double>(r.epoch + 1)};
-      row.insert(row.end(), r.grad_norms.begin(), r.grad_norms.end());
-      rows.push_back(row);
-    }
-    const std::string stem = d.stem(std::string("grad_norms_") + model_name(kImageModels[i]));
-    e.csv(stem, columns, rows);
-    Panel panel = line_panel(model_name(kImageModels[i]), "epoch", "‖∂L/∂θ‖ of the layer", true);
-    for (std::size_t l : shown) panel.series.push_back({stem, "epoch", columns[l + 1], columns[l + 1]});
-    f.panels.push_back(panel);
+    const std::string name = model_name(kImageModels[i]);
+    f.panels.push_back(grad_norm_panel(e, d.stem("grad_norms_" + name), name, trained[i].history));
   }
   e.figure(d.stem("grad_norms"), f);
 }

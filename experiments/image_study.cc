@@ -4,6 +4,7 @@
 
 #include <simdnn/core/random.h>
 #include <simdnn/data/datasets.h>
+#include <simdnn/data/mnist.h>
 #include <simdnn/data/preprocessing.h>
 #include <simdnn/models/model_config.h>
 #include <simdnn/train/loss.h>
@@ -68,6 +69,29 @@ ImageData fashion_data(std::size_t train_count, std::size_t test_count, std::uin
   d.side = 28;
   d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"};
+  d.x_train = std::move(train.features);  // already in [0, 1]
+  d.x_test = std::move(test.features);
+  d.y_train = one_hot(train.labels, kClasses);
+  d.y_test = one_hot(test.labels, kClasses);
+  d.labels_train = std::move(train.labels);
+  d.labels_test = std::move(test.labels);
+  return d;
+}
+
+ImageData mnist_data(std::size_t train_count, std::size_t test_count, std::uint64_t seed) {
+  SplitOptions so;
+  so.test_fraction = 0.2;
+  so.stratify = true;
+  so.seed = seed;
+  TrainTestSplit split = train_test_split(load_mnist(), so);
+  LabeledData train = random_subset(split.train, train_count, seed, 21);
+  LabeledData test = random_subset(split.test, test_count, seed, 22);
+  ImageData d;
+  d.name = "";
+  d.title = "MNIST";
+  d.shapes = "pen strokes";
+  d.side = kMnistSide;
+  for (std::size_t c = 0; c < kClasses; ++c) d.class_names.push_back(std::to_string(c));
   d.x_train = std::move(train.features);  // already in [0, 1]
   d.x_test = std::move(test.features);
   d.y_train = one_hot(train.labels, kClasses);

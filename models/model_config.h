@@ -66,7 +66,7 @@ struct DenseNetConfig {
 
 // Convolutional networks on NHWC images (core/image.h), the notebook's architecture exercise (a
 // ResNet of several stages against a plain network of the same depth):
-//   image → Conv3x3(channels[0], pad 1) → BatchNorm2D → activation
+//   image → Conv3x3(channels[0], pad 1) → BatchNorm2D → activation → [MaxPool2D(2) if stem_pool]
 //         → per stage s: blocks_per_stage blocks with channels[s] (the first block of every
 //           stage after the first has stride 2: it halves the height and width)
 //         → GlobalAvgPool2D → Dense(outputs)
@@ -79,6 +79,7 @@ struct CnnConfig {
   std::size_t blocks_per_stage = 1;
   std::size_t outputs = 10;
   bool residual = true;
+  bool stem_pool = false;  // halve the image after the stem (4x less work in every later layer)
   ActivationSpec activation = ActivationSpec::relu();
   InitSpec init = InitSpec::he_normal();
   std::uint64_t seed = 0;

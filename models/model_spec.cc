@@ -328,6 +328,7 @@ CnnConfig cnn_from(const json& spec) {
   c.blocks_per_stage = f.positive("blocks_per_stage", c.blocks_per_stage, false, kMaxModelDepth);
   c.outputs = f.positive("outputs", c.outputs);
   c.residual = f.boolean("residual", c.residual);
+  c.stem_pool = f.boolean("stem_pool", c.stem_pool);
   c.activation = f.activation(c.activation);
   c.init = f.init(c.init);
   c.seed = f.seed();

@@ -7,7 +7,8 @@
 //   {"type": "densenet", "inputs": 20, "width": 64, "blocks": 2, "layers_per_block": 3,
 //    "growth_rate": 16, "outputs": 1, "transition_batchnorm": true, ...}
 //   {"type": "cnn", "input": [28, 28, 1], "channels": [16, 32, 64], "blocks_per_stage": 1,
-//    "outputs": 10, "residual": true, ...}   (images NHWC; residual false: the plain network)
+//    "outputs": 10, "residual": true, "stem_pool": false, ...}   (images NHWC; residual false: the
+//    plain network)
 //
 // Fields and defaults are those of the configuration structs in models/model_config.h;
 // "activation" takes the names of core/activation.h with an optional "alpha" (leaky_relu, elu),

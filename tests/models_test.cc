@@ -140,6 +140,9 @@ TEST(Models, CnnResidualAndPlain) {
   c.input = {8, 8, 1};
   EXPECT_EQ(flatten(*from_spec), flatten(*make_cnn(c)));
   EXPECT_EQ(parse_cnn_spec(R"({"type": "cnn", "input": [28, 28, 1]})").channels, (std::vector<std::size_t>{16, 32, 64}));
+  auto pooled = make_model_from_spec(R"({"type": "cnn", "input": [8, 8, 1], "channels": [2], "stem_pool": true})");
+  EXPECT_EQ(kinds(*pooled), "conv2d batchnorm2d activation maxpool2d conv_residual globalavgpool2d dense ");
+  EXPECT_EQ(pooled->children()[4]->input_width(), 4u * 4u * 2u);
 }
 
 void expect_spec_error(const std::string& spec, const std::string& needle) {
@@ -220,6 +223,7 @@ TEST(Models, CnnSpecErrorsNameTheField) {
   expect_spec_error(R"({"type": "cnn", "input": [8, 8, 1], "blocks_per_stage": 0})", "blocks_per_stage");
   expect_spec_error(R"({"type": "cnn", "input": [8, 8, 1], "residual": 1})", "\"residual\": expected true or false");
   expect_spec_error(R"({"type": "cnn", "input": [8, 8, 1], "width": 3})", "unknown field \"width\"");
+  expect_spec_error(R"({"type": "cnn", "input": [1, 8, 1], "stem_pool": true})", "stem_pool needs an input of at least 2x2");
   expect_spec_error(R"({"type": "cnn", "input": [4096, 4096, 1], "channels": [64]})", "more than 16777216 values");
   expect_spec_error(R"({"type": "conv"})", "\"mlp\", \"resnet\", \"densenet\" or \"cnn\"");
 }
