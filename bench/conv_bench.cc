@@ -1,0 +1,168 @@
+// Conv2D forward and backward of simdnn against oneDNN's convolution, in one binary so that every
+// ratio comes from one run on one machine, at the shapes of repro mnist's ResNet (batch 64,
+// 3×3 kernels, padding 1; 28×28 and 14×14 images and smaller, 1 to 64 channels), at 1 and 2
+// threads (SIMDNN_BENCH_THREADS, bench/thread_counts.h, sets others).
+//
+// Both run NHWC activations. oneDNN chooses its own weight layout (format any) and its best
+// implementation (its name goes into the benchmark's label); its weights are left as allocated,
+// which does not change its speed. "backward" is the gradient of the input and of the weights
+// (and, for simdnn, the bias-free Conv2D's backward as the layer runs it: dW, dcol, col2im).
+// Counter GFLOP/s: 2·N·H_out·W_out·k²·C_in·C_out per forward, twice that per backward.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bench/thread_counts.h"
+#include <simdnn/core/random.h>
+#include <simdnn/core/threading.h>
+#include <simdnn/layers/conv2d.h>
+
+namespace {
+
+struct ConvShape {
+  std::string name;
+  std::size_t n, h, w, cin, cout, stride;
+};
+
+const std::vector<ConvShape> kShapes = {
+    {"28x28x1_to_16", 64, 28, 28, 1, 16, 1},   // a stem on MNIST
+    {"28x28x16_to_16", 64, 28, 28, 16, 16, 1},
+    {"14x14x16_to_16", 64, 14, 14, 16, 16, 1},  // stage 1 after the stem's pooling
+    {"14x14x16_to_32_s2", 64, 14, 14, 16, 32, 2},
+    {"7x7x32_to_32", 64, 7, 7, 32, 32, 1},
+    {"7x7x32_to_64_s2", 64, 7, 7, 32, 64, 2},
+    {"4x4x64_to_64", 64, 4, 4, 64, 64, 1},
+};
+
+double forward_flops(const ConvShape& s) {
+  const double oh = static_cast<double>((s.h + 2 - 3) / s.stride + 1), ow = static_cast<double>((s.w + 2 - 3) / s.stride + 1);
+  return 2.0 * static_cast<double>(s.n) * oh * ow * 9.0 * static_cast<double>(s.cin * s.cout);
+}
+
+void set_rate(benchmark::State& state, double flops_per_iteration) {
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+void bm_simdnn(benchmark::State& state, ConvShape s, int threads, bool backward) {
+  simdnn::set_num_threads(threads);
+  simdnn::Conv2D conv({s.h, s.w, s.cin}, s.cout, 3, {.stride = s.stride, .padding = 1, .bias = false, .seed = 1});
+  simdnn::Tensor x(s.n, conv.input_width()), dy(s.n, conv.output_width());
+  simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
+  simdnn::fill_normal(dy.view(), 0.0f, 1.0f, 3, 0);
+  conv.forward(x.cview(), simdnn::Mode::train);
+  for (auto _ : state) {
+    if (backward) {
+      benchmark::DoNotOptimize(conv.backward(dy.cview()).data);
+    } else {
+      benchmark::DoNotOptimize(conv.forward(x.cview(), simdnn::Mode::train).data);
+    }
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, (backward ? 2.0 : 1.0) * forward_flops(s));
+}
+
+// oneDNN's forward (training), backward-data and backward-weights primitives for one shape.
+struct OneDnnConv {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  dnnl::convolution_forward forward;
+  dnnl::convolution_backward_data backward_data;
+  dnnl::convolution_backward_weights backward_weights;
+  dnnl::memory src, weights, dst, diff_src, diff_weights, diff_dst;
+  std::string implementation;
+
+  explicit OneDnnConv(const ConvShape& s) {
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    const auto n = static_cast<dnnl::memory::dim>(s.n);
+    const auto oh = static_cast<dnnl::memory::dim>((s.h + 2 - 3) / s.stride + 1);
+    const auto ow = static_cast<dnnl::memory::dim>((s.w + 2 - 3) / s.stride + 1);
+    const auto ci = static_cast<dnnl::memory::dim>(s.cin), co = static_cast<dnnl::memory::dim>(s.cout);
+    const dnnl::memory::desc src_md({n, ci, static_cast<dnnl::memory::dim>(s.h), static_cast<dnnl::memory::dim>(s.w)},
+                                    dt::f32, tag::nhwc);
+    const dnnl::memory::desc dst_md({n, co, oh, ow}, dt::f32, tag::nhwc);
+    const dnnl::memory::desc any_weights({co, ci, 3, 3}, dt::f32, tag::any);
+    const dnnl::memory::dims strides = {static_cast<dnnl::memory::dim>(s.stride), static_cast<dnnl::memory::dim>(s.stride)};
+    const dnnl::memory::dims padding = {1, 1};
+    const auto algo = dnnl::algorithm::convolution_direct;
+    const dnnl::convolution_forward::primitive_desc fwd_pd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, any_weights, dst_md, strides,
+                                        padding, padding),
+        engine);
+    const dnnl::convolution_backward_data::primitive_desc bwd_data_pd(
+        dnnl::convolution_backward_data::desc(algo, src_md, any_weights, dst_md, strides, padding, padding), engine,
+        fwd_pd);
+    const dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd(
+        dnnl::convolution_backward_weights::desc(algo, src_md, any_weights, dst_md, strides, padding, padding), engine,
+        fwd_pd);
+    forward = dnnl::convolution_forward(fwd_pd);
+    backward_data = dnnl::convolution_backward_data(bwd_data_pd);
+    backward_weights = dnnl::convolution_backward_weights(bwd_weights_pd);
+    src = dnnl::memory(src_md, engine);
+    dst = dnnl::memory(dst_md, engine);
+    diff_src = dnnl::memory(src_md, engine);
+    diff_dst = dnnl::memory(dst_md, engine);
+    weights = dnnl::memory(fwd_pd.weights_desc(), engine);
+    diff_weights = dnnl::memory(bwd_weights_pd.diff_weights_desc(), engine);
+    fill(src);
+    fill(diff_dst);
+    fill(weights);
+    implementation = std::string(fwd_pd.impl_info_str()) + " / " + bwd_data_pd.impl_info_str() + " / " +
+                     bwd_weights_pd.impl_info_str();
+  }
+
+  static void fill(dnnl::memory& m) {
+    auto* p = static_cast<float*>(m.get_data_handle());
+    const std::size_t count = m.get_desc().get_size() / sizeof(float);
+    for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+  }
+
+  void run_forward() {
+    forward.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    stream.wait();
+  }
+  void run_backward() {
+    backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
+    backward_weights.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+    stream.wait();
+  }
+};
+
+void bm_onednn(benchmark::State& state, ConvShape s, int threads, bool backward) {
+  omp_set_num_threads(threads);
+  OneDnnConv conv(s);
+  state.SetLabel(conv.implementation);
+  for (auto _ : state) {
+    if (backward) {
+      conv.run_backward();
+    } else {
+      conv.run_forward();
+    }
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, (backward ? 2.0 : 1.0) * forward_flops(s));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  for (const ConvShape& s : kShapes) {
+    for (int threads : simdnn::bench::thread_counts()) {
+      for (const bool backward : {false, true}) {
+        const std::string suffix =
+            std::string(backward ? "backward" : "forward") + "/" + s.name + "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(("simdnn_" + suffix).c_str(), bm_simdnn, s, threads, backward)->UseRealTime();
+        benchmark::RegisterBenchmark(("onednn_" + suffix).c_str(), bm_onednn, s, threads, backward)->UseRealTime();
+      }
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
