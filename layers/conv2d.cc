@@ -36,26 +36,24 @@ bool Conv2D::pointwise(ConstMatrixView x) const {
   return geometry_.kernel == 1 && geometry_.stride == 1 && geometry_.padding == 0 && x.ld == x.cols;
 }
 
-ConstMatrixView Conv2D::columns(ConstMatrixView x, Tensor& col) const {
-  if (pointwise(x)) return pixel_rows(x, geometry_.input.channels);
-  const MatrixView c = reserve_rows(col, x.rows * geometry_.out_pixels(), weight_.rows());
-  im2col(geometry_, x, c);
+std::size_t Conv2D::chunk_images() const {
+  const std::size_t image_bytes = geometry_.out_pixels() * weight_.rows() * sizeof(float);
+  return std::max<std::size_t>(1, kChunkBytes / image_bytes);
+}
+
+ConstMatrixView Conv2D::chunk_columns(ConstMatrixView x, std::size_t begin, std::size_t rows, MatrixView col) const {
+  const ConstMatrixView images{x.row(begin), rows, x.cols, x.ld};
+  if (pointwise(x)) return pixel_rows(images, geometry_.input.channels);
+  const MatrixView c{col.data, rows * geometry_.out_pixels(), col.cols, col.ld};
+  im2col(geometry_, images, c);
   return c;
 }
 
-std::size_t Conv2D::eval_chunk() const {
-  const std::size_t image_bytes = geometry_.out_pixels() * weight_.rows() * sizeof(float);
-  return std::max<std::size_t>(1, kEvalColumnBytes / image_bytes);
-}
-
-void Conv2D::forward_chunks(ConstMatrixView x, MatrixView y, MatrixView col) const {
-  const std::size_t chunk = col.rows / geometry_.out_pixels();
+void Conv2D::convolve(ConstMatrixView x, MatrixView y, MatrixView col) const {
+  const std::size_t chunk = chunk_images();
   for (std::size_t begin = 0; begin < x.rows; begin += chunk) {
     const std::size_t rows = std::min(chunk, x.rows - begin);
-    const ConstMatrixView xs{x.row(begin), rows, x.cols, x.ld};
-    const MatrixView c{col.data, rows * geometry_.out_pixels(), col.cols, col.ld};
-    im2col(geometry_, xs, c);
-    gemm(Trans::no, Trans::no, 1.0f, c, weight_.cview(), 0.0f,
+    gemm(Trans::no, Trans::no, 1.0f, chunk_columns(x, begin, rows, col), weight_.cview(), 0.0f,
          pixel_rows(MatrixView{y.row(begin), rows, y.cols, y.ld}, out_channels_), {has_bias_ ? bias_.data() : nullptr});
   }
 }
@@ -64,17 +62,9 @@ ConstMatrixView Conv2D::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
   const MatrixView y = reserve_rows(y_, x.rows, output_width());
-  if (mode == Mode::eval && !pointwise(x)) {
-    const std::size_t chunk = std::min(eval_chunk(), x.rows);
-    forward_chunks(x, y, reserve_rows(col_, chunk * geometry_.out_pixels(), weight_.rows()));
-    return y;
-  }
-  const ConstMatrixView a = columns(x, col_);
-  gemm(Trans::no, Trans::no, 1.0f, a, weight_.cview(), 0.0f, pixel_rows(y, out_channels_),
-       {has_bias_ ? bias_.data() : nullptr});
+  convolve(x, y, reserve_rows(col_, std::min(chunk_images(), x.rows) * geometry_.out_pixels(), weight_.rows()));
   if (mode == Mode::train) {
     x_ = x;
-    col_view_ = a;
     trained_forward_ = true;
   }
   return y;
@@ -83,13 +73,8 @@ ConstMatrixView Conv2D::forward(ConstMatrixView x, Mode mode) {
 ConstMatrixView Conv2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   check_input(x);
   const MatrixView y = buffers.next(x.rows, output_width());
-  if (pointwise(x)) {
-    gemm(Trans::no, Trans::no, 1.0f, pixel_rows(x, geometry_.input.channels), weight_.cview(), 0.0f,
-         pixel_rows(y, out_channels_), {has_bias_ ? bias_.data() : nullptr});
-    return y;
-  }
-  const std::size_t chunk = std::max<std::size_t>(1, std::min(eval_chunk(), x.rows));
-  forward_chunks(x, y, buffers.next(chunk * geometry_.out_pixels(), weight_.rows()));
+  const std::size_t chunk = std::max<std::size_t>(1, std::min(chunk_images(), x.rows));
+  convolve(x, y, pointwise(x) ? MatrixView{} : buffers.next(chunk * geometry_.out_pixels(), weight_.rows()));
   return y;
 }
 
@@ -101,17 +86,24 @@ ConstMatrixView Conv2D::backward(ConstMatrixView dy) {
     internal::copy_view(dy, copy);
     dy = copy;
   }
-  const ConstMatrixView dy_rows = pixel_rows(dy, out_channels_);
-  gemm(Trans::yes, Trans::no, 1.0f, col_view_, dy_rows, 1.0f, weight_grad_.view());
-  if (has_bias_) add_column_sums(dy_rows, bias_grad_.data());
+  if (has_bias_) add_column_sums(pixel_rows(dy, out_channels_), bias_grad_.data());
   const MatrixView dx = reserve_rows(dx_, x_.rows, input_width());
-  if (col_view_.data == x_.data) {  // pointwise: dx's pixel rows are dcol
-    gemm(Trans::no, Trans::yes, 1.0f, dy_rows, weight_.cview(), 0.0f, pixel_rows(dx, geometry_.input.channels));
-    return dx;
+  const std::size_t chunk = std::min(chunk_images(), x_.rows), pixels = geometry_.out_pixels();
+  const MatrixView col = reserve_rows(col_, chunk * pixels, weight_.rows());
+  const MatrixView dcol = reserve_rows(dcol_, chunk * pixels, weight_.rows());
+  for (std::size_t begin = 0; begin < x_.rows; begin += chunk) {
+    const std::size_t rows = std::min(chunk, x_.rows - begin);
+    const ConstMatrixView dy_rows = pixel_rows(ConstMatrixView{dy.row(begin), rows, dy.cols, dy.ld}, out_channels_);
+    gemm(Trans::yes, Trans::no, 1.0f, chunk_columns(x_, begin, rows, col), dy_rows, 1.0f, weight_grad_.view());
+    const MatrixView dx_chunk{dx.row(begin), rows, dx.cols, dx.ld};
+    if (pointwise(x_)) {  // dx's pixel rows are dcol
+      gemm(Trans::no, Trans::yes, 1.0f, dy_rows, weight_.cview(), 0.0f, pixel_rows(dx_chunk, geometry_.input.channels));
+      continue;
+    }
+    const MatrixView dc{dcol.data, rows * pixels, dcol.cols, dcol.ld};
+    gemm(Trans::no, Trans::yes, 1.0f, dy_rows, weight_.cview(), 0.0f, dc);
+    col2im(geometry_, dc, dx_chunk);
   }
-  const MatrixView dcol = reserve_rows(dcol_, dy_rows.rows, weight_.rows());
-  gemm(Trans::no, Trans::yes, 1.0f, dy_rows, weight_.cview(), 0.0f, dcol);
-  col2im(geometry_, dcol, dx);
   return dx;
 }
 

@@ -4,20 +4,19 @@
 // with zero padding p and stride s. The output image is H_out × W_out × C_out,
 // H_out = (H + 2p − k)/s + 1.
 //
-// W is stored (k·k·C_in) × C_out, the layout of an im2col row, so that forward is im2col (one
-// row per output pixel of the batch) and one GEMM over all N·H_out·W_out rows, whose result rows
-// are already the NHWC output; the store adds the bias. A 1×1 convolution with stride 1 and no
-// padding on a contiguous input skips im2col: its input rows are the GEMM's rows.
-// backward(dy), with dy and col viewed as (N·H_out·W_out) × C_out and × k·k·C_in:
-//   dW += colᵀ·dy,  db += Σ_rows dy,  dcol = dy·Wᵀ,  dx = col2im(dcol)
-// Every step is deterministic, so results do not depend on the thread count.
+// W is stored (k·k·C_in) × C_out, the layout of an im2col row, so that a convolution is im2col
+// (one row per output pixel) and a GEMM whose result rows are already the NHWC output; the
+// store adds the bias. Both run a chunk of images at a time, as many as kChunkBytes of im2col
+// rows hold (at least one), so that the rows stay in cache between im2col and the GEMM, and no
+// buffer grows with the batch. A 1×1 convolution with stride 1 and no padding on a contiguous
+// input skips im2col: its input rows are the GEMM's rows.
+// backward(dy), chunk by chunk, with dy and col viewed as (images·H_out·W_out) × C_out and
+// × k·k·C_in (col computed again from the kept input, not stored by forward):
+//   dW += colᵀ·dy,  dcol = dy·Wᵀ,  dx = col2im(dcol);   db += Σ_rows dy over the whole batch
+// The chunk size depends only on the shapes, so results do not depend on the thread count;
+// dW adds its chunks in batch order.
 //
-// The input x is not copied (see layer.h); the im2col buffer of the last train-mode forward is
-// kept for backward: N·H_out·W_out·k²·C_in floats. Evaluation (Mode::eval and infer) needs no
-// backward, so it runs im2col and the GEMM a chunk of images at a time, with at most
-// kEvalColumnBytes of im2col buffer (evaluating 4096 MNIST images at once would otherwise take
-// 925 MB for a 3×3 convolution of 8 channels); each output row is the same GEMM row either way,
-// so the results are the same bits as a train-mode forward's.
+// The input x is not copied (see layer.h).
 #pragma once
 
 #include <cstdint>
@@ -42,7 +41,7 @@ struct Conv2DOptions {
 
 class Conv2D : public Layer {
  public:
-  static constexpr std::size_t kEvalColumnBytes = std::size_t{16} << 20;
+  static constexpr std::size_t kChunkBytes = std::size_t{512} << 10;
 
   // Throws std::invalid_argument naming the argument if out_channels is 0 or the window does not
   // fit (WindowGeometry::check), or as initialize() does.
@@ -71,20 +70,20 @@ class Conv2D : public Layer {
  private:
   // Whether the input rows, viewed N·H·W × C_in, are already the im2col rows.
   bool pointwise(ConstMatrixView x) const;
-  // The GEMM's A: x itself (pointwise) or im2col(x) written to `col`.
-  ConstMatrixView columns(ConstMatrixView x, Tensor& col) const;
-  // Images per evaluation chunk: as many as kEvalColumnBytes of im2col rows hold, at least 1.
-  std::size_t eval_chunk() const;
-  // y = the convolution of x, im2col'd chunk by chunk into `col` (col.rows / out_pixels images).
-  void forward_chunks(ConstMatrixView x, MatrixView y, MatrixView col) const;
+  // Images per chunk: as many as kChunkBytes of im2col rows hold, at least 1.
+  std::size_t chunk_images() const;
+  // The GEMM rows of images [begin, begin + rows) of x: their pixel rows (pointwise) or their
+  // im2col, written to the start of `col`.
+  ConstMatrixView chunk_columns(ConstMatrixView x, std::size_t begin, std::size_t rows, MatrixView col) const;
+  // y = the convolution of x, chunk by chunk, im2col'd into `col` (chunk_images() images' rows).
+  void convolve(ConstMatrixView x, MatrixView y, MatrixView col) const;
 
   WindowGeometry geometry_;
   std::size_t out_channels_;
   bool has_bias_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
-  Tensor col_, y_, dy_, dcol_, dx_;  // reused buffers
+  Tensor col_, y_, dy_, dcol_, dx_;  // reused buffers (col_ and dcol_: one chunk)
   ConstMatrixView x_{};              // the input of the last train-mode forward
-  ConstMatrixView col_view_{};       // its GEMM rows (x_ itself, or col_)
   bool trained_forward_ = false;
 };
 

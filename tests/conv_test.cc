@@ -234,22 +234,35 @@ TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
   for (std::size_t i = 0; i < dw1.size(); ++i) EXPECT_EQ(dw1.data()[i], conv.weight_grad().data()[i]);
 }
 
-// Evaluation runs a chunk of images at a time (at most kEvalColumnBytes of im2col rows): the
-// same bits as the train-mode forward, which runs them all at once.
-TEST(Conv, EvaluationInChunksGivesTheTrainModeBits) {
-  Conv2D conv({64, 64, 16}, 4, 3, {.padding = 1, .seed = 2});  // 2.4 MB of im2col per image
-  const std::size_t per_chunk = Conv2D::kEvalColumnBytes / (64 * 64 * 144 * sizeof(float));
-  ASSERT_GT(per_chunk, 1u);
-  const std::size_t n = 2 * per_chunk + 1;  // two full chunks and one image
+// Conv2D runs a chunk of images at a time (at most kChunkBytes of im2col rows): a batch spanning
+// several chunks gives, bit for bit, what the images give one at a time — outputs, input
+// gradients, and weight gradients added in batch order — in train and eval mode and in infer.
+TEST(Conv, ChunkedBatchEqualsImageByImage) {
+  Conv2D conv({28, 28, 16}, 4, 3, {.padding = 1, .seed = 2});  // 451 KB of im2col per image
+  ASSERT_LT(Conv2D::kChunkBytes, 2 * 28 * 28 * 144 * sizeof(float));  // one image per chunk
+  const std::size_t n = 3;
   const Tensor x = random_images(n, conv.input_shape(), 3);
-  const Tensor trained = copy(conv.forward(x.cview(), Mode::train));
+  Tensor dy(n, conv.output_width());
+  fill_normal(dy.view(), 0.0f, 1.0f, 4, 0);
   const Tensor evaluated = copy(conv.forward(x.cview(), Mode::eval));
   InferenceBuffers buffers;
   const Tensor inferred = copy(conv.infer(x.cview(), buffers));
-  for (std::size_t i = 0; i < trained.size(); ++i) {
-    ASSERT_EQ(trained.data()[i], evaluated.data()[i]) << i;
-    ASSERT_EQ(trained.data()[i], inferred.data()[i]) << i;
+  const Tensor y = copy(conv.forward(x.cview(), Mode::train));
+  zero_grad(conv);
+  const Tensor dx = copy(conv.backward(dy.cview()));
+  const Tensor dw = conv.weight_grad().clone();
+  zero_grad(conv);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ConstMatrixView yi = conv.forward(ConstMatrixView{x.cview().row(i), 1, x.cols(), x.cols()}, Mode::train);
+    for (std::size_t c = 0; c < y.cols(); ++c) {
+      ASSERT_EQ(yi(0, c), y(i, c));
+      ASSERT_EQ(evaluated(i, c), y(i, c));
+      ASSERT_EQ(inferred(i, c), y(i, c));
+    }
+    const ConstMatrixView dxi = conv.backward(ConstMatrixView{dy.cview().row(i), 1, dy.cols(), dy.cols()});
+    for (std::size_t c = 0; c < dx.cols(); ++c) ASSERT_EQ(dxi(0, c), dx(i, c));
   }
+  for (std::size_t k = 0; k < dw.size(); ++k) ASSERT_EQ(conv.weight_grad().data()[k], dw.data()[k]) << k;
 }
 
 TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
