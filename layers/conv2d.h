@@ -4,17 +4,13 @@
 // with zero padding p and stride s. The output image is H_out × W_out × C_out,
 // H_out = (H + 2p − k)/s + 1.
 //
-// W is stored (k·k·C_in) × C_out, the layout of an im2col row, so that a convolution is im2col
-// (one row per output pixel) and a GEMM whose result rows are already the NHWC output; the
-// store adds the bias. Both run a chunk of images at a time, as many as kChunkBytes of im2col
-// rows hold (at least one), so that the rows stay in cache between im2col and the GEMM, and no
-// buffer grows with the batch. A 1×1 convolution with stride 1 and no padding on a contiguous
-// input skips im2col: its input rows are the GEMM's rows.
-// backward(dy), chunk by chunk, with dy and col viewed as (images·H_out·W_out) × C_out and
-// × k·k·C_in (col computed again from the kept input, not stored by forward):
-//   dW += colᵀ·dy,  dcol = dy·Wᵀ,  dx = col2im(dcol);   db += Σ_rows dy over the whole batch
-// The chunk size depends only on the shapes, so results do not depend on the thread count;
-// dW adds its chunks in batch order.
+// W is stored (k·k·C_in) × C_out, the layout of an im2col row: forward and backward are
+// core/conv.h's conv2d_forward and conv2d_backward (im2col and GEMMs per chunk of images, the
+// chunks in parallel; results independent of the thread count):
+//   forward:  y = im2col(x)·W + b
+//   backward: dW += im2col(x)ᵀ·dy,  db += Σ_rows dy,  dx = col2im(dy·Wᵀ)
+// with dy and im2col(x) viewed as (N·H_out·W_out) × C_out and × k·k·C_in. im2col is computed
+// again in backward from the kept input, not stored.
 //
 // The input x is not copied (see layer.h).
 #pragma once
@@ -22,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <simdnn/core/conv.h>
 #include <simdnn/core/image.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/layers/layer.h>
@@ -41,7 +38,6 @@ struct Conv2DOptions {
 
 class Conv2D : public Layer {
  public:
-  static constexpr std::size_t kChunkBytes = std::size_t{512} << 10;
 
   // Throws std::invalid_argument naming the argument if out_channels is 0 or the window does not
   // fit (WindowGeometry::check), or as initialize() does.
@@ -68,21 +64,11 @@ class Conv2D : public Layer {
   Tensor& bias_grad() { return bias_grad_; }
 
  private:
-  // Whether the input rows, viewed N·H·W × C_in, are already the im2col rows.
-  bool pointwise(ConstMatrixView x) const;
-  // Images per chunk: as many as kChunkBytes of im2col rows hold, at least 1.
-  std::size_t chunk_images() const;
-  // The GEMM rows of images [begin, begin + rows) of x: their pixel rows (pointwise) or their
-  // im2col, written to the start of `col`.
-  ConstMatrixView chunk_columns(ConstMatrixView x, std::size_t begin, std::size_t rows, MatrixView col) const;
-  // y = the convolution of x, chunk by chunk, im2col'd into `col` (chunk_images() images' rows).
-  void convolve(ConstMatrixView x, MatrixView y, MatrixView col) const;
-
   WindowGeometry geometry_;
   std::size_t out_channels_;
   bool has_bias_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
-  Tensor col_, y_, dy_, dcol_, dx_;  // reused buffers (col_ and dcol_: one chunk)
+  Tensor y_, dy_, dx_;  // reused buffers
   ConstMatrixView x_{};              // the input of the last train-mode forward
   bool trained_forward_ = false;
 };
