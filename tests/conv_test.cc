@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include <simdnn/core/conv.h>
 #include <simdnn/core/image.h>
 #include <simdnn/core/random.h>
 #include <simdnn/layers/batchnorm2d.h>
@@ -300,6 +301,16 @@ TEST(Conv, BadArgumentsAreNamed) {
   Conv2D fresh({4, 4, 2}, 3, 3);
   const Tensor dy(2, fresh.output_width());
   EXPECT_THROW(fresh.backward(dy.cview()), std::logic_error);
+  const WindowGeometry g{{4, 4, 2}, 3, 1, 1};
+  const Tensor x(2, 32), w(18, 3), bad_w(17, 3);
+  Tensor y(2, 48), strided(2, 50);
+  expect_throw_with("w rows", [&] { conv2d_forward(g, x.cview(), bad_w.cview(), nullptr, y.view()); },
+                    {"conv2d_forward", "w is 17x3, expected 18 rows"});
+  expect_throw_with("strided y", [&] { conv2d_forward(g, x.cview(), w.cview(), nullptr, MatrixView{strided.data(), 2, 48, 50}); },
+                    {"conv2d_forward", "expected a contiguous 2x48"});
+  Tensor dw(18, 2);
+  expect_throw_with("dw", [&] { conv2d_backward(g, x.cview(), w.cview(), y.cview(), Tensor(2, 32).view(), dw.view(), nullptr); },
+                    {"conv2d_backward", "dw is 18x2, expected 18x3"});
   const Tensor col(3, 18);
   Tensor dx(1, 32);
   expect_throw_with("col2im rows", [&] { col2im({{4, 4, 2}, 3, 1, 0}, col.cview(), dx.view()); },
