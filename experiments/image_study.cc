@@ -56,6 +56,16 @@ LabeledData random_subset(const LabeledData& data, std::size_t count, std::uint6
   return subset(data, order);
 }
 
+// The training and test sets of d, pixels already in [0, 1], with one-hot targets.
+void set_sets(ImageData& d, LabeledData train, LabeledData test) {
+  d.x_train = std::move(train.features);
+  d.x_test = std::move(test.features);
+  d.y_train = one_hot(train.labels, kClasses);
+  d.y_test = one_hot(test.labels, kClasses);
+  d.labels_train = std::move(train.labels);
+  d.labels_test = std::move(test.labels);
+}
+
 }  // namespace
 
 ImageData fashion_data(std::size_t train_count, std::size_t test_count, std::uint64_t seed) {
@@ -69,12 +79,7 @@ ImageData fashion_data(std::size_t train_count, std::size_t test_count, std::uin
   d.side = 28;
   d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"};
-  d.x_train = std::move(train.features);  // already in [0, 1]
-  d.x_test = std::move(test.features);
-  d.y_train = one_hot(train.labels, kClasses);
-  d.y_test = one_hot(test.labels, kClasses);
-  d.labels_train = std::move(train.labels);
-  d.labels_test = std::move(test.labels);
+  set_sets(d, std::move(train), std::move(test));
   return d;
 }
 
@@ -92,12 +97,7 @@ ImageData mnist_data(std::size_t train_count, std::size_t test_count, std::uint6
   d.shapes = "pen strokes";
   d.side = kMnistSide;
   for (std::size_t c = 0; c < kClasses; ++c) d.class_names.push_back(std::to_string(c));
-  d.x_train = std::move(train.features);  // already in [0, 1]
-  d.x_test = std::move(test.features);
-  d.y_train = one_hot(train.labels, kClasses);
-  d.y_test = one_hot(test.labels, kClasses);
-  d.labels_train = std::move(train.labels);
-  d.labels_test = std::move(test.labels);
+  set_sets(d, std::move(train), std::move(test));
   return d;
 }
 
