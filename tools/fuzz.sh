@@ -3,6 +3,7 @@
 # clang++ -fsanitize=fuzzer,address,undefined and run for SECONDS (default 60) from its seed
 # corpus:
 #   data/fuzz/{csv,idx,file}_fuzzer.cc       corpus data/fuzz/corpus/{csv,idx,file}/
+#   data/fuzz/mnist_fuzzer.cc                corpus data/fuzz/corpus/mnist/ (MNIST JSON class files)
 #   models/fuzz/spec_fuzzer.cc               corpus models/fuzz/corpus/spec/ (JSON model specs)
 #   models/fuzz/model_file_fuzzer.cc         corpus models/fuzz/corpus/model_file/ (load_model)
 # The model fuzzers need most of the library: it is built first with the project's CMake (which
@@ -53,11 +54,13 @@ run_fuzzer() {
   fi
 }
 
-for name in csv_fuzzer idx_fuzzer file_fuzzer; do
+for name in csv_fuzzer idx_fuzzer file_fuzzer mnist_fuzzer; do
   echo "=== $name: build"
+  sources=(data/readers.cc core/tensor.cc)
+  [[ $name == mnist_fuzzer ]] && sources+=(data/mnist.cc)
   if ! "$cxx" -std=c++20 -O1 -g -I"$out/include" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-      "data/fuzz/$name.cc" data/readers.cc core/tensor.cc -lz -o "$out/$name"; then
+      "data/fuzz/$name.cc" "${sources[@]}" -lz -o "$out/$name"; then
     echo "fuzz: $name did not build (is libclang-rt-14-dev installed? tools/setup.sh --fuzz)" >&2
     failed=$((failed + 1))
     continue

@@ -156,7 +156,7 @@ sanitized_tests() {
     //tests:random_test //tests:initializers_test //tests:layers_test //tests:losses_test \
     //tests:optimizers_test //tests:schedules_test //tests:tensor_file_test //tests:models_test \
     //tests:trainer_test //tests:data_test //tests:concurrency_test //tests:environment_test //tests:conv_test \
-    //tests:determinism_test //data/fuzz:csv_fuzzer_replay_test //data/fuzz:idx_fuzzer_replay_test \
+    //tests:determinism_test //data/fuzz:csv_fuzzer_replay_test //data/fuzz:idx_fuzzer_replay_test //data/fuzz:mnist_fuzzer_replay_test \
     //data/fuzz:file_fuzzer_replay_test //models/fuzz:spec_fuzzer_replay_test \
     //models/fuzz:model_file_fuzzer_replay_test
 }
