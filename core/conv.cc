@@ -17,12 +17,6 @@ bool pointwise(const WindowGeometry& g, ConstMatrixView x) {
   return g.kernel == 1 && g.stride == 1 && g.padding == 0 && x.ld == x.cols;
 }
 
-// A contiguous batch of NHWC images as its matrix of pixels, one row per pixel.
-template <class View>
-View pixel_rows(View images, std::size_t channels) {
-  return {images.data, images.rows * (images.cols / channels), channels, channels};
-}
-
 template <class View>
 View image_rows(View m, std::size_t begin, std::size_t rows) {
   return {m.row(begin), rows, m.cols, m.ld};

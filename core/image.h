@@ -34,6 +34,15 @@ struct ImageShape {
   bool operator==(const ImageShape&) const = default;
 };
 
+// A contiguous batch of NHWC images (ld == cols, checked by the caller) as its matrix of pixels:
+// the same memory, one row per pixel, N·H·W x channels.
+inline ConstMatrixView pixel_rows(ConstMatrixView images, std::size_t channels) {
+  return {images.data, images.rows * (images.cols / channels), channels, channels};
+}
+inline MatrixView pixel_rows(MatrixView images, std::size_t channels) {
+  return {images.data, images.rows * (images.cols / channels), channels, channels};
+}
+
 // "28x28x16" (height x width x channels).
 std::string to_string(const ImageShape& s);
 

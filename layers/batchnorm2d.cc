@@ -22,7 +22,7 @@ ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, Tensor& buffer) const {
     internal::copy_view(v, copy);
     v = copy;
   }
-  return internal::pixel_rows(v, input_.channels);
+  return pixel_rows(v, input_.channels);
 }
 
 ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode) {
@@ -41,7 +41,7 @@ ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers)
     internal::copy_view(x, copy);
     contiguous = copy;
   }
-  const ConstMatrixView y = norm_.infer(internal::pixel_rows(contiguous, input_.channels), buffers);
+  const ConstMatrixView y = norm_.infer(pixel_rows(contiguous, input_.channels), buffers);
   return {y.data, x.rows, input_.size(), input_.size()};
 }
 

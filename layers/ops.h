@@ -16,11 +16,4 @@ void copy_view(ConstMatrixView x, MatrixView y);                              //
 void add_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);           // y = a + b
 void multiply_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);      // y = a ⊙ b
 
-// A contiguous N x (P·C) batch of NHWC images (core/image.h) as its N·P x C matrix of pixels:
-// the same memory, one row per pixel. The caller checks that images.ld == images.cols.
-template <class View>
-View pixel_rows(View images, std::size_t channels) {
-  return {images.data, images.rows * (images.cols / channels), channels, channels};
-}
-
 }  // namespace simdnn::internal
