@@ -49,7 +49,7 @@ struct Hyper {
   InitSpec init;
   std::size_t patience, repeats;  // early stopping; training seeds
 
-  Hyper(const Experiment& e)
+  explicit Hyper(const Experiment& e)
       : epochs(e.settings().count("epochs")),
         batch(e.settings().count("batch")),
         lr(e.settings().real("lr")),
