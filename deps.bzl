@@ -25,8 +25,51 @@ _SYSTEM_LIBRARIES = [
     "onednn",
 ]
 
+# Open MPI's C headers (Debian's libopenmpi-dev puts them under its multiarch library folder).
+_MPI_INCLUDE_DIRS = [
+    "/usr/lib/x86_64-linux-gnu/openmpi/include",
+    "/usr/lib/aarch64-linux-gnu/openmpi/include",
+    "/usr/include/openmpi",
+]
+
+_MPI_BUILD = """# Open MPI from Debian's libopenmpi-dev ({include}).
+cc_library(
+    name = "mpi",
+    hdrs = glob(["include/**/*.h"]),
+    includes = ["include"],
+    linkopts = ["-lmpi"],
+    visibility = ["//visibility:public"],
+)
+"""
+
+# Without Open MPI the target exists but is incompatible with every platform, so `bazel build
+# //...` and `bazel test //...` skip what depends on it (dist/) and build everything else.
+_NO_MPI_BUILD = """# Open MPI is not installed (tools/setup.sh installs libopenmpi-dev): dist/ is skipped.
+cc_library(
+    name = "mpi",
+    target_compatible_with = ["@platforms//:incompatible"],
+    visibility = ["//visibility:public"],
+)
+"""
+
+def _mpi_repository_impl(ctx):
+    for include in _MPI_INCLUDE_DIRS:
+        if ctx.path(include + "/mpi.h").exists:
+            ctx.symlink(include, "include")
+            ctx.file("BUILD", _MPI_BUILD.format(include = include))
+            return
+    ctx.file("BUILD", _NO_MPI_BUILD)
+
+_mpi_repository = repository_rule(
+    implementation = _mpi_repository_impl,
+    local = True,
+    doc = "@simdnn_mpi: Open MPI's headers and library from /usr, or an incompatible stand-in when absent.",
+)
+
 def simdnn_dependencies():
-    """Defines @simdnn_<name> for each system library simdnn uses (tbb, xsimd, zlib, nlohmann_json, cli11, googletest, benchmark; openblas, eigen and onednn for benchmarks)."""
+    """Defines @simdnn_<name> for each system library simdnn uses (tbb, xsimd, zlib, nlohmann_json, cli11, googletest, benchmark; openblas, eigen and onednn for benchmarks; mpi for dist/)."""
     for name in _SYSTEM_LIBRARIES:
         _system_library("simdnn_" + name, "@simdnn//third_party/system:%s.BUILD" % name)
+    if "simdnn_mpi" not in native.existing_rules():
+        _mpi_repository(name = "simdnn_mpi")
 

@@ -6,7 +6,9 @@
 //    hidden layers of width 256 at batch 256 and 1024, at the thread counts of
 //    bench/thread_counts.h (SIMDNN_BENCH_THREADS; 1 and 2 by default); GFLOP/s counts
 //    6 × parameters × batch per step (2 for the forward product, 4 for the two backward products).
-//    Target: >= 100 GFLOP/s per core.
+//    Target: >= 100 GFLOP/s per core. chunks:K runs the step as K gradient chunks
+//    (TrainerOptions::gradient_chunks, the canonical order of data-parallel training): chunks:1
+//    against chunks:4 and 8 is what that order costs a process alone.
 //  - vanishing_experiment/flush_denormals:{0,1}: the gradient measurement of repro's vanishing
 //    experiment (one forward and backward of its six 20-layer, width-64 MLPs on 600 samples,
 //    1 thread) with IEEE subnormals and with flush-to-zero (core/denormals.h). Counter
@@ -90,6 +92,7 @@ BENCHMARK(notebook_500_epochs)->Unit(benchmark::kMillisecond)->UseRealTime();
 void deep_mlp_step(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const auto kBatch = static_cast<std::size_t>(state.range(1));
+  const auto chunks = static_cast<std::size_t>(state.range(2));
   set_num_threads(threads);
   constexpr std::size_t kWidth = 256, kDepth = 20;
   auto model = mlp(kWidth, kWidth, kDepth, 1);
@@ -99,6 +102,7 @@ void deep_mlp_step(benchmark::State& state) {
   Sgd sgd(all_parameters(*model), SgdOptions{.lr = 0.001});
   TrainerOptions options;
   options.record_grad_norms = false;
+  options.gradient_chunks = chunks;
   Trainer trainer(*model, loss, sgd, options);
   std::size_t params = 0;
   for (const Parameter& p : all_parameters(*model)) params += p.value->size();
@@ -165,9 +169,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto* deep = benchmark::RegisterBenchmark("deep_mlp_step", simdnn::deep_mlp_step);
-  deep->ArgNames({"threads", "batch"})->UseRealTime();
+  deep->ArgNames({"threads", "batch", "chunks"})->UseRealTime();
   for (int t : threads)
-    for (int batch : {256, 1024}) deep->Args({t, batch});
+    for (int batch : {256, 1024})
+      for (int chunks : {1, 4, 8}) deep->Args({t, batch, chunks});
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

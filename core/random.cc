@@ -94,24 +94,24 @@ void fill_range(const internal::RandomKernels& kernels, float* out, std::uint64_
 
 template <class Make>
 void fill_span(const internal::RandomKernels& kernels, std::span<float> out, std::uint64_t seed,
-               std::uint64_t stream, const Make& make) {
+               std::uint64_t stream, const Make& make, std::uint64_t first = 0) {
   const std::size_t n = out.size();
   const std::size_t chunks = (n + internal::kRandomFillChunk - 1) / internal::kRandomFillChunk;
   internal::parallel_for_tiles(chunks, [&](std::size_t chunk) {
     const std::size_t begin = chunk * internal::kRandomFillChunk;
     const std::size_t count = std::min(internal::kRandomFillChunk, n - begin);
-    fill_range(kernels, out.data() + begin, begin, count, seed, stream, make);
+    fill_range(kernels, out.data() + begin, first + begin, count, seed, stream, make);
   });
 }
 
 template <class Make>
 void fill_view(const char* function, MatrixView out, std::uint64_t seed, std::uint64_t stream,
-               const Make& make) {
+               const Make& make, std::uint64_t first = 0) {
   check_view(function, "out", out);
   if (out.rows == 0 || out.cols == 0) return;
   const internal::RandomKernels& kernels = internal::random_kernels(active_isa());  // once per call
   if (out.ld == out.cols) {
-    fill_span(kernels, std::span<float>(out.data, out.rows * out.cols), seed, stream, make);
+    fill_span(kernels, std::span<float>(out.data, out.rows * out.cols), seed, stream, make, first);
     return;
   }
   // Chunks of logical indices r·cols + c, each written row segment by row segment.
@@ -124,7 +124,7 @@ void fill_view(const char* function, MatrixView out, std::uint64_t seed, std::ui
     std::size_t c = index % out.cols;
     while (index < end) {
       const std::size_t count = std::min(out.cols - c, end - index);
-      fill_range(kernels, out.row(r) + c, index, count, seed, stream, make);
+      fill_range(kernels, out.row(r) + c, first + index, count, seed, stream, make);
       index += count;
       ++r;
       c = 0;
@@ -232,6 +232,11 @@ void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint
 void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream,
                     float value) {
   fill_view("fill_bernoulli", out, seed, stream, bernoulli_maker("fill_bernoulli", p, value));
+}
+
+void fill_bernoulli_at(MatrixView out, std::uint64_t first, float p, std::uint64_t seed,
+                       std::uint64_t stream, float value) {
+  fill_view("fill_bernoulli_at", out, seed, stream, bernoulli_maker("fill_bernoulli_at", p, value), first);
 }
 
 std::uint32_t Rng::next_u32() {

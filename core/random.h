@@ -60,6 +60,11 @@ void fill_bernoulli(std::span<float> out, float p, std::uint64_t seed, std::uint
                     float value = 1.0f);
 void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t stream,
                     float value = 1.0f);
+// The same with out's element i (logical position r·cols + c) made from element first + i of
+// (seed, stream): one large fill drawn piece by piece (Dropout on a row slice of a batch draws
+// rows from first_row with first = first_row·cols) equals the whole fill, bit for bit.
+void fill_bernoulli_at(MatrixView out, std::uint64_t first, float p, std::uint64_t seed,
+                       std::uint64_t stream, float value = 1.0f);
 
 // A sequential generator for the few draws that are naturally serial (shuffling the sample order
 // for mini-batches, picking a validation split). It walks the word sequence of (seed, stream)

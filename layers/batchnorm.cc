@@ -1,5 +1,6 @@
 #include <simdnn/layers/batchnorm.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,8 @@ BatchNorm::BatchNorm(std::size_t width, const BatchNormOptions& options)
   inv_std_ = Tensor(1, width);
   batch_mean_ = Tensor(1, width);
   batch_var_ = Tensor(1, width);
+  slice_stats_ = Tensor(1, 2 * width + 1);
+  slice_shift_ = Tensor(1, width);
   for (std::size_t j = 0; j < width; ++j) {
     gamma_.data()[j] = 1.0f;
     running_var_.data()[j] = 1.0f;
@@ -83,13 +86,53 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
   const double unbias = static_cast<double>(m) / static_cast<double>(m - 1);
   for (std::size_t j = 0; j < width_; ++j) {
     inv_std[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[j]) + eps_));
-    rm[j] = static_cast<float>((1.0 - mom) * rm[j] + mom * mean[j]);
-    rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * unbias * var[j]);
+  }
+  if (sliced_) {
+    add_slice_statistics(m);
+  } else {
+    for (std::size_t j = 0; j < width_; ++j) {
+      rm[j] = static_cast<float>((1.0 - mom) * rm[j] + mom * mean[j]);
+      rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * unbias * var[j]);
+    }
   }
   batchnorm_normalize(x, mean, inv_std, gamma_.data(), beta_.data(), y, xhat);
   rows_ = m;
   trained_forward_ = true;
   return y;
+}
+
+void BatchNorm::begin_slice(std::size_t) {
+  if (sliced_) return;
+  sliced_ = true;
+  std::copy(running_mean_.data(), running_mean_.data() + width_, slice_shift_.data());
+}
+
+void BatchNorm::add_slice_statistics(std::size_t rows) {
+  float* sums = slice_stats_.data();
+  const auto m = static_cast<double>(rows);
+  for (std::size_t j = 0; j < width_; ++j) {
+    const double d = static_cast<double>(batch_mean_.data()[j]) - slice_shift_.data()[j];
+    sums[j] += static_cast<float>(m * d);
+    sums[width_ + j] += static_cast<float>(m * (static_cast<double>(batch_var_.data()[j]) + d * d));
+  }
+  sums[2 * width_] += static_cast<float>(m);
+}
+
+void BatchNorm::end_step() {
+  if (!sliced_) return;
+  sliced_ = false;
+  const float* sums = slice_stats_.data();
+  const double n = sums[2 * width_];
+  if (n < 2.0) return;  // no train-mode slice ran on this step
+  const double mom = momentum_;
+  float* rm = running_mean_.data();
+  float* rv = running_var_.data();
+  for (std::size_t j = 0; j < width_; ++j) {
+    const double d = sums[j] / n;
+    const double var = std::max(0.0, sums[width_ + j] / n - d * d);
+    rm[j] = static_cast<float>((1.0 - mom) * rm[j] + mom * (slice_shift_.data()[j] + d));
+    rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * var * n / (n - 1.0));
+  }
 }
 
 ConstMatrixView BatchNorm::backward(ConstMatrixView dy) {

@@ -17,6 +17,14 @@
 // the old value, i.e. it is our 0.1. running_mean starts at 0 and running_var at 1; γ starts at 1
 // and β at 0. A train-mode batch needs at least 2 rows (the unbiased variance of one row is
 // undefined; PyTorch refuses it too).
+//
+// Sliced steps (Layer::begin_slice): each slice is normalized with its own statistics (like
+// PyTorch's BatchNorm under DistributedDataParallel, or "ghost" batch norm), and the running
+// statistics are updated once per step, at end_step(), from the statistics of the whole batch:
+// each slice of m_c rows adds, per feature, m_c·(μ_c − s) and m_c·(σ_c² + (μ_c − s)²) and m_c to
+// slice_statistics(), shifted by s = running_mean (the same on every process, and close to μ, so
+// the sums do not cancel); with n = Σ m_c, d = Σ m_c(μ_c − s)/n: μ = s + d and
+// σ² = Σ m_c(σ_c² + (μ_c − s)²)/n − d², and the update above uses μ and σ²·n/(n − 1).
 #pragma once
 
 #include <simdnn/core/tensor.h>
@@ -47,6 +55,10 @@ class BatchNorm : public Layer {
   std::vector<Parameter> parameters() override;
   // "running_mean" and "running_var".
   std::vector<StateTensor> state() override;
+  void begin_slice(std::size_t first_row) override;
+  // 1 x (2·width + 1): the shifted sums per feature, then the row count (see above).
+  std::vector<Tensor*> slice_statistics() override { return {&slice_stats_}; }
+  void end_step() override;
 
   float momentum() const { return momentum_; }
   float eps() const { return eps_; }
@@ -60,6 +72,8 @@ class BatchNorm : public Layer {
  private:
   // inv: width floats of scratch (receives 1/sqrt(running_var + eps)).
   void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv) const;
+  // Adds the last train-mode batch's (a slice's) statistics to slice_stats_ (see above).
+  void add_slice_statistics(std::size_t rows);
 
   std::size_t width_;
   float momentum_;
@@ -68,6 +82,9 @@ class BatchNorm : public Layer {
   Tensor inv_std_;          // 1 x width: 1/σ of the last train-mode batch
   Tensor batch_mean_, batch_var_;  // 1 x width: the last train-mode batch's statistics
   Tensor xhat_, y_, dx_;    // reused buffers
+  Tensor slice_stats_;      // sums over the step's slices (see above)
+  Tensor slice_shift_;      // 1 x width: running_mean when the step's first slice began
+  bool sliced_ = false;     // between begin_slice() and end_step()
   std::size_t rows_ = 0;    // rows of the last train-mode batch
   bool trained_forward_ = false;
 };

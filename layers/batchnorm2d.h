@@ -26,6 +26,9 @@ class BatchNorm2D : public Layer {
 
   std::vector<Parameter> parameters() override { return norm_.parameters(); }
   std::vector<StateTensor> state() override { return norm_.state(); }
+  void begin_slice(std::size_t first_row) override { norm_.begin_slice(first_row); }
+  std::vector<Tensor*> slice_statistics() override { return norm_.slice_statistics(); }
+  void end_step() override { norm_.end_step(); }
   // The per-channel BatchNorm over pixel rows (γ, β, running statistics: 1 x C).
   BatchNorm& channels() { return norm_; }
 

@@ -53,7 +53,7 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
     return y;
   }
   const std::uint64_t step = this->step();
-  set_step(step + 1);
+  if (!slice_first_row_) set_step(step + 1);
   rows_ = m;
   if (p_ > 0.0f) {
     const MatrixView mask = reserve_rows(mask_, m, width_);
@@ -68,7 +68,8 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
         mask.data[i] = fixed_keep_.data()[i] != 0.0f ? keep_scale : 0.0f;
       }
     } else {
-      fill_bernoulli(mask, 1.0f - p_, seed_, substream(stream_, step), keep_scale);
+      const std::uint64_t first = slice_first_row_.value_or(0) * width_;
+      fill_bernoulli_at(mask, first, 1.0f - p_, seed_, substream(stream_, step), keep_scale);
     }
     internal::multiply_views(x, mask, y);
   } else {
@@ -76,6 +77,12 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
   }
   trained_forward_ = true;
   return y;
+}
+
+void Dropout::end_step() {
+  if (!slice_first_row_) return;
+  slice_first_row_.reset();
+  set_step(step() + 1);
 }
 
 ConstMatrixView Dropout::backward(ConstMatrixView dy) {

@@ -13,9 +13,13 @@
 // halves, low first, bit for bit in a 1x2 tensor), so a run resumed from a checkpoint draws the
 // same masks as an uninterrupted one. set_step() restarts or resumes the sequence by hand;
 // set_mask_for_testing() replaces it with a fixed mask. Eval mode and p = 0 copy x to the output.
+// Sliced steps (Layer::begin_slice): every slice of step t draws with that t, its rows from
+// first_row as rows first_row, first_row + 1, ... of the batch (fill_bernoulli_at), and the
+// step advances at end_step(), so the slices' masks are exactly the whole batch's mask.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/layer.h>
@@ -48,6 +52,8 @@ class Dropout : public Layer {
   void set_step(std::uint64_t step);
 
   std::vector<StateTensor> state() override { return {{"step", &step_bits_}}; }
+  void begin_slice(std::size_t first_row) override { slice_first_row_ = first_row; }
+  void end_step() override;
 
   // From now on every train-mode forward keeps exactly the elements where `keep` is nonzero
   // (scaled by 1/(1 − p)) instead of drawing a mask; its input must have keep.rows() rows
@@ -67,6 +73,7 @@ class Dropout : public Layer {
   Tensor fixed_keep_;
   Tensor mask_, y_, dx_;
   std::size_t rows_ = 0;
+  std::optional<std::size_t> slice_first_row_;  // set between begin_slice() and end_step()
   bool trained_forward_ = false;
 };
 

@@ -105,6 +105,24 @@ std::vector<StateTensor> all_state(Layer& layer) {
   return out;
 }
 
+std::vector<Layer*> all_layers(Layer& layer) {
+  std::vector<Layer*> out{&layer};
+  for (Layer* child : layer.children()) {
+    const std::vector<Layer*> below = all_layers(*child);
+    out.insert(out.end(), below.begin(), below.end());
+  }
+  return out;
+}
+
+std::vector<Tensor*> all_slice_statistics(Layer& layer) {
+  std::vector<Tensor*> out;
+  for (Layer* l : all_layers(layer)) {
+    const std::vector<Tensor*> own = l->slice_statistics();
+    out.insert(out.end(), own.begin(), own.end());
+  }
+  return out;
+}
+
 void zero_grad(Layer& layer) {
   for (Layer* child : layer.children()) zero_grad(*child);
   for (const Parameter& p : layer.parameters()) {

@@ -103,6 +103,21 @@ class Layer {
   // Sub-layers of a container (Sequential, residual and dense blocks), in order.
   virtual std::vector<Layer*> children() { return {}; }
 
+  // Sliced steps (train/trainer.h, TrainerOptions::gradient_chunks): the trainer may run one
+  // step's batch through forward() and backward() as several row slices, on one process or on
+  // several (dist/). begin_slice(first_row) says that the next train-mode forward() sees the rows
+  // of the step's batch from first_row on; end_step() closes the step. In between, a layer that
+  // draws random numbers draws them as for the whole batch (Dropout: by row of the batch, so the
+  // slices' masks are the whole batch's mask), and a layer with running statistics adds each
+  // slice's statistics into slice_statistics() instead of updating them. The trainer zeroes those
+  // tensors before each slice and sums them over the slices (and the processes) like gradients;
+  // end_step() then updates the running statistics once from the sums (BatchNorm). Layers
+  // without such state keep these defaults. Containers pass the calls to their children (the
+  // trainer walks children() itself), and a layer that hides a child (BatchNorm2D) forwards them.
+  virtual void begin_slice(std::size_t /*first_row*/) {}
+  virtual std::vector<Tensor*> slice_statistics() { return {}; }
+  virtual void end_step() {}
+
  protected:
   // How messages name this layer: kind() and the quoted name, or kind() alone when unnamed.
   std::string label() const;
@@ -133,6 +148,10 @@ std::uint64_t substream(std::uint64_t stream, std::uint64_t index);
 std::vector<Parameter> all_parameters(Layer& layer);
 // The same for state tensors ("bn1/running_mean").
 std::vector<StateTensor> all_state(Layer& layer);
+// The slice statistics of `layer` and its descendants, depth first (see Layer::begin_slice).
+std::vector<Tensor*> all_slice_statistics(Layer& layer);
+// `layer` and its descendants, depth first (a layer before its children).
+std::vector<Layer*> all_layers(Layer& layer);
 // Sets every gradient of `layer` and its descendants to zero.
 void zero_grad(Layer& layer);
 

@@ -25,6 +25,8 @@ packages=(
   libgtest-dev      # GoogleTest
   libbenchmark-dev  # Google Benchmark
   libopenblas-dev   # GEMM peer in bench/ (also built by the test command)
+  libopenmpi-dev    # Open MPI: data-parallel training (dist/); without it dist/ is skipped
+  openmpi-bin       # mpirun, for dist/'s tests (tests/dist_test.sh) and examples/data_parallel
   libeigen3-dev     # GEMM and elementwise peer in bench/
   libdnnl-dev       # oneDNN: GEMM peer in bench/
   python3-matplotlib  # repro's figures (tables and CSVs need nothing)

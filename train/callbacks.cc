@@ -172,11 +172,12 @@ void CsvLogger::fail(const char* what, int error) const {
   throw std::runtime_error(std::string("CsvLogger: ") + what + " \"" + path_ + "\" failed: " + std::strerror(error));
 }
 
-void CsvLogger::on_train_begin(Trainer&) {
+void CsvLogger::on_train_begin(Trainer& trainer) {
   if (file_ != nullptr) {
     std::fclose(file_);
     file_ = nullptr;
   }
+  if (trainer.rank() != 0) return;  // data-parallel: rank 0 writes (every rank has the same rows)
   file_ = std::fopen(path_.c_str(), append_ ? "a" : "w");
   if (file_ == nullptr) {
     const int error = errno;
@@ -232,7 +233,7 @@ std::string Checkpoint::path_for(std::size_t epoch) const {
 }
 
 void Checkpoint::on_epoch_end(Trainer& trainer, const EpochRecord& record) {
-  if ((record.epoch + 1) % every_ != 0) return;
+  if ((record.epoch + 1) % every_ != 0 || trainer.rank() != 0) return;
   Optimizer* optimizer = with_optimizer_ ? &trainer.optimizer() : nullptr;
   if (model_ != nullptr) {
     save_model(path_for(record.epoch + 1), *model_, optimizer);

@@ -107,6 +107,7 @@ class LambdaCallback : public Callback {
 // Each fit() truncates the file when training begins (or, with append, adds to it, writing the
 // header only to an empty file); every row is flushed at once, so the file is complete up to
 // the last finished epoch even if the run is killed; the file is closed when training ends.
+// In a data-parallel run only rank 0 writes the file (Trainer::rank()).
 // A file that cannot be opened or written throws std::runtime_error naming it and the reason
 // ("CsvLogger: cannot open \"/x/log.csv\" for writing: No such file or directory").
 class CsvLogger : public Callback {
@@ -152,7 +153,9 @@ class NonFiniteGuard : public Callback {
 // the path is replaced by the 1-based epoch number. Given the Model whose network is trained, it
 // saves the whole model (spec, scaler, class names: load_model(path) alone restores it);
 // otherwise the network only (load_model(path, network)). Throws std::invalid_argument at the
-// start of training when `model` is given but its network is not the trainer's model.
+// start of training when `model` is given but its network is not the trainer's model. In a
+// data-parallel run only rank 0 writes (Trainer::rank(); the ranks hold the same bits), and
+// save_model() writes atomically (a temporary file renamed over the path).
 class Checkpoint : public Callback {
  public:
   Checkpoint(std::string path, std::size_t every = 1, bool with_optimizer = true, const Model* model = nullptr);

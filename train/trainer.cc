@@ -12,9 +12,26 @@
 #include <simdnn/train/callbacks.h>
 #include <simdnn/train/check.h>
 #include <simdnn/train/clipping.h>
+#include <simdnn/train/pairwise_sum.h>
 
 namespace simdnn {
+
+// A chunked step's state: the layers to tell about slices, their slice statistics, and the sums
+// over the chunks.
+struct Trainer::Chunks {
+  std::vector<Layer*> layers;
+  std::vector<Tensor*> slice_stats;
+  internal::PairwiseSum<float> grads;     // every gradient, then every slice statistic
+  internal::PairwiseSum<double> metrics;  // the loss's share of the batch, right predictions
+  Tensor dy;                              // a chunk's scaled loss gradient
+};
+
 namespace {
+
+bool is_power_of_two(std::size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// The rows of chunk c of K in a batch of m rows: [c·m/K, (c + 1)·m/K).
+std::size_t chunk_begin(std::size_t c, std::size_t m, std::size_t chunks) { return c * m / chunks; }
 
 using internal::number;
 
@@ -188,12 +205,59 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
                                 std::to_string(static_cast<int>(options_.one_row_batch)) +
                                 ", expected merge, drop or error");
   }
+  check_chunks();
   params_ = optimizer_.parameters();
   model_params_ = all_parameters(model_);
   layer_params_ = parameters_by_layer(model_);
   batchnorm_ = find_batchnorm(model_);
   for (const auto& [name, params] : layer_params_) history_.layer_names.push_back(name);
   grad_norm_sums_.assign(layer_params_.size(), 0.0);
+  if (chunked()) {
+    chunks_ = std::make_unique<Chunks>();
+    chunks_->layers = all_layers(model_);
+    chunks_->slice_stats = all_slice_statistics(model_);
+  }
+  if (options_.collective != nullptr) broadcast_model();
+}
+
+void Trainer::check_chunks() const {
+  const std::size_t K = options_.gradient_chunks;
+  if (!is_power_of_two(K)) {
+    throw std::invalid_argument("Trainer: gradient_chunks is " + std::to_string(K) + ", expected a power of two");
+  }
+  if (options_.collective == nullptr) return;
+  const std::size_t p = options_.collective->size();
+  if (!is_power_of_two(p) || K % p != 0) {
+    throw std::invalid_argument("Trainer: the collective has " + std::to_string(p) +
+                                " ranks, expected a power of two that divides gradient_chunks (" +
+                                std::to_string(K) + ")");
+  }
+}
+
+bool Trainer::chunked() const { return options_.gradient_chunks > 1 || options_.collective != nullptr; }
+
+std::size_t Trainer::rank() const { return options_.collective == nullptr ? 0 : options_.collective->rank(); }
+
+// Every parameter and state tensor, rank 0's on every rank (one broadcast of them all).
+void Trainer::broadcast_model() {
+  std::vector<Tensor*> tensors;
+  for (const Parameter& p : model_params_) tensors.push_back(p.value);
+  for (const StateTensor& t : all_state(model_)) tensors.push_back(t.value);
+  std::size_t total = 0;
+  for (const Tensor* t : tensors) total += t->size();
+  std::vector<float> flat(total);
+  float* at = flat.data();
+  for (const Tensor* t : tensors) at = std::copy(t->data(), t->data() + t->size(), at);
+  options_.collective->broadcast(flat);
+  at = flat.data();
+  for (Tensor* t : tensors) {
+    std::copy(at, at + t->size(), t->data());
+    at += t->size();
+  }
+}
+
+std::size_t Trainer::min_batch_rows() const {
+  return options_.gradient_chunks * (batchnorm_.empty() ? 1 : 2);
 }
 
 Trainer::~Trainer() = default;
@@ -212,11 +276,16 @@ double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   if (options_.schedule != nullptr && options_.schedule->unit() == ScheduleUnit::step) {
     optimizer_.set_learning_rate(options_.schedule->lr(global_step_));
   }
-  const ConstMatrixView out = model_.forward(x, Mode::train);
-  const double loss = loss_.forward_backward(out, y);
-  if (right != nullptr) *right += count_right(out, y);
-  for (const Parameter& p : model_params_) std::fill(p.grad->data(), p.grad->data() + p.grad->size(), 0.0f);
-  model_.backward(loss_.gradient());
+  double loss = 0.0;
+  if (chunked()) {
+    loss = chunked_gradient(x, y, right);
+  } else {
+    const ConstMatrixView out = model_.forward(x, Mode::train);
+    loss = loss_.forward_backward(out, y);
+    if (right != nullptr) *right += count_right(out, y);
+    for (const Parameter& p : model_params_) std::fill(p.grad->data(), p.grad->data() + p.grad->size(), 0.0f);
+    model_.backward(loss_.gradient());
+  }
   if (options_.regularizer != nullptr) options_.regularizer->apply(params_, options_.batch_size);
   if (options_.clip_value > 0.0) clip_grad_value(params_, options_.clip_value);
   if (options_.clip_norm > 0.0) clip_grad_norm(params_, options_.clip_norm);
@@ -224,6 +293,62 @@ double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   optimizer_.step();
   ++global_step_;
   return loss;
+}
+
+double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
+  const std::size_t m = x.rows, K = options_.gradient_chunks;
+  const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
+  if (m < K) {
+    throw ShapeError("train step: the batch has " + std::to_string(m) + " rows, expected at least " +
+                     std::to_string(K) + " (one per gradient chunk)");
+  }
+  Chunks& ch = *chunks_;
+  std::size_t length = 0;
+  for (const Parameter& prm : model_params_) length += prm.grad->size();
+  for (const Tensor* t : ch.slice_stats) length += t->size();
+  ch.grads.reset(length);
+  ch.metrics.reset(2);
+  const std::size_t first = rank() * (K / p);
+  for (std::size_t c = first; c < first + K / p; ++c) {
+    const std::size_t begin = chunk_begin(c, m, K), rows = chunk_begin(c + 1, m, K) - begin;
+    for (const Parameter& prm : model_params_) std::fill(prm.grad->data(), prm.grad->data() + prm.grad->size(), 0.0f);
+    for (Tensor* t : ch.slice_stats) std::fill(t->data(), t->data() + t->size(), 0.0f);
+    for (Layer* l : ch.layers) l->begin_slice(begin);
+    const ConstMatrixView yc{y.row(begin), rows, y.cols, y.ld};
+    const ConstMatrixView out = model_.forward(ConstMatrixView{x.row(begin), rows, x.cols, x.ld}, Mode::train);
+    const double share = static_cast<double>(rows) / static_cast<double>(m);
+    const double loss = loss_.forward_backward(out, yc);
+    const std::span<double> metrics = ch.metrics.next();
+    metrics[0] = loss * share;
+    metrics[1] = right != nullptr ? static_cast<double>(count_right(out, yc)) : 0.0;
+    ch.metrics.push();
+    const ConstMatrixView g = loss_.gradient();
+    const MatrixView dy = reserve_rows(ch.dy, g.rows, g.cols);
+    scale(static_cast<float>(share), g.data, dy.data, g.rows * g.cols);
+    model_.backward(dy);
+    float* at = ch.grads.next().data();
+    for (const Parameter& prm : model_params_) at = std::copy(prm.grad->data(), prm.grad->data() + prm.grad->size(), at);
+    for (const Tensor* t : ch.slice_stats) at = std::copy(t->data(), t->data() + t->size(), at);
+    ch.grads.push();
+  }
+  const std::span<float> sum = ch.grads.result();
+  const std::span<double> metrics = ch.metrics.result();
+  if (options_.collective != nullptr) {
+    options_.collective->tree_sum(sum);
+    options_.collective->tree_sum(metrics);
+  }
+  const float* at = sum.data();
+  for (const Parameter& prm : model_params_) {
+    std::copy(at, at + prm.grad->size(), prm.grad->data());
+    at += prm.grad->size();
+  }
+  for (Tensor* t : ch.slice_stats) {
+    std::copy(at, at + t->size(), t->data());
+    at += t->size();
+  }
+  for (Layer* l : ch.layers) l->end_step();
+  if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
+  return metrics[0];
 }
 
 double Trainer::penalty() const {
@@ -247,18 +372,26 @@ Evaluation Trainer::evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t c
   Evaluation e;
   if (x.rows == 0) return e;
   chunk_rows = std::max<std::size_t>(chunk_rows, 1);
-  double loss_sum = 0.0;
-  std::size_t right = 0;
-  for (std::size_t begin = 0; begin < x.rows; begin += chunk_rows) {
-    const std::size_t rows = std::min(chunk_rows, x.rows - begin);
+  // Chunk i's loss sum and right predictions go to parts[2i], parts[2i + 1]; with a collective,
+  // each rank computes its run of chunks and the others stay 0, so the tree sum over the ranks
+  // gathers every chunk's exact values, and the sums below are the single process's.
+  const std::size_t chunks = (x.rows + chunk_rows - 1) / chunk_rows;
+  const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
+  const std::size_t first = rank() * chunks / p, last = (rank() + 1) * chunks / p;
+  std::vector<double> parts(2 * chunks, 0.0);
+  for (std::size_t c = first; c < last; ++c) {
+    const std::size_t begin = c * chunk_rows, rows = std::min(chunk_rows, x.rows - begin);
     const ConstMatrixView xc{x.row(begin), rows, x.cols, x.ld};
     const ConstMatrixView yc{y.row(begin), rows, y.cols, y.ld};
     const ConstMatrixView out = model_.forward(xc, Mode::eval);
-    loss_sum += loss_.value(out, yc) * static_cast<double>(rows);
-    right += count_right(out, yc);
+    parts[2 * c] = loss_.value(out, yc) * static_cast<double>(rows);
+    parts[2 * c + 1] = static_cast<double>(count_right(out, yc));
   }
+  if (options_.collective != nullptr) options_.collective->tree_sum(parts);
+  double loss_sum = 0.0, right = 0.0;
+  for (std::size_t c = 0; c < chunks; ++c) loss_sum += parts[2 * c], right += parts[2 * c + 1];
   e.loss = loss_sum / static_cast<double>(x.rows);
-  e.accuracy = static_cast<double>(right) / static_cast<double>(x.rows);
+  e.accuracy = right / static_cast<double>(x.rows);
   return e;
 }
 
@@ -370,9 +503,16 @@ const History& Trainer::fit(ConstMatrixView x, ConstMatrixView y, ConstMatrixVie
   const std::size_t n = x.rows, B = options_.batch_size, rem = n % B;
   std::size_t batches = n / B + (rem > 0 ? 1 : 0), covered = n;
   const std::string sizes = std::to_string(n) + " training samples and batch_size " + std::to_string(B);
-  if (!batchnorm_.empty() && B == 1) {
-    throw std::invalid_argument("fit: batch_size is 1, expected >= 2: the model has a " + batchnorm_ +
-                                " layer, whose train-mode batches need at least 2 rows");
+  // Why a batch needs min_rows rows (BatchNorm's 2 rows, or one or two per gradient chunk).
+  const std::size_t min_rows = min_batch_rows();
+  const std::string need =
+      options_.gradient_chunks == 1
+          ? "the model has a " + batchnorm_ + " layer, whose train-mode batches need at least 2 rows"
+          : std::to_string(options_.gradient_chunks) + " gradient chunks need at least " + std::to_string(min_rows) +
+                " rows" + (batchnorm_.empty() ? "" : " (2 per chunk: the model has a " + batchnorm_ + " layer)");
+  if (B < min_rows) {
+    throw std::invalid_argument("fit: batch_size is " + std::to_string(B) + ", expected >= " +
+                                std::to_string(min_rows) + ": " + need);
   }
   if (options_.drop_last) {
     batches = n / B;
@@ -381,19 +521,18 @@ const History& Trainer::fit(ConstMatrixView x, ConstMatrixView y, ConstMatrixVie
       throw std::invalid_argument("fit: drop_last with " + sizes + " leaves no batch, expected at least " +
                                   std::to_string(B) + " samples");
     }
-  } else if (!batchnorm_.empty() && rem == 1) {
-    if (n == 1) {
-      throw std::invalid_argument("fit: the training set has 1 sample, expected >= 2: the model has a " + batchnorm_ +
-                                  " layer, whose train-mode batches need at least 2 rows");
+  } else if (rem > 0 && rem < min_rows) {
+    if (n < min_rows) {
+      throw std::invalid_argument("fit: the training set has " + std::to_string(n) + " sample" +
+                                  (n == 1 ? "" : "s") + ", expected >= " + std::to_string(min_rows) + ": " + need);
     }
     switch (options_.one_row_batch) {
       case OneRowBatch::merge: batches -= 1; break;
-      case OneRowBatch::drop: batches -= 1, covered = n - 1; break;
+      case OneRowBatch::drop: batches -= 1, covered = n - rem; break;
       case OneRowBatch::error:
-        throw std::invalid_argument("fit: the last batch would have 1 row (" + sizes + ") and the model has a " +
-                                    batchnorm_ +
-                                    " layer, whose train-mode batches need at least 2 rows; expected another "
-                                    "batch_size, drop_last, or one_row_batch merge or drop");
+        throw std::invalid_argument("fit: the last batch would have " + std::to_string(rem) + " row" +
+                                    (rem == 1 ? "" : "s") + " (" + sizes + ") and " + need +
+                                    "; expected another batch_size, drop_last, or one_row_batch merge or drop");
     }
   }
   const std::optional<Monitor> schedule_monitor = resolve_schedule_monitor(has_validation);

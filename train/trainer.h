@@ -48,6 +48,34 @@
 // targets this is simdnn::accuracy() of train/metrics.h; unlike it, it allocates nothing and
 // NaN outputs (a diverged model) do not throw, so a diverged run still gets its history.
 //
+// Chunked steps and data-parallel training (gradient_chunks = K > 1, or a collective): each
+// step cuts its batch of m rows into K chunks, chunk c the rows [c·m/K, (c + 1)·m/K), and runs
+// every chunk through forward and backward on its own (Layer::begin_slice: Dropout draws the
+// whole batch's mask; BatchNorm normalizes each chunk by its own statistics and updates its
+// running statistics once per step from the whole batch's). The gradient of chunk c is the
+// gradient of its rows' mean loss scaled by its share of the batch, (rows of c)/m, and the step's
+// gradient is the sum of the K chunk gradients in the order of a complete binary tree over the
+// chunks (train/pairwise_sum.h). With a Collective of p ranks (p a power of two dividing K), rank
+// r runs the chunks [r·K/p, (r + 1)·K/p), one subtree of that tree, and Collective::tree_sum()
+// adds the subtrees in the tree's order, so the gradients, and the weights after any number of
+// steps, are bit-identical for 1, 2, 4, ... ranks (at any thread count) and to a single process
+// with the same K. Everything after the gradient (regularizer, clipping, gradient norms, the
+// optimizer, schedules, callbacks) then runs on every rank on the same bits. Each rank holds the
+// whole training set; all ranks gather every batch and apply batch_transform to all of it, so a
+// transform that mixes rows (mixup) is the same too. The batch's loss and count of right
+// predictions are summed the same way.
+//   - Every chunk needs a row, and with BatchNorm two: a batch needs at least K (2K) rows. fit()
+//     checks batch_size; a shorter last batch follows one_row_batch as a one-row batch does
+//     without chunks (merge it into the previous batch, drop it, or refuse).
+//   - evaluate() with a collective splits its chunks of chunk_rows samples over the ranks
+//     (rank r the chunks [r·E/p, (r + 1)·E/p) of E) and adds their losses in chunk order, so it
+//     returns the single-process result on every rank.
+//   - The constructor broadcasts rank 0's parameters and state (all_parameters, all_state) to
+//     every rank: a collective call, like every step.
+//   - K = 1 without a collective is the plain step above. Chunking costs time alone (K smaller
+//     GEMMs per layer and a sum of K gradients; bench/training_bench measures it), so it is opt-in:
+//     runs compared across rank counts must use the same K.
+//
 // Regularization: the regularizer's batch size m (used by L2Scaling::per_batch_notebook only) is
 // always options.batch_size — in the gradient of every step (a smaller or merged last batch and
 // train_on_batch() of any row count included) and in the penalty (EpochRecord::penalty,
@@ -67,6 +95,7 @@
 
 #include <simdnn/data/labeled_data.h>
 #include <simdnn/layers/layer.h>
+#include <simdnn/train/collective.h>
 #include <simdnn/train/loss.h>
 #include <simdnn/train/optimizer.h>
 #include <simdnn/train/regularizer.h>
@@ -126,6 +155,10 @@ struct TrainerOptions {
   // Integer labels become one-hot rows even for the softmax cross-entropy (see label_encoding).
   bool one_hot_labels = false;
   BatchTransform batch_transform;  // empty: none
+  // Chunks per step (see "Chunked steps" above): a power of two, >= 1.
+  std::size_t gradient_chunks = 1;
+  // The ranks of a data-parallel run (dist/), not owned; null: this process alone.
+  Collective* collective = nullptr;
 };
 
 // "validation_loss", "validation_accuracy", "train_loss" or "train_accuracy".
@@ -236,10 +269,21 @@ class Trainer {
   Optimizer& optimizer() { return optimizer_; }
   const TrainerOptions& options() const { return options_; }
   const History& history() const { return history_; }
+  // This process's rank in options().collective (0 without one): callbacks that write files
+  // (Checkpoint, CsvLogger) write on rank 0 only.
+  std::size_t rank() const;
 
  private:
   // The step; with `right`, also counts the rows the train-mode forward classified right.
   double step(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  // The gradient of a chunked step (see "Chunked steps"), summed over every rank into the
+  // parameters' grads; returns the batch's loss and adds its right predictions to *right.
+  double chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  // The rows a batch needs: one per chunk, two with BatchNorm.
+  std::size_t min_batch_rows() const;
+  bool chunked() const;
+  void check_chunks() const;
+  void broadcast_model();
   void gather_batch(ConstMatrixView x, ConstMatrixView y, std::size_t begin, std::size_t end);
   void accumulate_grad_norms();
   // Throws unless y fits the model's outputs and the loss (see "Targets" above).
@@ -255,6 +299,8 @@ class Trainer {
   std::vector<Parameter> model_params_;  // every parameter of the model, zeroed before backward
   std::vector<std::pair<std::string, std::vector<Parameter>>> layer_params_;  // for grad norms
   std::string batchnorm_;                // how messages name the model's first BatchNorm, or ""
+  struct Chunks;                         // a chunked step's buffers (trainer.cc)
+  std::unique_ptr<Chunks> chunks_;
   std::vector<double> grad_norm_sums_;
   std::vector<std::size_t> order_;
   Tensor x_batch_, y_batch_;

@@ -1,0 +1,225 @@
+// Chunked training steps (TrainerOptions::gradient_chunks) and data-parallel training on a
+// Collective, without MPI: the ranks are threads of this process (tests/local_collective.h),
+// reducing in MpiCollective's order. tests/dist_test.cc repeats the comparison under mpirun.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <simdnn/core/error.h>
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/train/pairwise_sum.h>
+
+#include "tests/data_parallel_case.h"
+#include "tests/local_collective.h"
+#include "tests/test_util.h"
+
+namespace simdnn {
+namespace {
+
+using testing::DataParallelCase;
+using testing::DataParallelResult;
+using testing::LocalCollective;
+using testing::LocalRanks;
+using testing::ScopedThreads;
+
+Tensor copy_of(ConstMatrixView v) {
+  Tensor t(v.rows, v.cols);
+  for (std::size_t r = 0; r < v.rows; ++r) std::memcpy(t.data() + r * v.cols, v.row(r), v.cols * sizeof(float));
+  return t;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(PairwiseSum, AddsInTreeOrder) {
+  // Values where the order of the additions shows: sequentially ((a + b) + c) + d = 0 in float,
+  // as a tree (a + b) + (c + d) = 2.
+  const float v[4] = {1e8f, 1.0f, -1e8f, 1.0f};
+  internal::PairwiseSum<float> sum;
+  sum.reset(1);
+  for (float x : v) {
+    sum.next()[0] = x;
+    sum.push();
+  }
+  const float tree = (v[0] + v[1]) + (v[2] + v[3]);
+  EXPECT_EQ(sum.result()[0], tree);
+  EXPECT_NE(tree, ((v[0] + v[1]) + v[2]) + v[3]);
+  // Eight vectors of two elements: ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)).
+  sum.reset(2);
+  std::vector<float> leaves;
+  for (int i = 0; i < 8; ++i) {
+    const float x = i % 2 == 0 ? 3e7f * static_cast<float>(i + 1) : -0.7f * static_cast<float>(i);
+    leaves.push_back(x);
+    const auto slot = sum.next();
+    slot[0] = x;
+    slot[1] = -x;
+    sum.push();
+  }
+  const auto& l = leaves;
+  const float expected = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+  EXPECT_EQ(sum.result()[0], expected);
+  EXPECT_EQ(sum.result()[1], -expected);
+  sum.reset(1);
+  for (int i = 0; i < 3; ++i) sum.push();
+  EXPECT_THROW(sum.result(), std::logic_error);
+}
+
+TEST(FillBernoulliAt, PiecesEqualTheWholeFill) {
+  Tensor whole(37, 29);
+  fill_bernoulli(whole.view(), 0.6f, 5, 8, 2.5f);
+  for (std::size_t first_row : {0u, 1u, 13u, 36u}) {
+    for (std::size_t rows : {1u, 7u}) {
+      if (first_row + rows > whole.rows()) continue;
+      Tensor storage(rows, 40);  // a strided view: ld 40 > 29 columns
+      const MatrixView piece{storage.data(), rows, 29, 40};
+      fill_bernoulli_at(piece, first_row * 29, 0.6f, 5, 8, 2.5f);
+      for (std::size_t r = 0; r < rows; ++r) {
+        ASSERT_EQ(std::memcmp(piece.row(r), whole.view().row(first_row + r), 29 * sizeof(float)), 0)
+            << "row " << first_row + r;
+      }
+    }
+  }
+}
+
+TEST(SlicedDropout, SlicesDrawTheWholeBatchsMask) {
+  Tensor x(10, 6);
+  fill_normal(x.view(), 0.0f, 1.0f, 1, 0);
+  Dropout whole(6, 0.4f, DropoutOptions{.seed = 2, .stream = 3});
+  Dropout sliced(6, 0.4f, DropoutOptions{.seed = 2, .stream = 3});
+  for (int step = 0; step < 2; ++step) {
+    const Tensor expected = copy_of(whole.forward(x.cview(), Mode::train));
+    for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{0, 3}, {3, 4}, {4, 10}}) {
+      sliced.begin_slice(begin);
+      const ConstMatrixView out = sliced.forward(ConstMatrixView{x.data() + begin * 6, end - begin, 6, 6}, Mode::train);
+      EXPECT_EQ(std::memcmp(out.data, expected.data() + begin * 6, (end - begin) * 6 * sizeof(float)), 0)
+          << "step " << step << ", rows " << begin << ".." << end;
+      EXPECT_EQ(sliced.step(), whole.step() - 1) << "the step advances at end_step(), not per slice";
+    }
+    sliced.end_step();
+    EXPECT_EQ(sliced.step(), whole.step());
+  }
+}
+
+TEST(SlicedBatchNorm, NormalizesEachSliceAndUpdatesRunningStatisticsFromTheWholeBatch) {
+  Tensor x(12, 5);
+  fill_normal(x.view(), 3.0f, 2.0f, 4, 0);  // a mean far from 0 checks the shifted sums
+  BatchNorm whole(5);
+  BatchNorm sliced(5);
+  BatchNorm alone(5);  // the first slice, normalized on its own
+  whole.forward(x.cview(), Mode::train);
+  const std::vector<std::pair<std::size_t, std::size_t>> slices = {{0, 5}, {5, 12}};
+  const Tensor first = copy_of(alone.forward(ConstMatrixView{x.data(), 5, 5, 5}, Mode::train));
+  Tensor sums(1, 11);
+  for (const auto& [begin, end] : slices) {
+    Tensor* stats = sliced.slice_statistics()[0];
+    std::fill(stats->data(), stats->data() + stats->size(), 0.0f);
+    sliced.begin_slice(begin);
+    const ConstMatrixView out = sliced.forward(ConstMatrixView{x.data() + begin * 5, end - begin, 5, 5}, Mode::train);
+    if (begin == 0) EXPECT_EQ(std::memcmp(out.data, first.data(), 25 * sizeof(float)), 0);
+    for (std::size_t i = 0; i < 11; ++i) sums.data()[i] += stats->data()[i];  // what the trainer sums
+  }
+  std::copy(sums.data(), sums.data() + 11, sliced.slice_statistics()[0]->data());
+  const std::vector<float> before(sliced.running_mean().data(), sliced.running_mean().data() + 5);
+  sliced.end_step();
+  for (std::size_t j = 0; j < 5; ++j) {
+    EXPECT_NEAR(sliced.running_mean().data()[j], whole.running_mean().data()[j], 1e-6f) << j;
+    EXPECT_NEAR(sliced.running_var().data()[j], whole.running_var().data()[j], 1e-5f) << j;
+    EXPECT_NE(sliced.running_mean().data()[j], before[j]) << "updated at end_step()";
+  }
+}
+
+// Runs the case on `ranks` threads, each a rank of one LocalCollective; returns every rank's result.
+std::vector<DataParallelResult> run_on_threads(const DataParallelCase& c, std::size_t chunks, std::size_t ranks) {
+  LocalRanks shared(ranks);
+  std::vector<DataParallelResult> results(ranks);
+  std::vector<std::thread> threads;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      LocalCollective collective(shared, r);
+      results[r] = c.run(chunks, &collective);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return results;
+}
+
+TEST(DataParallel, OneTwoAndFourRanksGiveTheSingleProcessBits) {
+  const DataParallelCase c;
+  DataParallelResult alone;
+  {
+    ScopedThreads one(1);
+    alone = c.run(4, nullptr);
+  }
+  ScopedThreads two(2);
+  for (std::size_t ranks : {1u, 2u, 4u}) {
+    const std::vector<DataParallelResult> results = run_on_threads(c, 4, ranks);
+    for (std::size_t r = 0; r < ranks; ++r) {
+      SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r));
+      EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
+      EXPECT_EQ(results[r].losses, alone.losses);
+      EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
+      EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
+    }
+  }
+  // Chunking is a different computation from the plain step (BatchNorm per chunk), and it trains.
+  const DataParallelResult plain = c.run(1, nullptr);
+  EXPECT_FALSE(same_bits(plain.weights, alone.weights));
+  EXPECT_LT(alone.losses[3], alone.losses[0]) << "the second epoch's batch loss is below the first's";
+}
+
+TEST(DataParallel, ChunkedStepWithoutBatchStatisticsIsThePlainStepUpToRounding) {
+  // With no BatchNorm, the chunks' gradients, each scaled by its share of the batch, add up to
+  // the whole batch's gradient (up to rounding); Dropout draws the same mask either way.
+  const DataParallelCase c;
+  std::vector<std::vector<float>> weights;
+  for (std::size_t chunks : {1u, 4u}) {
+    Sequential net;
+    DenseOptions hidden{.activation = ActivationSpec::relu(), .weight_init = InitSpec::he_normal(), .seed = 5, .stream = 1};
+    net.emplace<Dense>(DataParallelCase::kFeatures, 16, hidden);
+    net.emplace<Dropout>(16, 0.3f, DropoutOptions{.seed = 5, .stream = 2});
+    net.emplace<Dense>(16, DataParallelCase::kClasses, DenseOptions{.seed = 5, .stream = 3});
+    SoftmaxCrossEntropy loss;
+    Sgd sgd(all_parameters(net), SgdOptions{.lr = 0.5});
+    Trainer trainer(net, loss, sgd, TrainerOptions{.gradient_chunks = chunks});
+    for (int step = 0; step < 3; ++step) {
+      trainer.train_on_batch(ConstMatrixView{c.x.data(), 30, c.x.cols(), c.x.cols()},
+                             ConstMatrixView{c.y.data(), 30, 1, 1});
+    }
+    weights.emplace_back();
+    for (const Parameter& p : all_parameters(net)) weights.back().insert(weights.back().end(), p.value->data(), p.value->data() + p.value->size());
+  }
+  ASSERT_EQ(weights[0].size(), weights[1].size());
+  for (std::size_t i = 0; i < weights[0].size(); ++i) EXPECT_NEAR(weights[1][i], weights[0][i], 2e-5f) << i;
+}
+
+TEST(DataParallel, BadChunkAndRankCountsAreNamed) {
+  auto net = DataParallelCase::model();
+  SoftmaxCrossEntropy loss;
+  Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+  testing::expect_throw_with("3 chunks", [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 3}); },
+                             {"gradient_chunks is 3", "power of two"});
+  testing::expect_throw_with("0 chunks", [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 0}); },
+                             {"gradient_chunks is 0"});
+  LocalRanks two(2);
+  LocalCollective rank0(two, 0);
+  testing::expect_throw_with("2 ranks, 1 chunk",
+                             [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 1, .collective = &rank0}); },
+                             {"2 ranks", "divides gradient_chunks (1)"});
+  const DataParallelCase c;
+  Trainer trainer(*net, loss, adam, TrainerOptions{.batch_size = 6, .gradient_chunks = 4});
+  testing::expect_throw_with("batch too small", [&] { trainer.fit(c.x.cview(), c.y.cview()); },
+                             {"batch_size is 6, expected >= 8", "4 gradient chunks", "batchnorm"});
+  EXPECT_THROW(trainer.train_on_batch(ConstMatrixView{c.x.data(), 3, c.x.cols(), c.x.cols()},
+                                      ConstMatrixView{c.y.data(), 3, 1, 1}),
+               ShapeError);
+}
+
+}  // namespace
+}  // namespace simdnn

@@ -1,0 +1,132 @@
+// The training run that the data-parallel tests repeat with 1, 2 and 4 ranks (threads of one
+// process in chunked_training_test, MPI processes in dist_test) and compare bit for bit: a
+// classifier with BatchNorm and Dropout (both change under slicing), trained with Adam on a
+// set whose size leaves a short last batch with uneven chunks (203 = 6·32 + 11 rows: chunks of
+// 2, 3, 3 and 3), with a validation set evaluated in several chunks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <simdnn/core/random.h>
+#include <simdnn/core/tensor.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/dense.h>
+#include <simdnn/layers/dropout.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/train/callbacks.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/model_io.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
+
+namespace simdnn::testing {
+
+struct DataParallelResult {
+  std::vector<float> weights;  // every parameter and state tensor, in model order
+  std::vector<double> losses;  // per epoch: mean batch loss, train loss, validation loss
+  Evaluation validation;       // evaluate() of the validation set in chunks of 16 rows
+};
+
+struct DataParallelCase {
+  static constexpr std::size_t kFeatures = 12, kClasses = 5, kTrain = 203, kValidation = 70;
+
+  DataParallelCase() : x(kTrain, kFeatures), y(kTrain, 1), x_val(kValidation, kFeatures), y_val(kValidation, 1) {
+    fill_normal(x.view(), 0.0f, 1.0f, 7, 0);
+    fill_normal(x_val.view(), 0.0f, 1.0f, 7, 1);
+    label(x, y);
+    label(x_val, y_val);
+  }
+
+  // Classes from a fixed linear rule, so training has something to learn.
+  static void label(const Tensor& features, Tensor& classes) {
+    for (std::size_t i = 0; i < features.rows(); ++i) {
+      const float s = features(i, 0) + 0.5f * features(i, 1) - features(i, 2);
+      classes(i, 0) = static_cast<float>(s < -1.0f ? 0 : s < -0.3f ? 1 : s < 0.3f ? 2 : s < 1.0f ? 3 : 4);
+    }
+  }
+
+  static std::unique_ptr<Sequential> model() {
+    auto net = std::make_unique<Sequential>();
+    DenseOptions hidden;
+    hidden.activation = ActivationSpec::relu();
+    hidden.weight_init = InitSpec::he_normal();
+    hidden.seed = 3;
+    hidden.stream = 1;
+    net->emplace<Dense>(kFeatures, 32, hidden);
+    net->emplace<BatchNorm>(32);
+    net->emplace<Dropout>(32, 0.25f, DropoutOptions{.seed = 3, .stream = 9});
+    hidden.stream = 2;
+    net->emplace<Dense>(32, 24, hidden);
+    net->emplace<BatchNorm>(24);
+    DenseOptions out;
+    out.seed = 3;
+    out.stream = 3;
+    net->emplace<Dense>(24, kClasses, out);
+    return net;
+  }
+
+  // Two epochs with `chunks` gradient chunks, on `collective`'s ranks (null: this process alone).
+  DataParallelResult run(std::size_t chunks, Collective* collective) const {
+    auto net = model();
+    SoftmaxCrossEntropy loss;
+    Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+    return train(*net, adam, chunks, collective, 2, 11);
+  }
+
+  // One epoch, a checkpoint (model and optimizer) that only rank 0 writes, to `prefix` + the
+  // writer's rank; then a fresh network and optimizer loaded from rank 0's file train one more
+  // epoch. A checkpoint of an N-rank run that continues like the single process's can be
+  // resumed by any number of ranks.
+  DataParallelResult resumed(std::size_t chunks, Collective* collective, const std::string& prefix) const {
+    const std::size_t rank = collective == nullptr ? 0 : collective->rank();
+    {
+      auto net = model();
+      SoftmaxCrossEntropy loss;
+      Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+      TrainerOptions options = train_options(chunks, collective, 1, 11);
+      Trainer trainer(*net, loss, adam, options);
+      trainer.add_callback<Checkpoint>(prefix + std::to_string(rank), 1, true);
+      trainer.fit(x.cview(), y.cview());
+    }
+    if (collective != nullptr) {
+      std::vector<float> arrived = {1.0f};  // every rank past the write: a collective call
+      collective->tree_sum(arrived);
+    }
+    auto net = model();
+    Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+    load_model(prefix + "0", *net, &adam);
+    return train(*net, adam, chunks, collective, 1, 12);
+  }
+
+  static TrainerOptions train_options(std::size_t chunks, Collective* collective, std::size_t epochs, std::uint64_t seed) {
+    TrainerOptions options;
+    options.epochs = epochs;
+    options.batch_size = 32;
+    options.seed = seed;
+    options.gradient_chunks = chunks;
+    options.collective = collective;
+    return options;
+  }
+
+  DataParallelResult train(Layer& net, Optimizer& optimizer, std::size_t chunks, Collective* collective,
+                           std::size_t epochs, std::uint64_t seed) const {
+    SoftmaxCrossEntropy loss;
+    Trainer trainer(net, loss, optimizer, train_options(chunks, collective, epochs, seed));
+    const History& history = trainer.fit(x.cview(), y.cview(), x_val.cview(), y_val.cview());
+    DataParallelResult r;
+    for (const EpochRecord& e : history.epochs) {
+      r.losses.insert(r.losses.end(), {e.mean_batch_loss, e.train.loss, e.validation.loss});
+    }
+    r.validation = trainer.evaluate(x_val.cview(), y_val.cview(), 16);
+    for (const Parameter& p : all_parameters(net)) r.weights.insert(r.weights.end(), p.value->data(), p.value->data() + p.value->size());
+    for (const StateTensor& s : all_state(net)) r.weights.insert(r.weights.end(), s.value->data(), s.value->data() + s.value->size());
+    return r;
+  }
+
+  Tensor x, y, x_val, y_val;
+};
+
+}  // namespace simdnn::testing

@@ -1,0 +1,95 @@
+// Data-parallel training over MPI: run under mpirun with 1, 2 and 4 processes
+// (tests/dist_test.sh). Every rank trains the case of tests/data_parallel_case.h on an
+// MpiCollective and, alone, the single-process run with the same gradient chunks, and compares
+// the two bit for bit. Ranks train at different thread counts (rank r uses 1 + r % 2 threads).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <simdnn/dist/mpi.h>
+
+#include "tests/data_parallel_case.h"
+#include "tests/test_util.h"
+
+namespace simdnn {
+namespace {
+
+using testing::DataParallelCase;
+using testing::DataParallelResult;
+using testing::ScopedThreads;
+
+TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
+  dist::MpiCollective ranks;
+  const std::size_t p = ranks.size();
+  // Rank r contributes v_r = 1e8·(−1)^r + r: the tree order (pairs first) is visible in float.
+  auto value = [](std::size_t r) { return (r % 2 == 0 ? 1e8f : -1e8f) + static_cast<float>(r); };
+  std::vector<float> level(p);
+  for (std::size_t r = 0; r < p; ++r) level[r] = value(r);
+  for (std::size_t width = p; width > 1; width /= 2) {
+    for (std::size_t i = 0; i < width / 2; ++i) level[i] = level[2 * i] + level[2 * i + 1];
+  }
+  std::vector<float> mine = {value(ranks.rank()), -value(ranks.rank())};
+  ranks.tree_sum(mine);
+  EXPECT_EQ(mine[0], level[0]);
+  EXPECT_EQ(mine[1], -level[0]);
+  std::vector<double> counts = {1.0, static_cast<double>(ranks.rank())};
+  ranks.tree_sum(counts);
+  EXPECT_EQ(counts[0], static_cast<double>(p));
+  EXPECT_EQ(counts[1], static_cast<double>(p * (p - 1) / 2));
+  std::vector<float> b = {static_cast<float>(ranks.rank()) + 0.5f};
+  ranks.broadcast(b);
+  EXPECT_EQ(b[0], 0.5f);
+}
+
+TEST(DataParallel, EveryRankCountGivesTheSingleProcessBits) {
+  const DataParallelCase c;
+  DataParallelResult alone;
+  {
+    ScopedThreads one(1);
+    alone = c.run(4, nullptr);
+  }
+  dist::MpiCollective ranks;
+  ScopedThreads threads(1 + static_cast<int>(ranks.rank() % 2));
+  const DataParallelResult mine = c.run(4, &ranks);
+  ASSERT_EQ(mine.weights.size(), alone.weights.size());
+  EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0)
+      << ranks.size() << " ranks, rank " << ranks.rank();
+  EXPECT_EQ(mine.losses, alone.losses);
+  EXPECT_EQ(mine.validation.loss, alone.validation.loss);
+  EXPECT_EQ(mine.validation.accuracy, alone.validation.accuracy);
+}
+
+TEST(DataParallel, OnlyRankZeroCheckpointsAndAnyRankCountResumes) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  dist::MpiCollective ranks;
+  const std::string prefix = dir + "/dist_test_np" + std::to_string(ranks.size()) + "_rank";
+  const std::string single = dir + "/dist_test_single" + std::to_string(ranks.rank()) + "_np" +
+                             std::to_string(ranks.size()) + "_rank";
+  const DataParallelResult alone = DataParallelCase{}.resumed(4, nullptr, single);
+  const DataParallelResult mine = DataParallelCase{}.resumed(4, &ranks, prefix);
+  EXPECT_EQ(std::filesystem::exists(prefix + std::to_string(ranks.rank())), ranks.rank() == 0);
+  ASSERT_EQ(mine.weights.size(), alone.weights.size());
+  EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0);
+  EXPECT_EQ(mine.losses, alone.losses);
+}
+
+}  // namespace
+}  // namespace simdnn
+
+// MPI around GoogleTest; only rank 0 prints the test results.
+int main(int argc, char** argv) {
+  simdnn::dist::MpiSession mpi(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  if (mpi.rank() != 0) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  const int failed = RUN_ALL_TESTS();
+  if (failed != 0) std::fprintf(stderr, "dist_test: rank %zu of %zu failed\n", mpi.rank(), mpi.size());
+  return failed;
+}

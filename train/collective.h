@@ -1,0 +1,37 @@
+// Collective: the processes of a data-parallel run, as the trainer needs them (TrainerOptions::
+// collective). dist/ implements it on MPI; train/ depends on no transport.
+//
+// Ranks 0 .. size() − 1, size() a power of two. tree_sum() is the one reduction, and its order is
+// fixed so that the bits do not depend on the number of processes: with p = 2^j ranks, round i
+// (i = 0 .. j − 1) adds each group of 2^i consecutive ranks to its neighbouring group,
+//   S(r, i + 1) = S(lower group, i) + S(upper group, i),   S(r, 0) = rank r's values,
+// i.e. a complete binary tree over the ranks in rank order. Every rank ends with the same bits
+// (floating-point addition is commutative, so both partners of a round compute the same sum).
+// The trainer hands rank r the chunks of a batch under one subtree of the same tree over the
+// chunks, so the total is the tree sum over the chunks whatever the number of ranks.
+//
+// Every call is collective: all ranks make the same calls, with the same lengths, in the same
+// order. A failure (a rank gone, a transport error) throws; see dist/ for how the others stop.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+namespace simdnn {
+
+class Collective {
+ public:
+  virtual ~Collective() = default;
+
+  virtual std::size_t rank() const = 0;
+  // The number of ranks: a power of two.
+  virtual std::size_t size() const = 0;
+
+  // values ← the tree sum (above) of every rank's values, on every rank.
+  virtual void tree_sum(std::span<float> values) = 0;
+  virtual void tree_sum(std::span<double> values) = 0;
+  // values ← rank 0's values, on every rank.
+  virtual void broadcast(std::span<float> values) = 0;
+};
+
+}  // namespace simdnn
