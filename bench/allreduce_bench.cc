@@ -4,12 +4,14 @@
 // floats. Run it under mpirun:
 //   mpirun -np 2 bazel-bin/bench/allreduce_bench [--benchmark_format=json]
 // Every rank runs the same fixed iteration counts (so the collective calls pair up); rank 0
-// reports. Counter GB/s: the vector's bytes per second of one reduction (algorithm bandwidth).
+// reports. Do not interleave repetitions at random (each rank would draw its own order).
+// Counter GB/s: the vector's bytes per second of one reduction (algorithm bandwidth).
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include <simdnn/dist/mpi.h>
@@ -43,33 +45,35 @@ void mpi_allreduce(benchmark::State& state) {
   set_counters(state);
 }
 
-// Fixed iterations (the same on every rank): about 64 MB moved per repetition, 3 to 2000 calls.
-void register_sizes(benchmark::internal::Benchmark* b) {
+// Fixed iterations (the same on every rank, so the collective calls pair up): about 64 MB
+// reduced per repetition, 3 to 2000 calls. One registration per size: Iterations() is per family.
+void register_sizes() {
   for (long bytes = 1024; bytes <= 64l << 20; bytes *= 4) {
-    b->Args({bytes})->Iterations(std::clamp<long>((64l << 20) / bytes, 3, 2000));
+    const long calls = std::clamp<long>((64l << 20) / bytes, 3, 2000);
+    using Fn = void (*)(benchmark::State&);
+    for (const auto& [name, fn] : {std::pair<const char*, Fn>{"tree_sum", tree_sum}, {"mpi_allreduce", mpi_allreduce}}) {
+      benchmark::RegisterBenchmark(name, fn)->ArgName("bytes")->Arg(bytes)->Iterations(calls)->UseRealTime()->Unit(
+          benchmark::kMicrosecond);
+    }
   }
 }
 
 }  // namespace
-
-BENCHMARK(tree_sum)->ArgName("bytes")->Apply(register_sizes)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(mpi_allreduce)->ArgName("bytes")->Apply(register_sizes)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
   simdnn::dist::MpiSession mpi(argc, argv);
   simdnn::dist::MpiCollective collective;
   ranks = &collective;
   benchmark::Initialize(&argc, argv);
+  register_sizes();
   if (mpi.rank() == 0) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
-    benchmark::BenchmarkReporter* quiet = nullptr;
-    struct Null : benchmark::BenchmarkReporter {
+    struct Quiet : benchmark::BenchmarkReporter {
       bool ReportContext(const Context&) override { return true; }
       void ReportRuns(const std::vector<Run>&) override {}
-    } null;
-    quiet = &null;
-    benchmark::RunSpecifiedBenchmarks(quiet, quiet);
+    } quiet;
+    benchmark::RunSpecifiedBenchmarks(&quiet, &quiet);
   }
   benchmark::Shutdown();
   return 0;

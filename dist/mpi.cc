@@ -25,7 +25,10 @@ MPI_Datatype datatype<float>() { return MPI_FLOAT; }
 template <>
 MPI_Datatype datatype<double>() { return MPI_DOUBLE; }
 
-// MPI counts are ints: vectors go in pieces of at most this many elements.
+// Reductions exchange and add a vector in pieces of this many bytes, so each received piece is
+// still in cache when it is added (and MPI's int counts are never exceeded).
+constexpr std::size_t kPieceBytes = std::size_t{256} << 10;
+// Broadcasts go in pieces of at most this many elements (MPI counts are ints).
 constexpr std::size_t kMaxCount = std::size_t{1} << 30;
 
 }  // namespace
@@ -86,19 +89,54 @@ MpiCollective::~MpiCollective() {
   if (!finalized && comm_->comm != MPI_COMM_NULL) MPI_Comm_free(&comm_->comm);
 }
 
+// Recursive halving, then recursive doubling (Rabenseifner's allreduce): in round i of the
+// first phase, rank r and its partner r xor 2^i split their current segment in two; each keeps
+// one half, sends the other, and adds the partner's copy of the half it keeps. After log2 p
+// rounds each rank holds 1/p of the vector fully summed, and the second phase gathers the
+// segments back in the reverse order. Every element is summed as S(group) + S(neighbouring
+// group) with groups of 2^i ranks in round i: the tree of train/collective.h, so the bits are
+// those of recursive doubling (on every rank, since addition commutes), while each rank sends
+// 2(p − 1)/p of the vector instead of log2(p) times it.
 template <class T>
 void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) {
-  scratch.resize(std::min(values.size(), kMaxCount));
+  const std::size_t piece = kPieceBytes / sizeof(T);
+  scratch.resize(std::min(values.size(), piece));
+  std::vector<std::pair<std::size_t, std::size_t>> segments;  // [lo, hi) before each round
+  std::size_t lo = 0, hi = values.size();
   for (std::size_t step = 1; step < size_; step *= 2) {
     const int partner = static_cast<int>(rank_ ^ step);
-    for (std::size_t begin = 0; begin < values.size(); begin += kMaxCount) {
-      const int count = static_cast<int>(std::min(kMaxCount, values.size() - begin));
-      check(MPI_Sendrecv(values.data() + begin, count, datatype<T>(), partner, 0, scratch.data(), count,
-                         datatype<T>(), partner, 0, comm_->comm, MPI_STATUS_IGNORE),
+    const std::size_t mid = lo + (hi - lo) / 2;
+    const bool lower = (rank_ & step) == 0;
+    const std::size_t keep = lower ? lo : mid, keep_end = lower ? mid : hi;
+    const std::size_t give = lower ? mid : lo;
+    segments.emplace_back(lo, hi);
+    // The halves may differ by one element; both partners walk the longer one piece by piece.
+    const std::size_t kept = keep_end - keep, given = (hi - lo) - kept;
+    for (std::size_t at = 0; at < std::max(kept, given); at += piece) {
+      const std::size_t mine = std::min(piece, kept - std::min(at, kept));
+      const std::size_t theirs = std::min(piece, given - std::min(at, given));
+      check(MPI_Sendrecv(values.data() + give + at, static_cast<int>(theirs), datatype<T>(), partner, 0, scratch.data(),
+                         static_cast<int>(mine), datatype<T>(), partner, 0, comm_->comm, MPI_STATUS_IGNORE),
             "MPI_Sendrecv");
-      // lower group + upper group; addition commutes, so both partners get the same bits
-      for (int i = 0; i < count; ++i) values[begin + i] += scratch[i];
+      for (std::size_t i = 0; i < mine; ++i) values[keep + at + i] += scratch[i];
     }
+    lo = keep, hi = keep_end;
+  }
+  for (std::size_t round = segments.size(); round-- > 0;) {
+    const int partner = static_cast<int>(rank_ ^ (std::size_t{1} << round));
+    const auto [seg_lo, seg_hi] = segments[round];
+    // the partner holds the rest of [seg_lo, seg_hi): before lo or after hi
+    const std::size_t other = lo == seg_lo ? hi : seg_lo;
+    const std::size_t other_len = (seg_hi - seg_lo) - (hi - lo);
+    for (std::size_t at = 0; at < std::max(hi - lo, other_len); at += kMaxCount) {
+      const std::size_t send = std::min(kMaxCount, (hi - lo) - std::min(at, hi - lo));
+      const std::size_t recv = std::min(kMaxCount, other_len - std::min(at, other_len));
+      check(MPI_Sendrecv(values.data() + lo + at, static_cast<int>(send), datatype<T>(), partner, 1,
+                         values.data() + other + at, static_cast<int>(recv), datatype<T>(), partner, 1, comm_->comm,
+                         MPI_STATUS_IGNORE),
+            "MPI_Sendrecv");
+    }
+    lo = seg_lo, hi = seg_hi;
   }
 }
 

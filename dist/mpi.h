@@ -67,8 +67,8 @@ class MpiCollective : public Collective {
 
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return size_; }
-  // Recursive doubling: in round i, rank r exchanges its partial sum with rank r xor 2^i and
-  // adds the two (log2 p rounds of the whole vector; the tree of train/collective.h).
+  // Recursive halving then doubling (reduce-scatter, then all-gather): each rank sends
+  // 2(p − 1)/p of the vector, and every element is summed in the tree of train/collective.h.
   void tree_sum(std::span<float> values) override;
   void tree_sum(std::span<double> values) override;
   void broadcast(std::span<float> values) override;

@@ -36,6 +36,23 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
   ranks.tree_sum(mine);
   EXPECT_EQ(mine[0], level[0]);
   EXPECT_EQ(mine[1], -level[0]);
+  // A long, odd length: the halves differ by one and go in several pieces.
+  auto element = [](std::size_t r, std::size_t i) {
+    return static_cast<float>((i * 2654435761u + r * 40503u) % 1000003) * (r % 2 == 0 ? 1e3f : -1e-3f);
+  };
+  std::vector<float> longer(100003);
+  for (std::size_t i = 0; i < longer.size(); ++i) longer[i] = element(ranks.rank(), i);
+  ranks.tree_sum(longer);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < longer.size(); ++i) {
+    std::vector<float> tree(p);
+    for (std::size_t r = 0; r < p; ++r) tree[r] = element(r, i);
+    for (std::size_t width = p; width > 1; width /= 2) {
+      for (std::size_t k = 0; k < width / 2; ++k) tree[k] = tree[2 * k] + tree[2 * k + 1];
+    }
+    wrong += longer[i] != tree[0];
+  }
+  EXPECT_EQ(wrong, 0u);
   std::vector<double> counts = {1.0, static_cast<double>(ranks.rank())};
   ranks.tree_sum(counts);
   EXPECT_EQ(counts[0], static_cast<double>(p));

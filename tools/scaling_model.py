@@ -6,8 +6,8 @@ overlapped (dist/ reduces after the backward pass):
   T(p) = b * t_sample + T_reduce(p, n),   efficiency(p) = b * t_sample / T(p)
 with b samples per node, t_sample the measured compute time per sample on one node, n the
 gradient bytes, and for the reduction, with link bandwidth B and latency a per message:
-  ring allreduce:                      2 (p - 1)/p * n/B + 2 (p - 1) a
-  recursive doubling (dist/ today):    log2(p) * (n/B + a)
+  ring allreduce:                          2 (p - 1)/p * n/B + 2 (p - 1) a
+  halving-doubling (dist/'s tree_sum):     2 (p - 1)/p * n/B + 2 log2(p) a
 It prints, for each network assumption, the efficiency at 2..64 nodes for the given per-node
 batch, and the per-node batch at which 64 nodes stay at or above 80 % (b * t_sample >= 4 T_reduce).
 
@@ -27,8 +27,8 @@ def ring(p, n_bytes, gbps, lat_us):
     return 2 * (p - 1) / p * n_bytes / (gbps * 1e9) + 2 * (p - 1) * lat_us * 1e-6
 
 
-def doubling(p, n_bytes, gbps, lat_us):
-    return math.log2(p) * (n_bytes / (gbps * 1e9) + lat_us * 1e-6)
+def halving_doubling(p, n_bytes, gbps, lat_us):
+    return 2 * (p - 1) / p * n_bytes / (gbps * 1e9) + 2 * math.log2(p) * lat_us * 1e-6
 
 
 def main():
@@ -44,13 +44,13 @@ def main():
     print(f"compute {a.t_sample_us:g} µs per sample, gradient {a.grad_mb:g} MB, {a.batch} samples per node\n")
     for name, gbps, lat in NETWORKS:
         print(f"**{name}**\n")
-        print("| nodes | ring allreduce | efficiency (ring) | recursive doubling | efficiency (doubling) |")
+        print("| nodes | ring allreduce | efficiency (ring) | halving-doubling (dist/) | efficiency (dist/) |")
         print("| ---: | ---: | ---: | ---: | ---: |")
         for p in NODES:
-            r, d = ring(p, n, gbps, lat), doubling(p, n, gbps, lat)
+            r, d = ring(p, n, gbps, lat), halving_doubling(p, n, gbps, lat)
             c = a.batch * t
             print(f"| {p} | {r * 1e3:.2f} ms | {c / (c + r):.0%} | {d * 1e3:.2f} ms | {c / (c + d):.0%} |")
-        for label, f in (("ring", ring), ("recursive doubling", doubling)):
+        for label, f in (("ring", ring), ("dist/'s halving-doubling", halving_doubling)):
             b = math.ceil(4 * f(64, n, gbps, lat) / t)
             print(f"\n64 nodes at ≥ 80 % with {label}: ≥ {b} samples per node (global batch {64 * b}).", end="")
         print("\n")
