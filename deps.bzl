@@ -45,9 +45,18 @@ cc_library(
 # Without Open MPI the target exists but is incompatible with every platform, so `bazel build
 # //...` and `bazel test //...` skip what depends on it (dist/) and build everything else.
 _NO_MPI_BUILD = """# Open MPI is not installed (tools/setup.sh installs libopenmpi-dev): dist/ is skipped.
+# No platform has the constraint value "installed" (Bazel 4.2's @platforms has no
+# :incompatible), so what depends on this target is incompatible everywhere.
+constraint_setting(name = "open_mpi")
+
+constraint_value(
+    name = "installed",
+    constraint_setting = ":open_mpi",
+)
+
 cc_library(
     name = "mpi",
-    target_compatible_with = ["@platforms//:incompatible"],
+    target_compatible_with = [":installed"],
     visibility = ["//visibility:public"],
 )
 """
