@@ -38,37 +38,48 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// Pushes each value as a one-part vector of one element.
+float tree_sum_of(const std::vector<float>& values) {
+  internal::PairwiseSum<std::vector<float>> sum;
+  sum.reset();
+  for (float v : values) {
+    std::vector<float> part = {v};
+    std::vector<float>* parts[] = {&part};
+    sum.push(parts);
+  }
+  return sum.result()[0][0];
+}
+
 TEST(PairwiseSum, AddsInTreeOrder) {
   // Values where the order of the additions shows: sequentially ((a + b) + c) + d = 0 in float,
   // as a tree (a + b) + (c + d) = 2.
-  const float v[4] = {1e8f, 1.0f, -1e8f, 1.0f};
-  internal::PairwiseSum<float> sum;
-  sum.reset(1);
-  for (float x : v) {
-    sum.next()[0] = x;
-    sum.push();
-  }
+  const std::vector<float> v = {1e8f, 1.0f, -1e8f, 1.0f};
   const float tree = (v[0] + v[1]) + (v[2] + v[3]);
-  EXPECT_EQ(sum.result()[0], tree);
+  EXPECT_EQ(tree_sum_of(v), tree);
   EXPECT_NE(tree, ((v[0] + v[1]) + v[2]) + v[3]);
-  // Eight vectors of two elements: ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)).
-  sum.reset(2);
-  std::vector<float> leaves;
-  for (int i = 0; i < 8; ++i) {
-    const float x = i % 2 == 0 ? 3e7f * static_cast<float>(i + 1) : -0.7f * static_cast<float>(i);
-    leaves.push_back(x);
-    const auto slot = sum.next();
-    slot[0] = x;
-    slot[1] = -x;
-    sum.push();
+  std::vector<float> l;
+  for (int i = 0; i < 8; ++i) l.push_back(i % 2 == 0 ? 3e7f * static_cast<float>(i + 1) : -0.7f * static_cast<float>(i));
+  EXPECT_EQ(tree_sum_of(l), ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+  EXPECT_THROW(tree_sum_of({1.0f, 2.0f, 3.0f}), std::logic_error);
+}
+
+TEST(PairwiseSum, SwapsTensorsInAndKeepsShapes) {
+  internal::PairwiseSum<Tensor> sum;
+  Tensor a(2, 3), b(1, 4);
+  for (int round = 0; round < 2; ++round) {
+    sum.reset();
+    for (int i = 0; i < 4; ++i) {
+      std::fill(a.data(), a.data() + a.size(), static_cast<float>(i + round));
+      std::fill(b.data(), b.data() + b.size(), -static_cast<float>(i));
+      Tensor* parts[] = {&a, &b};
+      sum.push(parts);
+      EXPECT_EQ(a.rows(), 2u);
+      EXPECT_EQ(b.cols(), 4u);
+    }
+    const std::vector<Tensor>& r = sum.result();
+    EXPECT_EQ(r[0](1, 2), 6.0f + 4.0f * static_cast<float>(round));
+    EXPECT_EQ(r[1](0, 3), -6.0f);
   }
-  const auto& l = leaves;
-  const float expected = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-  EXPECT_EQ(sum.result()[0], expected);
-  EXPECT_EQ(sum.result()[1], -expected);
-  sum.reset(1);
-  for (int i = 0; i < 3; ++i) sum.push();
-  EXPECT_THROW(sum.result(), std::logic_error);
 }
 
 TEST(FillBernoulliAt, PiecesEqualTheWholeFill) {

@@ -1,46 +1,73 @@
-// PairwiseSum: the sum of a sequence of equal-length vectors v_0, v_1, ... in the order of a
-// complete binary tree over their positions, ((v0 + v1) + (v2 + v3)) + ..., computed as they
-// arrive with one buffer per tree level (a binary counter: pushing v_i merges the finished
-// subtrees of equal size). The trainer sums the gradients of a step's chunks this way, so that a
-// rank holding an aligned run of chunks computes exactly one subtree (train/collective.h).
+// PairwiseSum: the sum of a sequence of equal-shape vectors v_0, v_1, ... (each a list of parts:
+// tensors, or std::vectors) in the order of a complete binary tree over their positions,
+// ((v0 + v1) + (v2 + v3)) + ..., computed as they arrive with one buffer per tree level (a binary
+// counter: pushing v_i merges the finished subtrees of equal size). The trainer sums the
+// gradients of a step's chunks this way, so that a rank holding an aligned run of chunks
+// computes exactly one subtree (train/collective.h).
+//
+// push() takes each part's storage by swapping it with the sum's own buffer (no copy); the
+// caller's parts come back with stale values of the same shapes, to be overwritten. Parts are
+// Tensors (core/tensor.h) or std::vector<T>; add_parts(lower, upper) adds element by element.
 #pragma once
 
 #include <cstddef>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <simdnn/core/tensor.h>
 
 namespace simdnn::internal {
 
+inline Tensor zeroed_like(const Tensor& t) { return Tensor(t.rows(), t.cols()); }
 template <class T>
+std::vector<T> zeroed_like(const std::vector<T>& v) {
+  return std::vector<T>(v.size());
+}
+inline bool same_shape(const Tensor& a, const Tensor& b) { return a.rows() == b.rows() && a.cols() == b.cols(); }
+template <class T>
+bool same_shape(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size();
+}
+// lower[i] += upper[i] (addition commutes, so which one is lower does not change the bits).
+template <class Part>
+void add_parts(Part& lower, const Part& upper) {
+  auto* out = lower.data();
+  const auto* in = upper.data();
+  for (std::size_t i = 0, n = lower.size(); i < n; ++i) out[i] += in[i];
+}
+
+template <class Part>
 class PairwiseSum {
  public:
-  // Starts a new sum of vectors of `length` elements (buffers are kept and reused).
-  void reset(std::size_t length) {
-    length_ = length;
-    counts_.clear();
-  }
-  // The buffer for the next vector, `length` elements: fill it, then push().
-  std::span<T> next() {
-    if (levels_.size() <= counts_.size()) levels_.emplace_back();
-    std::vector<T>& buffer = levels_[counts_.size()];
-    buffer.resize(length_);
-    return buffer;
-  }
-  // Adds the vector written into next() to the sum.
-  void push() {
+  // Starts a new sum (buffers are kept and reused).
+  void reset() { counts_.clear(); }
+
+  // Adds the vector made of `parts` to the sum (swapping their storage in, see above).
+  void push(std::span<Part* const> parts) {
+    const std::size_t depth = counts_.size();
+    if (levels_.size() <= depth) levels_.emplace_back();
+    std::vector<Part>& level = levels_[depth];
+    if (!fits(level, parts)) {
+      level.clear();
+      for (const Part* p : parts) level.push_back(zeroed_like(*p));
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i) std::swap(level[i], *parts[i]);
     counts_.push_back(1);
     while (counts_.size() >= 2 && counts_[counts_.size() - 1] == counts_[counts_.size() - 2]) {
-      std::vector<T>& lower = levels_[counts_.size() - 2];
-      const std::vector<T>& upper = levels_[counts_.size() - 1];
-      for (std::size_t i = 0; i < length_; ++i) lower[i] += upper[i];
+      std::vector<Part>& lower = levels_[counts_.size() - 2];
+      const std::vector<Part>& upper = levels_[counts_.size() - 1];
+      for (std::size_t i = 0; i < lower.size(); ++i) add_parts(lower[i], upper[i]);
       counts_.pop_back();
       counts_.back() *= 2;
     }
   }
-  // The sum: valid when the number of vectors pushed is a power of two (one complete tree).
-  std::span<T> result() {
+
+  // The sum, one Part per part: valid when the number of vectors pushed is a power of two (one
+  // complete tree). The caller may swap the parts out.
+  std::vector<Part>& result() {
     if (counts_.size() != 1) {
       throw std::logic_error("PairwiseSum: " + std::to_string(counts_.size()) +
                              " unfinished subtrees, expected one (push a power of two of vectors)");
@@ -49,8 +76,15 @@ class PairwiseSum {
   }
 
  private:
-  std::size_t length_ = 0;
-  std::vector<std::vector<T>> levels_;
+  static bool fits(const std::vector<Part>& level, std::span<Part* const> parts) {
+    if (level.size() != parts.size()) return false;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (!same_shape(level[i], *parts[i])) return false;
+    }
+    return true;
+  }
+
+  std::vector<std::vector<Part>> levels_;
   std::vector<std::size_t> counts_;  // vectors under each unfinished subtree, bottom level last
 };
 

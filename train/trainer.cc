@@ -20,10 +20,12 @@ namespace simdnn {
 // over the chunks.
 struct Trainer::Chunks {
   std::vector<Layer*> layers;
-  std::vector<Tensor*> slice_stats;
-  internal::PairwiseSum<float> grads;     // every gradient, then every slice statistic
-  internal::PairwiseSum<double> metrics;  // the loss's share of the batch, right predictions
-  Tensor dy;                              // a chunk's scaled loss gradient
+  std::vector<Tensor*> summed;                  // every gradient, then every slice statistic
+  internal::PairwiseSum<Tensor> grads;          // the chunks' sums of `summed`
+  std::vector<double> metrics = {0.0, 0.0};     // a chunk's loss share and right predictions
+  internal::PairwiseSum<std::vector<double>> metric_sums;
+  std::vector<float> flat;                      // `summed`, end to end, for the collective
+  Tensor dy;                                    // a chunk's scaled loss gradient
 };
 
 namespace {
@@ -215,7 +217,8 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
   if (chunked()) {
     chunks_ = std::make_unique<Chunks>();
     chunks_->layers = all_layers(model_);
-    chunks_->slice_stats = all_slice_statistics(model_);
+    for (const Parameter& p : model_params_) chunks_->summed.push_back(p.grad);
+    for (Tensor* t : all_slice_statistics(model_)) chunks_->summed.push_back(t);
   }
   if (options_.collective != nullptr) broadcast_model();
 }
@@ -295,6 +298,22 @@ double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   return loss;
 }
 
+// The ranks' subtree sums (in the parameters' grads and the slice statistics) combined by the
+// collective: one tree_sum of them all, end to end.
+void Trainer::reduce_over_ranks(Chunks& ch) {
+  std::size_t length = 0;
+  for (const Tensor* t : ch.summed) length += t->size();
+  ch.flat.resize(length);
+  float* at = ch.flat.data();
+  for (const Tensor* t : ch.summed) at = std::copy(t->data(), t->data() + t->size(), at);
+  options_.collective->tree_sum(ch.flat);
+  at = ch.flat.data();
+  for (Tensor* t : ch.summed) {
+    std::copy(at, at + t->size(), t->data());
+    at += t->size();
+  }
+}
+
 double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   const std::size_t m = x.rows, K = options_.gradient_chunks;
   const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
@@ -303,48 +322,33 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
                      std::to_string(K) + " (one per gradient chunk)");
   }
   Chunks& ch = *chunks_;
-  std::size_t length = 0;
-  for (const Parameter& prm : model_params_) length += prm.grad->size();
-  for (const Tensor* t : ch.slice_stats) length += t->size();
-  ch.grads.reset(length);
-  ch.metrics.reset(2);
+  ch.grads.reset();
+  ch.metric_sums.reset();
   const std::size_t first = rank() * (K / p);
   for (std::size_t c = first; c < first + K / p; ++c) {
     const std::size_t begin = chunk_begin(c, m, K), rows = chunk_begin(c + 1, m, K) - begin;
-    for (const Parameter& prm : model_params_) std::fill(prm.grad->data(), prm.grad->data() + prm.grad->size(), 0.0f);
-    for (Tensor* t : ch.slice_stats) std::fill(t->data(), t->data() + t->size(), 0.0f);
+    for (Tensor* t : ch.summed) std::fill(t->data(), t->data() + t->size(), 0.0f);
     for (Layer* l : ch.layers) l->begin_slice(begin);
     const ConstMatrixView yc{y.row(begin), rows, y.cols, y.ld};
     const ConstMatrixView out = model_.forward(ConstMatrixView{x.row(begin), rows, x.cols, x.ld}, Mode::train);
     const double share = static_cast<double>(rows) / static_cast<double>(m);
-    const double loss = loss_.forward_backward(out, yc);
-    const std::span<double> metrics = ch.metrics.next();
-    metrics[0] = loss * share;
-    metrics[1] = right != nullptr ? static_cast<double>(count_right(out, yc)) : 0.0;
-    ch.metrics.push();
+    ch.metrics[0] = loss_.forward_backward(out, yc) * share;
+    ch.metrics[1] = right != nullptr ? static_cast<double>(count_right(out, yc)) : 0.0;
     const ConstMatrixView g = loss_.gradient();
     const MatrixView dy = reserve_rows(ch.dy, g.rows, g.cols);
     scale(static_cast<float>(share), g.data, dy.data, g.rows * g.cols);
     model_.backward(dy);
-    float* at = ch.grads.next().data();
-    for (const Parameter& prm : model_params_) at = std::copy(prm.grad->data(), prm.grad->data() + prm.grad->size(), at);
-    for (const Tensor* t : ch.slice_stats) at = std::copy(t->data(), t->data() + t->size(), at);
-    ch.grads.push();
+    ch.grads.push(ch.summed);  // swaps the chunk's gradients into the tree: no copy
+    std::vector<double>* metrics = &ch.metrics;
+    ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
+    ch.metrics.resize(2);
   }
-  const std::span<float> sum = ch.grads.result();
-  const std::span<double> metrics = ch.metrics.result();
+  std::vector<Tensor>& sum = ch.grads.result();
+  for (std::size_t i = 0; i < sum.size(); ++i) std::swap(*ch.summed[i], sum[i]);
+  std::vector<double>& metrics = ch.metric_sums.result()[0];
   if (options_.collective != nullptr) {
-    options_.collective->tree_sum(sum);
+    reduce_over_ranks(ch);
     options_.collective->tree_sum(metrics);
-  }
-  const float* at = sum.data();
-  for (const Parameter& prm : model_params_) {
-    std::copy(at, at + prm.grad->size(), prm.grad->data());
-    at += prm.grad->size();
-  }
-  for (Tensor* t : ch.slice_stats) {
-    std::copy(at, at + t->size(), t->data());
-    at += t->size();
   }
   for (Layer* l : ch.layers) l->end_step();
   if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);

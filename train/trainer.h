@@ -282,6 +282,8 @@ class Trainer {
   // The rows a batch needs: one per chunk, two with BatchNorm.
   std::size_t min_batch_rows() const;
   bool chunked() const;
+  struct Chunks;                         // a chunked step's buffers (trainer.cc)
+  void reduce_over_ranks(Chunks& chunks);
   void check_chunks() const;
   void broadcast_model();
   void gather_batch(ConstMatrixView x, ConstMatrixView y, std::size_t begin, std::size_t end);
@@ -299,7 +301,6 @@ class Trainer {
   std::vector<Parameter> model_params_;  // every parameter of the model, zeroed before backward
   std::vector<std::pair<std::string, std::vector<Parameter>>> layer_params_;  // for grad norms
   std::string batchnorm_;                // how messages name the model's first BatchNorm, or ""
-  struct Chunks;                         // a chunked step's buffers (trainer.cc)
   std::unique_ptr<Chunks> chunks_;
   std::vector<double> grad_norm_sums_;
   std::vector<std::size_t> order_;
