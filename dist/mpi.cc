@@ -42,7 +42,7 @@ MpiSession::MpiSession(int& argc, char**& argv) : uncaught_at_start_(std::uncaug
   check(MPI_Initialized(&initialized), "MPI_Initialized");
   if (initialized) throw MpiError("MpiSession: MPI is already initialized, expected one session per process");
   int provided = 0;
-  check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  check(MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 }
 
@@ -148,6 +148,12 @@ void MpiCollective::broadcast(std::span<float> values) {
     const int count = static_cast<int>(std::min(kMaxCount, values.size() - begin));
     check(MPI_Bcast(values.data() + begin, count, MPI_FLOAT, 0, comm_->comm), "MPI_Bcast");
   }
+}
+
+bool MpiCollective::background_calls() const {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided >= MPI_THREAD_SERIALIZED;
 }
 
 void MpiCollective::barrier() { check(MPI_Barrier(comm_->comm), "MPI_Barrier"); }

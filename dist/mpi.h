@@ -35,9 +35,11 @@ class MpiError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// MPI for the life of the object: MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread that
-// made the session calls MPI; simdnn's worker threads never do) and MPI_Finalize. One per
-// process; throws MpiError if MPI is already initialized or cannot start.
+// MPI for the life of the object: MPI_Init_thread and MPI_Finalize. It asks for
+// MPI_THREAD_SERIALIZED (one thread at a time calls MPI: the trainer's background reduction or
+// the main thread, never both; simdnn's worker threads never do); where the library offers less,
+// the trainer reduces on the main thread after the backward pass. One per process; throws
+// MpiError if MPI is already initialized or cannot start.
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv);
@@ -72,6 +74,8 @@ class MpiCollective : public Collective {
   void tree_sum(std::span<float> values) override;
   void tree_sum(std::span<double> values) override;
   void broadcast(std::span<float> values) override;
+  // True where MPI provides MPI_THREAD_SERIALIZED or more (MpiSession asks for it).
+  bool background_calls() const override;
   // Waits for every rank (MPI_Barrier).
   void barrier();
 

@@ -92,11 +92,16 @@ ConstMatrixView Sequential::infer(ConstMatrixView x, InferenceBuffers& buffers) 
   return h;
 }
 
-ConstMatrixView Sequential::backward(ConstMatrixView dy) {
+ConstMatrixView Sequential::backward(ConstMatrixView dy) { return backward(dy, {}); }
+
+ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<void(std::size_t child)>& after_child) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);
   ConstMatrixView g = dy;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = (*it)->backward(g);
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    g = layers_[i]->backward(g);
+    if (after_child) after_child(i);
+  }
   return g;
 }
 

@@ -10,6 +10,7 @@
 // is not checked again.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,10 @@ class Sequential : public Layer {
   // An empty Sequential throws std::logic_error.
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   ConstMatrixView backward(ConstMatrixView dy) override;
+  // backward(dy), calling after_child(i) as soon as child i's backward has returned (children
+  // run last to first): its gradients are final then, so a data-parallel trainer can start
+  // reducing them while the earlier children still run (train/trainer.h).
+  ConstMatrixView backward(ConstMatrixView dy, const std::function<void(std::size_t child)>& after_child);
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
   std::vector<Layer*> children() override;

@@ -82,6 +82,27 @@ TEST(PairwiseSum, SwapsTensorsInAndKeepsShapes) {
   }
 }
 
+TEST(PairwiseSum, PartByPartEqualsWholeVectors) {
+  internal::PairwiseSum<std::vector<float>> whole, by_part;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<float> a = {1e7f * static_cast<float>(i + 1), 0.3f}, b = {-0.7f * static_cast<float>(i), 5e6f};
+    std::vector<float> a2 = a, b2 = b;
+    std::vector<float>* parts[] = {&a, &b};
+    whole.push(parts);
+    std::vector<float>* parts2[] = {&a2, &b2};
+    by_part.begin_push(parts2);
+    const std::vector<float>& b_sum = by_part.push_part(1);  // any order
+    const std::vector<float>& a_sum = by_part.push_part(0);
+    if (i == 3) {  // the last push completes the tree: push_part returns the whole sum
+      EXPECT_EQ(a_sum, whole.result()[0]);
+      EXPECT_EQ(b_sum, whole.result()[1]);
+    }
+    by_part.end_push();
+  }
+  EXPECT_EQ(by_part.result()[0], whole.result()[0]);
+  EXPECT_EQ(by_part.result()[1], whole.result()[1]);
+}
+
 TEST(FillBernoulliAt, PiecesEqualTheWholeFill) {
   Tensor whole(37, 29);
   fill_bernoulli(whole.view(), 0.6f, 5, 8, 2.5f);
@@ -147,13 +168,14 @@ TEST(SlicedBatchNorm, NormalizesEachSliceAndUpdatesRunningStatisticsFromTheWhole
 }
 
 // Runs the case on `ranks` threads, each a rank of one LocalCollective; returns every rank's result.
-std::vector<DataParallelResult> run_on_threads(const DataParallelCase& c, std::size_t chunks, std::size_t ranks) {
+std::vector<DataParallelResult> run_on_threads(const DataParallelCase& c, std::size_t chunks, std::size_t ranks,
+                                               bool background) {
   LocalRanks shared(ranks);
   std::vector<DataParallelResult> results(ranks);
   std::vector<std::thread> threads;
   for (std::size_t r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
-      LocalCollective collective(shared, r);
+      LocalCollective collective(shared, r, background);
       results[r] = c.run(chunks, &collective);
     });
   }
@@ -170,13 +192,16 @@ TEST(DataParallel, OneTwoAndFourRanksGiveTheSingleProcessBits) {
   }
   ScopedThreads two(2);
   for (std::size_t ranks : {1u, 2u, 4u}) {
-    const std::vector<DataParallelResult> results = run_on_threads(c, 4, ranks);
-    for (std::size_t r = 0; r < ranks; ++r) {
-      SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r));
-      EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
-      EXPECT_EQ(results[r].losses, alone.losses);
-      EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
-      EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
+    for (bool background : {true, false}) {
+      const std::vector<DataParallelResult> results = run_on_threads(c, 4, ranks, background);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r) +
+                     (background ? ", reduced during the backward pass" : ", reduced after it"));
+        EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
+        EXPECT_EQ(results[r].losses, alone.losses);
+        EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
+        EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
+      }
     }
   }
   // Chunking is a different computation from the plain step (BatchNorm per chunk), and it trains.

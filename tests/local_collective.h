@@ -28,11 +28,15 @@ class LocalRanks {
 
 class LocalCollective : public Collective {
  public:
-  LocalCollective(LocalRanks& ranks, std::size_t rank) : ranks_(ranks), rank_(rank) {}
+  // background: what background_calls() says (both the trainer's overlapped reduction and its
+  // reduction after the backward pass are tested).
+  LocalCollective(LocalRanks& ranks, std::size_t rank, bool background = true)
+      : ranks_(ranks), rank_(rank), background_(background) {}
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return ranks_.size(); }
   void tree_sum(std::span<float> values) override { sum(values); }
   void tree_sum(std::span<double> values) override { sum(values); }
+  bool background_calls() const override { return background_; }
   void broadcast(std::span<float> values) override {
     ranks_.slots_[rank_] = values.data();
     ranks_.barrier_.arrive_and_wait();
@@ -57,6 +61,7 @@ class LocalCollective : public Collective {
 
   LocalRanks& ranks_;
   std::size_t rank_;
+  bool background_;
 };
 
 }  // namespace simdnn::testing

@@ -32,6 +32,10 @@ class Collective {
   virtual void tree_sum(std::span<double> values) = 0;
   // values ← rank 0's values, on every rank.
   virtual void broadcast(std::span<float> values) = 0;
+  // Whether the calls may come from a thread other than the one that made this object (one
+  // thread at a time): the trainer then reduces each layer's gradients on a background thread
+  // while the backward pass goes on. False: every call stays on the making thread.
+  virtual bool background_calls() const { return false; }
 };
 
 }  // namespace simdnn

@@ -47,6 +47,16 @@ class PairwiseSum {
 
   // Adds the vector made of `parts` to the sum (swapping their storage in, see above).
   void push(std::span<Part* const> parts) {
+    begin_push(parts);
+    for (std::size_t i = 0; i < parts.size(); ++i) push_part(i);
+    end_push();
+  }
+
+  // push() part by part, to use each part's sum as soon as its part is ready: begin_push(parts),
+  // then push_part(i) once for every part, in any order, then end_push(). push_part(i) returns
+  // part i's sum over the finished subtree the new vector joins (the whole sum, when this push
+  // completes the tree); the `parts` must stay valid until end_push().
+  void begin_push(std::span<Part* const> parts) {
     const std::size_t depth = counts_.size();
     if (levels_.size() <= depth) levels_.emplace_back();
     std::vector<Part>& level = levels_[depth];
@@ -54,15 +64,23 @@ class PairwiseSum {
       level.clear();
       for (const Part* p : parts) level.push_back(zeroed_like(*p));
     }
-    for (std::size_t i = 0; i < parts.size(); ++i) std::swap(level[i], *parts[i]);
+    pushing_.assign(parts.begin(), parts.end());
+    merges_ = 0;  // the finished subtrees of sizes 1, 2, 4, ... on top merge with the new vector
+    for (std::size_t at = depth, size = 1; at > 0 && counts_[at - 1] == size; --at, size *= 2) ++merges_;
+  }
+  Part& push_part(std::size_t i) {
+    const std::size_t depth = counts_.size();
+    std::swap(levels_[depth][i], *pushing_[i]);
+    for (std::size_t m = 0; m < merges_; ++m) add_parts(levels_[depth - 1 - m][i], levels_[depth - m][i]);
+    return levels_[depth - merges_][i];
+  }
+  void end_push() {
     counts_.push_back(1);
-    while (counts_.size() >= 2 && counts_[counts_.size() - 1] == counts_[counts_.size() - 2]) {
-      std::vector<Part>& lower = levels_[counts_.size() - 2];
-      const std::vector<Part>& upper = levels_[counts_.size() - 1];
-      for (std::size_t i = 0; i < lower.size(); ++i) add_parts(lower[i], upper[i]);
+    for (std::size_t m = 0; m < merges_; ++m) {
       counts_.pop_back();
       counts_.back() *= 2;
     }
+    pushing_.clear();
   }
 
   // The sum, one Part per part: valid when the number of vectors pushed is a power of two (one
@@ -86,6 +104,8 @@ class PairwiseSum {
 
   std::vector<std::vector<Part>> levels_;
   std::vector<std::size_t> counts_;  // vectors under each unfinished subtree, bottom level last
+  std::vector<Part*> pushing_;       // the parts of the vector being pushed
+  std::size_t merges_ = 0;           // merges the vector being pushed goes through
 };
 
 }  // namespace simdnn::internal

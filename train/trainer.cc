@@ -9,6 +9,8 @@
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/random.h>
+#include <simdnn/layers/sequential.h>
+#include <simdnn/train/background_reduction.h>
 #include <simdnn/train/callbacks.h>
 #include <simdnn/train/check.h>
 #include <simdnn/train/clipping.h>
@@ -26,6 +28,11 @@ struct Trainer::Chunks {
   internal::PairwiseSum<std::vector<double>> metric_sums;
   std::vector<float> flat;                      // `summed`, end to end, for the collective
   Tensor dy;                                    // a chunk's scaled loss gradient
+  // Overlap (a collective that allows background calls, a Sequential model): the indices in
+  // `summed` of each child's gradients and slice statistics, and the thread reducing them.
+  Sequential* sequential = nullptr;
+  std::vector<std::vector<std::size_t>> child_parts;
+  std::unique_ptr<internal::BackgroundReduction> background;
 };
 
 namespace {
@@ -219,6 +226,7 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
     chunks_->layers = all_layers(model_);
     for (const Parameter& p : model_params_) chunks_->summed.push_back(p.grad);
     for (Tensor* t : all_slice_statistics(model_)) chunks_->summed.push_back(t);
+    plan_overlap(*chunks_);
   }
   if (options_.collective != nullptr) broadcast_model();
 }
@@ -298,6 +306,27 @@ double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   return loss;
 }
 
+// Reducing each child of a Sequential model on a background thread as soon as its backward
+// is done, where the collective allows it: the parts of `summed` each child owns (its
+// gradients, then its slice statistics; a Sequential has none of its own).
+void Trainer::plan_overlap(Chunks& ch) {
+  auto* sequential = dynamic_cast<Sequential*>(&model_);
+  if (options_.collective == nullptr || !options_.collective->background_calls() || sequential == nullptr) return;
+  std::vector<std::vector<std::size_t>> parts(sequential->size());
+  std::size_t next = 0, owned = 0;
+  for (std::size_t i = 0; i < sequential->size(); ++i) {
+    for (std::size_t n = all_parameters(sequential->at(i)).size(); n > 0; --n) parts[i].push_back(next++);
+  }
+  for (std::size_t i = 0; i < sequential->size(); ++i) {
+    for (std::size_t n = all_slice_statistics(sequential->at(i)).size(); n > 0; --n) parts[i].push_back(next++);
+  }
+  for (const auto& p : parts) owned += p.size();
+  if (owned != ch.summed.size()) return;  // not every part belongs to a child: reduce at the end
+  ch.sequential = sequential;
+  ch.child_parts = std::move(parts);
+  ch.background = std::make_unique<internal::BackgroundReduction>(*options_.collective);
+}
+
 // The ranks' subtree sums (in the parameters' grads and the slice statistics) combined by the
 // collective: one tree_sum of them all, end to end.
 void Trainer::reduce_over_ranks(Chunks& ch) {
@@ -337,17 +366,29 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
     const ConstMatrixView g = loss_.gradient();
     const MatrixView dy = reserve_rows(ch.dy, g.rows, g.cols);
     scale(static_cast<float>(share), g.data, dy.data, g.rows * g.cols);
-    model_.backward(dy);
-    ch.grads.push(ch.summed);  // swaps the chunk's gradients into the tree: no copy
+    if (c + 1 == first + K / p && ch.background != nullptr) {
+      // The last chunk: each child's sums are complete when its backward returns.
+      ch.grads.begin_push(ch.summed);
+      ch.sequential->backward(dy, [&](std::size_t child) {
+        std::vector<Tensor*> group;
+        for (std::size_t i : ch.child_parts[child]) group.push_back(&ch.grads.push_part(i));
+        if (!group.empty()) ch.background->enqueue(std::move(group));
+      });
+      ch.grads.end_push();
+    } else {
+      model_.backward(dy);
+      ch.grads.push(ch.summed);  // swaps the chunk's gradients into the tree: no copy
+    }
     std::vector<double>* metrics = &ch.metrics;
     ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
     ch.metrics.resize(2);
   }
+  if (ch.background != nullptr) ch.background->finish();
   std::vector<Tensor>& sum = ch.grads.result();
   for (std::size_t i = 0; i < sum.size(); ++i) std::swap(*ch.summed[i], sum[i]);
   std::vector<double>& metrics = ch.metric_sums.result()[0];
   if (options_.collective != nullptr) {
-    reduce_over_ranks(ch);
+    if (ch.background == nullptr) reduce_over_ranks(ch);
     options_.collective->tree_sum(metrics);
   }
   for (Layer* l : ch.layers) l->end_step();

@@ -284,6 +284,7 @@ class Trainer {
   bool chunked() const;
   struct Chunks;                         // a chunked step's buffers (trainer.cc)
   void reduce_over_ranks(Chunks& chunks);
+  void plan_overlap(Chunks& chunks);
   void check_chunks() const;
   void broadcast_model();
   void gather_batch(ConstMatrixView x, ConstMatrixView y, std::size_t begin, std::size_t end);
