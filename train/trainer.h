@@ -59,7 +59,10 @@
 // r runs the chunks [r·K/p, (r + 1)·K/p), one subtree of that tree, and Collective::tree_sum()
 // adds the subtrees in the tree's order, so the gradients, and the weights after any number of
 // steps, are bit-identical for 1, 2, 4, ... ranks (at any thread count) and to a single process
-// with the same K. Everything after the gradient (regularizer, clipping, gradient norms, the
+// with the same K. With a Sequential model and a collective that allows background calls, each
+// child's gradients are reduced on a background thread as soon as the rank's last chunk has
+// finished that child's backward (overlapping the rest of the backward pass; the same bits).
+// Everything after the gradient (regularizer, clipping, gradient norms, the
 // optimizer, schedules, callbacks) then runs on every rank on the same bits. Each rank holds the
 // whole training set; all ranks gather every batch and apply batch_transform to all of it, so a
 // transform that mixes rows (mixup) is the same too. The batch's loss and count of right
