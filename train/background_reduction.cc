@@ -1,6 +1,5 @@
 #include <simdnn/train/background_reduction.h>
 
-#include <algorithm>
 #include <utility>
 
 namespace simdnn::internal {
@@ -47,17 +46,7 @@ void BackgroundReduction::run() {
       ++busy_;
     }
     try {
-      std::size_t length = 0;
-      for (const Tensor* t : group) length += t->size();
-      flat_.resize(length);
-      float* at = flat_.data();
-      for (const Tensor* t : group) at = std::copy(t->data(), t->data() + t->size(), at);
-      collective_.tree_sum(flat_);
-      at = flat_.data();
-      for (Tensor* t : group) {
-        std::copy(at, at + t->size(), t->data());
-        at += t->size();
-      }
+      through_flat(group, flat_, [this](std::span<float> v) { collective_.tree_sum(v); });
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (error_ == nullptr) error_ = std::current_exception();

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <condition_variable>
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -18,6 +20,23 @@
 #include <simdnn/train/collective.h>
 
 namespace simdnn::internal {
+
+// Copies `tensors` end to end into `buffer`, calls op(buffer), and copies the result back: one
+// collective call (one message) for many tensors.
+template <class Op>
+void through_flat(std::span<Tensor* const> tensors, std::vector<float>& buffer, const Op& op) {
+  std::size_t length = 0;
+  for (const Tensor* t : tensors) length += t->size();
+  buffer.resize(length);
+  float* at = buffer.data();
+  for (const Tensor* t : tensors) at = std::copy(t->data(), t->data() + t->size(), at);
+  op(std::span<float>(buffer));
+  at = buffer.data();
+  for (Tensor* t : tensors) {
+    std::copy(at, at + t->size(), t->data());
+    at += t->size();
+  }
+}
 
 class BackgroundReduction {
  public:

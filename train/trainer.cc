@@ -254,17 +254,8 @@ void Trainer::broadcast_model() {
   std::vector<Tensor*> tensors;
   for (const Parameter& p : model_params_) tensors.push_back(p.value);
   for (const StateTensor& t : all_state(model_)) tensors.push_back(t.value);
-  std::size_t total = 0;
-  for (const Tensor* t : tensors) total += t->size();
-  std::vector<float> flat(total);
-  float* at = flat.data();
-  for (const Tensor* t : tensors) at = std::copy(t->data(), t->data() + t->size(), at);
-  options_.collective->broadcast(flat);
-  at = flat.data();
-  for (Tensor* t : tensors) {
-    std::copy(at, at + t->size(), t->data());
-    at += t->size();
-  }
+  std::vector<float> flat;
+  internal::through_flat(tensors, flat, [&](std::span<float> v) { options_.collective->broadcast(v); });
 }
 
 std::size_t Trainer::min_batch_rows() const {
@@ -330,17 +321,7 @@ void Trainer::plan_overlap(Chunks& ch) {
 // The ranks' subtree sums (in the parameters' grads and the slice statistics) combined by the
 // collective: one tree_sum of them all, end to end.
 void Trainer::reduce_over_ranks(Chunks& ch) {
-  std::size_t length = 0;
-  for (const Tensor* t : ch.summed) length += t->size();
-  ch.flat.resize(length);
-  float* at = ch.flat.data();
-  for (const Tensor* t : ch.summed) at = std::copy(t->data(), t->data() + t->size(), at);
-  options_.collective->tree_sum(ch.flat);
-  at = ch.flat.data();
-  for (Tensor* t : ch.summed) {
-    std::copy(at, at + t->size(), t->data());
-    at += t->size();
-  }
+  internal::through_flat(ch.summed, ch.flat, [&](std::span<float> v) { options_.collective->tree_sum(v); });
 }
 
 double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
