@@ -12,7 +12,8 @@ tar -C /tmp/simdnn-device -xJf .device/bundle.tar.xz || exit 2
 d=/tmp/simdnn-device
 run() { "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" "$d/bin/$1" "${@:2}"; }
 { lscpu; nproc; } >"$out/cpu.txt" 2>&1
-for t in base_test gemm_test elementwise_test random_test optimizers_test layers_test losses_test determinism_test; do
+for t in base_test gemm_test elementwise_test random_test optimizers_test layers_test losses_test determinism_test \
+  chunked_training_test; do
   echo "=== $t"
   run "$t" --gtest_brief=1 2>&1 | tail -15
 done >"$out/tests.log"
