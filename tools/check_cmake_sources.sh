@@ -29,10 +29,20 @@ elif ! bazel query --noimplicit_deps --notool_deps --output=build \
   exit 1
 fi
 
-python3 - "$root" "$tmp/bazel.txt" "$tmp/build/simdnn_sources.txt" <<'PY'
+# simdnn::dist (CMake) against //dist:dist: its sources and headers.
+if [[ -n "${SIMDNN_CHECK_BAZEL_OUTPUT:-}" ]]; then
+  printf '//dist:mpi.cc\n' >"$tmp/dist_srcs.txt" && printf '//dist:mpi.h\n' >"$tmp/dist_hdrs.txt"
+elif ! { bazel query 'labels(srcs, //dist:dist)' >"$tmp/dist_srcs.txt" &&
+  bazel query 'labels(hdrs, //dist:dist)' >"$tmp/dist_hdrs.txt"; } 2>"$tmp/bazel.log"; then
+  cat "$tmp/bazel.log" >&2
+  echo "check_cmake_sources: bazel query of //dist:dist failed" >&2
+  exit 1
+fi
+
+python3 - "$root" "$tmp/bazel.txt" "$tmp/build/simdnn_sources.txt" "$tmp/dist_srcs.txt" "$tmp/dist_hdrs.txt" <<'PY'
 import ast, difflib, os, re, sys
 
-root, bazel_out, manifest = sys.argv[1:4]
+root, bazel_out, manifest, dist_srcs, dist_hdrs = sys.argv[1:6]
 problems = []  # things the check cannot mirror, reported besides the diff
 
 # --- Bazel: every cc_library of //:simdnn's closure defined in this repository -------------
@@ -152,10 +162,14 @@ internal -= public  # a header in hdrs of a public target is public
 if n_rules == 0:
     sys.exit("check_cmake_sources: bazel query returned no cc_library of this repository")
 
+def dist_files(path):
+    return [l.strip().replace("//dist:", "dist/") for l in open(path) if l.strip()]
+
 bazel_lines = (
     [f"src {f} {' '.join(c)}".rstrip() for f, c in srcs.items()]
     + [f"public {f}" for f in public] + [f"internal {f}" for f in internal]
-    + [f"data {f}" for f in data] + [f"dep {d}" for d in deps])
+    + [f"data {f}" for f in data] + [f"dep {d}" for d in deps]
+    + [f"dist-src {f}" for f in dist_files(dist_srcs)] + [f"dist-public {f}" for f in dist_files(dist_hdrs)])
 
 # --- CMake ----------------------------------------------------------------------------------
 cmake_lines = [l.rstrip() for l in open(manifest) if l.strip()]
@@ -163,7 +177,7 @@ cmake_lines = [l.rstrip() for l in open(manifest) if l.strip()]
 bazel_lines.sort()
 cmake_lines.sort()
 if bazel_lines == cmake_lines and not problems:
-    print(f"check_cmake_sources: CMake and Bazel agree on //:simdnn ({len(srcs)} sources, "
+    print(f"check_cmake_sources: CMake and Bazel agree on //:simdnn and //dist ({len(srcs)} sources, "
           f"{len(public)} public and {len(internal)} internal headers, {len(data)} data files, "
           f"{len(deps)} external libraries)")
     sys.exit(0)

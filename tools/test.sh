@@ -121,7 +121,8 @@ consumer() {
 # digits file.
 cmake_install() {
   local tmp=${TMPDIR:-/tmp}/simdnn-cmake
-  local build=$tmp/build prefix=$tmp/prefix example=$tmp/consumer kind file flags found
+  local build=$tmp/build prefix=$tmp/prefix example=$tmp/consumer kind file flags found dist=0
+  command -v mpicc >/dev/null && dist=1  # Open MPI is installed: simdnn::dist must be built too
   rm -rf "$tmp" && mkdir -p "$tmp" || return 1
   nice -n 10 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
     -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib &&
@@ -131,14 +132,28 @@ cmake_install() {
     case $kind in
       public) [[ -f $prefix/include/simdnn/$file ]] || { echo "not installed: $file"; return 1; } ;;
       internal) [[ ! -e $prefix/include/simdnn/$file ]] || { echo "installed: internal $file"; return 1; } ;;
+      dist-public) [[ $dist -eq 0 || -f $prefix/include/simdnn/$file ]] || { echo "not installed: $file"; return 1; } ;;
     esac
   done <"$build/simdnn_sources.txt"
-  [[ $(find "$prefix/include" -type f | wc -l) -eq $(grep -c '^public ' "$build/simdnn_sources.txt") ]] ||
+  [[ $(find "$prefix/include" -type f | wc -l) -eq $(($(grep -c '^public ' "$build/simdnn_sources.txt") +
+    dist * $(grep -c '^dist-public ' "$build/simdnn_sources.txt"))) ]] ||
     { echo "installed headers other than the public ones:"; find "$prefix/include" -type f; return 1; }
 
   mkdir -p "$example" && cp -r examples/consumer/. "$example" || return 1
   (cd "$example" && nice -n 10 cmake -S . -B "$tmp/consumer-build" -DCMAKE_PREFIX_PATH="$prefix" &&
     nice -n 10 cmake --build "$tmp/consumer-build" && "$tmp/consumer-build/consumer") || return 1
+
+  if [[ $dist -eq 1 ]]; then  # simdnn::dist from the installed package, run as one MPI process
+    mkdir -p "$tmp/dist-consumer" || return 1
+    printf '%s\n' 'cmake_minimum_required(VERSION 3.20)' 'project(dist_consumer CXX)' 'find_package(simdnn REQUIRED)' \
+      'add_executable(dist_consumer main.cc)' 'target_link_libraries(dist_consumer PRIVATE simdnn::dist)' \
+      >"$tmp/dist-consumer/CMakeLists.txt"
+    printf '%s\n' '#include <cstdio>' '#include <simdnn/dist/mpi.h>' \
+      'int main(int argc, char** argv) { simdnn::dist::MpiSession mpi(argc, argv); simdnn::dist::MpiCollective ranks;' \
+      '  std::printf("simdnn::dist: rank %zu of %zu\n", ranks.rank(), ranks.size()); }' >"$tmp/dist-consumer/main.cc"
+    (cd "$tmp/dist-consumer" && nice -n 10 cmake -S . -B build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+      nice -n 10 cmake --build build >/dev/null && build/dist_consumer) || return 1
+  fi
 
   flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs simdnn) || return 1
   echo "pkg-config --cflags --libs simdnn: $flags"
