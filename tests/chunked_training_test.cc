@@ -252,9 +252,29 @@ TEST(DataParallel, BadChunkAndRankCountsAreNamed) {
   Trainer trainer(*net, loss, adam, TrainerOptions{.batch_size = 6, .gradient_chunks = 4});
   testing::expect_throw_with("batch too small", [&] { trainer.fit(c.x.cview(), c.y.cview()); },
                              {"batch_size is 6, expected >= 8", "4 gradient chunks", "batchnorm"});
-  EXPECT_THROW(trainer.train_on_batch(ConstMatrixView{c.x.data(), 3, c.x.cols(), c.x.cols()},
-                                      ConstMatrixView{c.y.data(), 3, 1, 1}),
-               ShapeError);
+  EXPECT_THROW(trainer.train_on_batch(ConstMatrixView{c.x.data(), 7, c.x.cols(), c.x.cols()},
+                                      ConstMatrixView{c.y.data(), 7, 1, 1}),
+               ShapeError);  // 4 chunks with BatchNorm need 8 rows
+}
+
+TEST(DataParallel, AFailedStepLeavesNoLayerSliced) {
+  // A batch of the wrong width throws in the first chunk's forward; Dropout must then be back
+  // to counting one step per forward, as after any completed step.
+  auto net = DataParallelCase::model();
+  SoftmaxCrossEntropy loss;
+  Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+  Trainer trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 2});
+  const Tensor wrong(8, DataParallelCase::kFeatures + 1), y(8, 1);
+  EXPECT_THROW(trainer.train_on_batch(wrong.cview(), y.cview()), ShapeError);
+  Dropout* dropout = nullptr;
+  for (Layer* l : all_layers(*net)) {
+    if (auto* d = dynamic_cast<Dropout*>(l)) dropout = d;
+  }
+  ASSERT_NE(dropout, nullptr);
+  const std::uint64_t before = dropout->step();
+  Tensor x(4, 32);
+  dropout->forward(x.cview(), Mode::train);
+  EXPECT_EQ(dropout->step(), before + 1);
 }
 
 }  // namespace

@@ -325,12 +325,31 @@ void Trainer::reduce_over_ranks(Chunks& ch) {
 }
 
 double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
+  if (x.rows < min_batch_rows()) {
+    throw ShapeError("train step: the batch has " + std::to_string(x.rows) + " rows, expected at least " +
+                     std::to_string(min_batch_rows()) + " (" + std::to_string(options_.gradient_chunks) +
+                     " gradient chunks of " +
+                     (batchnorm_.empty() ? std::string("a row") : "2 rows: the model has a " + batchnorm_) + ")");
+  }
+  try {
+    return sum_chunks(x, y, right);
+  } catch (...) {
+    // Leave no reduction running and no layer inside a sliced step (the failed step's gradients
+    // are not usable; BatchNorm's running statistics may have taken part of it).
+    if (chunks_->background != nullptr) {
+      try {
+        chunks_->background->finish();
+      } catch (...) {  // the step's own error is the one to report
+      }
+    }
+    for (Layer* l : chunks_->layers) l->end_step();
+    throw;
+  }
+}
+
+double Trainer::sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   const std::size_t m = x.rows, K = options_.gradient_chunks;
   const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
-  if (m < K) {
-    throw ShapeError("train step: the batch has " + std::to_string(m) + " rows, expected at least " +
-                     std::to_string(K) + " (one per gradient chunk)");
-  }
   Chunks& ch = *chunks_;
   ch.grads.reset();
   ch.metric_sums.reset();

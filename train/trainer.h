@@ -282,6 +282,8 @@ class Trainer {
   // The gradient of a chunked step (see "Chunked steps"), summed over every rank into the
   // parameters' grads; returns the batch's loss and adds its right predictions to *right.
   double chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  // chunked_gradient's work, once the batch is known to fit the chunks.
+  double sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
   // The rows a batch needs: one per chunk, two with BatchNorm.
   std::size_t min_batch_rows() const;
   bool chunked() const;
