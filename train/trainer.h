@@ -75,6 +75,9 @@
 //     returns the single-process result on every rank.
 //   - The constructor broadcasts rank 0's parameters and state (all_parameters, all_state) to
 //     every rank: a collective call, like every step.
+//   - A chunked step that throws (a batch of the wrong width, a rank's transport error) first
+//     waits for its background reductions and closes the layers' slices (Layer::end_step); its
+//     gradients are then unusable, and BatchNorm's running statistics may hold part of it.
 //   - K = 1 without a collective is the plain step above. Chunking costs time alone (K smaller
 //     GEMMs per layer and a sum of K gradients; bench/training_bench measures it), so it is opt-in:
 //     runs compared across rank counts must use the same K.
