@@ -249,6 +249,8 @@ bool Trainer::chunked() const { return options_.gradient_chunks > 1 || options_.
 
 std::size_t Trainer::rank() const { return options_.collective == nullptr ? 0 : options_.collective->rank(); }
 
+std::size_t Trainer::rank_count() const { return options_.collective == nullptr ? 1 : options_.collective->size(); }
+
 // Every parameter and state tensor, rank 0's on every rank (one broadcast of them all).
 void Trainer::broadcast_model() {
   std::vector<Tensor*> tensors;
@@ -349,7 +351,7 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
 
 double Trainer::sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   const std::size_t m = x.rows, K = options_.gradient_chunks;
-  const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
+  const std::size_t p = rank_count();
   Chunks& ch = *chunks_;
   ch.grads.reset();
   ch.metric_sums.reset();
@@ -381,7 +383,6 @@ double Trainer::sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* ri
     }
     std::vector<double>* metrics = &ch.metrics;
     ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
-    ch.metrics.resize(2);
   }
   if (ch.background != nullptr) ch.background->finish();
   std::vector<Tensor>& sum = ch.grads.result();
@@ -421,7 +422,7 @@ Evaluation Trainer::evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t c
   // each rank computes its run of chunks and the others stay 0, so the tree sum over the ranks
   // gathers every chunk's exact values, and the sums below are the single process's.
   const std::size_t chunks = (x.rows + chunk_rows - 1) / chunk_rows;
-  const std::size_t p = options_.collective == nullptr ? 1 : options_.collective->size();
+  const std::size_t p = rank_count();
   const std::size_t first = rank() * chunks / p, last = (rank() + 1) * chunks / p;
   std::vector<double> parts(2 * chunks, 0.0);
   for (std::size_t c = first; c < last; ++c) {

@@ -290,6 +290,8 @@ class Trainer {
   // The rows a batch needs: one per chunk, two with BatchNorm.
   std::size_t min_batch_rows() const;
   bool chunked() const;
+  // The number of ranks in options().collective (1 without one).
+  std::size_t rank_count() const;
   struct Chunks;                         // a chunked step's buffers (trainer.cc)
   void reduce_over_ranks(Chunks& chunks);
   void plan_overlap(Chunks& chunks);
