@@ -154,7 +154,9 @@ TEST(SlicedBatchNorm, NormalizesEachSliceAndUpdatesRunningStatisticsFromTheWhole
     std::fill(stats->data(), stats->data() + stats->size(), 0.0f);
     sliced.begin_slice(begin);
     const ConstMatrixView out = sliced.forward(ConstMatrixView{x.data() + begin * 5, end - begin, 5, 5}, Mode::train);
-    if (begin == 0) EXPECT_EQ(std::memcmp(out.data, first.data(), 25 * sizeof(float)), 0);
+    if (begin == 0) {
+      EXPECT_EQ(std::memcmp(out.data, first.data(), 25 * sizeof(float)), 0);
+    }
     for (std::size_t i = 0; i < 11; ++i) sums.data()[i] += stats->data()[i];  // what the trainer sums
   }
   std::copy(sums.data(), sums.data() + 11, sliced.slice_statistics()[0]->data());
