@@ -70,11 +70,13 @@ bazel_tests() { bazel test //... "$@"; }
 # must be there (built by the first step): a missing one fails the step. First, the kernels the
 # emulated CPU must select: ISA is what base_test's IsaEnvironment.InitialChoiceIsSimdnnExpectIsa
 # expects (SIMDNN_EXPECT_ISA), so a qemu that stops offering AVX2 fails instead of quietly
-# testing the SSE2 kernels twice.
+# testing the SSE2 kernels twice. Then the binaries, two at a time (qemu runs one thread), the
+# longest first; each one's output is printed whole when all are done.
+qemu_tests=(layers_test gemm_test models_test data_test elementwise_test optimizers_test initializers_test
+  random_test trainer_test conv_test base_test losses_test schedules_test tensor_file_test)
 qemu_run() {  # qemu_run CPU ISA
-  local cpu=$1 isa=$2 ok=0 t out
-  for t in base_test elementwise_test random_test initializers_test layers_test losses_test \
-    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test gemm_test conv_test; do
+  local cpu=$1 isa=$2 ok=0 t out logs
+  for t in "${qemu_tests[@]}"; do
     [[ -x bazel-bin/tests/$t ]] || { echo "qemu -cpu $cpu: bazel-bin/tests/$t is missing"; ok=1; }
   done
   [[ $ok -eq 0 ]] || return 1
@@ -88,15 +90,24 @@ qemu_run() {  # qemu_run CPU ISA
   fi
   echo "qemu -cpu $cpu: simdnn selects $isa"
   # The SSE2 instances of the per-ISA tests run under Nehalem; Haswell runs the AVX2 ones.
-  local skip=""
+  local skip="" filter
   [[ $isa == sse2 ]] || skip=":*/sse2"
-  for t in base_test elementwise_test random_test initializers_test layers_test losses_test \
-    optimizers_test schedules_test models_test tensor_file_test data_test trainer_test conv_test; do
-    SIMDNN_EXPECT_ISA=$isa qemu-x86_64 -cpu "$cpu" "bazel-bin/tests/$t" --gtest_brief=1 --gtest_filter="-${skip#:}" 2>&1 |
-      grep -v "TCG doesn't support" || ok=1
+  logs=$(mktemp -d) || return 1
+  for t in "${qemu_tests[@]}"; do
+    filter="-${skip#:}"
+    [[ $t == gemm_test ]] &&
+      filter="-GemmPerIsa.RandomShapes/*:GemmPerIsa.EveryShapeTo33AllTransposes/*:GemmPerIsa.SmallForcedBlocksEveryPath/*$skip"
+    (SIMDNN_EXPECT_ISA=$isa qemu-x86_64 -cpu "$cpu" "bazel-bin/tests/$t" --gtest_brief=1 --gtest_filter="$filter" \
+      >"$logs/$t" 2>&1; echo $? >"$logs/$t.rc") &
+    while [[ $(jobs -rp | wc -l) -ge 2 ]]; do wait -n; done
   done
-  qemu-x86_64 -cpu "$cpu" bazel-bin/tests/gemm_test --gtest_brief=1 \
-    --gtest_filter="-GemmPerIsa.RandomShapes/*:GemmPerIsa.EveryShapeTo33AllTransposes/*:GemmPerIsa.SmallForcedBlocksEveryPath/*$skip" 2>&1 | grep -v "TCG doesn't support" || ok=1
+  wait
+  for t in "${qemu_tests[@]}"; do
+    echo "--- $t"
+    grep -v "TCG doesn't support" "$logs/$t"
+    [[ $(cat "$logs/$t.rc") == 0 ]] || { echo "qemu -cpu $cpu: $t failed"; ok=1; }
+  done
+  rm -rf "$logs"
   return $ok
 }
 
