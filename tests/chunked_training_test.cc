@@ -3,7 +3,10 @@
 // reducing in MpiCollective's order. tests/dist_test.cc repeats the comparison under mpirun.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -183,6 +186,33 @@ std::vector<DataParallelResult> run_on_threads(const DataParallelCase& c, std::s
   }
   for (std::thread& t : threads) t.join();
   return results;
+}
+
+TEST(DataParallel, OnlyRankZeroPrintsProgress) {
+  const DataParallelCase c;
+  LocalRanks shared(2);
+  std::vector<std::string> printed(2);
+  std::vector<std::thread> threads;
+  for (std::size_t r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      LocalCollective collective(shared, r);
+      auto net = c.model();
+      SoftmaxCrossEntropy loss;
+      Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+      Trainer trainer(*net, loss, adam, DataParallelCase::train_options(2, &collective, 2, 11));
+      std::FILE* stream = std::tmpfile();
+      ASSERT_NE(stream, nullptr);
+      trainer.add_callback<ProgressBar>(false, stream);
+      trainer.fit(c.x.cview(), c.y.cview());
+      std::rewind(stream);
+      for (int ch; (ch = std::fgetc(stream)) != EOF;) printed[r] += static_cast<char>(ch);
+      std::fclose(stream);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(std::count(printed[0].begin(), printed[0].end(), '\n'), 2) << printed[0];
+  EXPECT_NE(printed[0].find("epoch 2/2"), std::string::npos) << printed[0];
+  EXPECT_EQ(printed[1], "");
 }
 
 TEST(DataParallel, OneTwoAndFourRanksGiveTheSingleProcessBits) {

@@ -24,6 +24,7 @@
 #include <simdnn/core/threading.h>
 #include <simdnn/data/labeled_data.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
 #include <simdnn/layers/sequential.h>
@@ -558,6 +559,40 @@ TEST(Trainer, OneRowLastBatchThroughBatchNormFollowsTheRule) {
     EXPECT_EQ(begun, 0);
     EXPECT_EQ(trainer.global_step(), 0u);
     EXPECT_EQ(flatten(*model), before);
+  }
+}
+
+TEST(Trainer, OneRowRuleCountsBatchNorm2DOnlyForOnePixelImages) {
+  // A BatchNorm2D normalizes over the batch and the pixels: one 2x2 image already has 4 values
+  // per channel, so a one-row last batch trains; one 1x1 image has one, and the rule applies.
+  for (const std::size_t side : {2u, 1u}) {
+    SCOPED_TRACE("images " + std::to_string(side) + "x" + std::to_string(side));
+    const ImageShape image{side, side, 8 / (side * side)};
+    Data train(33, 28);
+    Sequential model;
+    model.emplace<BatchNorm2D>(image).set_name("bn2d");
+    DenseOptions out;
+    out.seed = 3;
+    model.emplace<Dense>(8, 1, out);
+    BinaryCrossEntropyWithLogits loss;
+    Sgd sgd(all_parameters(model), SgdOptions{.lr = 0.1});
+    TrainerOptions options;
+    options.epochs = 1;
+    options.batch_size = 32;
+    options.one_row_batch = OneRowBatch::error;
+    Trainer trainer(model, loss, sgd, options);
+    if (side == 2) {
+      trainer.fit(train.x.cview(), train.y.cview());
+      EXPECT_EQ(trainer.global_step(), 2u);
+      continue;
+    }
+    try {
+      trainer.fit(train.x.cview(), train.y.cview());
+      FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("the model has a batchnorm2d \"bn2d\""), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(trainer.global_step(), 0u);
   }
 }
 

@@ -111,7 +111,7 @@ std::string ProgressBar::format_line(const EpochRecord& r, std::size_t total_epo
 }
 
 void ProgressBar::on_epoch_end(Trainer& trainer, const EpochRecord& r) {
-  if (!enabled_) return;
+  if (!enabled_ || trainer.rank() != 0) return;  // data-parallel: one bar, rank 0's (all ranks agree)
   const std::size_t total = trainer.options().epochs;
   if (!interactive_) {
     std::fprintf(stream_, "%s\n", format_line(r, total).c_str());

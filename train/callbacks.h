@@ -59,6 +59,7 @@ class EarlyStopping : public Callback {
 //    newline when training ends.
 //  - Otherwise (a log file, a pipe, CI): one plain line per epoch, no carriage return and no bar,
 //    flushed at once — format_line(), then '\n'.
+// In a data-parallel run only rank 0 prints (every rank has the same records).
 class ProgressBar : public Callback {
  public:
   explicit ProgressBar(bool quiet = false, std::FILE* stream = stderr);

@@ -9,6 +9,7 @@
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/random.h>
+#include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/sequential.h>
 #include <simdnn/train/background_reduction.h>
 #include <simdnn/train/callbacks.h>
@@ -73,11 +74,16 @@ std::vector<std::pair<std::string, std::vector<Parameter>>> parameters_by_layer(
   return out;
 }
 
-// How messages name the first layer of kind "batchnorm" in `layer` and its descendants (depth
-// first, in model order): "batchnorm \"bn1\"", or "batchnorm" when unnamed; "" when none.
+// How messages name the first layer in `layer` and its descendants (depth first, in model order)
+// whose train-mode batches need at least 2 rows: a "batchnorm", or a "batchnorm2d" of one-pixel
+// images (with more pixels, one image already gives it two values per channel). Named as
+// "batchnorm \"bn1\"", or "batchnorm" when unnamed; "" when none.
 std::string find_batchnorm(Layer& layer) {
-  if (std::strcmp(layer.kind(), "batchnorm") == 0) {
-    return layer.name().empty() ? std::string("batchnorm") : "batchnorm \"" + layer.name() + "\"";
+  const auto* images = dynamic_cast<const BatchNorm2D*>(&layer);
+  const bool one_pixel = images != nullptr && images->input_shape().pixels() == 1;
+  if (std::strcmp(layer.kind(), "batchnorm") == 0 || one_pixel) {
+    const std::string kind = layer.kind();
+    return layer.name().empty() ? kind : kind + " \"" + layer.name() + "\"";
   }
   for (Layer* child : layer.children()) {
     if (child == nullptr) continue;
