@@ -22,8 +22,11 @@ View image_rows(View m, std::size_t begin, std::size_t rows) {
   return {m.row(begin), rows, m.cols, m.ld};
 }
 
-void require(bool ok, const char* who, const std::string& what) {
-  if (!ok) throw ShapeError(std::string(who) + ": " + what);
+// Throws ShapeError "who: what()" unless ok; the message is only built on failure (these checks
+// run on every training step, which allocates nothing).
+template <class Message>
+void require(bool ok, const char* who, const Message& what) {
+  if (!ok) throw ShapeError(std::string(who) + ": " + what());
 }
 
 void check_shapes(const char* who, const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w,
@@ -32,13 +35,16 @@ void check_shapes(const char* who, const WindowGeometry& g, ConstMatrixView x, C
   check_view(who, "x", x);
   check_view(who, "w", w);
   const std::size_t window = g.kernel * g.kernel * g.input.channels;
-  require(x.cols == g.input.size(), who,
-          "x is " + shape_string(x.rows, x.cols) + ", expected " + std::to_string(g.input.size()) + " columns");
-  require(w.rows == window && w.cols > 0, who,
-          "w is " + shape_string(w.rows, w.cols) + ", expected " + std::to_string(window) + " rows");
-  require(y_or_dy.rows == x.rows && y_or_dy.cols == g.out_pixels() * w.cols && y_or_dy.ld == y_or_dy.cols, who,
-          "the output (or its gradient) is " + shape_string(y_or_dy.rows, y_or_dy.cols) + " with ld " +
-              std::to_string(y_or_dy.ld) + ", expected a contiguous " + shape_string(x.rows, g.out_pixels() * w.cols));
+  require(x.cols == g.input.size(), who, [&] {
+    return "x is " + shape_string(x.rows, x.cols) + ", expected " + std::to_string(g.input.size()) + " columns";
+  });
+  require(w.rows == window && w.cols > 0, who, [&] {
+    return "w is " + shape_string(w.rows, w.cols) + ", expected " + std::to_string(window) + " rows";
+  });
+  require(y_or_dy.rows == x.rows && y_or_dy.cols == g.out_pixels() * w.cols && y_or_dy.ld == y_or_dy.cols, who, [&] {
+    return "the output (or its gradient) is " + shape_string(y_or_dy.rows, y_or_dy.cols) + " with ld " +
+           std::to_string(y_or_dy.ld) + ", expected a contiguous " + shape_string(x.rows, g.out_pixels() * w.cols);
+  });
 }
 
 // This thread's im2col scratch for one chunk (thread_local: steady state allocates nothing). Safe
@@ -82,14 +88,18 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
 void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, ConstMatrixView dy, MatrixView dx,
                      MatrixView dw, float* db) {
   check_shapes("conv2d_backward", g, x, w, dy);
-  require(dx.rows == x.rows && dx.cols == x.cols && dx.ld == dx.cols, "conv2d_backward",
-          "dx is " + shape_string(dx.rows, dx.cols) + ", expected a contiguous " + shape_string(x.rows, x.cols));
-  require(dw.rows == w.rows && dw.cols == w.cols, "conv2d_backward",
-          "dw is " + shape_string(dw.rows, dw.cols) + ", expected " + shape_string(w.rows, w.cols));
+  require(dx.rows == x.rows && dx.cols == x.cols && dx.ld == dx.cols, "conv2d_backward", [&] {
+    return "dx is " + shape_string(dx.rows, dx.cols) + ", expected a contiguous " + shape_string(x.rows, x.cols);
+  });
+  require(dw.rows == w.rows && dw.cols == w.cols, "conv2d_backward", [&] {
+    return "dw is " + shape_string(dw.rows, dw.cols) + ", expected " + shape_string(w.rows, w.cols);
+  });
   if (db != nullptr) add_column_sums(pixel_rows(dy, w.cols), db);
   const std::size_t chunk = conv_chunk_images(g), chunks = chunk_count(x.rows, chunk);
-  // Each chunk's colᵀ·dy, added into dw in chunk order afterwards.
-  std::vector<float> partial(chunks * w.rows * w.cols);
+  // Each chunk's colᵀ·dy, added into dw in chunk order afterwards: in the calling thread's
+  // scratch, grown once (the tiles only write their own parts; every part is written whole).
+  thread_local std::vector<float> partial;
+  if (partial.size() < chunks * w.rows * w.cols) partial.resize(chunks * w.rows * w.cols);
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     const ConstMatrixView dy_rows = pixel_rows(image_rows(dy, begin, rows), w.cols);

@@ -13,9 +13,13 @@
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/conv_residual.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
+#include <simdnn/layers/pooling.h>
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 #include <simdnn/models/model.h>
@@ -53,6 +57,43 @@ TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
   const ConstMatrixView last_dy{dy.data(), 20, 10, 10};
 
   // Warm-up: the first step at batch 32 sizes every buffer.
+  net.forward(x.cview(), Mode::train);
+  net.backward(dy.cview());
+  net.forward(x.cview(), Mode::eval);
+
+  EXPECT_EQ(allocations_during([&] {
+              net.forward(x.cview(), Mode::train);
+              net.backward(dy.cview());
+            }),
+            0)
+      << "second train step at the same batch size";
+  EXPECT_EQ(allocations_during([&] {
+              net.forward(last_x, Mode::train);
+              net.backward(last_dy);
+            }),
+            0)
+      << "a smaller last batch";
+  EXPECT_EQ(allocations_during([&] { net.forward(x.cview(), Mode::eval); }), 0) << "eval";
+}
+
+// The same for a convolutional network: convolutions (im2col, 1x1 and strided), BatchNorm2D,
+// pooling and residual blocks with a projection.
+TEST(LayersAllocation, SteadyStateConvolutionalStepAllocatesNothing) {
+  ScopedThreads one_thread(1);
+  Sequential net;
+  const ImageShape image{8, 8, 3};
+  net.emplace<Conv2D>(image, 8, 3, Conv2DOptions{.padding = 1, .seed = 1});
+  net.emplace<BatchNorm2D>(ImageShape{8, 8, 8});
+  net.emplace<ConvResidualBlock>(ImageShape{8, 8, 8}, 16, 2);
+  net.emplace<MaxPool2D>(ImageShape{4, 4, 16}, 2);
+  net.emplace<Conv2D>(ImageShape{2, 2, 16}, 8, 1, Conv2DOptions{.seed = 2});
+  net.emplace<GlobalAvgPool2D>(ImageShape{2, 2, 8});
+  Tensor x(6, image.size()), dy(6, 8);
+  fill_normal(x.view(), 0.0f, 1.0f, 1, 1);
+  fill_normal(dy.view(), 0.0f, 1.0f, 1, 2);
+  const ConstMatrixView last_x{x.data(), 4, x.cols(), x.cols()};
+  const ConstMatrixView last_dy{dy.data(), 4, 8, 8};
+
   net.forward(x.cview(), Mode::train);
   net.backward(dy.cview());
   net.forward(x.cview(), Mode::eval);
