@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binaries=(tests/base_test tests/gemm_test tests/elementwise_test tests/random_test tests/optimizers_test
   tests/layers_test tests/losses_test tests/determinism_test tests/chunked_training_test bench/gemm_bench
-  bench/training_bench)
+  bench/training_bench bench/parallel_bench)
 stage=.device/stage
 rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/lib"
 for b in "${binaries[@]}"; do
