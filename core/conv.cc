@@ -97,13 +97,16 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   if (db != nullptr) add_column_sums(pixel_rows(dy, w.cols), db);
   const std::size_t chunk = conv_chunk_images(g), chunks = chunk_count(x.rows, chunk);
   // Each chunk's colᵀ·dy, added into dw in chunk order afterwards: in the calling thread's
-  // scratch, grown once (the tiles only write their own parts; every part is written whole).
-  thread_local std::vector<float> partial;
-  if (partial.size() < chunks * w.rows * w.cols) partial.resize(chunks * w.rows * w.cols);
+  // scratch, grown once (the tiles only write their own parts; every part is written whole). The
+  // tiles reach it through `partial`, a pointer taken here: inside a tile the thread_local name
+  // would be the running thread's own, empty buffer.
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < chunks * w.rows * w.cols) scratch.resize(chunks * w.rows * w.cols);
+  float* const partial = scratch.data();
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     const ConstMatrixView dy_rows = pixel_rows(image_rows(dy, begin, rows), w.cols);
-    const MatrixView part{partial.data() + t * w.rows * w.cols, w.rows, w.cols, w.cols};
+    const MatrixView part{partial + t * w.rows * w.cols, w.rows, w.cols, w.cols};
     gemm(Trans::yes, Trans::no, 1.0f, chunk_columns(g, x, begin, rows), dy_rows, 0.0f, part);
     const MatrixView dx_rows = image_rows(dx, begin, rows);
     if (pointwise(g, x)) {  // dx's pixel rows are dcol
@@ -115,7 +118,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
     col2im(g, dcol, dx_rows);
   });
   for (std::size_t t = 0; t < chunks; ++t) {
-    const float* part = partial.data() + t * w.rows * w.cols;
+    const float* part = partial + t * w.rows * w.cols;
     for (std::size_t r = 0; r < w.rows; ++r) {
       float* out = dw.row(r);
       for (std::size_t c = 0; c < w.cols; ++c) out[c] += part[r * w.cols + c];
