@@ -9,7 +9,6 @@
 // threads (docs/BENCHMARKS.md, "Thread scaling on 16 cores").
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -40,6 +39,12 @@ void spin_for(std::chrono::microseconds gap) {
   }
 }
 
+// Counter "us": microseconds per loop (the timed seconds over iterations, scaled).
+void report_us_per_loop(benchmark::State& state) {
+  state.counters["us"] = benchmark::Counter(1e-6, benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+
 void bm_fork_join(benchmark::State& state, int threads, std::size_t tiles) {
   set_num_threads(threads);
   Slots slots(tiles);
@@ -47,8 +52,7 @@ void bm_fork_join(benchmark::State& state, int threads, std::size_t tiles) {
     slots.run(tiles);
     benchmark::ClobberMemory();
   }
-  state.counters["us"] = benchmark::Counter(1e-6, benchmark::Counter::kIsIterationInvariantRate |
-                                                     benchmark::Counter::kInvert);
+  report_us_per_loop(state);
 }
 
 void bm_fork_join_after(benchmark::State& state, int threads, std::size_t gap_us) {
@@ -62,8 +66,7 @@ void bm_fork_join_after(benchmark::State& state, int threads, std::size_t gap_us
     benchmark::ClobberMemory();
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  state.counters["us"] = benchmark::Counter(1e-6, benchmark::Counter::kIsIterationInvariantRate |
-                                                     benchmark::Counter::kInvert);
+  report_us_per_loop(state);
 }
 
 }  // namespace
