@@ -88,6 +88,10 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({4, 4, 33, 5, 1, 1, 0, 2});   // pointwise, channels over a vector width
   cases.push_back({9, 9, 16, 16, 3, 2, 1, 2});  // a downsampling block
   cases.push_back({3, 3, 2, 3, 3, 1, 0, 4});    // one output pixel
+  // Direct kernels: outputs over two AVX-512 vectors, more inputs than outputs, wide padding.
+  cases.push_back({6, 7, 5, 40, 3, 1, 1, 3});
+  cases.push_back({5, 5, 20, 3, 3, 1, 2, 2});
+  cases.push_back({8, 8, 1, 16, 3, 1, 1, 5});   // a stem: one input channel, 16 outputs
   return cases;
 }
 
@@ -119,6 +123,56 @@ TEST_P(ConvPerIsa, ForwardMatchesTheDefinitionOverManyShapes) {
     const ConstMatrixView trained = conv.forward(x.cview(), Mode::eval);
     for (std::size_t n = 0; n < c.batch; ++n) {
       for (std::size_t i = 0; i < inferred.cols; ++i) ASSERT_EQ(inferred(n, i), trained(n, i));
+    }
+  }
+}
+
+// The backward pass by its definition, in double: dx[n, ih, iw, ci] and dw[(kh·k + kw)·C_in + ci, co]
+// collect dy[n, oh, ow, co] times w or x over every window position that reads (ih, iw).
+TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(std::to_string(c.height) + "x" + std::to_string(c.width) + "x" + std::to_string(c.in_channels) +
+                 " -> " + std::to_string(c.out_channels) + ", k" + std::to_string(c.kernel) + " s" +
+                 std::to_string(c.stride) + " p" + std::to_string(c.padding));
+    Conv2D conv({c.height, c.width, c.in_channels}, c.out_channels, c.kernel,
+                {.stride = c.stride, .padding = c.padding, .seed = 5});
+    const WindowGeometry& g = conv.geometry();
+    const ImageShape in = g.input, out = conv.output_shape();
+    const Tensor x = random_images(c.batch, in, 7);
+    Tensor dy(c.batch, out.size());
+    fill_normal(dy.view(), 0.0f, 1.0f, 8, 0);
+    std::vector<double> dx(x.size()), dw(conv.weight().size());
+    for (std::size_t n = 0; n < c.batch; ++n) {
+      for (std::size_t oh = 0; oh < out.height; ++oh) {
+        for (std::size_t ow = 0; ow < out.width; ++ow) {
+          for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+            for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+              const long h = static_cast<long>(oh * g.stride + kh) - static_cast<long>(g.padding);
+              const long w = static_cast<long>(ow * g.stride + kw) - static_cast<long>(g.padding);
+              if (h < 0 || w < 0 || h >= static_cast<long>(in.height) || w >= static_cast<long>(in.width)) continue;
+              const std::size_t pix = static_cast<std::size_t>(h) * in.width + static_cast<std::size_t>(w);
+              for (std::size_t ci = 0; ci < in.channels; ++ci) {
+                const std::size_t row = (kh * g.kernel + kw) * in.channels + ci;
+                for (std::size_t co = 0; co < out.channels; ++co) {
+                  const double d = dy(n, (oh * out.width + ow) * out.channels + co);
+                  dx[n * in.size() + pix * in.channels + ci] += d * conv.weight()(row, co);
+                  dw[row * out.channels + co] += d * x(n, pix * in.channels + ci);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    conv.forward(x.cview(), Mode::train);
+    zero_grad(conv);
+    const ConstMatrixView got = conv.backward(dy.cview());
+    const auto tolerance = [](double e) { return 1e-5 * (1.0 + std::abs(e) * 10); };
+    for (std::size_t i = 0; i < dx.size(); ++i) {
+      ASSERT_NEAR(got.data[i], dx[i], tolerance(dx[i])) << "dx element " << i;
+    }
+    for (std::size_t i = 0; i < dw.size(); ++i) {
+      ASSERT_NEAR(conv.weight_grad().data()[i], dw[i], tolerance(dw[i])) << "dw element " << i;
     }
   }
 }

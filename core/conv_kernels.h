@@ -1,0 +1,79 @@
+// The per-ISA direct-convolution kernel table: core/conv.cc's convolutions without im2col.
+//
+// Why direct: the ResNet's convolutions have 1–64 channels. As im2col + GEMM, their GEMMs are 16
+// to 64 columns wide (one to four vectors, part of every microkernel tile wasted) and the im2col
+// rows are written and read back for every pass. Here the register tile reads the zero-padded
+// images in place: output pixel q's window at tap t = (kh, kw) starts at a fixed offset from the
+// pixel's own, so MR pixels × NV vectors of output channels accumulate over every tap and input
+// channel without leaving the registers.
+//
+// Both kernels work on zero-padded NHWC images stored back to back (core/conv.cc pads them):
+// `padded_width` pixels per padded row, `image_floats` floats per padded image. Output pixel
+// q = (n·out_h + oh)·out_w + ow reads, at tap t, the pixel (oh·stride + kh, ow·stride + kw) of
+// padded image n. Kernels work on the calling thread, never allocate and never throw.
+#pragma once
+
+#include <cstddef>
+
+#include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/arch.h>
+
+namespace simdnn::internal {
+
+// The images and window of one call; the pixel range is [first_pixel, first_pixel + pixels).
+struct ConvWindow {
+  const float* x;            // the padded images
+  std::size_t image_floats;  // floats per padded image
+  std::size_t padded_width;  // pixels per padded row
+  std::size_t channels;      // input channels C
+  std::size_t kernel;        // k: taps t = kh·k + kw, k² of them
+  std::size_t stride;
+  std::size_t out_height, out_width;
+  std::size_t first_pixel, pixels;
+};
+
+// y[q, co] = Σ_{t, ci} x(q, t, ci) · w[t·C + ci, co] (+ bias[co]), for the window's pixels, the
+// sum over t then ci in order, bias added last. w: k²·C rows of w_ld floats, w_ld a multiple of
+// the ISA's vector width and >= C_out, columns past C_out zero. y: row q at y + q·C_out (the
+// pixels of the window are rows first_pixel... of y). bias: C_out floats or null.
+struct ConvForwardArgs {
+  ConvWindow window;
+  const float* w;
+  std::size_t w_ld;
+  const float* bias;
+  float* y;
+  std::size_t out_channels;
+};
+
+// dw[t·C + ci, co] = Σ_q x(q, t, ci) · dy[q, co] over the window's pixels in order (overwritten).
+// dy: row q at dy + q·dy_ld, dy_ld a multiple of the vector width >= C_out, and readable in full
+// (columns past C_out are read; their sums are not stored). dw: k²·C rows of C_out at dw_ld.
+struct ConvWeightGradArgs {
+  ConvWindow window;
+  const float* dy;
+  std::size_t dy_ld;
+  float* dw;
+  std::size_t dw_ld;
+  std::size_t out_channels;
+};
+
+// A plain aggregate of function pointers (see random_kernels.h for why).
+struct ConvKernels {
+  std::size_t vector_floats;  // the vector width: w_ld and dy_ld are multiples of it
+  void (*forward)(const ConvForwardArgs& args);
+  void (*weight_grad)(const ConvWeightGradArgs& args);
+};
+
+// The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU lacks it.
+const ConvKernels& conv_kernels(Isa isa);
+
+// Defined in kernels/conv.h and instantiated only in conv_<isa>.cc.
+template <class Arch>
+ConvKernels make_conv_kernels();
+
+#define SIMDNN_EXTERN_CONVKERNELS(name) \
+  extern template ConvKernels make_conv_kernels<XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_CONVKERNELS)
+#undef SIMDNN_EXTERN_CONVKERNELS
+
+}  // namespace simdnn::internal
