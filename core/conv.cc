@@ -58,16 +58,17 @@ void check_shapes(const char* who, const WindowGeometry& g, ConstMatrixView x, C
   });
 }
 
-// This thread's scratch number `slot` of at least `floats` floats (thread_local: steady state
+// This thread's scratch number `slot` of at least `n` elements (thread_local: steady state
 // allocates nothing). Safe across parallel_for_tiles: while a thread waits inside a nested loop
 // it runs only that loop's tiles (core/parallel.h), never another chunk. Slots 0 and 1 serve the
 // chunks, 2 and 3 the calling thread's packed weights and weight-gradient partials (the tiles
 // reach those through pointers taken by the calling thread: inside a tile the name would be the
 // running thread's own buffer).
-float* scratch(std::size_t slot, std::size_t floats) {
-  thread_local std::vector<float> buffers[4];
-  std::vector<float>& b = buffers[slot];
-  if (b.size() < floats) b.resize(floats);
+template <class T = float>
+T* scratch(std::size_t slot, std::size_t n) {
+  thread_local std::vector<T> buffers[4];
+  std::vector<T>& b = buffers[slot];
+  if (b.size() < n) b.resize(n);
   return b.data();
 }
 
@@ -77,8 +78,12 @@ std::size_t round_up(std::size_t n, std::size_t multiple) { return (n + multiple
 
 const internal::ConvKernels& kernels() { return internal::conv_kernels(active_isa()); }
 
+std::size_t padded_floats(const ImageShape& s, std::size_t pad) {
+  return (s.height + 2 * pad) * (s.width + 2 * pad) * s.channels;
+}
+
 // Images [begin, begin + count) of x (shape s) zero-padded by `pad` on every side into `out`,
-// back to back: (height + 2·pad)·(width + 2·pad)·channels floats each.
+// back to back, padded_floats(s, pad) each.
 void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::size_t begin, std::size_t count,
                 float* out) {
   const std::size_t row = s.width * s.channels, border = pad * s.channels, padded_row = row + 2 * border;
@@ -95,60 +100,76 @@ void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::si
   }
 }
 
-// The window over `count` images of shape s padded by `pad` at `x`, for the output of geometry
-// (kernel, stride) with out_h × out_w pixels.
-internal::ConvWindow window(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
-                            std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
-  const std::size_t padded_width = s.width + 2 * pad;
-  return {.x = x,
-          .image_floats = (s.height + 2 * pad) * padded_width * s.channels,
-          .padded_width = padded_width,
-          .channels = s.channels,
-          .kernel = kernel,
-          .stride = stride,
-          .out_height = out_h,
-          .out_width = out_w,
-          .first_pixel = 0,
-          .pixels = count * out_h * out_w};
-}
-
-std::size_t padded_floats(const ImageShape& s, std::size_t pad) {
-  return (s.height + 2 * pad) * (s.width + 2 * pad) * s.channels;
-}
-
-// w (rows × cols) with its rows widened to `ld` floats, zeros after col `cols`, into `out`; or w
-// itself when it already has that layout.
-const float* widened(ConstMatrixView w, std::size_t ld, float* out) {
-  if (w.ld == ld) return w.data;
-  for (std::size_t r = 0; r < w.rows; ++r) {
-    std::copy_n(w.row(r), w.cols, out + r * ld);
-    std::fill(out + r * ld + w.cols, out + (r + 1) * ld, 0.0f);
-  }
-  return out;
-}
-
-// The weights of dx as a convolution of dy (stride 1): tap t' = k² − 1 − t, rows (t', co),
-// columns ci, at `ld` floats a row: w'[t'·C_out + co, ci] = w[t·C_in + ci, co].
-void pack_transposed(ConstMatrixView w, std::size_t taps, std::size_t ld, float* out) {
-  const std::size_t c_in = w.rows / taps, c_out = w.cols;
-  for (std::size_t t = 0; t < taps; ++t) {
-    for (std::size_t co = 0; co < c_out; ++co) {
-      float* row = out + ((taps - 1 - t) * c_out + co) * ld;
-      for (std::size_t ci = 0; ci < c_in; ++ci) row[ci] = w(t * c_in + ci, co);
-      std::fill(row + c_in, row + ld, 0.0f);
+// A chunk's images padded as above at x, and the windows of its output pixels: `count` images of
+// shape s padded by `pad`, a kernel × kernel window moving by `stride`, out_h × out_w outputs
+// per image. The offsets go to this thread's scratch.
+internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
+                             std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
+  const std::size_t row_floats = (s.width + 2 * pad) * s.channels, image_floats = padded_floats(s, pad);
+  std::size_t* const offsets = scratch<std::size_t>(0, count * out_h * out_w);
+  std::size_t* o = offsets;
+  for (std::size_t n = 0; n < count; ++n) {
+    for (std::size_t oh = 0; oh < out_h; ++oh) {
+      for (std::size_t ow = 0; ow < out_w; ++ow) *o++ = n * image_floats + (oh * row_floats + ow * s.channels) * stride;
     }
   }
+  return {.x = x,
+          .offsets = offsets,
+          .pixels = count * out_h * out_w,
+          .channels = s.channels,
+          .kernel = kernel,
+          .row_floats = row_floats};
 }
 
-// part = the weight gradient of images [begin, begin + rows): Σ over their pixels in order.
+// A convolution's weights laid out for the kernel that will run it (core/conv_kernels.h): as
+// rows of vectors for `forward`, or transposed for `forward_dot` when the outputs are few.
+struct PackedWeights {
+  const float* data;
+  std::size_t ld;
+  bool dot;
+};
+
+// Packs at(r, c), the weight of window float r (of k²·c_in) for output channel c (of c_out), into
+// the calling thread's scratch.
+template <class At>
+PackedWeights pack_weights(const internal::ConvKernels& k, std::size_t kernel, std::size_t c_in, std::size_t c_out,
+                           At at) {
+  const std::size_t rows = kernel * kernel * c_in;
+  const bool dot = 2 * c_out <= k.vector_floats && kernel * c_in % k.vector_floats == 0;
+  const std::size_t ld = dot ? rows : round_up(c_out, k.vector_floats);
+  float* const out = scratch(2, (dot ? c_out : rows) * ld);
+  std::fill_n(out, (dot ? c_out : rows) * ld, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < c_out; ++c) (dot ? out[c * ld + r] : out[r * ld + c]) = at(r, c);
+  }
+  return {out, ld, dot};
+}
+
+void run_forward(const internal::ConvKernels& k, const PackedWeights& w, const internal::ConvWindow& window,
+                 const float* bias, float* y, std::size_t out_channels) {
+  (w.dot ? k.forward_dot : k.forward)(
+      {.window = window, .w = w.data, .w_ld = w.ld, .bias = bias, .y = y, .out_channels = out_channels});
+}
+
+// dw's chunk part = the weight gradient of images [begin, begin + rows): Σ over their pixels in
+// order. dy's pixel rows are widened to whole vectors when C_out is not.
 void weight_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView x, ConstMatrixView dy,
                        std::size_t begin, std::size_t rows, MatrixView part) {
   float* const padded = scratch(0, rows * padded_floats(g.input, g.padding));
   pad_images(x, g.input, g.padding, begin, rows, padded);
   const ConstMatrixView dy_pixels = pixel_rows(image_rows(dy, begin, rows), part.cols);
   const std::size_t ld = round_up(part.cols, k.vector_floats);
-  k.weight_grad({.window = window(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
-                 .dy = dy_pixels.ld == ld ? dy_pixels.data : widened(dy_pixels, ld, scratch(1, dy_pixels.rows * ld)),
+  const float* dy_data = dy_pixels.data;
+  if (ld != part.cols) {
+    float* const wide = scratch(1, dy_pixels.rows * ld);
+    for (std::size_t r = 0; r < dy_pixels.rows; ++r) {
+      std::copy_n(dy_pixels.row(r), part.cols, wide + r * ld);
+      std::fill(wide + r * ld + part.cols, wide + (r + 1) * ld, 0.0f);
+    }
+    dy_data = wide;
+  }
+  k.weight_grad({.window = windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
+                 .dy = dy_data,
                  .dy_ld = ld,
                  .dw = part.data,
                  .dw_ld = part.ld,
@@ -156,19 +177,15 @@ void weight_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, 
 }
 
 // dx of images [begin, begin + rows) for stride 1: the convolution of dy, padded by k − 1 − p,
-// with the flipped, transposed weights wt (pack_transposed, rows of wt_ld floats).
-void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy, const float* wt,
-                      std::size_t wt_ld, std::size_t begin, std::size_t rows, MatrixView dx) {
+// with the flipped, transposed weights wt.
+void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy,
+                      const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
   const ImageShape out = g.output(dy.cols / g.out_pixels());
   const std::size_t pad = g.kernel - 1 - g.padding;
   float* const padded = scratch(1, rows * padded_floats(out, pad));
   pad_images(dy, out, pad, begin, rows, padded);
-  k.forward({.window = window(padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows),
-             .w = wt,
-             .w_ld = wt_ld,
-             .bias = nullptr,
-             .y = dx.row(begin),
-             .out_channels = g.input.channels});
+  run_forward(k, wt, windows(padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows), nullptr,
+              dx.row(begin), g.input.channels);
 }
 
 }  // namespace
@@ -190,18 +207,13 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
     return;
   }
   const internal::ConvKernels& k = kernels();
-  const std::size_t ld = round_up(w.cols, k.vector_floats);
-  const float* const packed = w.ld == ld ? w.data : widened(w, ld, scratch(2, w.rows * ld));
+  const PackedWeights packed = pack_weights(k, g.kernel, c_in, w.cols, [&](std::size_t r, std::size_t c) { return w(r, c); });
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     float* const padded = scratch(0, rows * padded_floats(g.input, g.padding));
     pad_images(x, g.input, g.padding, begin, rows, padded);
-    k.forward({.window = window(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
-               .w = packed,
-               .w_ld = ld,
-               .bias = bias,
-               .y = y.row(begin),
-               .out_channels = w.cols});
+    run_forward(k, packed, windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
+                bias, y.row(begin), w.cols);
   });
 }
 
@@ -219,11 +231,17 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   const internal::ConvKernels& k = kernels();
   const bool point = pointwise(g, x), direct_dx = !point && g.stride == 1;
   // Each chunk's weight gradient, added into dw in chunk order afterwards (every part is written
-  // whole); and for a direct dx, the flipped weights.
+  // whole).
   float* const partial = scratch(3, chunks * w.rows * w.cols);
-  const std::size_t wt_ld = round_up(c_in, k.vector_floats);
-  float* const wt = direct_dx ? scratch(2, g.kernel * g.kernel * w.cols * wt_ld) : nullptr;
-  if (direct_dx) pack_transposed(w, g.kernel * g.kernel, wt_ld, wt);
+  // dx with stride 1 is the convolution of dy with the flipped weights: its window float
+  // r = t'·C_out + co (tap t' = k² − 1 − t) for output channel ci is w[t·C_in + ci, co].
+  const std::size_t taps = g.kernel * g.kernel;
+  const PackedWeights wt =
+      direct_dx ? pack_weights(k, g.kernel, w.cols, c_in,
+                               [&](std::size_t r, std::size_t ci) {
+                                 return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols);
+                               })
+                : PackedWeights{};
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     const ConstMatrixView dy_rows = pixel_rows(image_rows(dy, begin, rows), w.cols);
@@ -237,7 +255,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
     }
     weight_grad_chunk(k, g, x, dy, begin, rows, part);
     if (direct_dx) {
-      input_grad_chunk(k, g, dy, wt, wt_ld, begin, rows, dx);
+      input_grad_chunk(k, g, dy, wt, begin, rows, dx);
       return;
     }
     // Strided: dcol = dy·wᵀ, scattered back onto the input pixels.

@@ -7,10 +7,11 @@
 // pixel's own, so MR pixels × NV vectors of output channels accumulate over every tap and input
 // channel without leaving the registers.
 //
-// Both kernels work on zero-padded NHWC images stored back to back (core/conv.cc pads them):
-// `padded_width` pixels per padded row, `image_floats` floats per padded image. Output pixel
-// q = (n·out_h + oh)·out_w + ow reads, at tap t, the pixel (oh·stride + kh, ow·stride + kw) of
-// padded image n. Kernels work on the calling thread, never allocate and never throw.
+// The kernels work on zero-padded NHWC images stored back to back (core/conv.cc pads them and
+// lists where each output pixel's window starts). Within a window, row kh of the kernel is k·C
+// contiguous floats (its k pixels' channels) at kh·row_floats from the start, so a window is read
+// as k runs of k·C floats, matching w's rows (kh·k + kw)·C + ci. Kernels work on the calling
+// thread, never allocate and never throw.
 #pragma once
 
 #include <cstddef>
@@ -20,22 +21,24 @@
 
 namespace simdnn::internal {
 
-// The images and window of one call; the pixel range is [first_pixel, first_pixel + pixels).
+// The windows of one call: output pixel q (q < pixels) reads the k × k window that starts at
+// x + offsets[q] (the padded pixel (oh·stride, ow·stride) of its image).
 struct ConvWindow {
-  const float* x;            // the padded images
-  std::size_t image_floats;  // floats per padded image
-  std::size_t padded_width;  // pixels per padded row
-  std::size_t channels;      // input channels C
-  std::size_t kernel;        // k: taps t = kh·k + kw, k² of them
-  std::size_t stride;
-  std::size_t out_height, out_width;
-  std::size_t first_pixel, pixels;
+  const float* x;
+  const std::size_t* offsets;
+  std::size_t pixels;
+  std::size_t channels;    // input channels C
+  std::size_t kernel;      // k
+  std::size_t row_floats;  // floats per padded image row
 };
 
-// y[q, co] = Σ_{t, ci} x(q, t, ci) · w[t·C + ci, co] (+ bias[co]), for the window's pixels, the
-// sum over t then ci in order, bias added last. w: k²·C rows of w_ld floats, w_ld a multiple of
-// the ISA's vector width and >= C_out, columns past C_out zero. y: row q at y + q·C_out (the
-// pixels of the window are rows first_pixel... of y). bias: C_out floats or null.
+// y[q, co] = Σ_{t, ci} x(q, t, ci) · w[t·C + ci, co] (+ bias[co]) for q < pixels, bias added
+// last; y: row q at y + q·C_out; bias: C_out floats or null.
+//   forward:     w is k²·C rows of w_ld floats, w_ld a multiple of the vector width and >= C_out,
+//                columns past C_out zero; the sum runs over t then ci in order.
+//   forward_dot: for few output channels (C_out ≤ vector_floats / 2, k·C a multiple of the
+//                vector width): w is C_out rows of w_ld >= k²·C floats, row co = column co of the
+//                above; each lane sums every vector-width-th term, then the lanes are added.
 struct ConvForwardArgs {
   ConvWindow window;
   const float* w;
@@ -45,7 +48,7 @@ struct ConvForwardArgs {
   std::size_t out_channels;
 };
 
-// dw[t·C + ci, co] = Σ_q x(q, t, ci) · dy[q, co] over the window's pixels in order (overwritten).
+// dw[t·C + ci, co] = Σ_q x(q, t, ci) · dy[q, co] over q < pixels in order (overwritten).
 // dy: row q at dy + q·dy_ld, dy_ld a multiple of the vector width >= C_out, and readable in full
 // (columns past C_out are read; their sums are not stored). dw: k²·C rows of C_out at dw_ld.
 struct ConvWeightGradArgs {
@@ -61,6 +64,7 @@ struct ConvWeightGradArgs {
 struct ConvKernels {
   std::size_t vector_floats;  // the vector width: w_ld and dy_ld are multiples of it
   void (*forward)(const ConvForwardArgs& args);
+  void (*forward_dot)(const ConvForwardArgs& args);
   void (*weight_grad)(const ConvWeightGradArgs& args);
 };
 

@@ -92,6 +92,9 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({6, 7, 5, 40, 3, 1, 1, 3});
   cases.push_back({5, 5, 20, 3, 3, 1, 2, 2});
   cases.push_back({8, 8, 1, 16, 3, 1, 1, 5});   // a stem: one input channel, 16 outputs
+  // Few outputs and whole-vector window rows: the dot-product kernel (for dx too, as in the stem).
+  cases.push_back({6, 6, 8, 2, 3, 1, 1, 3});
+  cases.push_back({5, 6, 16, 3, 3, 2, 1, 2});
   return cases;
 }
 

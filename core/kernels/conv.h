@@ -1,16 +1,19 @@
 // Direct convolution kernels (core/conv_kernels.h), templated on the xsimd architecture. Included
 // only by the per-ISA files conv_<isa>.cc, each compiled with that ISA's flags (core/isa.bzl).
 //
-// forward: a register tile of MR output pixels × NV vectors of output channels. Per tap and input
-// channel, NV vectors of w are loaded and each pixel's input value is broadcast into its row, as
-// in the GEMM microkernel, but the "A" values are read straight from the padded images: pixel i
-// of the tile keeps a pointer to its window's first float, and tap (kh, kw) adds
-// kh·row_floats + kw·C to it. Strips of kStrip consecutive pixels may span rows and images; the
-// last strip's missing pixels repeat its first one and are not stored.
+// forward: a register tile of MR output pixels × NV vectors of output channels. Per window float,
+// NV vectors of w are loaded and each pixel's input value is broadcast into its row, as in the
+// GEMM microkernel, but the "A" values are read straight from the padded images through each
+// pixel's window offset. Strips of kStrip consecutive pixels; the last strip's missing pixels
+// repeat its first one and are not stored.
 //
-// weight_grad: a register tile of MR rows of dw (consecutive (tap, ci) pairs: row r reads x at
-// offset tap_offset(r / C) + r % C from each pixel's window) × NV vectors of output channels,
-// summed over the window's pixels in order: per pixel, NV vectors of dy are loaded and the MR
+// forward_dot: for few output channels a vector of them would be mostly waste, so each output is
+// a dot product of the window with one column of w, vectorized along the window's k·C-float rows;
+// kDotPixels pixels share each load of w.
+//
+// weight_grad: a register tile of MR rows of dw (consecutive (kh, kw·C + ci) pairs: row
+// kh·k·C + j reads x at kh·row_floats + j from each pixel's window) × NV vectors of output
+// channels, summed over the pixels in order: per pixel, NV vectors of dy are loaded and the MR
 // input values broadcast.
 //
 // Rules that keep ISA code out of the baseline path: every function here is a template on Arch
@@ -38,95 +41,107 @@ inline constexpr std::size_t kW = V<Arch>::size;
 template <class Arch, int NV>
 inline constexpr int kRows = (NV == 2 && kW<Arch> <= 8) ? 6 : 12;
 inline constexpr int kStrip = 12;
+inline constexpr int kDotPixels = 4;
 
-// Walks the window's output pixels in order, giving each one's offset in the padded images.
-template <class Arch>
-struct PixelCursor {
-  const ConvWindow& w;
-  std::size_t n, oh, ow;
-
-  PixelCursor(const ConvWindow& window, std::size_t q)
-      : w(window),
-        n(q / (window.out_height * window.out_width)),
-        oh(q / window.out_width % window.out_height),
-        ow(q % window.out_width) {}
-
-  std::size_t offset() const {
-    return n * w.image_floats + (oh * w.padded_width + ow) * w.stride * w.channels;
-  }
-  void next() {
-    if (++ow < w.out_width) return;
-    ow = 0;
-    if (++oh < w.out_height) return;
-    oh = 0;
-    ++n;
-  }
-};
+// The window start of pixel q + i for i < m, else of pixel q (a repeated, unstored row).
+template <class Arch, int N>
+[[gnu::always_inline]] inline void window_starts(const ConvWindow& w, std::size_t q, std::size_t m,
+                                                 const float* (&rows)[N]) {
+  for (int i = 0; i < N; ++i) rows[i] = w.x + w.offsets[q + (static_cast<std::size_t>(i) < m ? i : 0)];
+}
 
 // The forward tile: rows[0..MR) point at the MR pixels' windows; w at the tile's first column.
 template <class Arch, int MR, int NV>
 [[gnu::always_inline]] inline void forward_tile(const ConvForwardArgs& a, const float* const* rows,
                                                 const float* w, const GemmTileStore& store) {
   constexpr std::size_t W = kW<Arch>;
-  const std::size_t C = a.window.channels, k = a.window.kernel;
-  const std::size_t row_floats = a.window.padded_width * C;
+  const std::size_t k = a.window.kernel, run = k * a.window.channels;
   V<Arch> acc[MR][NV];
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
   for (std::size_t kh = 0; kh < k; ++kh) {
-    for (std::size_t kw = 0; kw < k; ++kw) {
-      const float* r[MR];
-      unroll<MR>([&](auto i) { r[i] = rows[i] + kh * row_floats + kw * C; });
-      for (std::size_t ci = 0; ci < C; ++ci, w += a.w_ld) {
-        V<Arch> b[NV];
-        unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(w + j * W); });
-        unroll<MR>([&](auto i) {
-          const V<Arch> xi(r[i][ci]);
-          unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
-        });
-      }
+    const float* r[MR];
+    unroll<MR>([&](auto i) { r[i] = rows[i] + kh * a.window.row_floats; });
+    for (std::size_t e = 0; e < run; ++e, w += a.w_ld) {
+      V<Arch> b[NV];
+      unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(w + j * W); });
+      unroll<MR>([&](auto i) {
+        const V<Arch> xi(r[i][e]);
+        unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
+      });
     }
   }
   store_tile<Arch, MR, NV>(acc, store);
 }
 
-// One tile's rows of the strip whose windows start at rows[0..m): MR rows at a time.
+// Rows [q, q + m) of y, from column col: NV vectors wide, MR pixels at a time.
 template <class Arch, int NV>
-[[gnu::always_inline]] inline void forward_columns(const ConvForwardArgs& a, const float* const (&rows)[kStrip],
-                                                   std::size_t m, std::size_t col, float* y) {
+[[gnu::always_inline]] inline void forward_columns(const ConvForwardArgs& a, std::size_t q, std::size_t m,
+                                                   std::size_t col) {
   constexpr int MR = kRows<Arch, NV>;
   constexpr std::size_t width = NV * kW<Arch>;
   const std::size_t n_valid = a.out_channels - col < width ? a.out_channels - col : width;
   for (std::size_t i = 0; i < m; i += MR) {
     const std::size_t m_valid = m - i < MR ? m - i : MR;
-    const float* tile_rows[MR];
-    for (int t = 0; t < MR; ++t) tile_rows[t] = rows[static_cast<std::size_t>(t) < m_valid ? i + t : i];
-    const GemmTileStore store{.c = y + i * a.out_channels + col,
+    const float* rows[MR];
+    window_starts<Arch>(a.window, q + i, m_valid, rows);
+    const GemmTileStore store{.c = a.y + (q + i) * a.out_channels + col,
                               .ldc = a.out_channels,
                               .m_valid = m_valid,
                               .n_valid = n_valid,
                               .bias = a.bias == nullptr ? nullptr : a.bias + col};
-    forward_tile<Arch, MR, NV>(a, tile_rows, a.w + col, store);
+    forward_tile<Arch, MR, NV>(a, rows, a.w + col, store);
   }
 }
 
 template <class Arch>
 void forward(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
-  const std::size_t end = a.window.first_pixel + a.window.pixels;
-  PixelCursor<Arch> cursor(a.window, a.window.first_pixel);
-  for (std::size_t q = a.window.first_pixel; q < end; q += kStrip) {
-    const std::size_t m = end - q < kStrip ? end - q : kStrip;
-    const float* rows[kStrip];
-    for (std::size_t i = 0; i < m; ++i, cursor.next()) rows[i] = a.window.x + cursor.offset();
-    float* y = a.y + q * a.out_channels;
+  for (std::size_t q = 0; q < a.window.pixels; q += kStrip) {
+    const std::size_t m = a.window.pixels - q < kStrip ? a.window.pixels - q : kStrip;
     for (std::size_t col = 0; col < a.out_channels;) {
       if (a.out_channels - col > W) {
-        forward_columns<Arch, 2>(a, rows, m, col, y);
+        forward_columns<Arch, 2>(a, q, m, col);
         col += 2 * W;
       } else {
-        forward_columns<Arch, 1>(a, rows, m, col, y);
+        forward_columns<Arch, 1>(a, q, m, col);
         col += W;
       }
+    }
+  }
+}
+
+// The sum of v's lanes in lane order (not xsimd::hadd: on avx512f it needs AVX-512DQ).
+template <class Arch>
+[[gnu::always_inline]] inline float lane_sum(V<Arch> v) {
+  alignas(64) float lanes[kW<Arch>];
+  v.store_aligned(lanes);
+  float sum = lanes[0];
+  for (std::size_t i = 1; i < kW<Arch>; ++i) sum += lanes[i];
+  return sum;
+}
+
+template <class Arch>
+void forward_dot(const ConvForwardArgs& a) {
+  constexpr std::size_t W = kW<Arch>;
+  constexpr int P = kDotPixels;
+  const std::size_t k = a.window.kernel, run = k * a.window.channels;
+  for (std::size_t q = 0; q < a.window.pixels; q += P) {
+    const std::size_t m = a.window.pixels - q < P ? a.window.pixels - q : P;
+    const float* rows[P];
+    window_starts<Arch>(a.window, q, m, rows);
+    for (std::size_t co = 0; co < a.out_channels; ++co) {
+      V<Arch> acc[P];
+      unroll<P>([&](auto i) { acc[i] = V<Arch>(0.0f); });
+      const float* w = a.w + co * a.w_ld;
+      for (std::size_t kh = 0; kh < k; ++kh, w += run) {
+        const std::size_t at = kh * a.window.row_floats;
+        for (std::size_t e = 0; e < run; e += W) {
+          const V<Arch> b = V<Arch>::load_unaligned(w + e);
+          unroll<P>([&](auto i) { acc[i] = vmath::vfma(V<Arch>::load_unaligned(rows[i] + at + e), b, acc[i]); });
+        }
+      }
+      const float bias = a.bias == nullptr ? 0.0f : a.bias[co];
+      for (std::size_t i = 0; i < m; ++i) a.y[(q + i) * a.out_channels + co] = lane_sum<Arch>(acc[i]) + bias;
     }
   }
 }
@@ -140,24 +155,15 @@ template <class Arch, int MR, int NV>
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
   const float* x[MR];
   unroll<MR>([&](auto i) { x[i] = a.window.x + offsets[i]; });
-  const float* dy = a.dy + a.window.first_pixel * a.dy_ld + col;
-  const std::size_t step = a.window.stride * a.window.channels;
-  PixelCursor<Arch> cursor(a.window, a.window.first_pixel);
-  // By output rows: within one, the window moves by `step` floats per pixel.
-  for (std::size_t left = a.window.pixels; left > 0;) {
-    const std::size_t run = a.window.out_width - cursor.ow < left ? a.window.out_width - cursor.ow : left;
-    std::size_t at = cursor.offset();
-    for (std::size_t p = 0; p < run; ++p, at += step, dy += a.dy_ld) {
-      V<Arch> b[NV];
-      unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(dy + j * W); });
-      unroll<MR>([&](auto i) {
-        const V<Arch> xi(x[i][at]);
-        unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
-      });
-    }
-    left -= run;
-    cursor.ow = a.window.out_width - 1;
-    cursor.next();
+  const float* dy = a.dy + col;
+  for (std::size_t q = 0; q < a.window.pixels; ++q, dy += a.dy_ld) {
+    const std::size_t at = a.window.offsets[q];
+    V<Arch> b[NV];
+    unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(dy + j * W); });
+    unroll<MR>([&](auto i) {
+      const V<Arch> xi(x[i][at]);
+      unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
+    });
   }
   store_tile<Arch, MR, NV>(acc, store);
 }
@@ -166,16 +172,14 @@ template <class Arch, int NV>
 [[gnu::always_inline]] inline void weight_grad_columns(const ConvWeightGradArgs& a, std::size_t col) {
   constexpr int MR = kRows<Arch, NV>;
   constexpr std::size_t width = NV * kW<Arch>;
-  const std::size_t C = a.window.channels, k = a.window.kernel, rows = k * k * C;
-  const std::size_t row_floats = a.window.padded_width * C;
+  const std::size_t k = a.window.kernel, run = k * a.window.channels, rows = k * run;
   const std::size_t n_valid = a.out_channels - col < width ? a.out_channels - col : width;
   for (std::size_t r = 0; r < rows; r += MR) {
     const std::size_t m_valid = rows - r < MR ? rows - r : MR;
     std::size_t offsets[MR];
     for (int i = 0; i < MR; ++i) {
       const std::size_t row = static_cast<std::size_t>(i) < m_valid ? r + i : r;
-      const std::size_t tap = row / C;
-      offsets[i] = tap / k * row_floats + tap % k * C + row % C;
+      offsets[i] = row / run * a.window.row_floats + row % run;
     }
     const GemmTileStore store{.c = a.dw + r * a.dw_ld + col, .ldc = a.dw_ld, .m_valid = m_valid, .n_valid = n_valid};
     weight_grad_tile<Arch, MR, NV>(a, offsets, col, store);
@@ -206,6 +210,7 @@ ConvKernels make_conv_kernels() {
   return ConvKernels{
       .vector_floats = k::kW<Arch>,
       .forward = &k::forward<Arch>,
+      .forward_dot = &k::forward_dot<Arch>,
       .weight_grad = &k::weight_grad<Arch>,
   };
 }
