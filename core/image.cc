@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +33,10 @@ void WindowGeometry::check(const char* who) const {
 }
 
 namespace {
+
+// GCC vector types of 4 lanes (compiled for the baseline ISA like the rest of this file).
+using Floats4 = float __attribute__((vector_size(16)));
+using Ints4 = std::int32_t __attribute__((vector_size(16)));
 
 void check_views(const char* who, const char* x_name, ConstMatrixView x, std::size_t x_cols, const char* y_name,
                  ConstMatrixView y, std::size_t y_rows, std::size_t y_cols) {
@@ -148,15 +154,39 @@ void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::spa
       std::uint32_t* where = argmax.empty() ? nullptr : argmax.data() + (n * out + o) * c;
       bool first = true;
       for_window(g, o / g.out_width(), o % g.out_width(), [&](std::size_t, std::size_t, std::size_t ih, std::size_t iw) {
-        const std::size_t base = (ih * g.input.width + iw) * c;
-        for (std::size_t k = 0; k < c; ++k) {
-          const float v = image[base + k];
-          if (first || v > best[k] || (std::isnan(v) && !std::isnan(best[k]))) {
+        const auto base = static_cast<std::uint32_t>((ih * g.input.width + iw) * c);
+        const float* src = image + base;
+        if (first) {
+          std::copy_n(src, c, best);
+          if (where != nullptr) std::iota(where, where + c, base);
+          first = false;
+          return;
+        }
+        // v wins over the best so far b if greater, or if it is the window's first NaN. Four
+        // channels at a time in GCC vector types (SSE2, the baseline ISA); GCC's -O2 cost model
+        // does not vectorize the plain loop.
+        std::size_t k = 0;
+        for (; k + 4 <= c; k += 4) {
+          Floats4 v, b;
+          std::memcpy(&v, src + k, sizeof v);
+          std::memcpy(&b, best + k, sizeof b);
+          const Ints4 wins = (v > b) | ((v != v) & (b == b));
+          const Floats4 chosen = wins ? v : b;
+          std::memcpy(best + k, &chosen, sizeof chosen);
+          if (where == nullptr) continue;
+          Ints4 old;
+          std::memcpy(&old, where + k, sizeof old);
+          const Ints4 index = Ints4{0, 1, 2, 3} + static_cast<std::int32_t>(base + k);
+          const Ints4 updated = wins ? index : old;
+          std::memcpy(where + k, &updated, sizeof updated);
+        }
+        for (; k < c; ++k) {
+          const float v = src[k], b = best[k];
+          if (v > b || (std::isnan(v) && !std::isnan(b))) {
             best[k] = v;
-            if (where != nullptr) where[k] = static_cast<std::uint32_t>(base + k);
+            if (where != nullptr) where[k] = base + static_cast<std::uint32_t>(k);
           }
         }
-        first = false;
       });
     }
   });

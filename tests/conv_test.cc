@@ -4,6 +4,7 @@
 // errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -339,6 +340,55 @@ TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
   EXPECT_EQ(dx(0, 1), 1.0f);  // the first of the two 3s
   EXPECT_EQ(dx(0, 2), 0.0f);
   EXPECT_EQ(dx(1, 1), 1.0f);  // the NaN's position
+}
+
+// Many channels (whole vectors and a remainder), ties and NaNs, overlapping and padded windows:
+// every output is the first maximum in window order, or the window's first NaN, and the gradient
+// goes to that element.
+TEST(Conv, MaxPoolMatchesItsDefinitionChannelByChannel) {
+  const ImageShape s{5, 4, 9};
+  Tensor x(2, s.size());
+  Rng rng(11, 0);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::uint32_t r = rng.next_u32() % 16;
+    x.data()[i] = r == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(r % 4);
+  }
+  for (const auto& [kernel, stride, padding] : {std::array<std::size_t, 3>{2, 2, 0}, {3, 1, 1}, {3, 2, 1}}) {
+    MaxPool2D pool(s, kernel, stride, padding);
+    const WindowGeometry& g = pool.geometry();
+    const ConstMatrixView y = pool.forward(x.cview(), Mode::train);
+    Tensor dy(2, y.cols);
+    for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = static_cast<float>(i + 1);
+    std::vector<double> dx(x.size(), 0.0);
+    for (std::size_t n = 0; n < 2; ++n) {
+      for (std::size_t o = 0; o < g.out_pixels(); ++o) {
+        for (std::size_t c = 0; c < s.channels; ++c) {
+          long chosen = -1;
+          for (std::size_t kh = 0; kh < kernel; ++kh) {
+            for (std::size_t kw = 0; kw < kernel; ++kw) {
+              const long h = static_cast<long>(o / g.out_width() * stride + kh) - static_cast<long>(padding);
+              const long w = static_cast<long>(o % g.out_width() * stride + kw) - static_cast<long>(padding);
+              if (h < 0 || w < 0 || h >= static_cast<long>(s.height) || w >= static_cast<long>(s.width)) continue;
+              const long at = (h * static_cast<long>(s.width) + w) * static_cast<long>(s.channels) + static_cast<long>(c);
+              const float v = x(n, static_cast<std::size_t>(at));
+              const float b = chosen < 0 ? 0.0f : x(n, static_cast<std::size_t>(chosen));
+              if (chosen < 0 || v > b || (std::isnan(v) && !std::isnan(b))) chosen = at;
+            }
+          }
+          const float expected = x(n, static_cast<std::size_t>(chosen));
+          const float got = y(n, o * s.channels + c);
+          if (std::isnan(expected)) {
+            EXPECT_TRUE(std::isnan(got)) << "n " << n << " o " << o << " c " << c;
+          } else {
+            EXPECT_EQ(got, expected) << "n " << n << " o " << o << " c " << c;
+          }
+          dx[n * s.size() + static_cast<std::size_t>(chosen)] += dy(n, o * s.channels + c);
+        }
+      }
+    }
+    const ConstMatrixView got_dx = pool.backward(dy.cview());
+    for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(got_dx.data[i], dx[i]) << "dx element " << i;
+  }
 }
 
 TEST(Conv, BadArgumentsAreNamed) {
