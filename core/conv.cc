@@ -133,9 +133,9 @@ struct PackedWeights {
 // the calling thread's scratch.
 template <class At>
 PackedWeights pack_weights(const internal::ConvKernels& k, std::size_t kernel, std::size_t c_in, std::size_t c_out,
-                           At at) {
+                           At at, bool allow_dot = true) {
   const std::size_t rows = kernel * kernel * c_in;
-  const bool dot = 2 * c_out <= k.vector_floats && kernel * c_in % k.vector_floats == 0;
+  const bool dot = allow_dot && 2 * c_out <= k.vector_floats && kernel * c_in % k.vector_floats == 0;
   const std::size_t ld = dot ? rows : round_up(c_out, k.vector_floats);
   float* const out = scratch(2, (dot ? c_out : rows) * ld);
   std::fill_n(out, (dot ? c_out : rows) * ld, 0.0f);
@@ -188,6 +188,27 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
               dx.row(begin), g.input.channels);
 }
 
+// dx of images [begin, begin + rows) for stride > 1: dy scattered through the weights wt
+// (per tap, C_out rows of C_in) into zero-padded images, whose inside is then dx.
+void strided_input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy,
+                              const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
+  const ImageShape& in = g.input;
+  const std::size_t image_floats = padded_floats(in, g.padding);
+  float* const padded = scratch(1, rows * image_floats);
+  std::fill_n(padded, rows * image_floats, 0.0f);
+  k.input_grad({.window = windows(padded, in, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
+                .dx = padded,
+                .dy = dy.row(begin),
+                .out_channels = dy.cols / g.out_pixels(),
+                .w = wt.data,
+                .w_ld = wt.ld});
+  const std::size_t row = in.width * in.channels, row_floats = (in.width + 2 * g.padding) * in.channels;
+  for (std::size_t n = 0; n < rows; ++n) {
+    const float* src = padded + n * image_floats + g.padding * (row_floats + in.channels);
+    for (std::size_t h = 0; h < in.height; ++h) std::copy_n(src + h * row_floats, row, dx.row(begin + n) + h * row);
+  }
+}
+
 }  // namespace
 
 std::size_t conv_chunk_images(const WindowGeometry& g) {
@@ -234,14 +255,17 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   // whole).
   float* const partial = scratch(3, chunks * w.rows * w.cols);
   // dx with stride 1 is the convolution of dy with the flipped weights: its window float
-  // r = t'·C_out + co (tap t' = k² − 1 − t) for output channel ci is w[t·C_in + ci, co].
+  // r = t'·C_out + co (tap t' = k² − 1 − t) for output channel ci is w[t·C_in + ci, co]. With a
+  // larger stride, dy is scattered through the weights by tap: row t·C_out + co, column ci.
   const std::size_t taps = g.kernel * g.kernel;
   const PackedWeights wt =
-      direct_dx ? pack_weights(k, g.kernel, w.cols, c_in,
-                               [&](std::size_t r, std::size_t ci) {
-                                 return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols);
-                               })
-                : PackedWeights{};
+      point ? PackedWeights{}
+      : direct_dx
+          ? pack_weights(k, g.kernel, w.cols, c_in,
+                         [&](std::size_t r, std::size_t ci) { return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols); })
+          : pack_weights(
+                k, g.kernel, w.cols, c_in,
+                [&](std::size_t r, std::size_t ci) { return w(r / w.cols * c_in + ci, r % w.cols); }, false);
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     const ConstMatrixView dy_rows = pixel_rows(image_rows(dy, begin, rows), w.cols);
@@ -256,12 +280,9 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
     weight_grad_chunk(k, g, x, dy, begin, rows, part);
     if (direct_dx) {
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
-      return;
+    } else {
+      strided_input_grad_chunk(k, g, dy, wt, begin, rows, dx);
     }
-    // Strided: dcol = dy·wᵀ, scattered back onto the input pixels.
-    const MatrixView dcol{scratch(1, dy_rows.rows * w.rows), dy_rows.rows, w.rows, w.rows};
-    gemm(Trans::no, Trans::yes, 1.0f, dy_rows, w, 0.0f, dcol);
-    col2im(g, dcol, dx_rows);
   });
   for (std::size_t t = 0; t < chunks; ++t) {
     const float* part = partial + t * w.rows * w.cols;

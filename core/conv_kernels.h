@@ -60,12 +60,28 @@ struct ConvWeightGradArgs {
   std::size_t out_channels;
 };
 
+// dx += the adjoint of forward's window reads, for strided convolutions (where dx is no plain
+// convolution of dy): for every pixel q and tap t, x(q, t, ci) += Σ_co dy[q, co] · w[t·C + ci, co],
+// in strips of pixels, then blocks of dx's channels, then taps, in order. dx: the padded input
+// gradient images, the windows as in `window` (whose x is dx). dy: row q at dy + q·C_out.
+// w: per tap, C_out rows of w_ld floats, w_ld a multiple of the vector width >= C, zeros past C:
+// the weight (t·C + ci, co) at w[(t·C_out + co)·w_ld + ci].
+struct ConvInputGradArgs {
+  ConvWindow window;
+  float* dx;
+  const float* dy;
+  std::size_t out_channels;
+  const float* w;
+  std::size_t w_ld;
+};
+
 // A plain aggregate of function pointers (see random_kernels.h for why).
 struct ConvKernels {
   std::size_t vector_floats;  // the vector width: w_ld and dy_ld are multiples of it
   void (*forward)(const ConvForwardArgs& args);
   void (*forward_dot)(const ConvForwardArgs& args);
   void (*weight_grad)(const ConvWeightGradArgs& args);
+  void (*input_grad)(const ConvInputGradArgs& args);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU lacks it.

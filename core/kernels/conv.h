@@ -11,6 +11,9 @@
 // a dot product of the window with one column of w, vectorized along the window's k·C-float rows;
 // kDotPixels pixels share each load of w.
 //
+// input_grad (strided convolutions): per MR pixels and tap, a tile over C_out with dy's rows as
+// "A" and the tap's weights as "B", added into the tap's pixels of the padded dx.
+//
 // weight_grad: a register tile of MR rows of dw (consecutive (kh, kw·C + ci) pairs: row
 // kh·k·C + j reads x at kh·row_floats + j from each pixel's window) × NV vectors of output
 // channels, summed over the pixels in order: per pixel, NV vectors of dy are loaded and the MR
@@ -50,18 +53,17 @@ template <class Arch, int N>
   for (int i = 0; i < N; ++i) rows[i] = w.x + w.offsets[q + (static_cast<std::size_t>(i) < m ? i : 0)];
 }
 
-// The forward tile: rows[0..MR) point at the MR pixels' windows; w at the tile's first column.
+// acc += Σ over k runs of `run` floats (run kh at rows[i] + kh·row_floats) of the window float
+// times its row of w (w_ld floats a row, from the tile's first column).
 template <class Arch, int MR, int NV>
-[[gnu::always_inline]] inline void forward_tile(const ConvForwardArgs& a, const float* const* rows,
-                                                const float* w, const GemmTileStore& store) {
+[[gnu::always_inline]] inline void accumulate(const float* const* rows, std::size_t k, std::size_t run,
+                                              std::size_t row_floats, const float* w, std::size_t w_ld,
+                                              V<Arch> (&acc)[MR][NV]) {
   constexpr std::size_t W = kW<Arch>;
-  const std::size_t k = a.window.kernel, run = k * a.window.channels;
-  V<Arch> acc[MR][NV];
-  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
   for (std::size_t kh = 0; kh < k; ++kh) {
     const float* r[MR];
-    unroll<MR>([&](auto i) { r[i] = rows[i] + kh * a.window.row_floats; });
-    for (std::size_t e = 0; e < run; ++e, w += a.w_ld) {
+    unroll<MR>([&](auto i) { r[i] = rows[i] + kh * row_floats; });
+    for (std::size_t e = 0; e < run; ++e, w += w_ld) {
       V<Arch> b[NV];
       unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(w + j * W); });
       unroll<MR>([&](auto i) {
@@ -70,6 +72,16 @@ template <class Arch, int MR, int NV>
       });
     }
   }
+}
+
+// The forward tile: rows[0..MR) point at the MR pixels' windows; w at the tile's first column.
+template <class Arch, int MR, int NV>
+[[gnu::always_inline]] inline void forward_tile(const ConvForwardArgs& a, const float* const* rows,
+                                                const float* w, const GemmTileStore& store) {
+  V<Arch> acc[MR][NV];
+  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
+  accumulate<Arch, MR, NV>(rows, a.window.kernel, a.window.kernel * a.window.channels, a.window.row_floats, w,
+                           a.w_ld, acc);
   store_tile<Arch, MR, NV>(acc, store);
 }
 
@@ -200,6 +212,61 @@ void weight_grad(const ConvWeightGradArgs& a) {
   }
 }
 
+// dst[0..n) += the tile row's lanes.
+template <class Arch, int NV>
+[[gnu::always_inline]] inline void add_row(const V<Arch> (&acc)[NV], float* dst, std::size_t n) {
+  constexpr std::size_t W = kW<Arch>;
+  if (n == NV * W) {
+    unroll<NV>([&](auto j) { (V<Arch>::load_unaligned(dst + j * W) + acc[j]).store_unaligned(dst + j * W); });
+    return;
+  }
+  alignas(64) float lanes[NV * W];
+  unroll<NV>([&](auto j) { acc[j].store_aligned(lanes + j * W); });
+  for (std::size_t c = 0; c < n; ++c) dst[c] += lanes[c];
+}
+
+// Pixels [q, q + m), dx channels from col, NV vectors wide: per MR pixels, each tap's products
+// (a tile over C_out with dy's rows as "A") added into the tap's pixels of dx.
+template <class Arch, int NV>
+[[gnu::always_inline]] inline void input_grad_columns(const ConvInputGradArgs& a, std::size_t q, std::size_t m,
+                                                      std::size_t col) {
+  constexpr int MR = kRows<Arch, NV>;
+  constexpr std::size_t width = NV * kW<Arch>;
+  const std::size_t C = a.window.channels, k = a.window.kernel;
+  const std::size_t n_valid = C - col < width ? C - col : width;
+  for (std::size_t i = 0; i < m; i += MR) {
+    const std::size_t m_valid = m - i < MR ? m - i : MR;
+    const float* rows[MR];
+    for (int t = 0; t < MR; ++t) rows[t] = a.dy + (q + i + (static_cast<std::size_t>(t) < m_valid ? t : 0)) * a.out_channels;
+    for (std::size_t tap = 0; tap < k * k; ++tap) {
+      V<Arch> acc[MR][NV];
+      unroll<MR>([&](auto r) { unroll<NV>([&](auto j) { acc[r][j] = V<Arch>(0.0f); }); });
+      accumulate<Arch, MR, NV>(rows, 1, a.out_channels, 0, a.w + tap * a.out_channels * a.w_ld + col, a.w_ld, acc);
+      const std::size_t at = tap / k * a.window.row_floats + tap % k * C + col;
+      unroll<MR>([&](auto r) {
+        if (static_cast<std::size_t>(r) < m_valid) add_row<Arch, NV>(acc[r], a.dx + a.window.offsets[q + i + r] + at, n_valid);
+      });
+    }
+  }
+}
+
+template <class Arch>
+void input_grad(const ConvInputGradArgs& a) {
+  constexpr std::size_t W = kW<Arch>;
+  for (std::size_t q = 0; q < a.window.pixels; q += kStrip) {
+    const std::size_t m = a.window.pixels - q < kStrip ? a.window.pixels - q : kStrip;
+    for (std::size_t col = 0; col < a.window.channels;) {
+      if (a.window.channels - col > W) {
+        input_grad_columns<Arch, 2>(a, q, m, col);
+        col += 2 * W;
+      } else {
+        input_grad_columns<Arch, 1>(a, q, m, col);
+        col += W;
+      }
+    }
+  }
+}
+
 }  // namespace simdnn::internal::kernels::conv
 
 namespace simdnn::internal {
@@ -212,6 +279,7 @@ ConvKernels make_conv_kernels() {
       .forward = &k::forward<Arch>,
       .forward_dot = &k::forward_dot<Arch>,
       .weight_grad = &k::weight_grad<Arch>,
+      .input_grad = &k::input_grad<Arch>,
   };
 }
 
