@@ -96,6 +96,7 @@ std::vector<ConvCase> conv_cases() {
   // Few outputs and whole-vector window rows: the dot-product kernel (for dx too, as in the stem).
   cases.push_back({6, 6, 8, 2, 3, 1, 1, 3});
   cases.push_back({5, 6, 16, 3, 3, 2, 1, 2});
+  cases.push_back({7, 7, 20, 8, 3, 2, 1, 3});   // strided, input channels over a vector
   return cases;
 }
 
