@@ -212,8 +212,7 @@ void strided_input_grad_chunk(const internal::ConvKernels& k, const WindowGeomet
 }  // namespace
 
 std::size_t conv_chunk_images(const WindowGeometry& g) {
-  const std::size_t image_bytes = g.out_pixels() * g.kernel * g.kernel * g.input.channels * sizeof(float);
-  return std::max<std::size_t>(1, kConvChunkBytes / image_bytes);
+  return (kConvChunkPixels + g.out_pixels() - 1) / g.out_pixels();
 }
 
 void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, const float* bias, MatrixView y) {
@@ -284,13 +283,18 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       strided_input_grad_chunk(k, g, dy, wt, begin, rows, dx);
     }
   });
-  for (std::size_t t = 0; t < chunks; ++t) {
-    const float* part = partial + t * w.rows * w.cols;
-    for (std::size_t r = 0; r < w.rows; ++r) {
+  // dw += the parts, each element's in chunk order; rows of dw in parallel.
+  constexpr std::size_t kRowsPerTile = 16;
+  internal::parallel_for_tiles((w.rows + kRowsPerTile - 1) / kRowsPerTile, [&](std::size_t tile) {
+    const std::size_t end = std::min(w.rows, (tile + 1) * kRowsPerTile);
+    for (std::size_t r = tile * kRowsPerTile; r < end; ++r) {
       float* out = dw.row(r);
-      for (std::size_t c = 0; c < w.cols; ++c) out[c] += part[r * w.cols + c];
+      for (std::size_t t = 0; t < chunks; ++t) {
+        const float* part = partial + (t * w.rows + r) * w.cols;
+        for (std::size_t c = 0; c < w.cols; ++c) out[c] += part[c];
+      }
     }
-  }
+  });
 }
 
 }  // namespace simdnn

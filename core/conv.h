@@ -1,17 +1,21 @@
-// 2-D convolution of NHWC image batches (core/image.h) as im2col and GEMM, one chunk of images
-// per parallel task: the kernels behind layers/conv2d.h.
+// 2-D convolution of NHWC image batches (core/image.h), one chunk of images per parallel task:
+// the kernels behind layers/conv2d.h.
 //
 //   y[n, oh, ow, co] = b[co] + Σ_{kh, kw, ci} x[n, oh·s − p + kh, ow·s − p + kw, ci] · W[(kh·k + kw)·C_in + ci, co]
 //
-// W is (k·k·C_in) x C_out, the layout of an im2col row. A chunk is as many images as
-// kConvChunkBytes of im2col rows hold (at least one); each task im2col's its chunk into scratch of
-// its thread and runs the chunk's GEMMs there, so the rows stay in cache and nothing grows with
-// the batch. A 1×1 convolution with stride 1 and no padding on contiguous images skips im2col.
+// W is (k·k·C_in) x C_out, the layout of an im2col row. A chunk is the fewest whole images with
+// at least kConvChunkPixels output pixels: enough work per task to pay for its weight-gradient
+// part and its padding, and chunks enough for the threads. Each task pads its chunk's images
+// with zeros into scratch of its thread and runs the direct convolution kernels of the active ISA
+// (core/conv_kernels.h) on them: the windows are read in place, so no im2col rows are written,
+// and nothing grows with the batch. The backward computes dx as the convolution of dy with the
+// flipped weights for stride 1, and by scattering dy through the weights for larger strides. A
+// 1×1 convolution with stride 1 and no padding on contiguous images is a GEMM over the pixels.
 //
-// Determinism: chunks depend only on the shapes; each output row is one GEMM row whatever the
-// chunk; the weight gradient is each chunk's colᵀ·dy, added in chunk order after the parallel
-// loop; the bias gradient is column sums over the whole batch in row order. So results do not
-// depend on the thread count.
+// Determinism: chunks depend only on the shapes; each output element is summed in a fixed order
+// whatever the chunk; the weight gradient is each chunk's sum over its pixels in order, added in
+// chunk order after the parallel loop; the bias gradient is column sums over the whole batch in
+// row order. So results do not depend on the thread count.
 #pragma once
 
 #include <cstddef>
@@ -21,9 +25,9 @@
 
 namespace simdnn {
 
-inline constexpr std::size_t kConvChunkBytes = std::size_t{512} << 10;
+inline constexpr std::size_t kConvChunkPixels = 256;
 
-// Images per chunk for geometry g (kernel², C_in from g): at least 1.
+// Images per chunk for geometry g: ⌈kConvChunkPixels / out_pixels⌉, at least 1.
 std::size_t conv_chunk_images(const WindowGeometry& g);
 
 // y = conv(x) + bias (bias: C_out floats or nullptr). x: N x input.size(); w: k²·C_in x C_out;

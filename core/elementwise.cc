@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
@@ -107,24 +108,67 @@ void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
   });
 }
 
+// body(r0, r1) for tiles of whole rows [r0, r1) covering [0, rows), as for_rows.
+template <class Body>
+void for_row_tiles(std::size_t rows, std::size_t cols, const Body& body) {
+  if (rows * cols < kElementwiseParallelThreshold) {
+    if (rows != 0) body(std::size_t{0}, rows);
+    return;
+  }
+  const std::size_t per = rows_per_tile(cols);
+  internal::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
+    body(t * per, (t + 1) * per < rows ? (t + 1) * per : rows);
+  });
+}
+
 // The column reductions run over blocks of kColumnBlock columns, each block one task that sums
 // every row, in order, into double accumulators on its stack: nothing is allocated, and block
 // boundaries depend only on the number of columns, so results are thread-count independent.
 // 32 columns: a layer of width 256 gives 8 tasks.
 constexpr std::size_t kColumnBlock = 32;
+// Many rows of few columns (BatchNorm2D's pixels × channels) would leave one task doing all the
+// work: from 2·kColumnPartRows rows, the rows are cut into parts of kColumnPartRows, each (part,
+// block) a task, and the parts' double sums are added in part order. The parts depend only on
+// the shape; a matrix with fewer rows is summed exactly as before.
+constexpr std::size_t kColumnPartRows = 512;
 
-// body(c0, c1) for consecutive column blocks [c0, c1) covering [0, cols).
-template <class Body>
-void for_column_blocks(std::size_t rows, std::size_t cols, const Body& body) {
+// The calling thread's scratch of at least n doubles, number `slot` (grown once: steady state
+// allocates nothing). Tiles reach it through a pointer taken by the calling thread.
+double* double_scratch(std::size_t slot, std::size_t n) {
+  thread_local std::vector<double> buffers[3];
+  if (buffers[slot].size() < n) buffers[slot].resize(n);
+  return buffers[slot].data();
+}
+
+// totals[i·cols + j] = the i-th of N sums over every row of column j, where
+// reduce(c0, c1, r0, r1, acc) adds the sums of rows [r0, r1) and columns [c0, c1) into
+// acc[i][j − c0] (rows in order).
+template <int N, class Reduce>
+void column_totals(std::size_t rows, std::size_t cols, const Reduce& reduce, double* totals) {
+  using Acc = double[N][kColumnBlock];
   const std::size_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-  auto run = [&](std::size_t b) {
-    const std::size_t c0 = b * kColumnBlock;
-    body(c0, c0 + kColumnBlock < cols ? c0 + kColumnBlock : cols);
+  const bool split = rows * cols >= kElementwiseParallelThreshold && rows >= 2 * kColumnPartRows;
+  const std::size_t parts = split ? (rows + kColumnPartRows - 1) / kColumnPartRows : 1;
+  Acc* const partial = reinterpret_cast<Acc*>(double_scratch(0, parts * blocks * N * kColumnBlock));
+  const auto task = [&](std::size_t t) {
+    const std::size_t p = t / blocks, c0 = t % blocks * kColumnBlock;
+    const std::size_t r0 = split ? p * kColumnPartRows : 0;
+    const std::size_t r1 = split && r0 + kColumnPartRows < rows ? r0 + kColumnPartRows : rows;
+    Acc& acc = partial[t];
+    for (auto& sums : acc) std::fill(sums, sums + kColumnBlock, 0.0);
+    reduce(c0, c0 + kColumnBlock < cols ? c0 + kColumnBlock : cols, r0, r1, acc);
   };
   if (rows * cols < kElementwiseParallelThreshold) {
-    for (std::size_t b = 0; b < blocks; ++b) run(b);
+    for (std::size_t t = 0; t < parts * blocks; ++t) task(t);
   } else {
-    internal::parallel_for_tiles(blocks, run);
+    internal::parallel_for_tiles(parts * blocks, task);
+  }
+  for (std::size_t j = 0; j < cols; ++j) {
+    for (int i = 0; i < N; ++i) {
+      double sum = partial[j / kColumnBlock][i][j % kColumnBlock];
+      for (std::size_t p = 1; p < parts; ++p) sum += partial[p * blocks + j / kColumnBlock][i][j % kColumnBlock];
+      totals[static_cast<std::size_t>(i) * cols + j] = sum;
+    }
   }
 }
 
@@ -325,14 +369,14 @@ void column_sums_into(const char* op, ConstMatrixView x, float* sums, bool add) 
   require_data(op, "sums", sums, x.cols);
   const internal::DenormalScope denormals;
   const auto& k = kernels();
-  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
-    double acc[kColumnBlock] = {};
-    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, acc);
-    for (std::size_t j = c0; j < c1; ++j) {
-      const float sum = static_cast<float>(acc[j - c0]);
-      sums[j] = add ? sums[j] + sum : sum;
-    }
-  });
+  double* const totals = double_scratch(1, x.cols);
+  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
+    k.column_sums(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, acc[0]);
+  }, totals);
+  for (std::size_t j = 0; j < x.cols; ++j) {
+    const auto sum = static_cast<float>(totals[j]);
+    sums[j] = add ? sums[j] + sum : sum;
+  }
 }
 
 }  // namespace
@@ -348,17 +392,19 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var) {
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(x.rows);
-  for_column_blocks(x.rows, x.cols, [&](std::size_t c0, std::size_t c1) {
-    double mu[kColumnBlock] = {};
-    k.column_sums(x.data + c0, x.rows, c1 - c0, x.ld, mu);
-    for (std::size_t j = 0; j < c1 - c0; ++j) mu[j] /= m;
-    double ss[kColumnBlock] = {};
-    k.column_centered_squares(x.data + c0, x.rows, c1 - c0, x.ld, mu, ss);
-    for (std::size_t j = c0; j < c1; ++j) {
-      mean[j] = static_cast<float>(mu[j - c0]);
-      var[j] = static_cast<float>(ss[j - c0] / m);
-    }
-  });
+  double* const mu = double_scratch(1, x.cols);
+  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
+    k.column_sums(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, acc[0]);
+  }, mu);
+  for (std::size_t j = 0; j < x.cols; ++j) mu[j] /= m;
+  double* const ss = double_scratch(2, x.cols);
+  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
+    k.column_centered_squares(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, mu + c0, acc[0]);
+  }, ss);
+  for (std::size_t j = 0; j < x.cols; ++j) {
+    mean[j] = static_cast<float>(mu[j]);
+    var[j] = static_cast<float>(ss[j] / m);
+  }
 }
 
 void add_column_sums(ConstMatrixView x, float* sums) {
@@ -401,22 +447,27 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(dy.rows);
-  // One task per column block: its sums over every row, then its columns of dx (the block's
-  // coefficients stay on the stack).
-  for_column_blocks(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1) {
-    const std::size_t w = c1 - c0;
-    double sum_dy[kColumnBlock] = {}, sum_dot[kColumnBlock] = {};
-    k.column_sums_and_dots(dy.data + c0, dy.ld, xhat.data + c0, xhat.ld, dy.rows, w, sum_dy, sum_dot);
-    float scale[kColumnBlock], mean_dy[kColumnBlock], mean_dot[kColumnBlock];
-    for (std::size_t j = 0; j < w; ++j) {
-      dbeta[c0 + j] += static_cast<float>(sum_dy[j]);
-      dgamma[c0 + j] += static_cast<float>(sum_dot[j]);
-      scale[j] = gamma[c0 + j] * inv_std[c0 + j];
-      mean_dy[j] = static_cast<float>(sum_dy[j] / m);
-      mean_dot[j] = static_cast<float>(sum_dot[j] / m);
-    }
-    k.batchnorm_backward(dy.data + c0, dy.ld, xhat.data + c0, xhat.ld, dy.rows, w, scale, mean_dy,
-                         mean_dot, dx.data + c0, dx.ld);
+  // The column sums of dy and dy·xhat; then the coefficients; then dx, row tiles in parallel.
+  double* const totals = double_scratch(1, 2 * dy.cols);
+  column_totals<2>(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
+    k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, xhat.row(r0) + c0, xhat.ld, r1 - r0, c1 - c0, acc[0], acc[1]);
+  }, totals);
+  thread_local std::vector<float> coefficients;
+  if (coefficients.size() < 3 * dy.cols) coefficients.resize(3 * dy.cols);
+  float* const scale = coefficients.data();
+  float* const mean_dy = scale + dy.cols;
+  float* const mean_dot = mean_dy + dy.cols;
+  for (std::size_t j = 0; j < dy.cols; ++j) {
+    const double sum_dy = totals[j], sum_dot = totals[dy.cols + j];
+    dbeta[j] += static_cast<float>(sum_dy);
+    dgamma[j] += static_cast<float>(sum_dot);
+    scale[j] = gamma[j] * inv_std[j];
+    mean_dy[j] = static_cast<float>(sum_dy / m);
+    mean_dot[j] = static_cast<float>(sum_dot / m);
+  }
+  for_row_tiles(dy.rows, dy.cols, [&](std::size_t r0, std::size_t r1) {
+    k.batchnorm_backward(dy.row(r0), dy.ld, xhat.row(r0), xhat.ld, r1 - r0, dy.cols, scale, mean_dy, mean_dot,
+                         dx.row(r0), dx.ld);
   });
 }
 

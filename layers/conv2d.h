@@ -5,12 +5,12 @@
 // H_out = (H + 2p − k)/s + 1.
 //
 // W is stored (k·k·C_in) × C_out, the layout of an im2col row: forward and backward are
-// core/conv.h's conv2d_forward and conv2d_backward (im2col and GEMMs per chunk of images, the
-// chunks in parallel; results independent of the thread count):
+// core/conv.h's conv2d_forward and conv2d_backward (direct convolution kernels per chunk of
+// images, the chunks in parallel; results independent of the thread count):
 //   forward:  y = im2col(x)·W + b
 //   backward: dW += im2col(x)ᵀ·dy,  db += Σ_rows dy,  dx = col2im(dy·Wᵀ)
-// with dy and im2col(x) viewed as (N·H_out·W_out) × C_out and × k·k·C_in. im2col is computed
-// again in backward from the kept input, not stored.
+// with dy and im2col(x) viewed as (N·H_out·W_out) × C_out and × k·k·C_in, written as if im2col
+// were materialized; the kernels read the windows in place instead.
 //
 // The input x is not copied (see layer.h).
 #pragma once

@@ -294,11 +294,11 @@ TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
   for (std::size_t i = 0; i < dw1.size(); ++i) EXPECT_EQ(dw1.data()[i], conv.weight_grad().data()[i]);
 }
 
-// Conv2D runs a chunk of images at a time (at most kConvChunkBytes of im2col rows, core/conv.h): a batch spanning
+// Conv2D runs a chunk of images at a time (at least kConvChunkPixels output pixels, core/conv.h): a batch spanning
 // several chunks gives, bit for bit, what the images give one at a time — outputs, input
 // gradients, and weight gradients added in batch order — in train and eval mode and in infer.
 TEST(Conv, ChunkedBatchEqualsImageByImage) {
-  Conv2D conv({28, 28, 16}, 4, 3, {.padding = 1, .seed = 2});  // 451 KB of im2col per image
+  Conv2D conv({28, 28, 16}, 4, 3, {.padding = 1, .seed = 2});  // 784 output pixels per image
   ASSERT_EQ(conv_chunk_images(conv.geometry()), 1u);  // one image per chunk
   const std::size_t n = 3;
   const Tensor x = random_images(n, conv.input_shape(), 3);

@@ -663,7 +663,7 @@ TEST_P(ReductionsPerIsa, SumOfSquaresEveryIsa) {
 TEST_P(ReductionsPerIsa, ColumnSumsMeanVarEveryIsa) {
   const Isa isa = GetParam();
   const Shape shapes[] = {{1, 1},     {5, 3},    {17, 15},   {33, 16}, {100, 17},
-                          {1000, 33}, {7, 1000}, {2000, 70}, {3, 2500}};
+                          {1000, 33}, {7, 1000}, {2000, 70}, {3, 2500}, {9000, 9}};  // the last two in parts of rows
   for (Shape s : shapes) {
     const std::size_t ld = s.cols + 3;
     std::vector<float> data =
@@ -699,7 +699,8 @@ SIMDNN_INSTANTIATE_PER_ISA(BatchNormPasses);
 // over shapes with partial vectors and several column blocks, with leading dimensions, at 1 and
 // 2 threads (identical bits).
 TEST_P(BatchNormPasses, MatchDoubleFormulasAndAreThreadIndependent) {
-  const Shape shapes[] = {{1, 1}, {2, 3}, {5, 17}, {33, 16}, {64, 70}, {300, 33}, {7, 300}, {256, 1030}};
+  // {5000, 16}: a BatchNorm2D's pixels × channels, whose column sums run in parts of rows.
+  const Shape shapes[] = {{1, 1}, {2, 3}, {5, 17}, {33, 16}, {64, 70}, {300, 33}, {7, 300}, {256, 1030}, {5000, 16}};
   for (Shape s : shapes) {
     SCOPED_TRACE(shape_string(s.rows, s.cols));
     const std::size_t ld = s.cols + 2;
