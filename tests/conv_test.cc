@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <simdnn/core/conv.h>
@@ -73,6 +74,15 @@ std::vector<double> direct_conv(Conv2D& conv, const Tensor& x) {
 
 struct ConvCase {
   std::size_t height, width, in_channels, out_channels, kernel, stride, padding, batch;
+
+  std::string name() const {
+    return std::to_string(height) + "x" + std::to_string(width) + "x" + std::to_string(in_channels) + " -> " +
+           std::to_string(out_channels) + ", k" + std::to_string(kernel) + " s" + std::to_string(stride) + " p" +
+           std::to_string(padding);
+  }
+  Conv2D layer() const {
+    return Conv2D({height, width, in_channels}, out_channels, kernel, {.stride = stride, .padding = padding, .seed = 5});
+  }
 };
 
 std::vector<ConvCase> conv_cases() {
@@ -105,11 +115,8 @@ SIMDNN_INSTANTIATE_PER_ISA(ConvPerIsa);
 
 TEST_P(ConvPerIsa, ForwardMatchesTheDefinitionOverManyShapes) {
   for (const ConvCase& c : conv_cases()) {
-    SCOPED_TRACE(std::to_string(c.height) + "x" + std::to_string(c.width) + "x" + std::to_string(c.in_channels) +
-                 " -> " + std::to_string(c.out_channels) + ", k" + std::to_string(c.kernel) + " s" +
-                 std::to_string(c.stride) + " p" + std::to_string(c.padding));
-    Conv2D conv({c.height, c.width, c.in_channels}, c.out_channels, c.kernel,
-                {.stride = c.stride, .padding = c.padding, .seed = 5});
+    SCOPED_TRACE(c.name());
+    Conv2D conv = c.layer();
     fill_normal(conv.bias().view(), 0.0f, 1.0f, 6, 0);
     const Tensor x = random_images(c.batch, conv.input_shape(), 7);
     const std::vector<double> expected = direct_conv(conv, x);
@@ -136,11 +143,8 @@ TEST_P(ConvPerIsa, ForwardMatchesTheDefinitionOverManyShapes) {
 // collect dy[n, oh, ow, co] times w or x over every window position that reads (ih, iw).
 TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
   for (const ConvCase& c : conv_cases()) {
-    SCOPED_TRACE(std::to_string(c.height) + "x" + std::to_string(c.width) + "x" + std::to_string(c.in_channels) +
-                 " -> " + std::to_string(c.out_channels) + ", k" + std::to_string(c.kernel) + " s" +
-                 std::to_string(c.stride) + " p" + std::to_string(c.padding));
-    Conv2D conv({c.height, c.width, c.in_channels}, c.out_channels, c.kernel,
-                {.stride = c.stride, .padding = c.padding, .seed = 5});
+    SCOPED_TRACE(c.name());
+    Conv2D conv = c.layer();
     const WindowGeometry& g = conv.geometry();
     const ImageShape in = g.input, out = conv.output_shape();
     const Tensor x = random_images(c.batch, in, 7);
