@@ -500,47 +500,76 @@ double sum_of_squares(const float* x, std::size_t n) {
   return s;
 }
 
-// Row by row, each row's floats widened and added into the caller's double accumulators (one per
-// column, a block on the caller's stack, in L1): memory is read in order, never down a column
-// (a column walk strides by the row length, and rows of 4 KiB alias in L1). Each column's sum
-// still runs over the rows in order, one accumulator per column, so the result does not depend on
-// the block layout.
+// Columns [0, G·W) of every row, in double: their sums (centered: of squares about mean) stay in
+// 2·G registers while the rows stream by, then are added to acc. G·W floats of a row are one
+// cache line or half of one, so each line is read once per call (a column walk of memory
+// accumulators was bound by the store of every accumulator on every row).
+template <class Arch, bool kCentered, int G>
+[[gnu::always_inline]] inline void column_reduce_group(const float* x, std::size_t rows, std::size_t ld,
+                                                       const double* mean, double* acc) {
+  using D = DVec<Arch>;
+  constexpr std::size_t W = Vec<Arch>::size;
+  constexpr std::size_t H = D::size;
+  D a[2 * G], m[2 * G];
+  unroll<2 * G>([&](auto i) {
+    a[i] = D::load_unaligned(acc + i * H);
+    if constexpr (kCentered) m[i] = D::load_unaligned(mean + i * H);
+  });
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * ld;
+    unroll<G>([&](auto g) {
+      D lo, hi;
+      vmath::widen<Arch>(Vec<Arch>::load_unaligned(row + g * W), lo, hi);
+      if constexpr (kCentered) {
+        lo -= m[2 * g];
+        hi -= m[2 * g + 1];
+        a[2 * g] = vmath::vfma(lo, lo, a[2 * g]);
+        a[2 * g + 1] = vmath::vfma(hi, hi, a[2 * g + 1]);
+      } else {
+        a[2 * g] += lo;
+        a[2 * g + 1] += hi;
+      }
+    });
+  }
+  unroll<2 * G>([&](auto i) { a[i].store_unaligned(acc + i * H); });
+}
+
+// acc[j] += Σ_r x(r, j) (centered: Σ_r (x(r, j) − mean[j])²), each column's sum over the rows in
+// order: whole vectors of columns by column_reduce_group, two at a time; the last partial vector
+// row by row through padded copies and the same arithmetic, its accumulators in memory.
 template <class Arch, bool kCentered>
 [[gnu::always_inline]] inline void column_reduce(const float* x, std::size_t rows, std::size_t cols,
                                                  std::size_t ld, const double* mean, double* acc) {
   using D = DVec<Arch>;
   constexpr std::size_t W = Vec<Arch>::size;
   constexpr std::size_t H = D::size;
-  // One vector of W columns: a[0..W) += x[0..W) (centered: += (x − m)²).
-  auto step = [](const float* xs, const double* m, double* a) SIMDNN_ALWAYS_INLINE {
-    D lo, hi;
-    vmath::widen<Arch>(Vec<Arch>::load_unaligned(xs), lo, hi);
-    if constexpr (kCentered) {
-      lo -= D::load_unaligned(m);
-      hi -= D::load_unaligned(m + H);
-      lo = vmath::vfma(lo, lo, D::load_unaligned(a));
-      hi = vmath::vfma(hi, hi, D::load_unaligned(a + H));
-    } else {
-      lo += D::load_unaligned(a);
-      hi += D::load_unaligned(a + H);
-    }
-    lo.store_unaligned(a);
-    hi.store_unaligned(a + H);
-  };
   const std::size_t full = cols / W * W;
   const std::size_t rest = cols - full;
-  // The last partial vector of columns goes through padded copies and the same vector code.
+  std::size_t j = 0;
+  for (; j + 2 * W <= full; j += 2 * W) {
+    column_reduce_group<Arch, kCentered, 2>(x + j, rows, ld, kCentered ? mean + j : nullptr, acc + j);
+  }
+  for (; j < full; j += W) {
+    column_reduce_group<Arch, kCentered, 1>(x + j, rows, ld, kCentered ? mean + j : nullptr, acc + j);
+  }
+  if (rest == 0) return;
   alignas(64) double tail_acc[W] = {};
   alignas(64) double tail_mean[W] = {};
   std::copy(acc + full, acc + cols, tail_acc);
   if constexpr (kCentered) std::copy(mean + full, mean + cols, tail_mean);
   for (std::size_t r = 0; r < rows; ++r) {
-    const float* row = x + r * ld;
-    for (std::size_t j = 0; j < full; j += W) step(row + j, mean + j, acc + j);
-    if (rest != 0) {
-      alignas(64) float tail[W] = {};
-      std::copy(row + full, row + cols, tail);
-      step(tail, tail_mean, tail_acc);
+    alignas(64) float tail[W] = {};
+    std::copy(x + r * ld + full, x + r * ld + cols, tail);
+    D lo, hi;
+    vmath::widen<Arch>(Vec<Arch>::load_unaligned(tail), lo, hi);
+    if constexpr (kCentered) {
+      lo -= D::load_aligned(tail_mean);
+      hi -= D::load_aligned(tail_mean + H);
+      vmath::vfma(lo, lo, D::load_aligned(tail_acc)).store_aligned(tail_acc);
+      vmath::vfma(hi, hi, D::load_aligned(tail_acc + H)).store_aligned(tail_acc + H);
+    } else {
+      (D::load_aligned(tail_acc) + lo).store_aligned(tail_acc);
+      (D::load_aligned(tail_acc + H) + hi).store_aligned(tail_acc + H);
     }
   }
   std::copy(tail_acc, tail_acc + rest, acc + full);
@@ -629,40 +658,60 @@ void batchnorm_backward(const float* dy, std::size_t lddy, const float* xhat, st
   }
 }
 
-// acc_dy[j] += Σ_r dy(r, j) and acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order
-// (row by row, as column_reduce).
-template <class Arch>
-void column_sums_and_dots(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
-                          std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+// Columns [0, G·W): Σ_r dy and Σ_r dy·xhat in 4·G registers while the rows stream by (as
+// column_reduce_group), then added to sum and dot.
+template <class Arch, int G>
+[[gnu::always_inline]] inline void sums_and_dots_group(const float* dy, std::size_t lddy, const float* xhat,
+                                                       std::size_t ldh, std::size_t rows, double* sum, double* dot) {
   using D = DVec<Arch>;
   constexpr std::size_t W = Vec<Arch>::size;
   constexpr std::size_t H = D::size;
-  auto step = [](const float* g, const float* h, double* sum, double* dot) SIMDNN_ALWAYS_INLINE {
-    D glo, ghi, hlo, hhi;
-    vmath::widen<Arch>(Vec<Arch>::load_unaligned(g), glo, ghi);
-    vmath::widen<Arch>(Vec<Arch>::load_unaligned(h), hlo, hhi);
-    (D::load_unaligned(sum) + glo).store_unaligned(sum);
-    (D::load_unaligned(sum + H) + ghi).store_unaligned(sum + H);
-    vmath::vfma(glo, hlo, D::load_unaligned(dot)).store_unaligned(dot);
-    vmath::vfma(ghi, hhi, D::load_unaligned(dot + H)).store_unaligned(dot + H);
-  };
+  D s[2 * G], d[2 * G];
+  unroll<2 * G>([&](auto i) {
+    s[i] = D::load_unaligned(sum + i * H);
+    d[i] = D::load_unaligned(dot + i * H);
+  });
+  for (std::size_t r = 0; r < rows; ++r) {
+    unroll<G>([&](auto g) {
+      D glo, ghi, hlo, hhi;
+      vmath::widen<Arch>(Vec<Arch>::load_unaligned(dy + r * lddy + g * W), glo, ghi);
+      vmath::widen<Arch>(Vec<Arch>::load_unaligned(xhat + r * ldh + g * W), hlo, hhi);
+      s[2 * g] += glo;
+      s[2 * g + 1] += ghi;
+      d[2 * g] = vmath::vfma(glo, hlo, d[2 * g]);
+      d[2 * g + 1] = vmath::vfma(ghi, hhi, d[2 * g + 1]);
+    });
+  }
+  unroll<2 * G>([&](auto i) {
+    s[i].store_unaligned(sum + i * H);
+    d[i].store_unaligned(dot + i * H);
+  });
+}
+
+// acc_dy[j] += Σ_r dy(r, j) and acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order
+// (by groups of columns, and the last partial vector through padded copies, as column_reduce).
+template <class Arch>
+void column_sums_and_dots(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
+                          std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+  constexpr std::size_t W = Vec<Arch>::size;
   const std::size_t full = cols / W * W;
   const std::size_t rest = cols - full;
+  std::size_t j = 0;
+  for (; j + 2 * W <= full; j += 2 * W) {
+    sums_and_dots_group<Arch, 2>(dy + j, lddy, xhat + j, ldh, rows, acc_dy + j, acc_dot + j);
+  }
+  for (; j < full; j += W) sums_and_dots_group<Arch, 1>(dy + j, lddy, xhat + j, ldh, rows, acc_dy + j, acc_dot + j);
+  if (rest == 0) return;
   alignas(64) double tail_sum[W] = {};
   alignas(64) double tail_dot[W] = {};
   std::copy(acc_dy + full, acc_dy + cols, tail_sum);
   std::copy(acc_dot + full, acc_dot + cols, tail_dot);
   for (std::size_t r = 0; r < rows; ++r) {
-    const float* g = dy + r * lddy;
-    const float* h = xhat + r * ldh;
-    for (std::size_t j = 0; j < full; j += W) step(g + j, h + j, acc_dy + j, acc_dot + j);
-    if (rest != 0) {
-      alignas(64) float tg[W] = {};
-      alignas(64) float th[W] = {};
-      std::copy(g + full, g + cols, tg);
-      std::copy(h + full, h + cols, th);
-      step(tg, th, tail_sum, tail_dot);
-    }
+    alignas(64) float tg[W] = {};
+    alignas(64) float th[W] = {};
+    std::copy(dy + r * lddy + full, dy + r * lddy + cols, tg);
+    std::copy(xhat + r * ldh + full, xhat + r * ldh + cols, th);
+    sums_and_dots_group<Arch, 1>(tg, 0, th, 0, 1, tail_sum, tail_dot);
   }
   std::copy(tail_sum, tail_sum + rest, acc_dy + full);
   std::copy(tail_dot, tail_dot + rest, acc_dot + full);
