@@ -427,9 +427,9 @@ void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_
   }
   const internal::DenormalScope denormals;
   const auto& k = kernels();
-  for_rows(x.rows, x.cols, [&](std::size_t r) {
-    k.batchnorm_forward(x.row(r), x.ld, 1, x.cols, mean, inv_std, gamma, beta,
-                        xhat.data != nullptr ? xhat.row(r) : nullptr, xhat.ld, y.row(r), y.ld);
+  for_row_tiles(x.rows, x.cols, [&](std::size_t r0, std::size_t r1) {
+    k.batchnorm_forward(x.row(r0), x.ld, r1 - r0, x.cols, mean, inv_std, gamma, beta,
+                        xhat.data != nullptr ? xhat.row(r0) : nullptr, xhat.ld, y.row(r0), y.ld);
   });
 }
 
