@@ -189,8 +189,8 @@ void explain(Experiment& e, const ImageData& d, const Hyper& hp, const std::vect
          "/" + std::to_string(2 * hp.width) + "/" + std::to_string(4 * hp.width) + ", " + std::to_string(hp.blocks) +
          " block(s) per stage, stem_pool} (models/model_config.h): a 3×3 stem convolution, BatchNorm and ReLU, 2×2 "
          "max pooling (28 → 14), three stages whose first blocks after the first halve the size (14 → 7 → 4), global "
-         "average pooling and a Dense classifier. Images are NHWC rows (core/image.h); each convolution is im2col "
-         "and one GEMM over the batch's pixels.");
+         "average pooling and a Dense classifier. Images are NHWC rows (core/image.h); each convolution runs "
+         "simdnn's direct convolution kernels, reading its windows in place (core/conv.h).");
 }
 
 void study(Experiment& e, const ImageData& d) {
