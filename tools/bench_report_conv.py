@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 
+import bench_report_e2e  # load() and write_json() of the JSON folder
+
 SUITES = ["conv_bench"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -41,19 +43,12 @@ def run_all(run_suite, binaries, json_dir, min_time, bench_env):
     print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     res = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
     out["torch"] = json.loads(res.stdout)
-    with open(os.path.join(json_dir, FILES["torch"]), "w") as f:
-        json.dump(out["torch"], f, indent=1)
+    bench_report_e2e.write_json(os.path.join(json_dir, FILES["torch"]), out["torch"])
     return out
 
 
 def load(json_dir):
-    out = {}
-    for key, name in FILES.items():
-        path = os.path.join(json_dir, name)
-        if os.path.exists(path):
-            with open(path) as f:
-                out[key] = json.load(f)
-    return out
+    return bench_report_e2e.load(json_dir, FILES)
 
 
 def _medians(results):

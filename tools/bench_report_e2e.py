@@ -28,7 +28,7 @@ FILES = {"simdnn": "end_to_end.json", "torch": "torch.json", "torch_tuned": "tor
 EXPERIMENTS = ["basic", "dropout", "l2", "dropout_l2_batchnorm"]
 
 
-def _write(path, obj):
+def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=1)
 
@@ -50,7 +50,7 @@ def run_all(run_suite, binaries, json_dir, min_time, bench_env):
     reason = _python_missing()
     if reason:
         out["skipped"] = {"reason": reason}
-        _write(os.path.join(json_dir, FILES["skipped"]), out["skipped"])
+        write_json(os.path.join(json_dir, FILES["skipped"]), out["skipped"])
         print(f"end to end: PyTorch/numpy baselines skipped ({reason}); install them with "
               "tools/setup.sh --bench", file=sys.stderr)
         return out
@@ -67,13 +67,14 @@ def run_all(run_suite, binaries, json_dir, min_time, bench_env):
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
         res = subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
         out[key] = json.loads(res.stdout)
-        _write(os.path.join(json_dir, FILES[key]), out[key])
+        write_json(os.path.join(json_dir, FILES[key]), out[key])
     return out
 
 
-def load(json_dir):
+def load(json_dir, files=FILES):
+    """{key: the JSON of files[key]} for the files present in json_dir."""
     out = {}
-    for key, name in FILES.items():
+    for key, name in files.items():
         path = os.path.join(json_dir, name)
         if os.path.exists(path):
             with open(path) as f:
