@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <vector>
 
 #include <simdnn/core/conv_kernels.h>
 #include <simdnn/core/elementwise.h>
@@ -11,6 +10,7 @@
 #include <simdnn/core/isa.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/parallel.h>
+#include <simdnn/core/thread_scratch.h>
 
 namespace simdnn {
 
@@ -58,18 +58,12 @@ void check_shapes(const char* who, const WindowGeometry& g, ConstMatrixView x, C
   });
 }
 
-// This thread's scratch number `slot` of at least `n` elements (thread_local: steady state
-// allocates nothing). Safe across parallel_for_tiles: while a thread waits inside a nested loop
-// it runs only that loop's tiles (core/parallel.h), never another chunk. Slots 0 and 1 serve the
-// chunks, 2 and 3 the calling thread's packed weights and weight-gradient partials (the tiles
-// reach those through pointers taken by the calling thread: inside a tile the name would be the
-// running thread's own buffer).
+// This thread's scratch number `slot` (core/thread_scratch.h). Slots 0 and 1 serve the chunks,
+// 2 and 3 the calling thread's packed weights and weight-gradient partials.
+struct ConvScratch;
 template <class T = float>
 T* scratch(std::size_t slot, std::size_t n) {
-  thread_local std::vector<T> buffers[4];
-  std::vector<T>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
+  return internal::thread_scratch<ConvScratch, T, 4>(slot, n);
 }
 
 std::size_t chunk_count(std::size_t images, std::size_t chunk) { return (images + chunk - 1) / chunk; }
@@ -102,7 +96,7 @@ void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::si
 
 // A chunk's images padded as above at x, and the windows of its output pixels: `count` images of
 // shape s padded by `pad`, a kernel × kernel window moving by `stride`, out_h × out_w outputs
-// per image. The offsets go to this thread's scratch.
+// per image. The offsets go to this thread's scratch: they stay valid until its next call.
 internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
                              std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
   const std::size_t row_floats = (s.width + 2 * pad) * s.channels, image_floats = padded_floats(s, pad);
@@ -119,6 +113,14 @@ internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pa
           .channels = s.channels,
           .kernel = kernel,
           .row_floats = row_floats};
+}
+
+// Images [begin, begin + count) of x padded by g.padding into this thread's scratch, and the
+// windows of g's output pixels over them.
+internal::ConvWindow padded_input(const WindowGeometry& g, ConstMatrixView x, std::size_t begin, std::size_t count) {
+  float* const padded = scratch(0, count * padded_floats(g.input, g.padding));
+  pad_images(x, g.input, g.padding, begin, count, padded);
+  return windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), count);
 }
 
 // A convolution's weights laid out for the kernel that will run it (core/conv_kernels.h): as
@@ -151,12 +153,11 @@ void run_forward(const internal::ConvKernels& k, const PackedWeights& w, const i
       {.window = window, .w = w.data, .w_ld = w.ld, .bias = bias, .y = y, .out_channels = out_channels});
 }
 
-// dw's chunk part = the weight gradient of images [begin, begin + rows): Σ over their pixels in
-// order. dy's pixel rows are widened to whole vectors when C_out is not.
-void weight_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView x, ConstMatrixView dy,
+// dw's chunk part = the weight gradient of images [begin, begin + rows) (their padded windows
+// `input`): Σ over their pixels in order. dy's pixel rows are widened to whole vectors when C_out
+// is not.
+void weight_grad_chunk(const internal::ConvKernels& k, const internal::ConvWindow& input, ConstMatrixView dy,
                        std::size_t begin, std::size_t rows, MatrixView part) {
-  float* const padded = scratch(0, rows * padded_floats(g.input, g.padding));
-  pad_images(x, g.input, g.padding, begin, rows, padded);
   const ConstMatrixView dy_pixels = pixel_rows(image_rows(dy, begin, rows), part.cols);
   const std::size_t ld = round_up(part.cols, k.vector_floats);
   const float* dy_data = dy_pixels.data;
@@ -168,7 +169,7 @@ void weight_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, 
     }
     dy_data = wide;
   }
-  k.weight_grad({.window = windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
+  k.weight_grad({.window = input,
                  .dy = dy_data,
                  .dy_ld = ld,
                  .dw = part.data,
@@ -189,14 +190,18 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
 }
 
 // dx of images [begin, begin + rows) for stride > 1: dy scattered through the weights wt
-// (per tap, C_out rows of C_in) into zero-padded images, whose inside is then dx.
-void strided_input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy,
-                              const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
+// (per tap, C_out rows of C_in) into zero-padded images, whose inside is then dx. `input`: the
+// images' windows (only their offsets are used: the padded dx has the padded input's layout).
+void strided_input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, const internal::ConvWindow& input,
+                              ConstMatrixView dy, const PackedWeights& wt, std::size_t begin, std::size_t rows,
+                              MatrixView dx) {
   const ImageShape& in = g.input;
   const std::size_t image_floats = padded_floats(in, g.padding);
   float* const padded = scratch(1, rows * image_floats);
   std::fill_n(padded, rows * image_floats, 0.0f);
-  k.input_grad({.window = windows(padded, in, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
+  internal::ConvWindow window = input;
+  window.x = padded;
+  k.input_grad({.window = window,
                 .dx = padded,
                 .dy = dy.row(begin),
                 .out_channels = dy.cols / g.out_pixels(),
@@ -230,10 +235,7 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
   const PackedWeights packed = pack_weights(k, g.kernel, c_in, w.cols, [&](std::size_t r, std::size_t c) { return w(r, c); });
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
-    float* const padded = scratch(0, rows * padded_floats(g.input, g.padding));
-    pad_images(x, g.input, g.padding, begin, rows, padded);
-    run_forward(k, packed, windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), rows),
-                bias, y.row(begin), w.cols);
+    run_forward(k, packed, padded_input(g, x, begin, rows), bias, y.row(begin), w.cols);
   });
 }
 
@@ -276,11 +278,12 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       gemm(Trans::no, Trans::yes, 1.0f, dy_rows, w, 0.0f, pixel_rows(dx_rows, c_in));
       return;
     }
-    weight_grad_chunk(k, g, x, dy, begin, rows, part);
+    const internal::ConvWindow input = padded_input(g, x, begin, rows);
+    weight_grad_chunk(k, input, dy, begin, rows, part);
     if (direct_dx) {
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
     } else {
-      strided_input_grad_chunk(k, g, dy, wt, begin, rows, dx);
+      strided_input_grad_chunk(k, g, input, dy, wt, begin, rows, dx);
     }
   });
   // dw += the parts, each element's in chunk order; rows of dw in parallel.

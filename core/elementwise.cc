@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
@@ -14,6 +13,7 @@
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/parallel.h>
+#include <simdnn/core/thread_scratch.h>
 #include <simdnn/core/threading.h>
 
 namespace simdnn {
@@ -94,21 +94,8 @@ std::size_t rows_per_tile(std::size_t cols) {
   return cols >= kElementwiseChunk ? 1 : kElementwiseChunk / (cols == 0 ? 1 : cols);
 }
 
-// body(r) for every row r < rows, parallel over tiles of whole rows when the matrix is large.
-template <class Body>
-void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
-  if (rows * cols < kElementwiseParallelThreshold) {
-    for (std::size_t r = 0; r < rows; ++r) body(r);
-    return;
-  }
-  const std::size_t per = rows_per_tile(cols);
-  internal::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
-    const std::size_t end = (t + 1) * per < rows ? (t + 1) * per : rows;
-    for (std::size_t r = t * per; r < end; ++r) body(r);
-  });
-}
-
-// body(r0, r1) for tiles of whole rows [r0, r1) covering [0, rows), as for_rows.
+// body(r0, r1) for tiles of whole rows [r0, r1) covering [0, rows): one tile below the parallel
+// threshold, else tiles of rows_per_tile rows in parallel.
 template <class Body>
 void for_row_tiles(std::size_t rows, std::size_t cols, const Body& body) {
   if (rows * cols < kElementwiseParallelThreshold) {
@@ -118,6 +105,14 @@ void for_row_tiles(std::size_t rows, std::size_t cols, const Body& body) {
   const std::size_t per = rows_per_tile(cols);
   internal::parallel_for_tiles((rows + per - 1) / per, [&](std::size_t t) {
     body(t * per, (t + 1) * per < rows ? (t + 1) * per : rows);
+  });
+}
+
+// body(r) for every row r < rows, over for_row_tiles' tiles.
+template <class Body>
+void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
+  for_row_tiles(rows, cols, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) body(r);
   });
 }
 
@@ -132,12 +127,10 @@ constexpr std::size_t kColumnBlock = 32;
 // the shape; a matrix with fewer rows is summed exactly as before.
 constexpr std::size_t kColumnPartRows = 512;
 
-// The calling thread's scratch of at least n doubles, number `slot` (grown once: steady state
-// allocates nothing). Tiles reach it through a pointer taken by the calling thread.
+// The calling thread's scratch number `slot` of at least n doubles (core/thread_scratch.h).
+struct ElementwiseScratch;
 double* double_scratch(std::size_t slot, std::size_t n) {
-  thread_local std::vector<double> buffers[3];
-  if (buffers[slot].size() < n) buffers[slot].resize(n);
-  return buffers[slot].data();
+  return internal::thread_scratch<ElementwiseScratch, double, 3>(slot, n);
 }
 
 // totals[i·cols + j] = the i-th of N sums over every row of column j, where
@@ -363,6 +356,13 @@ double frobenius_norm(ConstMatrixView x) {
 
 namespace {
 
+// totals[j] = Σ_r x(r, j) in double (column_totals over the column_sums kernel).
+void column_sum_totals(const internal::ElementwiseKernels& k, ConstMatrixView x, double* totals) {
+  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
+    k.column_sums(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, acc[0]);
+  }, totals);
+}
+
 // column_sums (add false: sums = Σ) and add_column_sums (add true: sums += Σ).
 void column_sums_into(const char* op, ConstMatrixView x, float* sums, bool add) {
   check_view(op, "x", x);
@@ -370,9 +370,7 @@ void column_sums_into(const char* op, ConstMatrixView x, float* sums, bool add) 
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   double* const totals = double_scratch(1, x.cols);
-  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
-    k.column_sums(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, acc[0]);
-  }, totals);
+  column_sum_totals(k, x, totals);
   for (std::size_t j = 0; j < x.cols; ++j) {
     const auto sum = static_cast<float>(totals[j]);
     sums[j] = add ? sums[j] + sum : sum;
@@ -393,9 +391,7 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var) {
   const auto& k = kernels();
   const double m = static_cast<double>(x.rows);
   double* const mu = double_scratch(1, x.cols);
-  column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
-    k.column_sums(x.row(r0) + c0, r1 - r0, c1 - c0, x.ld, acc[0]);
-  }, mu);
+  column_sum_totals(k, x, mu);
   for (std::size_t j = 0; j < x.cols; ++j) mu[j] /= m;
   double* const ss = double_scratch(2, x.cols);
   column_totals<1>(x.rows, x.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
@@ -452,9 +448,7 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
   column_totals<2>(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
     k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, xhat.row(r0) + c0, xhat.ld, r1 - r0, c1 - c0, acc[0], acc[1]);
   }, totals);
-  thread_local std::vector<float> coefficients;
-  if (coefficients.size() < 3 * dy.cols) coefficients.resize(3 * dy.cols);
-  float* const scale = coefficients.data();
+  float* const scale = internal::thread_scratch<ElementwiseScratch, float, 1>(0, 3 * dy.cols);
   float* const mean_dy = scale + dy.cols;
   float* const mean_dot = mean_dy + dy.cols;
   for (std::size_t j = 0; j < dy.cols; ++j) {
