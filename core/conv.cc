@@ -5,6 +5,7 @@
 
 #include <simdnn/core/conv_kernels.h>
 #include <simdnn/core/elementwise.h>
+#include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/gemm.h>
 #include <simdnn/core/isa.h>
@@ -141,8 +142,17 @@ PackedWeights pack_weights(const internal::ConvKernels& k, std::size_t kernel, s
   const std::size_t ld = dot ? rows : round_up(c_out, k.vector_floats);
   float* const out = scratch(2, (dot ? c_out : rows) * ld);
   std::fill_n(out, (dot ? c_out : rows) * ld, 0.0f);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < c_out; ++c) (dot ? out[c * ld + r] : out[r * ld + c]) = at(r, c);
+  // In blocks of kBlock × kBlock: at() walks a column of w for the flipped and transposed
+  // layouts, and a block keeps the lines it reads (and those it writes) in L1 while it uses them.
+  constexpr std::size_t kBlock = 16;
+  const std::size_t r_stride = dot ? 1 : ld, c_stride = dot ? ld : 1;
+  for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    for (std::size_t c0 = 0; c0 < c_out; c0 += kBlock) {
+      const std::size_t r_end = std::min(rows, r0 + kBlock), c_end = std::min(c_out, c0 + kBlock);
+      for (std::size_t r = r0; r < r_end; ++r) {
+        for (std::size_t c = c0; c < c_end; ++c) out[r * r_stride + c * c_stride] = at(r, c);
+      }
+    }
   }
   return {out, ld, dot};
 }
@@ -250,7 +260,8 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   });
   if (db != nullptr) add_column_sums(pixel_rows(dy, w.cols), db);
   const std::size_t chunk = conv_chunk_images(g), chunks = chunk_count(x.rows, chunk), c_in = g.input.channels;
-  const internal::ConvKernels& k = kernels();
+  const Isa isa = active_isa();  // read once: every kernel of this call comes from the same tables
+  const internal::ConvKernels& k = internal::conv_kernels(isa);
   const bool point = pointwise(g, x), direct_dx = !point && g.stride == 1;
   // Each chunk's weight gradient, added into dw in chunk order afterwards (every part is written
   // whole).
@@ -286,15 +297,19 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       strided_input_grad_chunk(k, g, input, dy, wt, begin, rows, dx);
     }
   });
-  // dw += the parts, each element's in chunk order; rows of dw in parallel.
+  // dw += the parts, each element's in chunk order; rows of dw in parallel, each tile's rows one
+  // vectorized run when dw is contiguous.
   constexpr std::size_t kRowsPerTile = 16;
+  const auto add = internal::elementwise_kernels(isa).add;
+  const bool contiguous = dw.ld == dw.cols;
   internal::parallel_for_tiles((w.rows + kRowsPerTile - 1) / kRowsPerTile, [&](std::size_t tile) {
-    const std::size_t end = std::min(w.rows, (tile + 1) * kRowsPerTile);
-    for (std::size_t r = tile * kRowsPerTile; r < end; ++r) {
-      float* out = dw.row(r);
-      for (std::size_t t = 0; t < chunks; ++t) {
-        const float* part = partial + (t * w.rows + r) * w.cols;
-        for (std::size_t c = 0; c < w.cols; ++c) out[c] += part[c];
+    const std::size_t begin = tile * kRowsPerTile, end = std::min(w.rows, begin + kRowsPerTile);
+    for (std::size_t t = 0; t < chunks; ++t) {
+      const float* part = partial + t * w.rows * w.cols;
+      if (contiguous) {
+        add(dw.row(begin), part + begin * w.cols, dw.row(begin), (end - begin) * w.cols);
+      } else {
+        for (std::size_t r = begin; r < end; ++r) add(dw.row(r), part + r * w.cols, dw.row(r), w.cols);
       }
     }
   });
