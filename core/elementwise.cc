@@ -3,6 +3,7 @@
 #include <simdnn/core/elementwise.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -429,24 +430,19 @@ void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_
   });
 }
 
-void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* gamma,
-                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
-  constexpr const char* op = "batchnorm_backward";
-  check_view(op, "dy", dy);
-  require_rows(op, "dy", dy);
-  require_same_shape(op, "xhat", xhat, "dy", dy);
-  require_same_shape(op, "dx", dx, "dy", dy);
-  for (const auto& [name, p] : {std::pair<const char*, const float*>{"gamma", gamma}, {"inv_std", inv_std},
-                                {"dgamma", dgamma}, {"dbeta", dbeta}}) {
-    require_data(op, name, p, dy.cols);
-  }
+namespace {
+
+// The backward pass with xhat read from h (mean null) or recomputed from x in h.
+void batchnorm_backward_of(ConstMatrixView dy, ConstMatrixView h, const float* mean, const float* gamma,
+                           const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(dy.rows);
   // The column sums of dy and dy·xhat; then the coefficients; then dx, row tiles in parallel.
   double* const totals = double_scratch(1, 2 * dy.cols);
   column_totals<2>(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
-    k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, xhat.row(r0) + c0, xhat.ld, r1 - r0, c1 - c0, acc[0], acc[1]);
+    k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, h.row(r0) + c0, h.ld, mean != nullptr ? mean + c0 : nullptr,
+                           inv_std + c0, r1 - r0, c1 - c0, acc[0], acc[1]);
   }, totals);
   float* const scale = internal::thread_scratch<ElementwiseScratch, float, 1>(0, 3 * dy.cols);
   float* const mean_dy = scale + dy.cols;
@@ -460,9 +456,36 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
     mean_dot[j] = static_cast<float>(sum_dot / m);
   }
   for_row_tiles(dy.rows, dy.cols, [&](std::size_t r0, std::size_t r1) {
-    k.batchnorm_backward(dy.row(r0), dy.ld, xhat.row(r0), xhat.ld, r1 - r0, dy.cols, scale, mean_dy, mean_dot,
-                         dx.row(r0), dx.ld);
+    k.batchnorm_backward(dy.row(r0), dy.ld, h.row(r0), h.ld, mean, inv_std, r1 - r0, dy.cols, scale, mean_dy,
+                         mean_dot, dx.row(r0), dx.ld);
   });
+}
+
+void check_backward_arguments(ConstMatrixView dy, const char* h_name, ConstMatrixView h,
+                              std::initializer_list<std::pair<const char*, const float*>> vectors, MatrixView dx) {
+  constexpr const char* op = "batchnorm_backward";
+  check_view(op, "dy", dy);
+  require_rows(op, "dy", dy);
+  require_same_shape(op, h_name, h, "dy", dy);
+  require_same_shape(op, "dx", dx, "dy", dy);
+  for (const auto& [name, p] : vectors) require_data(op, name, p, dy.cols);
+}
+
+}  // namespace
+
+void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* gamma,
+                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
+  check_backward_arguments(dy, "xhat", xhat,
+                           {{"gamma", gamma}, {"inv_std", inv_std}, {"dgamma", dgamma}, {"dbeta", dbeta}}, dx);
+  batchnorm_backward_of(dy, xhat, nullptr, gamma, inv_std, dgamma, dbeta, dx);
+}
+
+void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
+                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
+  check_backward_arguments(dy, "x", x,
+                           {{"mean", mean}, {"gamma", gamma}, {"inv_std", inv_std}, {"dgamma", dgamma}, {"dbeta", dbeta}},
+                           dx);
+  batchnorm_backward_of(dy, x, mean, gamma, inv_std, dgamma, dbeta, dx);
 }
 
 }  // namespace simdnn

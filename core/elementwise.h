@@ -143,5 +143,10 @@ void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_
 // dx may be dy itself.
 void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* gamma,
                         const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
+// The same pass given the forward's input x and the mean it used instead of xhat: xhat is
+// recomputed as (x − mean_j)·inv_std_j, batchnorm_normalize's arithmetic, so the results have the
+// same bits, and the forward pass need not store xhat (one matrix less to write and to keep).
+void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
+                        const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
 
 }  // namespace simdnn

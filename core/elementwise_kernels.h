@@ -50,17 +50,20 @@ struct ElementwiseKernels {
   // dimension; per-column parameters indexed by column):
   //   forward:  h = (x − mean_j)·inv_std_j, y = γ_j·h + β_j, and xhat = h unless xhat is null;
   //   backward: dx = k_j·(dy − a_j − xhat·b_j).
+  // The backward kernels read xhat from `h`, or, when mean is not null, recompute it from the
+  // forward's input x in `h` as (x − mean_j)·inv_std_j: the forward's arithmetic, the same bits.
   void (*batchnorm_forward)(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols,
                             const float* mean, const float* inv_std, const float* gamma,
                             const float* beta, float* xhat, std::size_t ldh, float* y,
                             std::size_t ldy);
-  void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* xhat,
-                             std::size_t ldh, std::size_t rows, std::size_t cols, const float* k,
+  void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* h,
+                             std::size_t ldh, const float* mean, const float* inv_std,
+                             std::size_t rows, std::size_t cols, const float* k,
                              const float* a, const float* b, float* dx, std::size_t lddx);
   // acc_dy[j] += Σ_r dy(r, j), acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order.
-  void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* xhat,
-                               std::size_t ldh, std::size_t rows, std::size_t cols,
-                               double* acc_dy, double* acc_dot);
+  void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* h,
+                               std::size_t ldh, const float* mean, const float* inv_std,
+                               std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not

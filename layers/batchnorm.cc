@@ -75,7 +75,6 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
                      shape_string(x.rows, x.cols) +
                      " (the variance of one sample is undefined)");
   }
-  const MatrixView xhat = reserve_rows(xhat_, m, width_);
   float* mean = batch_mean_.data();
   float* var = batch_var_.data();
   column_mean_var(x, mean, var);  // biased variance; two passes in double, each rounded once
@@ -95,7 +94,8 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
       rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * unbias * var[j]);
     }
   }
-  batchnorm_normalize(x, mean, inv_std, gamma_.data(), beta_.data(), y, xhat);
+  batchnorm_normalize(x, mean, inv_std, gamma_.data(), beta_.data(), y);
+  x_ = x;  // backward recomputes xhat from it (the Layer contract keeps x alive until then)
   rows_ = m;
   trained_forward_ = true;
   return y;
@@ -139,9 +139,9 @@ ConstMatrixView BatchNorm::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   const std::size_t m = rows_;
   check_output_grad(dy, m);
-  const ConstMatrixView xhat{xhat_.data(), m, width_, width_};
   const MatrixView dx = reserve_rows(dx_, m, width_);
-  batchnorm_backward(dy, xhat, gamma_.data(), inv_std_.data(), gamma_grad_.data(), beta_grad_.data(), dx);
+  batchnorm_backward(dy, x_, batch_mean_.data(), gamma_.data(), inv_std_.data(), gamma_grad_.data(),
+                     beta_grad_.data(), dx);
   return dx;
 }
 

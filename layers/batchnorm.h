@@ -11,7 +11,9 @@
 //   dβ += Σ dy,   dγ += Σ dy ⊙ x̂
 //   dx  = (γ/σ)·(dy − mean(dy) − x̂·mean(dy ⊙ x̂))
 // Statistics and the sums of backward are accumulated in double, each feature's over the rows in
-// order, so the result does not depend on the thread count.
+// order, so the result does not depend on the thread count. backward recomputes x̂ from the
+// forward's input (which the Layer contract keeps unchanged until then) with the forward's
+// arithmetic, rather than storing x̂: one matrix less to write and to hold per layer.
 //
 // momentum = 0.1 weights the NEW batch statistic (PyTorch); the notebook's momentum = 0.9 weights
 // the old value, i.e. it is our 0.1. running_mean starts at 0 and running_var at 1; γ starts at 1
@@ -81,7 +83,8 @@ class BatchNorm : public Layer {
   Tensor gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
   Tensor inv_std_;          // 1 x width: 1/σ of the last train-mode batch
   Tensor batch_mean_, batch_var_;  // 1 x width: the last train-mode batch's statistics
-  Tensor xhat_, y_, dx_;    // reused buffers
+  Tensor y_, dx_;           // reused buffers
+  ConstMatrixView x_;       // the last train-mode input: backward recomputes xhat from it
   Tensor slice_stats_;      // sums over the step's slices (see above)
   Tensor slice_shift_;      // 1 x width: running_mean when the step's first slice began
   bool sliced_ = false;     // between begin_slice() and end_step()

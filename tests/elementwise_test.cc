@@ -719,6 +719,14 @@ TEST_P(BatchNormPasses, MatchDoubleFormulasAndAreThreadIndependent) {
       batchnorm_normalize(x, mean.data(), inv.data(), gamma.data(), beta.data(), y.view(), xhat.view());
       std::vector<float> dgamma(s.cols, 0.25f), dbeta(s.cols, -0.25f), sums(s.cols, 1.0f);
       batchnorm_backward(dy, xhat.cview(), gamma.data(), inv.data(), dgamma.data(), dbeta.data(), dx.view());
+      {  // xhat recomputed from x and the mean instead: the same bits
+        Tensor dx2(s.rows, s.cols);
+        std::vector<float> dgamma2(s.cols, 0.25f), dbeta2(s.cols, -0.25f);
+        batchnorm_backward(dy, x, mean.data(), gamma.data(), inv.data(), dgamma2.data(), dbeta2.data(), dx2.view());
+        ASSERT_EQ(std::memcmp(dx2.data(), dx.data(), dx.size() * sizeof(float)), 0);
+        ASSERT_EQ(std::memcmp(dgamma2.data(), dgamma.data(), s.cols * sizeof(float)), 0);
+        ASSERT_EQ(std::memcmp(dbeta2.data(), dbeta.data(), s.cols * sizeof(float)), 0);
+      }
       add_column_sums(dy, sums.data());
       for (std::size_t j = 0; j < s.cols; ++j) {
         double sum = 0.0, dot = 0.0, abs_dot = 0.0;
@@ -770,6 +778,12 @@ TEST(BatchNormPassesErrors, NameTheArgument) {
   testing::expect_throw_with("empty", [&] {
     batchnorm_backward(Tensor(0, 3).cview(), Tensor(0, 3).cview(), p.data(), p.data(), g.data(), b.data(), Tensor(0, 3).view());
   }, {"batchnorm_backward", "at least one row"});
+  testing::expect_throw_with("null mean", [&] {
+    batchnorm_backward(x.cview(), x.cview(), nullptr, p.data(), p.data(), g.data(), b.data(), y.view());
+  }, {"batchnorm_backward", "mean"});
+  testing::expect_throw_with("x shape", [&] {
+    batchnorm_backward(x.cview(), small.cview(), p.data(), p.data(), p.data(), g.data(), b.data(), y.view());
+  }, {"batchnorm_backward", "x", "4x2"});
 }
 
 // ---- determinism across thread counts --------------------------------------------------------

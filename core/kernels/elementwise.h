@@ -644,38 +644,58 @@ void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::s
   }
 }
 
-// dx = k_j·(dy − a_j − xhat·b_j), row by row.
+// dx = k_j·(dy − a_j − xhat·b_j), row by row; xhat from h, or recomputed from x in h as
+// (x − mean_j)·inv_std_j, batchnorm_forward's arithmetic.
 template <class Arch>
-void batchnorm_backward(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
-                        std::size_t rows, std::size_t cols, const float* k, const float* a,
+void batchnorm_backward(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
+                        const float* inv_std, std::size_t rows, std::size_t cols, const float* k, const float* a,
                         const float* b, float* dx, std::size_t lddx) {
   using V = Vec<Arch>;
   for (std::size_t r = 0; r < rows; ++r) {
-    map_row_columns<Arch, 2, 3, 1>({dy + r * lddy, xhat + r * ldh}, {k, a, b}, {dx + r * lddx}, cols,
-                                   [](const V (&in)[2], const V (&p)[3], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
-                                     out[0] = p[0] * vmath::vfnma(in[1], p[2], in[0] - p[1]);
-                                   });
+    if (mean == nullptr) {
+      map_row_columns<Arch, 2, 3, 1>({dy + r * lddy, h + r * ldh}, {k, a, b}, {dx + r * lddx}, cols,
+                                     [](const V (&in)[2], const V (&p)[3], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+                                       out[0] = p[0] * vmath::vfnma(in[1], p[2], in[0] - p[1]);
+                                     });
+    } else {
+      map_row_columns<Arch, 2, 5, 1>({dy + r * lddy, h + r * ldh}, {k, a, b, mean, inv_std}, {dx + r * lddx}, cols,
+                                     [](const V (&in)[2], const V (&p)[5], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+                                       const V xhat = (in[1] - p[3]) * p[4];
+                                       out[0] = p[0] * vmath::vfnma(xhat, p[2], in[0] - p[1]);
+                                     });
+    }
   }
 }
 
 // Columns [0, G·W): Σ_r dy and Σ_r dy·xhat in 4·G registers while the rows stream by (as
-// column_reduce_group), then added to sum and dot.
-template <class Arch, int G>
-[[gnu::always_inline]] inline void sums_and_dots_group(const float* dy, std::size_t lddy, const float* xhat,
-                                                       std::size_t ldh, std::size_t rows, double* sum, double* dot) {
+// column_reduce_group), then added to sum and dot. xhat is h, or (kRecompute) (h − mean)·inv_std.
+template <class Arch, int G, bool kRecompute>
+[[gnu::always_inline]] inline void sums_and_dots_group(const float* dy, std::size_t lddy, const float* h,
+                                                       std::size_t ldh, const float* mean, const float* inv_std,
+                                                       std::size_t rows, double* sum, double* dot) {
+  using V = Vec<Arch>;
   using D = DVec<Arch>;
-  constexpr std::size_t W = Vec<Arch>::size;
+  constexpr std::size_t W = V::size;
   constexpr std::size_t H = D::size;
   D s[2 * G], d[2 * G];
+  V mu[G], is[G];
   unroll<2 * G>([&](auto i) {
     s[i] = D::load_unaligned(sum + i * H);
     d[i] = D::load_unaligned(dot + i * H);
   });
+  if constexpr (kRecompute) {
+    unroll<G>([&](auto g) {
+      mu[g] = V::load_unaligned(mean + g * W);
+      is[g] = V::load_unaligned(inv_std + g * W);
+    });
+  }
   for (std::size_t r = 0; r < rows; ++r) {
     unroll<G>([&](auto g) {
       D glo, ghi, hlo, hhi;
-      vmath::widen<Arch>(Vec<Arch>::load_unaligned(dy + r * lddy + g * W), glo, ghi);
-      vmath::widen<Arch>(Vec<Arch>::load_unaligned(xhat + r * ldh + g * W), hlo, hhi);
+      vmath::widen<Arch>(V::load_unaligned(dy + r * lddy + g * W), glo, ghi);
+      V xhat = V::load_unaligned(h + r * ldh + g * W);
+      if constexpr (kRecompute) xhat = (xhat - mu[g]) * is[g];
+      vmath::widen<Arch>(xhat, hlo, hhi);
       s[2 * g] += glo;
       s[2 * g + 1] += ghi;
       d[2 * g] = vmath::vfma(glo, hlo, d[2 * g]);
@@ -690,31 +710,49 @@ template <class Arch, int G>
 
 // acc_dy[j] += Σ_r dy(r, j) and acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order
 // (by groups of columns, and the last partial vector through padded copies, as column_reduce).
-template <class Arch>
-void column_sums_and_dots(const float* dy, std::size_t lddy, const float* xhat, std::size_t ldh,
-                          std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+template <class Arch, bool kRecompute>
+void column_sums_and_dots_of(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
+                          const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
   constexpr std::size_t W = Vec<Arch>::size;
   const std::size_t full = cols / W * W;
   const std::size_t rest = cols - full;
+  auto at = [](const float* p, std::size_t j) { return kRecompute ? p + j : nullptr; };  // p is null otherwise
   std::size_t j = 0;
   for (; j + 2 * W <= full; j += 2 * W) {
-    sums_and_dots_group<Arch, 2>(dy + j, lddy, xhat + j, ldh, rows, acc_dy + j, acc_dot + j);
+    sums_and_dots_group<Arch, 2, kRecompute>(dy + j, lddy, h + j, ldh, at(mean, j), at(inv_std, j), rows,
+                                             acc_dy + j, acc_dot + j);
   }
-  for (; j < full; j += W) sums_and_dots_group<Arch, 1>(dy + j, lddy, xhat + j, ldh, rows, acc_dy + j, acc_dot + j);
+  for (; j < full; j += W) {
+    sums_and_dots_group<Arch, 1, kRecompute>(dy + j, lddy, h + j, ldh, at(mean, j), at(inv_std, j), rows,
+                                             acc_dy + j, acc_dot + j);
+  }
   if (rest == 0) return;
   alignas(64) double tail_sum[W] = {};
   alignas(64) double tail_dot[W] = {};
+  alignas(64) float tail_mean[W] = {};
+  alignas(64) float tail_inv[W] = {};
   std::copy(acc_dy + full, acc_dy + cols, tail_sum);
   std::copy(acc_dot + full, acc_dot + cols, tail_dot);
+  if constexpr (kRecompute) {
+    std::copy(mean + full, mean + cols, tail_mean);
+    std::copy(inv_std + full, inv_std + cols, tail_inv);
+  }
   for (std::size_t r = 0; r < rows; ++r) {
     alignas(64) float tg[W] = {};
     alignas(64) float th[W] = {};
     std::copy(dy + r * lddy + full, dy + r * lddy + cols, tg);
-    std::copy(xhat + r * ldh + full, xhat + r * ldh + cols, th);
-    sums_and_dots_group<Arch, 1>(tg, 0, th, 0, 1, tail_sum, tail_dot);
+    std::copy(h + r * ldh + full, h + r * ldh + cols, th);
+    sums_and_dots_group<Arch, 1, kRecompute>(tg, 0, th, 0, tail_mean, tail_inv, 1, tail_sum, tail_dot);
   }
   std::copy(tail_sum, tail_sum + rest, acc_dy + full);
   std::copy(tail_dot, tail_dot + rest, acc_dot + full);
+}
+
+template <class Arch>
+void column_sums_and_dots(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
+                          const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+  (mean == nullptr ? column_sums_and_dots_of<Arch, false> : column_sums_and_dots_of<Arch, true>)(
+      dy, lddy, h, ldh, mean, inv_std, rows, cols, acc_dy, acc_dot);
 }
 
 }  // namespace simdnn::internal::kernels::elementwise
