@@ -5,6 +5,10 @@
 // of B are loaded and each of the MR values A(i, p) is broadcast and multiplied into its row
 // (one FMA per accumulator), so the tile is reused MR·NV times per load of B. FMAs go through
 // vmath::vfma, fused on AVX-512 at any optimization level (xsimd 8.1's fma is not, there).
+// The reduction loops are unrolled 4 times: on Zen 3 the 6 x 16 tile then ran 11 % faster alone
+// and in a 256³ product, and the strided one 7-10 % faster on the MLP's small shapes (medians of
+// 6-10 alternating runs); 2 gained nothing and 8 no more than 4. The order of each
+// accumulator's FMAs does not change, nor do the results.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -74,6 +78,7 @@ void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, st
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
   const float* a_row[MR];
   unroll<MR>([&](auto i) { a_row[i] = a + i * a_rs; });
+#pragma GCC unroll 4
   for (std::size_t p = 0; p < k; ++p) {
     V bv[NV];
     unroll<NV>([&](auto j) { bv[j] = V::load_unaligned(b + j * W); });
@@ -99,6 +104,7 @@ void gemm_ukernel_packed(std::size_t k, const float* a, std::ptrdiff_t, std::ptr
   }
   V acc[MR][NV];
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
+#pragma GCC unroll 4
   for (std::size_t p = 0; p < k; ++p) {
     V bv[NV];
     unroll<NV>([&](auto j) { bv[j] = V::load_aligned(b + j * W); });
