@@ -4,14 +4,19 @@ shapes, with Debian's /usr/bin/python3), and the "## Convolution" section of doc
 
 JSON (in the bench_report JSON folder): conv_bench.json (Google Benchmark) and
 torch_conv_baseline.json (a list of {"name", "seconds", "threads"}), absent when torch cannot be
-imported. The PyTorch run times the MNIST ResNet too when the MNIST files are installed
-(tools/setup.sh --data).
+imported. When the MNIST files are installed (tools/setup.sh --data), both sides also time the
+whole run of `repro mnist`'s convolutional ResNet at 1 and 2 threads: PyTorch in
+torch_conv_baseline.json, simdnn (`repro --threads T mnist`, its own timing of the ResNet's
+training and per-epoch evaluation) in simdnn_mnist.json, a list of {"name", "seconds",
+"test_accuracy", "threads"}.
 """
+import csv
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import bench_report_e2e  # load() and write_json() of the JSON folder
 
@@ -19,8 +24,29 @@ SUITES = ["conv_bench"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PYTHON = "/usr/bin/python3"
-FILES = {"simdnn": "conv_bench.json", "torch": "torch_conv_baseline.json"}
+FILES = {"simdnn": "conv_bench.json", "torch": "torch_conv_baseline.json", "mnist": "simdnn_mnist.json"}
 INTERLEAVED = ["--benchmark_repetitions=3", "--benchmark_enable_random_interleaving=true"]
+TARGETS = ["//experiments:repro"]  # built by bench_report beside the benchmarks
+MNIST_THREADS = (1, 2)
+
+
+def _mnist_dir():
+    """The MNIST folder repro and torch_conv_baseline.py read (data/mnist.cc's rule), if installed."""
+    d = os.environ.get("SIMDNN_MNIST_DIR") or os.path.expanduser("~/.local/share/simdnn/mnist")
+    return d if os.path.exists(os.path.join(d, "9.json")) else None
+
+
+def _repro_mnist(threads):
+    """{"name", "seconds", "test_accuracy", "threads"} of the ResNet in one `repro mnist` run."""
+    repro = os.path.join(ROOT, "bazel-bin", "experiments", "repro")
+    with tempfile.TemporaryDirectory(prefix="simdnn-mnist-") as out:
+        cmd = [repro, "--threads", str(threads), "-o", out, "mnist"]
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(out, "mnist_accuracy.csv"), newline="") as f:
+            row = next(r for r in csv.DictReader(f) if r["model"].startswith("convolutional ResNet"))
+    return {"name": f"mnist_resnet_cnn/threads:{threads}", "seconds": float(row["seconds"]),
+            "test_accuracy": float(row["test_acc"]), "threads": threads}
 
 
 def _torch_missing():
@@ -34,6 +60,11 @@ def _torch_missing():
 def run_all(run_suite, binaries, json_dir, min_time, bench_env):
     out = {"simdnn": run_suite(binaries["conv_bench"], os.path.join(json_dir, FILES["simdnn"]), min_time,
                                bench_env, INTERLEAVED)}
+    if _mnist_dir():
+        out["mnist"] = [_repro_mnist(t) for t in MNIST_THREADS]
+        bench_report_e2e.write_json(os.path.join(json_dir, FILES["mnist"]), out["mnist"])
+    else:
+        print("convolution: the MNIST runs are skipped (no MNIST files: tools/setup.sh --data)", file=sys.stderr)
     reason = _torch_missing()
     if reason:
         print(f"convolution: the PyTorch baseline is skipped ({reason}); tools/setup.sh --bench installs it",
@@ -100,11 +131,28 @@ def markdown(conv):
                 gflops = f"{mine[1]:.1f}" if mine[1] else "–"
                 md.append(f"| {_label(shape)} | {step} | {t} | {mine[0]:.2f} | {gflops} | {dnn[0]:.2f} | "
                           f"{dnn[0] / mine[0]:.2f}× | {pt_cols} |")
-    epochs = {k: v / 1e3 for k, v in torch.items() if k.startswith("mnist_resnet_cnn/")}
-    if epochs:
-        md += ["", "PyTorch's run of `repro mnist`'s convolutional ResNet (the same architecture and work): " +
-               ", ".join(f"{s:.1f} s at {_threads(k)}" for k, s in sorted(epochs.items())) +
-               "; `repro mnist` prints simdnn's (`resnet_cnn: ... in N s`)."]
+    md += _mnist_table({k: v / 1e3 for k, v in torch.items() if k.startswith("mnist_resnet_cnn/")},
+                       {e["name"]: e for e in conv.get("mnist", [])})
     if not torch:
         md += ["", "PyTorch not run (no torch for /usr/bin/python3: tools/setup.sh --bench installs it)."]
     return md + [""]
+
+
+def _mnist_table(torch_runs, simdnn_runs):
+    """The whole `repro mnist` ResNet run, simdnn beside PyTorch, per thread count."""
+    if not torch_runs and not simdnn_runs:
+        return []
+    md = ["", "`repro mnist`'s convolutional ResNet, the whole run (8 epochs over 8,000 images and the "
+          "evaluation of 2,000 after each), simdnn's as `repro --threads T mnist` times it, PyTorch's "
+          "(`tools/torch_conv_baseline.py`) with the same architecture, data, batch and optimizer; one run each:",
+          "", "| threads | simdnn s | PyTorch s | simdnn / PyTorch speed | simdnn test accuracy |",
+          "| ---: | ---: | ---: | ---: | ---: |"]
+    for name in sorted(set(torch_runs) | set(simdnn_runs), key=lambda n: int(n.split(":")[-1])):
+        mine, theirs = simdnn_runs.get(name), torch_runs.get(name)
+        cells = [name.split(":")[-1],
+                 f"{mine['seconds']:.1f}" if mine else "–",
+                 f"{theirs:.1f}" if theirs else "–",
+                 f"{theirs / mine['seconds']:.2f}×" if mine and theirs else "–",
+                 f"{mine['test_accuracy']:.4f}" if mine else "–"]
+        md.append("| " + " | ".join(cells) + " |")
+    return md
