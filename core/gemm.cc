@@ -208,12 +208,17 @@ void transpose_copy(const float* src, std::size_t src_ld, std::size_t rows, std:
   }
 }
 
-// dst[p·width + j] = src[p·ld + j] for p < k, j < width: the rows of a panel. A panel row is a
-// few dozen bytes, so the copy of each takes its width as a constant (a few register moves)
-// rather than calling memcpy per row, which cost 8 % of a 256³ product.
+// dst[p·dst_ld + j] = src[p·ld + j] for p < k, j < width: the rows of a panel (at most
+// kMaxPanelWidth floats). A row is a few dozen bytes, so when the rows are packed back to back
+// (dst_ld == width) each is copied with its width as a constant, a few register moves: a memcpy
+// call per row was most of the time B's packing took.
+constexpr std::size_t kMaxPanelWidth = 32;  // AVX-512's nr
+
 template <std::size_t kWidth>
 void copy_panel_rows(const float* src, std::ptrdiff_t ld, std::size_t k, float* dst) {
-  for (std::size_t p = 0; p < k; ++p) std::memcpy(dst + p * kWidth, src + static_cast<std::ptrdiff_t>(p) * ld, sizeof(float[kWidth]));
+  for (std::size_t p = 0; p < k; ++p) {
+    std::memcpy(dst + p * kWidth, src + static_cast<std::ptrdiff_t>(p) * ld, sizeof(float[kWidth]));
+  }
 }
 template <std::size_t... W>
 void copy_panel_rows(const float* src, std::ptrdiff_t ld, std::size_t k, std::size_t width, float* dst,
@@ -223,8 +228,6 @@ void copy_panel_rows(const float* src, std::ptrdiff_t ld, std::size_t k, std::si
     std::memcpy(dst + p * dst_ld, src + static_cast<std::ptrdiff_t>(p) * ld, width * sizeof(float));
   }
 }
-// Panels are at most 32 floats wide (AVX-512's nr).
-constexpr std::size_t kMaxPanelWidth = 32;
 void copy_panel_rows(const float* src, std::ptrdiff_t ld, std::size_t k, std::size_t width, float* dst,
                      std::size_t dst_ld) {
   copy_panel_rows(src, ld, k, width, dst, dst_ld, std::make_index_sequence<kMaxPanelWidth>{});

@@ -712,7 +712,8 @@ template <class Arch, int G, bool kRecompute>
 // (by groups of columns, and the last partial vector through padded copies, as column_reduce).
 template <class Arch, bool kRecompute>
 void column_sums_and_dots_of(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
-                          const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
+                             const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy,
+                             double* acc_dot) {
   constexpr std::size_t W = Vec<Arch>::size;
   const std::size_t full = cols / W * W;
   const std::size_t rest = cols - full;
