@@ -596,6 +596,33 @@ TEST(Trainer, OneRowRuleCountsBatchNorm2DOnlyForOnePixelImages) {
   }
 }
 
+TEST(Trainer, EvaluationChunksFollowTheWidestLayer) {
+  // An MLP of width 16: chunks of the maximum. A model whose widest layer has 2^20 floats a row
+  // (4 MiB): 2 rows per chunk. The default chunk gives the same bits as asking for it, and the
+  // accuracy does not depend on the chunk size.
+  Data data(300, 31);
+  auto mlp = make_model();
+  BinaryCrossEntropyWithLogits loss;
+  Sgd sgd(all_parameters(*mlp), SgdOptions{.lr = 0.1});
+  Trainer trainer(*mlp, loss, sgd, TrainerOptions{});
+  EXPECT_EQ(trainer.evaluation_chunk_rows(), Trainer::kMaxEvaluationChunkRows);
+  const Evaluation whole = trainer.evaluate(data.x.cview(), data.y.cview());
+  const Evaluation same = trainer.evaluate(data.x.cview(), data.y.cview(), Trainer::kMaxEvaluationChunkRows);
+  EXPECT_EQ(std::memcmp(&whole.loss, &same.loss, sizeof(double)), 0);
+  const Evaluation small = trainer.evaluate(data.x.cview(), data.y.cview(), 7);
+  EXPECT_EQ(small.accuracy, whole.accuracy);
+  EXPECT_NEAR(small.loss, whole.loss, 1e-12);
+
+  Sequential wide;
+  DenseOptions options;
+  options.seed = 5;
+  wide.emplace<Dense>(1, std::size_t{1} << 20, options);
+  wide.emplace<Dense>(std::size_t{1} << 20, 1, options);
+  Sgd wide_sgd(all_parameters(wide), SgdOptions{.lr = 0.1});
+  Trainer wide_trainer(wide, loss, wide_sgd, TrainerOptions{});
+  EXPECT_EQ(wide_trainer.evaluation_chunk_rows(), Trainer::kEvaluationChunkBytes / (sizeof(float) << 20));
+}
+
 TEST(Trainer, BatchTransformSeesEachBatchOnceAndLeavesTheCallersDataAlone) {
   Data train(70, 27);
   const Tensor x_copy = train.x.clone();

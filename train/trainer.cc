@@ -419,11 +419,27 @@ void Trainer::accumulate_grad_norms() {
   }
 }
 
+namespace {
+
+// The largest input or output width of layer and its descendants, in floats per row.
+std::size_t widest_activation(Layer& layer) {
+  std::size_t widest = std::max(layer.input_width(), layer.output_width());
+  for (Layer* child : layer.children()) widest = std::max(widest, widest_activation(*child));
+  return widest;
+}
+
+}  // namespace
+
+std::size_t Trainer::evaluation_chunk_rows() {
+  const std::size_t row_bytes = std::max<std::size_t>(widest_activation(model_), 1) * sizeof(float);
+  return std::clamp<std::size_t>(kEvaluationChunkBytes / row_bytes, 1, kMaxEvaluationChunkRows);
+}
+
 Evaluation Trainer::evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t chunk_rows) {
   check_set("evaluate", "evaluation set", x, y);
   Evaluation e;
   if (x.rows == 0) return e;
-  chunk_rows = std::max<std::size_t>(chunk_rows, 1);
+  if (chunk_rows == 0) chunk_rows = evaluation_chunk_rows();
   // Chunk i's loss sum and right predictions go to parts[2i], parts[2i + 1]; with a collective,
   // each rank computes its run of chunks and the others stay 0, so the tree sum over the ranks
   // gathers every chunk's exact values, and the sums below are the single process's.

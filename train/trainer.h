@@ -250,11 +250,21 @@ class Trainer {
   // One training step on one batch; returns its mean loss (before the step).
   double train_on_batch(ConstMatrixView x, ConstMatrixView y);
   double train_on_batch(ConstMatrixView x, std::span<const std::int32_t> labels);
-  // Loss and accuracy on a whole set in eval mode, in chunks of `chunk_rows` samples.
-  Evaluation evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t chunk_rows = 4096);
-  Evaluation evaluate(ConstMatrixView x, std::span<const std::int32_t> labels,
-                      std::size_t chunk_rows = 4096);
-  Evaluation evaluate(const LabeledData& data, std::size_t chunk_rows = 4096);
+  // Loss and accuracy on a whole set in eval mode, in chunks of `chunk_rows` samples. 0 (the
+  // default, and what fit() uses) takes evaluation_chunk_rows(). The loss is summed per chunk, so
+  // its last bits depend on the chunk size; the accuracy does not.
+  Evaluation evaluate(ConstMatrixView x, ConstMatrixView y, std::size_t chunk_rows = 0);
+  Evaluation evaluate(ConstMatrixView x, std::span<const std::int32_t> labels, std::size_t chunk_rows = 0);
+  Evaluation evaluate(const LabeledData& data, std::size_t chunk_rows = 0);
+  // The default chunk of evaluate(): as many rows as keep the widest input or output of any of
+  // the model's layers within kEvaluationChunkBytes, from 1 to kMaxEvaluationChunkRows. An MLP
+  // gets chunks of 4096 rows; a convolutional network chunks whose activations stay in cache (a
+  // 28×28×16 activation: 167 rows) rather than streaming through memory, with layer buffers to
+  // match (`repro mnist`, whose evaluation of 2,000 images after each epoch had been one chunk,
+  // became 6–13 % faster).
+  static constexpr std::size_t kEvaluationChunkBytes = std::size_t{8} << 20;
+  static constexpr std::size_t kMaxEvaluationChunkRows = 4096;
+  std::size_t evaluation_chunk_rows();
   // The model's outputs for x in eval mode; valid until the model's next forward().
   ConstMatrixView predict(ConstMatrixView x);
 
