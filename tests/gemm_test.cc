@@ -119,9 +119,11 @@ TEST_P(GemmPerIsa, SmallForcedBlocksEveryPath) {
       for (std::size_t k : {36, 38, 75, 111}) {
         for (Trans ta : kTrans) {
           for (Trans tb : kTrans) {
-            GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).beta(seed % 3 == 0 ? 0.0f : 0.5f).bias(seed % 2 == 0)
-                .activation(seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu())
-                .seed(static_cast<std::uint32_t>(++seed)).test();
+            const std::uint32_t case_seed = static_cast<std::uint32_t>(seed++);
+            GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).beta(case_seed % 3 == 0 ? 0.0f : 0.5f)
+                .bias(case_seed % 2 == 0)
+                .activation(case_seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu())
+                .seed(case_seed + 1).test();
             if (HasFatalFailure()) return;
           }
         }
@@ -169,7 +171,7 @@ TEST_P(GemmPerIsa, NanAndInfPropagateThroughBiasAndRelu) {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (std::size_t size : {std::size_t{37}, std::size_t{150}}) {  // unpacked, packed
-    for (std::size_t n : {size, std::size_t{kernels().nr() * 2}}) {  // edge and full column tiles
+    for (std::size_t n : {size, static_cast<std::size_t>(kernels().nr()) * 2}) {  // edge and full column tiles
       const std::size_t m = size, k = size;
       Tensor a(m, k), b(k, n), c(m, n);
       std::fill(a.data(), a.data() + a.size(), 0.5f);
