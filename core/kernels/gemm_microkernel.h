@@ -11,9 +11,13 @@
 // accumulator's FMAs does not change, nor do the results.
 #pragma once
 
+#include <immintrin.h>
+
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
+#include <cstring>
+#include <type_traits>
 
 #include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/kernels/unroll.h>
@@ -31,41 +35,83 @@ template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv 
 template <class Arch>
 using FloatVec = xsimd::batch<float, Arch>;
 
+// The first n (1..W) floats at p as a vector, the rest zero; and the first n lanes of v stored to
+// p. Memory past p + n is never touched: AVX-512 and AVX2 mask the lanes, SSE2 goes through a
+// stack buffer.
+template <class Arch>
+[[gnu::always_inline]] inline FloatVec<Arch> load_first(const float* p, std::size_t n) {
+  using V = FloatVec<Arch>;
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+  } else if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes));
+  } else {
+    alignas(64) float buffer[V::size] = {};
+    std::memcpy(buffer, p, n * sizeof(float));
+    return V::load_aligned(buffer);
+  }
+}
+
+template <class Arch>
+[[gnu::always_inline]] inline void store_first(float* p, FloatVec<Arch> v, std::size_t n) {
+  using V = FloatVec<Arch>;
+  if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+  } else if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>>) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes), v);
+  } else {
+    alignas(64) float buffer[V::size];
+    v.store_aligned(buffer);
+    std::memcpy(p, buffer, n * sizeof(float));
+  }
+}
+
 // Writes the m x (NV·W) accumulator tile to C: alpha·acc (+ beta·C) (+ bias), then ReLU.
+// Edge tiles (rows past m_valid or columns past n_valid outside C) take the same vector
+// arithmetic with the outside rows skipped and the outside columns masked, so an element's value
+// does not depend on whether its tile lies at an edge. (They went through a scalar loop before,
+// which was a tenth of the strided kernel's time in the notebook's training, whose widths 20 and
+// 1 leave edges in every product.)
 template <class Arch, int MR, int NV>
 [[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
                                               const internal::GemmTileStore& st) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
   const V alpha(st.alpha);
+  const V beta(st.beta);
+  const V zero(0.0f);
+  auto finish = [&](V v, const float* c, const float* bias, auto load) __attribute__((always_inline)) {
+    v *= alpha;
+    if (st.beta != 0.0f) v = vmath::vfma(beta, load(c), v);
+    if (bias != nullptr) v += load(bias);
+    if (st.relu) v = xsimd::max(zero, v);  // max(0, NaN) is NaN: NaN propagates
+    return v;
+  };
   if (st.m_valid == static_cast<std::size_t>(MR) && st.n_valid == static_cast<std::size_t>(NV * W)) {
-    const V beta(st.beta);
-    const V zero(0.0f);
+    auto load = [](const float* p) __attribute__((always_inline)) { return V::load_unaligned(p); };
     unroll<MR>([&](auto i) {
       float* row = st.c + i * st.ldc;
       unroll<NV>([&](auto j) {
-        V v = acc[i][j] * alpha;
-        if (st.beta != 0.0f) v = vmath::vfma(beta, V::load_unaligned(row + j * W), v);
-        if (st.bias != nullptr) v += V::load_unaligned(st.bias + j * W);
-        if (st.relu) v = xsimd::max(zero, v);  // max(0, NaN) is NaN: NaN propagates
-        v.store_unaligned(row + j * W);
+        const float* bias = st.bias != nullptr ? st.bias + j * W : nullptr;
+        finish(acc[i][j], row + j * W, bias, load).store_unaligned(row + j * W);
       });
     });
     return;
   }
-  // Edge tile: spill to the stack, then write only the part inside C.
-  alignas(64) float tile[MR][NV * W];
-  unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { (acc[i][j] * alpha).store_aligned(&tile[i][j * W]); }); });
-  for (std::size_t i = 0; i < st.m_valid; ++i) {
+  unroll<MR>([&](auto i) {
+    if (static_cast<std::size_t>(i) >= st.m_valid) return;
     float* row = st.c + i * st.ldc;
-    for (std::size_t j = 0; j < st.n_valid; ++j) {
-      float v = tile[i][j];
-      if (st.beta != 0.0f) v += st.beta * row[j];
-      if (st.bias != nullptr) v += st.bias[j];
-      if (st.relu && v <= 0.0f) v = 0.0f;
-      row[j] = v;
-    }
-  }
+    unroll<NV>([&](auto j) {
+      const std::size_t col = static_cast<std::size_t>(j) * W;
+      if (col >= st.n_valid) return;
+      const std::size_t n = st.n_valid - col < static_cast<std::size_t>(W) ? st.n_valid - col : W;
+      auto load = [n](const float* p) __attribute__((always_inline)) { return load_first<Arch>(p, n); };
+      const float* bias = st.bias != nullptr ? st.bias + col : nullptr;
+      store_first<Arch>(row + col, finish(acc[i][j], row + col, bias, load), n);
+    });
+  });
 }
 
 // Strided A (any a_rs, a_cs); computes exactly MR rows.
