@@ -106,7 +106,7 @@ CacheSizes detect_caches() {
   return CacheSizes{};
 }
 
-std::string detect_model() {
+std::string brand_string() {
   if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000004u) return "unknown";
   std::array<unsigned, 12> regs{};
   for (unsigned i = 0; i < 3; ++i) {
@@ -118,6 +118,23 @@ std::string detect_model() {
   const auto first = model.find_first_not_of(' ');
   const auto last = model.find_last_not_of(' ');
   return first == std::string::npos ? "unknown" : model.substr(first, last - first + 1);
+}
+
+// CPUID leaf 1's family and model as Intel and AMD display them (Linux's "cpu family" and
+// "model"): the extended fields are added for family 15 and, for the model, family 6 too.
+std::string family_and_model() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return "";
+  const unsigned base_family = (eax >> 8) & 0xF;
+  const unsigned family = base_family == 0xF ? base_family + ((eax >> 20) & 0xFF) : base_family;
+  unsigned model = (eax >> 4) & 0xF;
+  if (base_family == 0x6 || base_family == 0xF) model += ((eax >> 16) & 0xF) << 4;
+  return "family " + std::to_string(family) + " model " + std::to_string(model);
+}
+
+std::string detect_model() {
+  const std::string ids = family_and_model();
+  return ids.empty() ? brand_string() : brand_string() + " (" + ids + ")";
 }
 
 }  // namespace

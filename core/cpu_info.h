@@ -22,7 +22,9 @@ struct CacheSizes {
 // are the sizes it reports, which is what the program can plan with.
 const CacheSizes& cache_sizes();
 
-// CPUID's brand string ("AMD EPYC", "INTEL(R) XEON(R) ..."), trimmed; "unknown" if absent.
+// CPUID's brand string, trimmed ("unknown" if absent), and its family and model numbers, as
+// "AMD EPYC (family 25 model 1)": under a hypervisor the brand string alone ("Intel(R) Xeon(R)
+// Processor") often does not say which CPU it is.
 const std::string& cpu_model();
 
 namespace internal {

@@ -147,6 +147,9 @@ TEST(CpuInfo, CacheSizesParseAndArePlausible) {
   }
   if (c.l2 != 0) EXPECT_GE(c.l2, c.l1d);
   EXPECT_FALSE(cpu_model().empty());
+  // Every x86-64 CPU has CPUID leaf 1: the family and model numbers follow the brand string.
+  EXPECT_NE(cpu_model().find(" (family "), std::string::npos) << cpu_model();
+  EXPECT_NE(cpu_model().find(" model "), std::string::npos) << cpu_model();
 }
 
 TEST(Activation, NamesRoundTrip) {
