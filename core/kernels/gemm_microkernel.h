@@ -91,19 +91,20 @@ template <class Arch, int MR, int NV>
   };
   if (st.m_valid == static_cast<std::size_t>(MR) && st.n_valid == static_cast<std::size_t>(NV * W)) {
     auto load = [](const float* p) __attribute__((always_inline)) { return V::load_unaligned(p); };
-    unroll<MR>([&](auto i) {
+    unroll<MR>([&](auto i) __attribute__((always_inline)) {
       float* row = st.c + i * st.ldc;
-      unroll<NV>([&](auto j) {
+      unroll<NV>([&](auto j) __attribute__((always_inline)) {
         const float* bias = st.bias != nullptr ? st.bias + j * W : nullptr;
         finish(acc[i][j], row + j * W, bias, load).store_unaligned(row + j * W);
       });
     });
     return;
   }
-  unroll<MR>([&](auto i) {
+  // always_inline: left to itself GCC calls each row's lambda, which moves the tile to memory.
+  unroll<MR>([&](auto i) __attribute__((always_inline)) {
     if (static_cast<std::size_t>(i) >= st.m_valid) return;
     float* row = st.c + i * st.ldc;
-    unroll<NV>([&](auto j) {
+    unroll<NV>([&](auto j) __attribute__((always_inline)) {
       const std::size_t col = static_cast<std::size_t>(j) * W;
       if (col >= st.n_valid) return;
       const std::size_t n = st.n_valid - col < static_cast<std::size_t>(W) ? st.n_valid - col : W;
