@@ -107,6 +107,9 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({6, 6, 8, 2, 3, 1, 1, 3});
   cases.push_back({5, 6, 16, 3, 3, 2, 1, 2});
   cases.push_back({7, 7, 20, 8, 3, 2, 1, 3});   // strided, input channels over a vector
+  // 3x3 over 16 channels (AVX-512's transposed weight-gradient tile): output channels past a
+  // block of 8.
+  cases.push_back({6, 6, 16, 21, 3, 1, 1, 2});
   return cases;
 }
 

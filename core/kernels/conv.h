@@ -198,9 +198,55 @@ template <class Arch, int NV>
   }
 }
 
+// The transposed tile, for AVX-512 when a window row is 3 vectors (3×3 kernels over 16
+// channels, the most frequent layers of the MNIST ResNet): kChannelsT output channels (broadcast
+// from dy) × the window row's vectors (loaded from x, where a window row's k·C floats lie
+// contiguous): per pixel 3 loads of x and 8 of dy feed 24 FMAs, where the tile below loads 12
+// scalars of x through 12 row pointers (which spill) and 1 vector of dy for 12. Each element
+// still sums x·dy over the pixels in order with one FMA each, so the results are the same bits.
+// Measured on an Intel Xeon 6/207: 8-9 % faster backward at 28x28x16 and 14x14x16 -> 16; with
+// wider window rows (32 and 64 channels) it was 1.6-2.3x slower than the tile below, so it is
+// not used there.
+inline constexpr int kChannelsT = 8;
+inline constexpr int kRunVectorsT = 3;
+
+// dw rows of window row kh (kh·run .. + kRunVectorsT·W) × channels [col, col + 8) (those below
+// out_channels stored; dy is readable up to dy_ld, a multiple of 16).
+template <class Arch>
+[[gnu::always_inline]] inline void weight_grad_tile_t(const ConvWeightGradArgs& a, std::size_t kh, std::size_t col) {
+  constexpr std::size_t W = kW<Arch>;
+  constexpr int MC = kChannelsT, NR = kRunVectorsT;
+  V<Arch> acc[MC][NR];
+  unroll<MC>([&](auto i) { unroll<NR>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
+  const float* x = a.window.x + kh * a.window.row_floats;
+  const float* dy = a.dy + col;
+  for (std::size_t q = 0; q < a.window.pixels; ++q, dy += a.dy_ld) {
+    const float* xq = x + a.window.offsets[q];
+    V<Arch> b[NR];
+    unroll<NR>([&](auto j) { b[j] = V<Arch>::load_unaligned(xq + j * W); });
+    unroll<MC>([&](auto i) {
+      const V<Arch> d(dy[i]);
+      unroll<NR>([&](auto j) { acc[i][j] = vmath::vfma(b[j], d, acc[i][j]); });
+    });
+  }
+  float* dw = a.dw + kh * NR * W * a.dw_ld + col;
+  const std::size_t channels = a.out_channels - col < static_cast<std::size_t>(MC) ? a.out_channels - col : MC;
+  alignas(64) float lanes[MC][NR * W];
+  unroll<MC>([&](auto i) { unroll<NR>([&](auto j) { acc[i][j].store_aligned(&lanes[i][j * W]); }); });
+  for (std::size_t r = 0; r < NR * W; ++r) {
+    for (std::size_t i = 0; i < channels; ++i) dw[r * a.dw_ld + i] = lanes[i][r];
+  }
+}
+
 template <class Arch>
 void weight_grad(const ConvWeightGradArgs& a) {
   constexpr std::size_t W = kW<Arch>;
+  if (W == 16 && a.window.kernel * a.window.channels == kRunVectorsT * W) {
+    for (std::size_t col = 0; col < a.out_channels; col += kChannelsT) {
+      for (std::size_t kh = 0; kh < a.window.kernel; ++kh) weight_grad_tile_t<Arch>(a, kh, col);
+    }
+    return;
+  }
   for (std::size_t col = 0; col < a.out_channels;) {
     if (a.out_channels - col > W) {
       weight_grad_columns<Arch, 2>(a, col);
