@@ -204,9 +204,9 @@ template <class Arch, int NV>
 // contiguous): per pixel 3 loads of x and 8 of dy feed 24 FMAs, where the tile below loads 12
 // scalars of x through 12 row pointers (which spill) and 1 vector of dy for 12. Each element
 // still sums x·dy over the pixels in order with one FMA each, so the results are the same bits.
-// Measured on an Intel Xeon 6/207: 8-9 % faster backward at 28x28x16 and 14x14x16 -> 16; with
-// wider window rows (32 and 64 channels) it was 1.6-2.3x slower than the tile below, so it is
-// not used there.
+// Measured on an Intel Xeon 6/207, 1 thread, medians of alternating runs: backward 28x28x16 -> 16
+// 5.8-6.4 -> 5.0 ms, 14x14x16 -> 16 1.34-1.38 -> 1.22-1.30 ms; with wider window rows (32 and 64
+// channels) it was 1.6-2.3x slower than the tile below, so it is not used there.
 inline constexpr int kChannelsT = 8;
 inline constexpr int kRunVectorsT = 3;
 
@@ -241,11 +241,13 @@ template <class Arch>
 template <class Arch>
 void weight_grad(const ConvWeightGradArgs& a) {
   constexpr std::size_t W = kW<Arch>;
-  if (W == 16 && a.window.kernel * a.window.channels == kRunVectorsT * W) {
-    for (std::size_t col = 0; col < a.out_channels; col += kChannelsT) {
-      for (std::size_t kh = 0; kh < a.window.kernel; ++kh) weight_grad_tile_t<Arch>(a, kh, col);
+  if constexpr (W == 16) {
+    if (a.window.kernel * a.window.channels == kRunVectorsT * W) {
+      for (std::size_t col = 0; col < a.out_channels; col += kChannelsT) {
+        for (std::size_t kh = 0; kh < a.window.kernel; ++kh) weight_grad_tile_t<Arch>(a, kh, col);
+      }
+      return;
     }
-    return;
   }
   for (std::size_t col = 0; col < a.out_channels;) {
     if (a.out_channels - col > W) {
@@ -258,17 +260,20 @@ void weight_grad(const ConvWeightGradArgs& a) {
   }
 }
 
-// dst[0..n) += the tile row's lanes.
+// dst[0..n) += the tile row's lanes (a partial last vector through the GEMM store's masked
+// load_first / store_first).
 template <class Arch, int NV>
 [[gnu::always_inline]] inline void add_row(const V<Arch> (&acc)[NV], float* dst, std::size_t n) {
   constexpr std::size_t W = kW<Arch>;
-  if (n == NV * W) {
-    unroll<NV>([&](auto j) { (V<Arch>::load_unaligned(dst + j * W) + acc[j]).store_unaligned(dst + j * W); });
-    return;
-  }
-  alignas(64) float lanes[NV * W];
-  unroll<NV>([&](auto j) { acc[j].store_aligned(lanes + j * W); });
-  for (std::size_t c = 0; c < n; ++c) dst[c] += lanes[c];
+  unroll<NV>([&](auto j) __attribute__((always_inline)) {
+    const std::size_t col = static_cast<std::size_t>(j) * W;
+    if (col >= n) return;
+    if (n - col >= W) {
+      (V<Arch>::load_unaligned(dst + col) + acc[j]).store_unaligned(dst + col);
+    } else {
+      store_first<Arch>(dst + col, load_first<Arch>(dst + col, n - col) + acc[j], n - col);
+    }
+  });
 }
 
 // Pixels [q, q + m), dx channels from col, NV vectors wide: per MR pixels, each tap's products
