@@ -113,7 +113,9 @@ internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pa
           .pixels = count * out_h * out_w,
           .channels = s.channels,
           .kernel = kernel,
-          .row_floats = row_floats};
+          .row_floats = row_floats,
+          .row_pixels = out_w,
+          .stride = stride};
 }
 
 // Images [begin, begin + count) of x padded by g.padding into this thread's scratch, and the

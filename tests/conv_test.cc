@@ -110,6 +110,10 @@ std::vector<ConvCase> conv_cases() {
   // 3x3 over 16 channels (AVX-512's transposed weight-gradient tile): output channels past a
   // block of 8.
   cases.push_back({6, 6, 16, 21, 3, 1, 1, 2});
+  // 3x3 over 16 channels at stride 1, output rows of 28 and 14 pixels (AVX-512's row tile; for dx
+  // too in the first), outputs a partial vector in the second.
+  cases.push_back({3, 28, 16, 16, 3, 1, 1, 2});
+  cases.push_back({2, 14, 16, 11, 3, 1, 1, 1});
   return cases;
 }
 

@@ -105,9 +105,62 @@ template <class Arch, int NV>
   }
 }
 
+// The row tile, for AVX-512 when the windows are 3×3 over 16 channels (one vector) at stride 1
+// and the outputs fit one vector: the 16-channel stages of the MNIST ResNet and their input
+// gradients. kRowPixels consecutive pixels of one output row read, together, kRowPixels + 2
+// pixels of each of 3 input rows. So each input float is broadcast once and multiplied into the
+// (up to) 3 pixels whose windows hold it, by its 3 taps' weights: per channel, 3 loads of w and
+// kRowPixels + 2 broadcasts feed 3·kRowPixels FMAs, where forward_tile loads one broadcast per FMA
+// (its 16-channel tile is bound by loads). The pixels' windows sit 16 floats apart, so one
+// pointer reaches them all. Each output sums over kh, then ci, then kw.
+inline constexpr int kRowPixels = 14;
+inline constexpr std::size_t kRowKernel = 3;
+
+template <class Arch>
+bool forward_rows_apply(const ConvForwardArgs& a) {
+  constexpr std::size_t W = kW<Arch>;
+  return W == 16 && a.window.channels == W && a.window.kernel == kRowKernel && a.window.stride == 1 &&
+         a.out_channels <= W && a.w_ld == W && a.window.row_pixels % kRowPixels == 0;
+}
+
+// Pixels [q, q + kRowPixels), which lie in one output row.
+template <class Arch>
+[[gnu::always_inline]] inline void forward_row_tile(const ConvForwardArgs& a, std::size_t q) {
+  constexpr std::size_t W = kW<Arch>;
+  constexpr int M = kRowPixels, K = static_cast<int>(kRowKernel);
+  V<Arch> acc[M][1];
+  unroll<M>([&](auto i) { acc[i][0] = V<Arch>(0.0f); });
+  for (std::size_t kh = 0; kh < kRowKernel; ++kh) {
+    const float* x = a.window.x + a.window.offsets[q] + kh * a.window.row_floats;
+    const float* w = a.w + kh * kRowKernel * W * W;  // row (kh·3 + kw)·16 + ci, 16 floats each
+    for (std::size_t ci = 0; ci < W; ++ci, ++x, w += W) {
+      V<Arch> tap[K];
+      unroll<K>([&](auto kw) { tap[kw] = V<Arch>::load_unaligned(w + kw * W * W); });
+      unroll<M + K - 1>([&](auto j) {
+        const V<Arch> xj(x[j * W]);
+        unroll<K>([&](auto kw) {
+          constexpr int o = decltype(j)::value - decltype(kw)::value;
+          if constexpr (o >= 0 && o < M) acc[o][0] = vmath::vfma(xj, tap[kw], acc[o][0]);
+        });
+      });
+    }
+  }
+  store_tile<Arch, M, 1>(acc, {.c = a.y + q * a.out_channels,
+                               .ldc = a.out_channels,
+                               .m_valid = M,
+                               .n_valid = a.out_channels,
+                               .bias = a.bias});
+}
+
 template <class Arch>
 void forward(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
+  if constexpr (W == 16) {
+    if (forward_rows_apply<Arch>(a)) {
+      for (std::size_t q = 0; q < a.window.pixels; q += kRowPixels) forward_row_tile<Arch>(a, q);
+      return;
+    }
+  }
   for (std::size_t q = 0; q < a.window.pixels; q += kStrip) {
     const std::size_t m = a.window.pixels - q < kStrip ? a.window.pixels - q : kStrip;
     for (std::size_t col = 0; col < a.out_channels;) {
