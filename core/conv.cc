@@ -115,7 +115,9 @@ internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pa
           .kernel = kernel,
           .row_floats = row_floats,
           .row_pixels = out_w,
-          .stride = stride};
+          .image_rows = out_h,
+          .stride = stride,
+          .padding = pad};
 }
 
 // Images [begin, begin + count) of x padded by g.padding into this thread's scratch, and the

@@ -31,15 +31,18 @@ struct ConvWindow {
   std::size_t kernel;      // k
   std::size_t row_floats;  // floats per padded image row
   std::size_t row_pixels;  // output pixels per output row: pixels come in rows of this many
+  std::size_t image_rows;  // output rows per image
   std::size_t stride;      // consecutive pixels of an output row start stride·C floats apart
+  std::size_t padding;     // zero rows and columns around each image
 };
 
 // y[q, co] = Σ_{t, ci} x(q, t, ci) · w[t·C + ci, co] (+ bias[co]) for q < pixels, bias added
 // last; y: row q at y + q·C_out; bias: C_out floats or null.
 //   forward:     w is k²·C rows of w_ld floats, w_ld a multiple of the vector width and >= C_out,
 //                columns past C_out zero; the sum runs over t then ci in order, except on
-//                AVX-512 for 3×3 windows over 16 channels at stride 1 with at most 16 outputs
-//                (kernels/conv.h, forward_rows), where it runs over kh, then ci, then kw.
+//                AVX-512 for 3×3 windows at stride 1 and padding 1 over 16 or 32 channels
+//                with as many outputs (kernels/conv.h, the row tile), where it runs over kh,
+//                then ci, then kw, and leaves out the taps that fall on the padding.
 //   forward_dot: for few output channels (C_out ≤ vector_floats / 2, k·C a multiple of the
 //                vector width): w is C_out rows of w_ld >= k²·C floats, row co = column co of the
 //                above; each lane sums every vector-width-th term, then the lanes are added.

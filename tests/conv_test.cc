@@ -110,10 +110,14 @@ std::vector<ConvCase> conv_cases() {
   // 3x3 over 16 channels (AVX-512's transposed weight-gradient tile): output channels past a
   // block of 8.
   cases.push_back({6, 6, 16, 21, 3, 1, 1, 2});
-  // 3x3 over 16 channels at stride 1, output rows of 28 and 14 pixels (AVX-512's row tile; for dx
-  // too in the first), outputs a partial vector in the second.
+  // 3x3 at stride 1 and padding 1 over 16 and 32 channels, output rows of 28 and 14 (16
+  // channels) and 14 and 7 pixels (32): AVX-512's row tile, for dx too where C_out == C_in;
+  // outputs a partial vector; a single output row (no window row inside the image on both sides).
   cases.push_back({3, 28, 16, 16, 3, 1, 1, 2});
   cases.push_back({2, 14, 16, 11, 3, 1, 1, 1});
+  cases.push_back({1, 14, 16, 16, 3, 1, 1, 2});
+  cases.push_back({7, 7, 32, 32, 3, 1, 1, 1});
+  cases.push_back({2, 14, 32, 20, 3, 1, 1, 1});
   return cases;
 }
 

@@ -105,61 +105,107 @@ template <class Arch, int NV>
   }
 }
 
-// The row tile, for AVX-512 when the windows are 3×3 over 16 channels (one vector) at stride 1
-// and the outputs fit one vector: the 16-channel stages of the MNIST ResNet and their input
-// gradients. kRowPixels consecutive pixels of one output row read, together, kRowPixels + 2
-// pixels of each of 3 input rows. So each input float is broadcast once and multiplied into the
-// (up to) 3 pixels whose windows hold it, by its 3 taps' weights: per channel, 3 loads of w and
-// kRowPixels + 2 broadcasts feed 3·kRowPixels FMAs, where forward_tile loads one broadcast per FMA
-// (its 16-channel tile is bound by loads). The pixels' windows sit 16 floats apart, so one
-// pointer reaches them all. Each output sums over kh, then ci, then kw.
-inline constexpr int kRowPixels = 14;
+// The row tile, for AVX-512 when the windows are 3×3 at stride 1 and padding 1 over C = 16 or 32
+// channels, with C outputs (up to 15 fewer): the ResNet's convolutions that keep their
+// shape, and their input gradients. A tile is M consecutive pixels of one output row × NV
+// vectors of outputs; together their windows read M + 2 pixels of each of 3 input rows. So each
+// input float is broadcast once and multiplied into the (up to) 3 pixels whose windows hold it,
+// by its 3 taps' weights: per channel, 3·NV loads of w and M + 2 broadcasts feed 3·M·NV FMAs,
+// where forward_tile loads one broadcast per NV FMAs (its 16-output tile is bound by loads).
+// The windows sit C floats apart and w's taps C·w_ld floats apart (w_ld == C), constants, so one
+// pointer reaches all of each. Taps on the padding are left out: the padding columns at the ends
+// of the row (kLeft, kRight: the tile starts or ends its row) and the padding rows above the
+// first and below the last output row: 18 % of the products on a 7×7 image. Each output
+// sums over kh, then ci, then kw.
 inline constexpr std::size_t kRowKernel = 3;
 
-template <class Arch>
-bool forward_rows_apply(const ConvForwardArgs& a) {
+// Pixels [q, q + M) (in one output row) × outputs [col, col + NV·16).
+template <class Arch, int C, int M, int NV, bool kLeft, bool kRight>
+[[gnu::always_inline]] inline void forward_row_tile(const ConvForwardArgs& a, std::size_t q, std::size_t col,
+                                                    std::size_t kh_begin, std::size_t kh_end) {
   constexpr std::size_t W = kW<Arch>;
-  return W == 16 && a.window.channels == W && a.window.kernel == kRowKernel && a.window.stride == 1 &&
-         a.out_channels <= W && a.w_ld == W && a.window.row_pixels % kRowPixels == 0;
-}
-
-// Pixels [q, q + kRowPixels), which lie in one output row.
-template <class Arch>
-[[gnu::always_inline]] inline void forward_row_tile(const ConvForwardArgs& a, std::size_t q) {
-  constexpr std::size_t W = kW<Arch>;
-  constexpr int M = kRowPixels, K = static_cast<int>(kRowKernel);
-  V<Arch> acc[M][1];
-  unroll<M>([&](auto i) { acc[i][0] = V<Arch>(0.0f); });
-  for (std::size_t kh = 0; kh < kRowKernel; ++kh) {
+  constexpr int K = static_cast<int>(kRowKernel);
+  V<Arch> acc[M][NV];
+  unroll<M>([&](auto i) { unroll<NV>([&](auto v) { acc[i][v] = V<Arch>(0.0f); }); });
+  for (std::size_t kh = kh_begin; kh < kh_end; ++kh) {
     const float* x = a.window.x + a.window.offsets[q] + kh * a.window.row_floats;
-    const float* w = a.w + kh * kRowKernel * W * W;  // row (kh·3 + kw)·16 + ci, 16 floats each
-    for (std::size_t ci = 0; ci < W; ++ci, ++x, w += W) {
-      V<Arch> tap[K];
-      unroll<K>([&](auto kw) { tap[kw] = V<Arch>::load_unaligned(w + kw * W * W); });
+    const float* w = a.w + kh * kRowKernel * C * C + col;  // row (kh·3 + kw)·C + ci, C floats each
+    for (int ci = 0; ci < C; ++ci, ++x, w += C) {
+      V<Arch> tap[K][NV];
+      unroll<K>([&](auto kw) { unroll<NV>([&](auto v) { tap[kw][v] = V<Arch>::load_unaligned(w + kw * C * C + v * W); }); });
       unroll<M + K - 1>([&](auto j) {
-        const V<Arch> xj(x[j * W]);
-        unroll<K>([&](auto kw) {
-          constexpr int o = decltype(j)::value - decltype(kw)::value;
-          if constexpr (o >= 0 && o < M) acc[o][0] = vmath::vfma(xj, tap[kw], acc[o][0]);
-        });
+        constexpr int jj = decltype(j)::value;
+        if constexpr ((!kLeft || jj > 0) && (!kRight || jj < M + K - 2)) {
+          const V<Arch> xj(x[jj * C]);
+          unroll<K>([&](auto kw) {
+            constexpr int o = jj - decltype(kw)::value;
+            if constexpr (o >= 0 && o < M) {
+              unroll<NV>([&](auto v) { acc[o][v] = vmath::vfma(xj, tap[kw][v], acc[o][v]); });
+            }
+          });
+        }
       });
     }
   }
-  store_tile<Arch, M, 1>(acc, {.c = a.y + q * a.out_channels,
-                               .ldc = a.out_channels,
-                               .m_valid = M,
-                               .n_valid = a.out_channels,
-                               .bias = a.bias});
+  const std::size_t n_valid = a.out_channels - col < NV * W ? a.out_channels - col : NV * W;
+  store_tile<Arch, M, NV>(acc, {.c = a.y + q * a.out_channels + col,
+                                .ldc = a.out_channels,
+                                .m_valid = M,
+                                .n_valid = n_valid,
+                                .bias = a.bias == nullptr ? nullptr : a.bias + col});
+}
+
+// Every output row, in tiles of M pixels (the row is M or 2·M pixels).
+template <class Arch, int C, int M, int NV>
+void forward_rows(const ConvForwardArgs& a) {
+  const std::size_t width = a.window.row_pixels, height = a.window.image_rows;
+  for (std::size_t q = 0; q < a.window.pixels; q += width) {
+    const std::size_t oh = q / width % height;
+    const std::size_t kh_begin = oh == 0 ? 1 : 0, kh_end = oh + 1 == height ? kRowKernel - 1 : kRowKernel;
+    for (std::size_t col = 0; col < a.out_channels; col += NV * kW<Arch>) {
+      if (width == M) {
+        forward_row_tile<Arch, C, M, NV, true, true>(a, q, col, kh_begin, kh_end);
+      } else {
+        forward_row_tile<Arch, C, M, NV, true, false>(a, q, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, M, NV, false, true>(a, q + M, col, kh_begin, kh_end);
+      }
+    }
+  }
+}
+
+// Runs the row tile if it applies to a (see above), else returns false. The tile widths: 14
+// pixels for one vector of outputs, 7 for two (28 and 14 accumulators; 28 pixels took 16 %
+// longer at 28×28×16, where GCC spilled). Not for 64 channels on 4×4 images: 4 pixels × 4 vectors
+// (16 accumulators and 12 weight vectors) spilled the weights and ran 1.3× slower than
+// forward_tile, 4 × 2 (8 accumulators, each fed 3 dependent FMAs per channel) 1.5× slower.
+template <class Arch>
+bool forward_by_rows(const ConvForwardArgs& a) {
+  constexpr std::size_t W = kW<Arch>;
+  const ConvWindow& g = a.window;
+  if (W != 16 || g.kernel != kRowKernel || g.stride != 1 || g.padding != 1 || a.w_ld != g.channels ||
+      g.image_rows == 0 || g.row_floats != (g.row_pixels + 2) * g.channels) {
+    return false;
+  }
+  auto fits = [&](std::size_t m) { return g.row_pixels == m || g.row_pixels == 2 * m; };
+  switch (g.channels) {
+    case 16:
+      if (!fits(14)) return false;
+      forward_rows<Arch, 16, 14, 1>(a);
+      return true;
+    case 32:
+      if (!fits(7)) return false;
+      forward_rows<Arch, 32, 7, 2>(a);
+      return true;
+    default:
+      return false;
+  }
 }
 
 template <class Arch>
 void forward(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
   if constexpr (W == 16) {
-    if (forward_rows_apply<Arch>(a)) {
-      for (std::size_t q = 0; q < a.window.pixels; q += kRowPixels) forward_row_tile<Arch>(a, q);
-      return;
-    }
+    if (forward_by_rows<Arch>(a)) return;
   }
   for (std::size_t q = 0; q < a.window.pixels; q += kStrip) {
     const std::size_t m = a.window.pixels - q < kStrip ? a.window.pixels - q : kStrip;
