@@ -256,7 +256,8 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
 void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, ConstMatrixView dy, MatrixView dx,
                      MatrixView dw, float* db) {
   check_shapes("conv2d_backward", g, x, w, dy);
-  require(dx.rows == x.rows && dx.cols == x.cols && dx.ld == dx.cols, "conv2d_backward", [&] {
+  const bool want_dx = dx.data != nullptr || dx.rows != 0 || dx.cols != 0;  // MatrixView{}: skip dx
+  require(!want_dx || (dx.rows == x.rows && dx.cols == x.cols && dx.ld == dx.cols), "conv2d_backward", [&] {
     return "dx is " + shape_string(dx.rows, dx.cols) + ", expected a contiguous " + shape_string(x.rows, x.cols);
   });
   require(dw.rows == w.rows && dw.cols == w.cols, "conv2d_backward", [&] {
@@ -275,7 +276,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   // larger stride, dy is scattered through the weights by tap: row t·C_out + co, column ci.
   const std::size_t taps = g.kernel * g.kernel;
   const PackedWeights wt =
-      point ? PackedWeights{}
+      point || !want_dx ? PackedWeights{}
       : direct_dx
           ? pack_weights(k, g.kernel, w.cols, c_in,
                          [&](std::size_t r, std::size_t ci) { return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols); })
@@ -290,11 +291,12 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
     if (point) {  // GEMMs over the pixels as they are
       const ConstMatrixView x_pixels = pixel_rows(image_rows(x, begin, rows), c_in);
       gemm(Trans::yes, Trans::no, 1.0f, x_pixels, dy_rows, 0.0f, part);
-      gemm(Trans::no, Trans::yes, 1.0f, dy_rows, w, 0.0f, pixel_rows(dx_rows, c_in));
+      if (want_dx) gemm(Trans::no, Trans::yes, 1.0f, dy_rows, w, 0.0f, pixel_rows(dx_rows, c_in));
       return;
     }
     const internal::ConvWindow input = padded_input(g, x, begin, rows);
     weight_grad_chunk(k, input, dy, begin, rows, part);
+    if (!want_dx) return;
     if (direct_dx) {
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
     } else {

@@ -35,8 +35,8 @@ std::size_t conv_chunk_images(const WindowGeometry& g);
 void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, const float* bias, MatrixView y);
 
 // Given dy (N x out_pixels·C_out, contiguous rows) for the forward on x: dx = ∂L/∂x (overwritten,
-// contiguous rows), dw += ∂L/∂W, and db += ∂L/∂b when db is not null. Throws ShapeError on other
-// shapes.
+// contiguous rows; an empty MatrixView{} skips it), dw += ∂L/∂W, and db += ∂L/∂b when db is not
+// null. Throws ShapeError on other shapes.
 void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, ConstMatrixView dy, MatrixView dx,
                      MatrixView dw, float* db);
 

@@ -56,9 +56,9 @@ ConstMatrixView Conv2D::backward(ConstMatrixView dy) {
     internal::copy_view(dy, copy);
     dy = copy;
   }
-  const MatrixView dx = reserve_rows(dx_, x_.rows, input_width());
+  const MatrixView dx = input_gradient() ? reserve_rows(dx_, x_.rows, input_width()) : MatrixView{};
   conv2d_backward(geometry_, x_, weight_.cview(), dy, dx, weight_grad_.view(), has_bias_ ? bias_grad_.data() : nullptr);
-  return dx;
+  return dx;  // empty without input_gradient()
 }
 
 }  // namespace simdnn

@@ -99,6 +99,7 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
   }
   gemm(Trans::yes, Trans::no, 1.0f, x_, dz, 1.0f, weight_grad_.view());
   if (has_bias_) add_column_sums(dz, bias_grad_.data());
+  if (!input_gradient()) return {};
   const MatrixView dx = reserve_rows(dx_, m, input_width());
   gemm(Trans::no, Trans::yes, 1.0f, dz, weight_.cview(), 0.0f, dx);
   return dx;

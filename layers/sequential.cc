@@ -98,6 +98,7 @@ ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<voi
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);
   ConstMatrixView g = dy;
+  layers_.front()->set_input_gradient(input_gradient());  // this input's gradient is the first child's
   for (std::size_t i = layers_.size(); i-- > 0;) {
     g = layers_[i]->backward(g);
     if (after_child) after_child(i);

@@ -288,6 +288,28 @@ TEST(Conv, BitIdenticalAcrossThreadCounts) {
   EXPECT_EQ(outputs[0], outputs[2]);
 }
 
+// Without the input gradient (Layer::set_input_gradient), backward returns an empty view and the
+// same weight and bias gradients: 3x3 direct, strided and pointwise convolutions.
+TEST(Conv, SkipsTheInputGradientWhenNobodyReadsIt) {
+  for (const ConvCase& c : {ConvCase{6, 6, 16, 16, 3, 1, 1, 2}, ConvCase{7, 7, 3, 8, 3, 2, 1, 2},
+                            ConvCase{4, 3, 5, 6, 1, 1, 0, 3}}) {
+    SCOPED_TRACE(c.name());
+    Conv2D with = c.layer(), without = c.layer();
+    without.set_input_gradient(false);
+    const Tensor x = random_images(c.batch, with.input_shape(), 4);
+    Tensor dy(c.batch, with.output_width());
+    fill_normal(dy.view(), 0.0f, 1.0f, 5, 0);
+    with.forward(x.cview(), Mode::train);
+    without.forward(x.cview(), Mode::train);
+    zero_grad(with);
+    zero_grad(without);
+    EXPECT_EQ(with.backward(dy.cview()).rows, c.batch);
+    EXPECT_EQ(without.backward(dy.cview()).data, nullptr);
+    for (std::size_t i = 0; i < with.weight_grad().size(); ++i) ASSERT_EQ(without.weight_grad().data()[i], with.weight_grad().data()[i]);
+    for (std::size_t i = 0; i < with.bias_grad().size(); ++i) ASSERT_EQ(without.bias_grad().data()[i], with.bias_grad().data()[i]);
+  }
+}
+
 TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
   // A strided input makes the 1x1 convolution take im2col; a contiguous one skips it.
   Conv2D conv({4, 3, 5}, 6, 1, {.seed = 3});

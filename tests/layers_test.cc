@@ -182,6 +182,37 @@ TEST(Dense, BackwardAddsToGradients) {
   for (std::size_t i = 0; i < b1.size(); ++i) EXPECT_EQ(d.bias_grad().data()[i], 0.0f);
 }
 
+// Without the input gradient, backward returns an empty view and the same parameter gradients;
+// a Sequential passes the setting to its first child only.
+TEST(Dense, SkipsTheInputGradientWhenNobodyReadsIt) {
+  const Tensor x = random_matrix(7, 6, 2);
+  const Tensor dy = random_matrix(7, 5, 3);
+  Dense with(6, 5, {.activation = ActivationSpec::of(Activation::tanh), .seed = 1});
+  Dense without(6, 5, {.activation = ActivationSpec::of(Activation::tanh), .seed = 1});
+  EXPECT_TRUE(without.input_gradient());
+  without.set_input_gradient(false);
+  with.forward(x.cview(), Mode::train);
+  without.forward(x.cview(), Mode::train);
+  EXPECT_EQ(with.backward(dy.cview()).rows, 7u);
+  const ConstMatrixView none = without.backward(dy.cview());
+  EXPECT_EQ(none.data, nullptr);
+  EXPECT_EQ(none.rows, 0u);
+  for (std::size_t i = 0; i < with.weight_grad().size(); ++i) ASSERT_EQ(without.weight_grad().data()[i], with.weight_grad().data()[i]);
+  for (std::size_t i = 0; i < with.bias_grad().size(); ++i) ASSERT_EQ(without.bias_grad().data()[i], with.bias_grad().data()[i]);
+
+  Sequential net;
+  net.emplace<Dense>(6, 4, DenseOptions{.seed = 2});
+  net.emplace<Dense>(4, 5, DenseOptions{.seed = 3});
+  net.set_input_gradient(false);
+  net.forward(x.cview(), Mode::train);
+  EXPECT_EQ(net.backward(dy.cview()).data, nullptr);
+  EXPECT_FALSE(net.at(0).input_gradient());
+  EXPECT_TRUE(net.at(1).input_gradient());
+  net.set_input_gradient(true);
+  EXPECT_EQ(net.backward(dy.cview()).rows, 7u);
+  EXPECT_TRUE(net.at(0).input_gradient());
+}
+
 TEST(Dense, ASmallerBatchReusesTheOutputBuffer) {
   Dense d(8, 8, {.activation = ActivationSpec::of(Activation::gelu)});
   const Tensor big = random_matrix(32, 8, 1);

@@ -116,6 +116,30 @@ TEST(Trainer, BitIdenticalWeightsAtOneAndTwoThreads) {
   EXPECT_EQ(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)), 0);
 }
 
+// A step skips the gradient of the model's input (Layer::set_input_gradient) and restores the
+// model's setting afterwards; the weights are those of explicit forward/backward/update steps
+// with the input gradient computed.
+TEST(Trainer, StepsSkipTheInputGradientWithTheSameWeights) {
+  Data train(64, 3);
+  auto trained = make_model();
+  auto manual = make_model();
+  BinaryCrossEntropyWithLogits loss;
+  Sgd sgd_trained(all_parameters(*trained), SgdOptions{.lr = 0.1});
+  Sgd sgd_manual(all_parameters(*manual), SgdOptions{.lr = 0.1});
+  TrainerOptions options;
+  Trainer trainer(*trained, loss, sgd_trained, options);
+  for (int step = 0; step < 3; ++step) {
+    trainer.train_on_batch(train.x.cview(), train.y.cview());
+    EXPECT_TRUE(trained->input_gradient());
+    const ConstMatrixView out = manual->forward(train.x.cview(), Mode::train);
+    loss.forward_backward(out, train.y.cview());
+    zero_grad(*manual);
+    EXPECT_EQ(manual->backward(loss.gradient()).rows, 64u);
+    sgd_manual.step();
+  }
+  EXPECT_EQ(flatten(*trained), flatten(*manual));
+}
+
 TEST(Trainer, EarlyStoppingRestoresTheBestWeights) {
   Data train(256, 4), val(64, 5);
   auto model = make_model();

@@ -38,6 +38,22 @@ struct Trainer::Chunks {
 
 namespace {
 
+// For a step: nobody reads the gradient of the model's input (the data), so its first layer may
+// skip computing it (Layer::set_input_gradient); the model's setting is restored afterwards.
+class NoInputGradient {
+ public:
+  explicit NoInputGradient(Layer& model) : model_(model), before_(model.input_gradient()) {
+    model.set_input_gradient(false);
+  }
+  ~NoInputGradient() { model_.set_input_gradient(before_); }
+  NoInputGradient(const NoInputGradient&) = delete;
+  NoInputGradient& operator=(const NoInputGradient&) = delete;
+
+ private:
+  Layer& model_;
+  bool before_;
+};
+
 bool is_power_of_two(std::size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // The rows of chunk c of K in a batch of m rows: [c·m/K, (c + 1)·m/K).
@@ -283,6 +299,7 @@ double Trainer::train_on_batch(ConstMatrixView x, std::span<const std::int32_t> 
 }
 
 double Trainer::step(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
+  const NoInputGradient no_input_gradient(model_);
   if (options_.schedule != nullptr && options_.schedule->unit() == ScheduleUnit::step) {
     optimizer_.set_learning_rate(options_.schedule->lr(global_step_));
   }
