@@ -50,12 +50,8 @@ void require_unit_targets(const char* op, ConstMatrixView t) {
   }
 }
 
-// σ(z) without overflow for any z.
-double sigmoid(double z) {
-  if (z >= 0.0) return 1.0 / (1.0 + std::exp(-z));
-  const double e = std::exp(z);
-  return e / (1.0 + e);
-}
+// σ(z) without overflow for any z, given e = exp(−|z|).
+double sigmoid(double z, double e) { return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e); }
 
 // ---- binary cross-entropy ---------------------------------------------------------------------
 
@@ -70,8 +66,9 @@ double bce(ConstMatrixView z, ConstMatrixView y, MatrixView* dz) {
     for (std::size_t c = 0; c < z.cols; ++c) {
       const double zi = z(r, c);
       const double yi = y(r, c);
-      total += std::fmax(zi, 0.0) - zi * yi + std::log1p(std::exp(-std::fabs(zi)));
-      if (dz != nullptr) (*dz)(r, c) = static_cast<float>((sigmoid(zi) - yi) / n);
+      const double e = std::exp(-std::fabs(zi));
+      total += std::fmax(zi, 0.0) - zi * yi + std::log1p(e);
+      if (dz != nullptr) (*dz)(r, c) = static_cast<float>((sigmoid(zi, e) - yi) / n);
     }
   }
   return total / n;
