@@ -320,7 +320,6 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
   const std::size_t w = static_cast<std::size_t>(kern.vector_width);
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const TileGrid grid = make_tile_grid(m, n, k, mr, mc, nr);
   const bool relu = ep.activation.kind == Activation::relu;
 
   auto run_panel = [&](std::size_t i_begin, std::size_t i_end, std::size_t j0, std::size_t cols) {
@@ -351,20 +350,20 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
                                            b_panel, b_rs, st);
     }
   };
-  auto run_tile = [&](std::size_t tile) {
-    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
-    const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
-    const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
-    const std::size_t j_end = std::min(n, j_begin + grid.tile_cols);
+  auto run_block = [&](std::size_t i_begin, std::size_t i_end, std::size_t j_begin, std::size_t j_end) {
     for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) run_panel(i_begin, i_end, j0, std::min(nr, j_end - j0));
     if (!activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
   };
-  const std::size_t tiles = grid.row_tiles * grid.col_tiles;
-  if (parallel) {
-    internal::parallel_for_tiles(tiles, run_tile);
-  } else {
-    for (std::size_t t = 0; t < tiles; ++t) run_tile(t);
+  if (!parallel) {  // one block: the grid's tiles are whole panels, so the panels are the same
+    run_block(0, m, 0, n);
+    return;
   }
+  const TileGrid grid = make_tile_grid(m, n, k, mr, mc, nr);
+  internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
+    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+    const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
+    run_block(i_begin, std::min(m, i_begin + grid.tile_rows), j_begin, std::min(n, j_begin + grid.tile_cols));
+  });
 }
 
 // Large products: blocks of nc columns and kc depth, each packed into panels of op(A) and op(B)

@@ -2,11 +2,12 @@
 
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 namespace simdnn {
 
-void check_view(const char* operation, const char* argument, ConstMatrixView view) {
+void throw_bad_view(const char* operation, const char* argument, ConstMatrixView view) {
   if (view.ld < view.cols) {
     throw ShapeError(std::string(operation) + ": " + argument + " has leading dimension " +
                      std::to_string(view.ld) + " smaller than its " + std::to_string(view.cols) +
@@ -16,6 +17,7 @@ void check_view(const char* operation, const char* argument, ConstMatrixView vie
     throw ShapeError(std::string(operation) + ": " + argument + " is a null " +
                      shape_string(view.rows, view.cols) + " view");
   }
+  throw std::logic_error(std::string(operation) + ": " + argument + " was reported bad but is valid");
 }
 
 Tensor::Tensor(std::size_t rows, std::size_t cols) : rows_(rows), cols_(cols) {

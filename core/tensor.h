@@ -37,8 +37,16 @@ struct MatrixView {
   operator ConstMatrixView() const { return {data, rows, cols, ld}; }
 };
 
-// Throws ShapeError unless ld >= cols and the view is non-null whenever it is non-empty.
-void check_view(const char* operation, const char* argument, ConstMatrixView view);
+// Throws ShapeError (see check_view).
+[[noreturn]] void throw_bad_view(const char* operation, const char* argument, ConstMatrixView view);
+
+// Throws ShapeError unless ld >= cols and the view is non-null whenever it is non-empty. Inline:
+// every kernel call checks its views, and a tiny GEMM's call went mostly into passing them.
+inline void check_view(const char* operation, const char* argument, ConstMatrixView view) {
+  if (view.ld < view.cols || (view.data == nullptr && view.rows != 0 && view.cols != 0)) [[unlikely]] {
+    throw_bad_view(operation, argument, view);
+  }
+}
 
 class Tensor {
  public:
