@@ -118,7 +118,11 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({1, 14, 16, 16, 3, 1, 1, 2});
   cases.push_back({7, 7, 32, 32, 3, 1, 1, 1});
   cases.push_back({2, 14, 32, 20, 3, 1, 1, 1});
-  // ... and its stride-2 form, 16 channels to 17–32 on an even width: rows of 7 and 14 outputs.
+  // 64 channels on images 4 pixels wide: 4 rows per tile (dx too in the first), 2 tiles per image
+  // and outputs a partial vector in the second.
+  cases.push_back({4, 4, 64, 64, 3, 1, 1, 1});
+  cases.push_back({8, 4, 64, 50, 3, 1, 1, 1});
+  // ... and the stride-2 form of the 16-channel case, 16 channels to 17–32 on an even width: rows of 7 and 14 outputs.
   cases.push_back({6, 14, 16, 20, 3, 2, 1, 1});
   cases.push_back({4, 28, 16, 32, 3, 2, 1, 1});
   return cases;

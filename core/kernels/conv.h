@@ -105,56 +105,65 @@ template <class Arch, int NV>
   }
 }
 
-// The row tile, for AVX-512 when the windows are 3×3 at stride 1 and padding 1 over C = 16 or 32
-// channels, with C outputs (up to 15 fewer): the ResNet's convolutions that keep their
-// shape, and their input gradients; and at stride 2 from 16 channels to 32, where each input
-// float feeds up to 2 pixels (the first downsampling of the ResNet: 14x14x16 -> 32 forward
-// 124 -> 135 GFLOP/s, Intel Xeon 6/207, 1 thread, 3 alternating runs). A tile is M consecutive pixels of one output row × NV
-// vectors of outputs; together their windows read M + 2 pixels of each of 3 input rows. So each
-// input float is broadcast once and multiplied into the (up to) 3 pixels whose windows hold it,
-// by its 3 taps' weights: per channel, 3·NV loads of w and M + 2 broadcasts feed 3·M·NV FMAs,
-// where forward_tile loads one broadcast per NV FMAs (its 16-output tile is bound by loads).
-// The windows sit S·C floats apart and w's taps C·w_ld floats apart, constants of the template,
-// so one pointer reaches all of each. Taps on the padding are left out: the padding columns at the ends
-// of the row (kLeft, kRight: the tile starts or ends its row) and the padding rows above the
-// first and below the last output row: 18 % of the products on a 7×7 image. Each output
-// sums over kh, then ci, then kw.
+// The row tile, for AVX-512 when the windows are 3×3 at stride 1 and padding 1 over C = 16, 32
+// or (on images 4 pixels wide) 64 channels, with C outputs (up to 15 fewer): the ResNet's
+// convolutions that keep their shape, and their input gradients; and at stride 2 from 16
+// channels to 32 (the ResNet's first downsampling). A tile is M consecutive pixels of one output
+// row (or R whole rows) × NV vectors of outputs; together their windows read S·(M − 1) + 3
+// pixels of each of 3 input rows. So each input float is broadcast once and multiplied into the
+// (up to 3 / S) pixels whose windows hold it, by its taps' weights: at stride 1, per channel,
+// 3·NV loads of w and M + 2 broadcasts feed 3·M·NV FMAs, where forward_tile loads one broadcast
+// per NV FMAs (its 16-output tile is bound by loads). The windows sit S·C floats apart and w's
+// taps C·w_ld floats apart, constants of the template, so one pointer per row reaches all of
+// each. Taps on the padding are left out: the padding columns at the ends of the row (kLeft,
+// kRight: the tile starts or ends its row) and, for one-row tiles, the padding rows above the
+// first and below the last output row: 18 % of the products on a 7×7 image. Each output sums
+// over kh, then ci, then kw. Measured on an Intel Xeon 6/207, 1 thread, alternating runs,
+// nominal GFLOP/s (padding taps counted): forward 28x28x16 -> 16 120 -> 146, 14x14x16 -> 16
+// 121 -> 149, 7x7x32 -> 32 147 -> 182, 14x14x16 -> 32 at stride 2 124 -> 135.
 inline constexpr std::size_t kRowKernel = 3;
 
 // Pixels [q, q + M) (in one output row, S input pixels apart) × outputs [col, col + NV·16); w
 // has LD floats a row. kLeft, kRight: the first and last input column the tile reads is padding.
-template <class Arch, int C, int LD, int S, int M, int NV, bool kLeft, bool kRight>
+// R > 1 (whole rows, M == the row's pixels): R consecutive rows at once, pixels [q, q + R·M).
+template <class Arch, int C, int LD, int S, int M, int R, int NV, bool kLeft, bool kRight>
 [[gnu::always_inline]] inline void forward_row_tile(const ConvForwardArgs& a, std::size_t q, std::size_t col,
                                                     std::size_t kh_begin, std::size_t kh_end) {
   constexpr std::size_t W = kW<Arch>;
   constexpr int K = static_cast<int>(kRowKernel);
   constexpr int kSpan = S * (M - 1) + K;  // input pixels the tile reads per row
-  V<Arch> acc[M][NV];
-  unroll<M>([&](auto i) { unroll<NV>([&](auto v) { acc[i][v] = V<Arch>(0.0f); }); });
+  V<Arch> acc[R * M][NV];
+  unroll<R * M>([&](auto i) { unroll<NV>([&](auto v) { acc[i][v] = V<Arch>(0.0f); }); });
   for (std::size_t kh = kh_begin; kh < kh_end; ++kh) {
-    const float* x = a.window.x + a.window.offsets[q] + kh * a.window.row_floats;
+    const float* x[R];
+    unroll<R>([&](auto r) { x[r] = a.window.x + a.window.offsets[q + r * M] + kh * a.window.row_floats; });
     const float* w = a.w + kh * kRowKernel * C * LD + col;  // row (kh·3 + kw)·C + ci
-    for (int ci = 0; ci < C; ++ci, ++x, w += LD) {
+    for (int ci = 0; ci < C; ++ci, w += LD) {
+      if (ci > 0) unroll<R>([&](auto r) { ++x[r]; });
       V<Arch> tap[K][NV];
       unroll<K>([&](auto kw) { unroll<NV>([&](auto v) { tap[kw][v] = V<Arch>::load_unaligned(w + kw * C * LD + v * W); }); });
-      unroll<kSpan>([&](auto j) {
-        constexpr int jj = decltype(j)::value;
-        if constexpr ((!kLeft || jj > 0) && (!kRight || jj < kSpan - 1)) {
-          const V<Arch> xj(x[jj * C]);
-          unroll<K>([&](auto kw) {
-            constexpr int o = (jj - decltype(kw)::value) / S;
-            if constexpr ((jj - decltype(kw)::value) % S == 0 && jj >= decltype(kw)::value && o < M) {
-              unroll<NV>([&](auto v) { acc[o][v] = vmath::vfma(xj, tap[kw][v], acc[o][v]); });
-            }
-          });
-        }
+      unroll<R>([&](auto r) {
+        unroll<kSpan>([&](auto j) {
+          constexpr int jj = decltype(j)::value;
+          if constexpr ((!kLeft || jj > 0) && (!kRight || jj < kSpan - 1)) {
+            const V<Arch> xj(x[r][jj * C]);
+            unroll<K>([&](auto kw) {
+              constexpr int o = (jj - decltype(kw)::value) / S;
+              if constexpr ((jj - decltype(kw)::value) % S == 0 && jj >= decltype(kw)::value && o < M) {
+                unroll<NV>([&](auto v) {
+                  acc[r * M + o][v] = vmath::vfma(xj, tap[kw][v], acc[r * M + o][v]);
+                });
+              }
+            });
+          }
+        });
       });
     }
   }
   const std::size_t n_valid = a.out_channels - col < NV * W ? a.out_channels - col : NV * W;
-  store_tile<Arch, M, NV>(acc, {.c = a.y + q * a.out_channels + col,
+  store_tile<Arch, R * M, NV>(acc, {.c = a.y + q * a.out_channels + col,
                                 .ldc = a.out_channels,
-                                .m_valid = M,
+                                .m_valid = R * M,
                                 .n_valid = n_valid,
                                 .bias = a.bias == nullptr ? nullptr : a.bias + col});
 }
@@ -162,19 +171,28 @@ template <class Arch, int C, int LD, int S, int M, int NV, bool kLeft, bool kRig
 // Every output row, in tiles of M pixels (the row is M or 2·M pixels). Stride 1: the rows above
 // the first and below the last output row, and the columns beside the row, are padding. Stride 2
 // (an even input width): only the first row and column are; the last ones read are the image's.
-template <class Arch, int C, int LD, int S, int M, int NV>
+// R > 1: R rows of M pixels per tile (height a multiple of R), every window row computed.
+template <class Arch, int C, int LD, int S, int M, int NV, int R = 1>
 void forward_rows(const ConvForwardArgs& a) {
   const std::size_t width = a.window.row_pixels, height = a.window.image_rows;
+  if constexpr (R > 1) {
+    for (std::size_t q = 0; q < a.window.pixels; q += R * M) {
+      for (std::size_t col = 0; col < a.out_channels; col += NV * kW<Arch>) {
+        forward_row_tile<Arch, C, LD, S, M, R, NV, true, S == 1>(a, q, col, 0, kRowKernel);
+      }
+    }
+    return;
+  }
   for (std::size_t q = 0; q < a.window.pixels; q += width) {
     const std::size_t oh = q / width % height;
     const std::size_t kh_begin = oh == 0 ? 1 : 0;
     const std::size_t kh_end = S == 1 && oh + 1 == height ? kRowKernel - 1 : kRowKernel;
     for (std::size_t col = 0; col < a.out_channels; col += NV * kW<Arch>) {
       if (width == M) {
-        forward_row_tile<Arch, C, LD, S, M, NV, true, S == 1>(a, q, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, LD, S, M, 1, NV, true, S == 1>(a, q, col, kh_begin, kh_end);
       } else {
-        forward_row_tile<Arch, C, LD, S, M, NV, true, false>(a, q, col, kh_begin, kh_end);
-        forward_row_tile<Arch, C, LD, S, M, NV, false, S == 1>(a, q + M, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, LD, S, M, 1, NV, true, false>(a, q, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, LD, S, M, 1, NV, false, S == 1>(a, q + M, col, kh_begin, kh_end);
       }
     }
   }
@@ -182,9 +200,13 @@ void forward_rows(const ConvForwardArgs& a) {
 
 // Runs the row tile if it applies to a (see above), else returns false. The tile widths: 14
 // pixels for one vector of outputs, 7 for two (28 and 14 accumulators; 28 pixels took 16 %
-// longer at 28×28×16, where GCC spilled). Not for 64 channels on 4×4 images: 4 pixels × 4 vectors
-// (16 accumulators and 12 weight vectors) spilled the weights and ran 1.3× slower than
-// forward_tile, 4 × 2 (8 accumulators, each fed 3 dependent FMAs per channel) 1.5× slower.
+// longer at 28×28×16, where GCC spilled). 64 channels on images 4 pixels wide: 4 rows of 4
+// pixels × one vector per tile (16 accumulators, 3 weight vectors): forward 4x4x64 -> 64 124 ->
+// 147 nominal GFLOP/s, backward 119 -> 126 (Intel Xeon 6/207, 1 thread, medians of 7 alternating
+// runs on a noisy VM),
+// where one row × 4 vectors spilled the weights (1.3× slower than forward_tile), one row × 2
+// vectors waited on its 8 accumulators' dependent FMAs (1.5× slower) and 2 rows × 2 vectors
+// gained nothing.
 template <class Arch>
 bool forward_by_rows(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
@@ -207,6 +229,10 @@ bool forward_by_rows(const ConvForwardArgs& a) {
     case 32:
       if (!fits(7)) return false;
       forward_rows<Arch, 32, 32, 1, 7, 2>(a);
+      return true;
+    case 64:
+      if (g.row_pixels != 4 || g.image_rows % 4 != 0) return false;
+      forward_rows<Arch, 64, 64, 1, 4, 1, 4>(a);
       return true;
     default:
       return false;
