@@ -41,9 +41,9 @@ struct ConvWindow {
 //   forward:     w is k²·C rows of w_ld floats, w_ld a multiple of the vector width and >= C_out,
 //                columns past C_out zero; the sum runs over t then ci in order, except on
 //                AVX-512 for 3×3 windows at padding 1, stride 1 over 16 or 32 channels (64 on
-//                images 4 wide) with as many outputs, or stride 2 from 16 channels to 32 (kernels/conv.h, the row
-//                tile), where it runs over kh, then ci, then kw, and leaves out taps that fall
-//                on the padding.
+//                images 4 wide) with as many outputs, or stride 2 from 16 channels to 32
+//                (kernels/conv.h, the row tile), where it runs over kh, then ci, then kw, and
+//                leaves out taps that fall on the padding.
 //   forward_dot: for few output channels (C_out ≤ vector_floats / 2, k·C a multiple of the
 //                vector width): w is C_out rows of w_ld >= k²·C floats, row co = column co of the
 //                above; each lane sums every vector-width-th term, then the lanes are added.

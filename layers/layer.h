@@ -18,8 +18,8 @@
 // may be called again for the same forward (the gradients then add up once more).
 // set_input_gradient(false) says that nobody reads dL/dx (a trainer says it of its model, whose
 // input is the data): Dense and Conv2D then skip that product and backward() returns an empty
-// view; containers pass it to their first child; other layers compute dL/dx anyway. The
-// parameter gradients are the same bits either way.
+// view; a Sequential passes it to its first child; other layers (residual and dense blocks
+// among them) compute dL/dx anyway. The parameter gradients are the same bits either way.
 //
 // Inputs are not copied: a layer keeps the view it was given in forward() and reads it again in
 // backward(), so the caller must keep the input alive and unchanged until backward() returns
@@ -119,12 +119,12 @@ class Layer {
   // without such state keep these defaults. Containers pass the calls to their children (the
   // trainer walks children() itself), and a layer that hides a child (BatchNorm2D) forwards them.
   virtual void begin_slice(std::size_t /*first_row*/) {}
-
-  // Whether backward() must return dL/dx (see "Gradients" above); true unless set otherwise.
-  virtual void set_input_gradient(bool needed) { input_gradient_ = needed; }
-  bool input_gradient() const { return input_gradient_; }
   virtual std::vector<Tensor*> slice_statistics() { return {}; }
   virtual void end_step() {}
+
+  // Whether backward() must return dL/dx (see "Gradients" above); true unless set otherwise.
+  void set_input_gradient(bool needed) { input_gradient_ = needed; }
+  bool input_gradient() const { return input_gradient_; }
 
  protected:
   // How messages name this layer: kind() and the quoted name, or kind() alone when unnamed.

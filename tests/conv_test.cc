@@ -122,7 +122,8 @@ std::vector<ConvCase> conv_cases() {
   // and outputs a partial vector in the second.
   cases.push_back({4, 4, 64, 64, 3, 1, 1, 1});
   cases.push_back({8, 4, 64, 50, 3, 1, 1, 1});
-  // ... and the stride-2 form of the 16-channel case, 16 channels to 17–32 on an even width: rows of 7 and 14 outputs.
+  // ... and the stride-2 form of the 16-channel case, 16 channels to 17–32 on an even width:
+  // rows of 7 and 14 outputs.
   cases.push_back({6, 14, 16, 20, 3, 2, 1, 1});
   cases.push_back({4, 28, 16, 32, 3, 2, 1, 1});
   return cases;
@@ -312,8 +313,8 @@ TEST(Conv, SkipsTheInputGradientWhenNobodyReadsIt) {
     zero_grad(without);
     EXPECT_EQ(with.backward(dy.cview()).rows, c.batch);
     EXPECT_EQ(without.backward(dy.cview()).data, nullptr);
-    for (std::size_t i = 0; i < with.weight_grad().size(); ++i) ASSERT_EQ(without.weight_grad().data()[i], with.weight_grad().data()[i]);
-    for (std::size_t i = 0; i < with.bias_grad().size(); ++i) ASSERT_EQ(without.bias_grad().data()[i], with.bias_grad().data()[i]);
+    testing::expect_same_values(with.weight_grad(), without.weight_grad(), "weight gradient");
+    testing::expect_same_values(with.bias_grad(), without.bias_grad(), "bias gradient");
   }
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <simdnn/core/isa.h>
+#include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
 
 namespace simdnn::testing {
@@ -64,6 +65,12 @@ class ScopedThreads {
  private:
   int saved_;
 };
+
+// Asserts that got holds the values of expected, element for element (`what` names them).
+inline void expect_same_values(const Tensor& expected, const Tensor& got, const char* what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (std::size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(got.data()[i], expected.data()[i]) << what << " " << i;
+}
 
 // Expects call() to throw std::invalid_argument (or a subclass) whose message contains every
 // string of `parts`; `what` names the case in failure messages.

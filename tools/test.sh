@@ -93,8 +93,8 @@ qemu_run() {  # qemu_run CPU ISA
   # Bit identity across thread counts is a property of how work is split, not of the instruction
   # set: it is tested natively on every ISA the host has, and here it was most of the emulated
   # time (on an Intel host, qemu emulates FMA in software: the three largest such tests took
-  # about 730 of the 920 CPU-seconds of the Haswell run). The kernels those tests reach also run here
-  # in the per-ISA and gradient tests, which is what catches an instruction the CPU lacks.
+  # about 730 of the 920 CPU-seconds of the Haswell run). The kernels those tests reach also run
+  # here in the per-ISA and gradient tests, which is what catches an instruction the CPU lacks.
   local skip=":*BitIdentical*Thread*" filter
   [[ $isa == sse2 ]] || skip+=":*/sse2"
   logs=$(mktemp -d) || return 1

@@ -203,10 +203,9 @@ void forward_rows(const ConvForwardArgs& a) {
 // longer at 28×28×16, where GCC spilled). 64 channels on images 4 pixels wide: 4 rows of 4
 // pixels × one vector per tile (16 accumulators, 3 weight vectors): forward 4x4x64 -> 64 124 ->
 // 147 nominal GFLOP/s, backward 119 -> 126 (Intel Xeon 6/207, 1 thread, medians of 7 alternating
-// runs on a noisy VM),
-// where one row × 4 vectors spilled the weights (1.3× slower than forward_tile), one row × 2
-// vectors waited on its 8 accumulators' dependent FMAs (1.5× slower) and 2 rows × 2 vectors
-// gained nothing.
+// runs on a noisy VM), where one row × 4 vectors spilled the weights (1.3× slower than
+// forward_tile), one row × 2 vectors waited on its 8 accumulators' dependent FMAs (1.5× slower)
+// and 2 rows × 2 vectors gained nothing.
 template <class Arch>
 bool forward_by_rows(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
@@ -397,8 +396,7 @@ void weight_grad(const ConvWeightGradArgs& a) {
   }
 }
 
-// dst[0..n) += the tile row's lanes (a partial last vector through the GEMM store's masked
-// load_first / store_first).
+// dst[0..n) += the tile row's lanes (a partial last vector through kernels/masked.h).
 template <class Arch, int NV>
 [[gnu::always_inline]] inline void add_row(const V<Arch> (&acc)[NV], float* dst, std::size_t n) {
   constexpr std::size_t W = kW<Arch>;

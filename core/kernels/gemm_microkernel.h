@@ -11,13 +11,9 @@
 // accumulator's FMAs does not change, nor do the results.
 #pragma once
 
-#include <immintrin.h>
-
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
-#include <cstring>
-#include <type_traits>
 
 #include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/kernels/masked.h>
