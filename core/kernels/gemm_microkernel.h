@@ -14,6 +14,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
+#include <limits>
 
 #include <simdnn/core/gemm_kernels.h>
 #include <simdnn/core/kernels/masked.h>
@@ -35,45 +36,71 @@ template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv 
 // does not depend on whether its tile lies at an edge. (They went through a scalar loop before,
 // which was a tenth of the strided kernel's time in the notebook's training, whose widths 20 and
 // 1 leave edges in every product.)
-template <class Arch, int MR, int NV>
-[[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
-                                              const internal::GemmTileStore& st) {
+// Only beta branches, once per tile: C must not be read when beta is 0 (it may hold NaN). The
+// rest is the same arithmetic for every tile, exact where a term is absent: a missing bias adds
+// -0 (x + -0 is x for every x, -0 and NaN included), no ReLU takes max(-inf, x), and alpha 1
+// multiplies exactly. The bias vectors are loaded once per tile, not once per row. With a branch
+// per vector and the tile's fields reloaded after every store (C might alias them), the store
+// was about a fifth of the strided kernel's instructions at the notebook's k of 16-64.
+template <class Arch, int MR, int NV, bool kAccumulate>
+[[gnu::always_inline]] inline void store_tile_as(const FloatVec<Arch> (&acc)[MR][NV],
+                                                 const internal::GemmTileStore& st) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
-  const V alpha(st.alpha);
-  const V beta(st.beta);
-  const V zero(0.0f);
-  auto finish = [&](V v, const float* c, const float* bias, auto load) __attribute__((always_inline)) {
-    v *= alpha;
-    if (st.beta != 0.0f) v = vmath::vfma(beta, load(c), v);
-    if (bias != nullptr) v += load(bias);
-    if (st.relu) v = xsimd::max(zero, v);  // max(0, NaN) is NaN: NaN propagates
-    return v;
+  float* const c = st.c;
+  const std::size_t ldc = st.ldc, m_valid = st.m_valid, n_valid = st.n_valid;
+  const V alpha(st.alpha), beta(st.beta);
+  const V floor(st.relu ? 0.0f : -std::numeric_limits<float>::infinity());
+  const bool full = m_valid == static_cast<std::size_t>(MR) && n_valid == static_cast<std::size_t>(NV * W);
+  // Lanes of column vector j inside C (0 for a vector wholly outside).
+  auto lanes = [&](int j) __attribute__((always_inline)) {
+    const std::size_t col = static_cast<std::size_t>(j) * W;
+    return col >= n_valid ? std::size_t{0} : (n_valid - col < static_cast<std::size_t>(W) ? n_valid - col : W);
   };
-  if (st.m_valid == static_cast<std::size_t>(MR) && st.n_valid == static_cast<std::size_t>(NV * W)) {
-    auto load = [](const float* p) __attribute__((always_inline)) { return V::load_unaligned(p); };
+  V bias[NV];
+  unroll<NV>([&](auto j) __attribute__((always_inline)) {
+    if (st.bias == nullptr) {
+      bias[j] = V(-0.0f);
+    } else {
+      bias[j] = full ? V::load_unaligned(st.bias + j * W) : load_first<Arch>(st.bias + j * W, lanes(j));
+    }
+  });
+  auto finish = [&](V v, V b, auto c_value) __attribute__((always_inline)) {
+    v *= alpha;
+    if constexpr (kAccumulate) v = vmath::vfma(beta, c_value(), v);
+    return xsimd::max(floor, v + b);  // max(floor, NaN) is NaN: NaN propagates
+  };
+  if (full) {
     unroll<MR>([&](auto i) __attribute__((always_inline)) {
-      float* row = st.c + i * st.ldc;
+      float* row = c + i * ldc;
       unroll<NV>([&](auto j) __attribute__((always_inline)) {
-        const float* bias = st.bias != nullptr ? st.bias + j * W : nullptr;
-        finish(acc[i][j], row + j * W, bias, load).store_unaligned(row + j * W);
+        auto c_value = [&] __attribute__((always_inline)) { return V::load_unaligned(row + j * W); };
+        finish(acc[i][j], bias[j], c_value).store_unaligned(row + j * W);
       });
     });
     return;
   }
   // always_inline: left to itself GCC calls each row's lambda, which moves the tile to memory.
   unroll<MR>([&](auto i) __attribute__((always_inline)) {
-    if (static_cast<std::size_t>(i) >= st.m_valid) return;
-    float* row = st.c + i * st.ldc;
+    if (static_cast<std::size_t>(i) >= m_valid) return;
+    float* row = c + i * ldc;
     unroll<NV>([&](auto j) __attribute__((always_inline)) {
-      const std::size_t col = static_cast<std::size_t>(j) * W;
-      if (col >= st.n_valid) return;
-      const std::size_t n = st.n_valid - col < static_cast<std::size_t>(W) ? st.n_valid - col : W;
-      auto load = [n](const float* p) __attribute__((always_inline)) { return load_first<Arch>(p, n); };
-      const float* bias = st.bias != nullptr ? st.bias + col : nullptr;
-      store_first<Arch>(row + col, finish(acc[i][j], row + col, bias, load), n);
+      const std::size_t n = lanes(j);
+      if (n == 0) return;
+      auto c_value = [&] __attribute__((always_inline)) { return load_first<Arch>(row + j * W, n); };
+      store_first<Arch>(row + j * W, finish(acc[i][j], bias[j], c_value), n);
     });
   });
+}
+
+template <class Arch, int MR, int NV>
+[[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
+                                              const internal::GemmTileStore& st) {
+  if (st.beta != 0.0f) {
+    store_tile_as<Arch, MR, NV, true>(acc, st);
+  } else {
+    store_tile_as<Arch, MR, NV, false>(acc, st);
+  }
 }
 
 // Strided A (any a_rs, a_cs); computes exactly MR rows.
