@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/parallel.h>
@@ -92,15 +93,35 @@ void fill_range(const internal::RandomKernels& kernels, float* out, std::uint64_
   }
 }
 
-template <class Make>
-void fill_span(const internal::RandomKernels& kernels, std::span<float> out, std::uint64_t seed,
-               std::uint64_t stream, const Make& make, std::uint64_t first = 0) {
-  const std::size_t n = out.size();
+// Calls run(index, count) for runs of logical indices i = r·cols + c that cover [0, rows·cols), in
+// parallel over chunks of kRandomFillChunk indices: a chunk is one run when `whole_chunks` (the
+// views are contiguous, so a run may cross row ends), else one run per row segment.
+template <class Run>
+void for_runs(std::size_t rows, std::size_t cols, bool whole_chunks, const Run& run) {
+  const std::size_t n = rows * cols;
   const std::size_t chunks = (n + internal::kRandomFillChunk - 1) / internal::kRandomFillChunk;
   internal::parallel_for_tiles(chunks, [&](std::size_t chunk) {
-    const std::size_t begin = chunk * internal::kRandomFillChunk;
-    const std::size_t count = std::min(internal::kRandomFillChunk, n - begin);
-    fill_range(kernels, out.data() + begin, first + begin, count, seed, stream, make);
+    std::size_t index = chunk * internal::kRandomFillChunk;
+    const std::size_t end = std::min(n, index + internal::kRandomFillChunk);
+    while (index < end) {
+      const std::size_t count = whole_chunks ? end - index : std::min(cols - index % cols, end - index);
+      run(index, count);
+      index += count;
+    }
+  });
+}
+
+// The address of logical element i = r·cols + c of v.
+template <class View>
+auto element(const View& v, std::size_t i) {
+  return v.data + (i / v.cols) * v.ld + i % v.cols;
+}
+
+template <class Make>
+void fill_span(const internal::RandomKernels& kernels, std::span<float> out, std::uint64_t seed,
+               std::uint64_t stream, const Make& make) {
+  for_runs(1, out.size(), true, [&](std::size_t index, std::size_t count) {
+    fill_range(kernels, out.data() + index, index, count, seed, stream, make);
   });
 }
 
@@ -110,25 +131,8 @@ void fill_view(const char* function, MatrixView out, std::uint64_t seed, std::ui
   check_view(function, "out", out);
   if (out.rows == 0 || out.cols == 0) return;
   const internal::RandomKernels& kernels = internal::random_kernels(active_isa());  // once per call
-  if (out.ld == out.cols) {
-    fill_span(kernels, std::span<float>(out.data, out.rows * out.cols), seed, stream, make, first);
-    return;
-  }
-  // Chunks of logical indices r·cols + c, each written row segment by row segment.
-  const std::size_t n = out.rows * out.cols;
-  const std::size_t chunks = (n + internal::kRandomFillChunk - 1) / internal::kRandomFillChunk;
-  internal::parallel_for_tiles(chunks, [&](std::size_t chunk) {
-    std::size_t index = chunk * internal::kRandomFillChunk;
-    const std::size_t end = std::min(n, index + internal::kRandomFillChunk);
-    std::size_t r = index / out.cols;
-    std::size_t c = index % out.cols;
-    while (index < end) {
-      const std::size_t count = std::min(out.cols - c, end - index);
-      fill_range(kernels, out.row(r) + c, first + index, count, seed, stream, make);
-      index += count;
-      ++r;
-      c = 0;
-    }
+  for_runs(out.rows, out.cols, out.ld == out.cols, [&](std::size_t index, std::size_t count) {
+    fill_range(kernels, element(out, index), first + index, count, seed, stream, make);
   });
 }
 
@@ -237,6 +241,56 @@ void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t s
 void fill_bernoulli_at(MatrixView out, std::uint64_t first, float p, std::uint64_t seed,
                        std::uint64_t stream, float value) {
   fill_view("fill_bernoulli_at", out, seed, stream, bernoulli_maker("fill_bernoulli_at", p, value), first);
+}
+
+namespace {
+
+void require_keep_bytes(const char* function, std::size_t have, ConstMatrixView x) {
+  if (have < x.rows * x.cols) {
+    throw std::invalid_argument(std::string(function) + ": keep must hold at least " + std::to_string(x.rows * x.cols) +
+                                " bytes (x is " + shape_string(x.rows, x.cols) + "), got " + std::to_string(have));
+  }
+}
+
+void check_dropout_views(const char* function, ConstMatrixView x, MatrixView y, std::size_t keep_bytes, float scale) {
+  check_view(function, "x", x);
+  check_view(function, "y", y);
+  if (y.rows != x.rows || y.cols != x.cols) {
+    throw std::invalid_argument(std::string(function) + ": y must have x's shape " + shape_string(x.rows, x.cols) +
+                                ", got " + shape_string(y.rows, y.cols));
+  }
+  require_keep_bytes(function, keep_bytes, x);
+  require_finite(function, "scale", scale);
+}
+
+}  // namespace
+
+void dropout_forward(ConstMatrixView x, MatrixView y, std::span<std::uint8_t> keep, std::uint64_t first,
+                     float keep_probability, float scale, std::uint64_t seed, std::uint64_t stream) {
+  constexpr const char* function = "dropout_forward";
+  check_dropout_views(function, x, y, keep.size(), scale);
+  if (!(keep_probability >= 0.0f && keep_probability <= 1.0f)) {
+    bad_argument(function, "keep_probability must be in [0, 1]", keep_probability);
+  }
+  const std::uint64_t threshold = bernoulli_maker(function, keep_probability, scale).word_threshold;
+  if (x.rows == 0 || x.cols == 0) return;
+  const internal::RandomKernels& kernels = internal::random_kernels(active_isa());
+  const internal::DenormalScope denormals;
+  for_runs(x.rows, x.cols, x.ld == x.cols && y.ld == y.cols, [&](std::size_t index, std::size_t count) {
+    kernels.dropout(seed, stream, first + index, threshold, scale, element(x, index), element(y, index),
+                    keep.data() + index, count);
+  });
+}
+
+void apply_dropout_mask(ConstMatrixView x, std::span<const std::uint8_t> keep, float scale, MatrixView y) {
+  constexpr const char* function = "apply_dropout_mask";
+  check_dropout_views(function, x, y, keep.size(), scale);
+  if (x.rows == 0 || x.cols == 0) return;
+  const internal::RandomKernels& kernels = internal::random_kernels(active_isa());
+  const internal::DenormalScope denormals;
+  for_runs(x.rows, x.cols, x.ld == x.cols && y.ld == y.cols, [&](std::size_t index, std::size_t count) {
+    kernels.apply_keep(element(x, index), keep.data() + index, scale, element(y, index), count);
+  });
 }
 
 std::uint32_t Rng::next_u32() {

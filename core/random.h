@@ -66,6 +66,19 @@ void fill_bernoulli(MatrixView out, float p, std::uint64_t seed, std::uint64_t s
 void fill_bernoulli_at(MatrixView out, std::uint64_t first, float p, std::uint64_t seed,
                        std::uint64_t stream, float value = 1.0f);
 
+// Inverted dropout's forward pass in one sweep. Element i of x (logical position r·cols + c) is
+// kept where element first + i of fill_bernoulli_at(·, first, keep_probability, seed, stream) is a
+// hit: there keep[i] = 1 and y = x·scale, elsewhere keep[i] = 0 and y = x·0. These are exactly
+// the bits of that fill with value = scale followed by y = x ⊙ mask, but the mask is never
+// written as floats (a byte per element instead of 4, and one pass instead of three).
+// keep must hold at least rows·cols bytes; y must have x's shape and may be x itself. Requires
+// keep_probability in [0, 1] and a finite scale.
+void dropout_forward(ConstMatrixView x, MatrixView y, std::span<std::uint8_t> keep, std::uint64_t first,
+                     float keep_probability, float scale, std::uint64_t seed, std::uint64_t stream);
+// y = x ⊙ (keep ? scale : 0), keep as dropout_forward wrote it (any nonzero byte keeps):
+// dropout's backward pass, or its forward with a given mask. y may be x itself.
+void apply_dropout_mask(ConstMatrixView x, std::span<const std::uint8_t> keep, float scale, MatrixView y);
+
 // A sequential generator for the few draws that are naturally serial (shuffling the sample order
 // for mini-batches, picking a validation split). It walks the word sequence of (seed, stream)
 // from word `position`: the first next_u32() of Rng(seed, stream) is the word that element 0 of a

@@ -37,6 +37,12 @@ struct RandomKernels {
   // 0 gives all zeros, 2^32 all `value`): fill_bernoulli's elements, the words never stored.
   void (*bernoulli)(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
                     std::uint64_t threshold, float value, float* out, std::size_t n);
+  // Dropout in one sweep: with v_i bernoulli's element i (value or 0), y[i] = x[i]·v_i and
+  // keep[i] = 1 if v_i is a hit, else 0, i < n. x and y may be the same array.
+  void (*dropout)(std::uint64_t seed, std::uint64_t stream, std::uint64_t first, std::uint64_t threshold,
+                  float value, const float* x, float* y, std::uint8_t* keep, std::size_t n);
+  // y[i] = x[i]·(keep[i] != 0 ? value : 0), i < n: the same mask applied again.
+  void (*apply_keep)(const float* x, const std::uint8_t* keep, float value, float* y, std::size_t n);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not

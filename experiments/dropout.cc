@@ -43,7 +43,7 @@ void dropout_demo(Experiment& e) {
   for (std::size_t c = 0; c < kCols; ++c) columns.push_back("n" + std::to_string(c));
   e.csv("activations", columns, matrix_rows(x.cview()));
   e.csv("dropped", columns, matrix_rows(y));
-  e.csv("mask", columns, matrix_rows(layer.mask()));
+  e.csv("mask", columns, matrix_rows(layer.mask().cview()));
   Panel a = line_panel("activations X (10 samples × 20 units)", "unit", "sample", false);
   a.image_csv = "activations";
   a.image_style = "signed";
@@ -67,14 +67,15 @@ void dropout_demo(Experiment& e) {
   for (float p : {0.1f, 0.3f, 0.5f}) {
     Dropout d(cols, p, DropoutOptions{e.seed(), stream++});
     const ConstMatrixView out = d.forward(big.cview(), Mode::train);
+    const Tensor mask = d.mask();
     std::size_t kept = 0;
     double out_sum = 0.0, scale = 0.0;
     for (std::size_t r = 0; r < rows; ++r) {
       for (std::size_t c = 0; c < cols; ++c) {
         out_sum += out(r, c);
-        if (d.mask()(r, c) != 0.0f) {
+        if (mask(r, c) != 0.0f) {
           ++kept;
-          scale = d.mask()(r, c);
+          scale = mask(r, c);
         }
       }
     }

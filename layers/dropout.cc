@@ -56,27 +56,32 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
   if (!slice_first_row_) set_step(step + 1);
   rows_ = m;
   if (p_ > 0.0f) {
-    const MatrixView mask = reserve_rows(mask_, m, width_);
-    const float keep_scale = 1.0f / (1.0f - p_);
+    if (keep_.size() < m * width_) keep_.resize(m * width_);  // grows to the largest batch, then stays
+    const std::span<std::uint8_t> keep(keep_.data(), m * width_);
     if (!fixed_keep_.empty()) {
       if (fixed_keep_.rows() != m) {
         throw ShapeError(label() + ": input is " + shape_string(m, x.cols) +
                          " but the test mask is " +
                          shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
       }
-      for (std::size_t i = 0; i < m * width_; ++i) {
-        mask.data[i] = fixed_keep_.data()[i] != 0.0f ? keep_scale : 0.0f;
-      }
+      for (std::size_t i = 0; i < m * width_; ++i) keep[i] = fixed_keep_.data()[i] != 0.0f ? 1 : 0;
+      apply_dropout_mask(x, keep, keep_scale(), y);
     } else {
       const std::uint64_t first = slice_first_row_.value_or(0) * width_;
-      fill_bernoulli_at(mask, first, 1.0f - p_, seed_, substream(stream_, step), keep_scale);
+      dropout_forward(x, y, keep, first, 1.0f - p_, keep_scale(), seed_, substream(stream_, step));
     }
-    internal::multiply_views(x, mask, y);
   } else {
     internal::copy_view(x, y);
   }
   trained_forward_ = true;
   return y;
+}
+
+Tensor Dropout::mask() const {
+  Tensor scaled(rows_, width_);
+  const float value = p_ > 0.0f ? keep_scale() : 1.0f;
+  for (std::size_t i = 0; i < rows_ * width_; ++i) scaled.data()[i] = p_ == 0.0f || keep_[i] != 0 ? value : 0.0f;
+  return scaled;
 }
 
 void Dropout::end_step() {
@@ -90,7 +95,7 @@ ConstMatrixView Dropout::backward(ConstMatrixView dy) {
   check_output_grad(dy, rows_);
   const MatrixView dx = reserve_rows(dx_, rows_, width_);
   if (p_ > 0.0f) {
-    internal::multiply_views(dy, ConstMatrixView{mask_.data(), rows_, width_, width_}, dx);
+    apply_dropout_mask(dy, std::span<const std::uint8_t>(keep_.data(), rows_ * width_), keep_scale(), dx);
   } else {
     internal::copy_view(dy, dx);
   }

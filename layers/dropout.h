@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/layer.h>
@@ -61,8 +62,9 @@ class Dropout : public Layer {
   void set_mask_for_testing(const Tensor& keep);
   void clear_mask_for_testing() { fixed_keep_ = Tensor(); }
 
-  // The scaled mask (0 or 1/(1 − p)) of the last train-mode forward: rows x width.
-  ConstMatrixView mask() const { return {mask_.data(), rows_, width_, width_}; }
+  // The scaled mask (0 or 1/(1 − p); all 1 for p = 0) of the last train-mode forward, rows x width,
+  // made on request: the layer keeps it as one byte per element (core/random.h, dropout_forward).
+  Tensor mask() const;
 
  private:
   std::size_t width_;
@@ -71,7 +73,10 @@ class Dropout : public Layer {
   std::uint64_t stream_;
   Tensor step_bits_ = Tensor(1, 2);  // the step counter, bit for bit (see above)
   Tensor fixed_keep_;
-  Tensor mask_, y_, dx_;
+  float keep_scale() const { return 1.0f / (1.0f - p_); }
+
+  std::vector<std::uint8_t> keep_;  // 1 where the last train-mode forward kept the element
+  Tensor y_, dx_;
   std::size_t rows_ = 0;
   std::optional<std::size_t> slice_first_row_;  // set between begin_slice() and end_step()
   bool trained_forward_ = false;

@@ -382,16 +382,17 @@ TEST(Dropout, MaskScalesSurvivorsAndMatchesTheBernoulliFill) {
   Tensor keep(20, 50);
   fill_bernoulli(keep.view(), 1.0f - p, 11, substream(4, 6));
   const float scale = 1.0f / (1.0f - p);
+  const Tensor mask = drop.mask();
   for (std::size_t r = 0; r < 20; ++r) {
     for (std::size_t c = 0; c < 50; ++c) {
       EXPECT_EQ(y(r, c), keep(r, c) != 0.0f ? x(r, c) * scale : 0.0f);
-      EXPECT_EQ(drop.mask()(r, c), keep(r, c) != 0.0f ? scale : 0.0f);
+      EXPECT_EQ(mask(r, c), keep(r, c) != 0.0f ? scale : 0.0f);
     }
   }
   const Tensor dy = random_matrix(20, 50, 2);
   const ConstMatrixView dx = drop.backward(dy.cview());
   for (std::size_t r = 0; r < 20; ++r) {
-    for (std::size_t c = 0; c < 50; ++c) EXPECT_EQ(dx(r, c), dy(r, c) * drop.mask()(r, c));
+    for (std::size_t c = 0; c < 50; ++c) EXPECT_EQ(dx(r, c), dy(r, c) * mask(r, c));
   }
 }
 

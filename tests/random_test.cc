@@ -55,13 +55,22 @@ class ThreadCountGuard {
   int saved_;
 };
 
-std::string error_of(void (*f)()) {
+template <class F>
+std::string error_of(const F& f) {
   try {
     f();
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
   return "no exception";
+}
+
+
+// n floats uniform in [lo, hi), from Philox (fixed per seed).
+std::vector<float> random_floats(std::size_t n, float lo, float hi, unsigned seed) {
+  std::vector<float> v(n);
+  fill_uniform(std::span<float>(v), lo, hi, seed, 1);
+  return v;
 }
 
 // --- Philox -------------------------------------------------------------------------------------
@@ -681,6 +690,113 @@ TEST(Rng, ShuffleIsUniformOverSmallPermutations) {
     ++counts[items[0] * 2 + (items[1] > items[2] ? 1 : 0)];
   }
   for (int c : counts) EXPECT_NEAR(c, 10'000, 460);
+}
+
+
+// --- Dropout in one sweep -----------------------------------------------------------------------
+
+// The dropout kernel against the scalar generator's words on every ISA: y = x·v and keep = hit,
+// with v bernoulli's element, for every starting word and length, nothing written outside.
+TEST_P(PhiloxKernels, DropoutIsBernoulliTimesXAndItsHits) {
+  const internal::RandomKernels& k = internal::random_kernels(GetParam());
+  constexpr std::uint64_t kAll = std::uint64_t{1} << 32;
+  const std::uint64_t thresholds[] = {0, 1, 0x4CCCCCCDu, kAll / 2, kAll - 1, kAll};
+  const auto& [seed, stream] = kSeedStreams[1];
+  for (std::uint64_t threshold : thresholds) {
+    for (std::uint64_t first : first_words()) {
+      for (std::size_t n : lengths()) {
+        std::vector<float> x = random_floats(n + 2, -3.0f, 3.0f, static_cast<unsigned>(n));
+        if (n > 3) x[3] = -std::numeric_limits<float>::infinity();  // dropped: inf·0 is NaN, as x ⊙ mask gives
+        std::vector<float> y(n + 2, -7.0f);
+        std::vector<std::uint8_t> keep(n + 2, 9);
+        const float value = n % 2 == 0 ? 2.0f : 1.25f;
+        k.dropout(seed, stream, first, threshold, value, x.data() + 1, y.data() + 1, keep.data() + 1, n);
+        ASSERT_EQ(y[0], -7.0f);
+        ASSERT_EQ(y[n + 1], -7.0f);
+        ASSERT_EQ(keep[0], 9);
+        ASSERT_EQ(keep[n + 1], 9);
+        for (std::size_t i = 0; i < n; ++i) {
+          const bool hit = reference_word(seed, stream, first + i) < threshold;
+          const float expected = x[i + 1] * (hit ? value : 0.0f);
+          ASSERT_EQ(keep[i + 1], hit ? 1 : 0) << "threshold " << threshold << " first " << first << " n " << n << " i " << i;
+          ASSERT_EQ(std::memcmp(&y[i + 1], &expected, sizeof expected), 0)
+              << "threshold " << threshold << " first " << first << " n " << n << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PhiloxKernels, ApplyKeepMultipliesByValueOrZero) {
+  const internal::RandomKernels& k = internal::random_kernels(GetParam());
+  for (std::size_t n : lengths()) {
+    std::vector<float> x = random_floats(n + 2, -3.0f, 3.0f, static_cast<unsigned>(n + 1));
+    std::vector<std::uint8_t> keep(n + 2);
+    for (std::size_t i = 0; i < keep.size(); ++i) keep[i] = static_cast<std::uint8_t>((i * 7 + n) % 3 == 0 ? 0 : i % 5 + 1);
+    std::vector<float> y(n + 2, -7.0f);
+    k.apply_keep(x.data() + 1, keep.data() + 1, 1.5f, y.data() + 1, n);
+    ASSERT_EQ(y[0], -7.0f);
+    ASSERT_EQ(y[n + 1], -7.0f);
+    for (std::size_t i = 1; i <= n; ++i) {
+      const float expected = x[i] * (keep[i] != 0 ? 1.5f : 0.0f);
+      ASSERT_EQ(std::memcmp(&y[i], &expected, sizeof expected), 0) << "n " << n << " i " << i;
+    }
+  }
+}
+
+// dropout_forward gives the bits of fill_bernoulli_at + x ⊙ mask, on strided and contiguous views
+// (several chunks, rows starting mid-block), at 1 and 2 threads; apply_dropout_mask with its keep
+// gives the same y again; both work in place.
+TEST(Dropout, ForwardEqualsTheBernoulliFillTimesX) {
+  const std::size_t rows = 700, cols = 37, n = rows * cols;
+  const std::uint64_t first = 5 * cols;
+  const ThreadCountGuard restore;
+  for (std::size_t ld : {cols, cols + 3}) {
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      SCOPED_TRACE("ld " + std::to_string(ld) + ", threads " + std::to_string(threads));
+      std::vector<float> xs = random_floats(rows * ld, -2.0f, 2.0f, 17);
+      const ConstMatrixView x{xs.data(), rows, cols, ld};
+      Tensor mask(rows, cols);
+      fill_bernoulli_at(mask.view(), first, 0.7f, 3, 9, 1.0f / 0.3f);
+      std::vector<float> ys(rows * ld, -7.0f);
+      const MatrixView y{ys.data(), rows, cols, ld};
+      std::vector<std::uint8_t> keep(n);
+      dropout_forward(x, y, keep, first, 0.7f, 1.0f / 0.3f, 3, 9);
+      std::vector<float> again(rows * ld, -7.0f);
+      apply_dropout_mask(x, keep, 1.0f / 0.3f, MatrixView{again.data(), rows, cols, ld});
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < cols; ++c) {
+          const float expected = x(r, c) * mask(r, c);
+          ASSERT_EQ(std::memcmp(&y(r, c), &expected, sizeof expected), 0) << r << " " << c;
+          ASSERT_EQ(keep[r * cols + c], mask(r, c) != 0.0f ? 1 : 0) << r << " " << c;
+          ASSERT_EQ(std::memcmp(&again[r * ld + c], &expected, sizeof expected), 0) << r << " " << c;
+        }
+        for (std::size_t c = cols; c < ld; ++c) ASSERT_EQ(ys[r * ld + c], -7.0f) << "padding written";
+      }
+      std::vector<float> in_place(xs);
+      const MatrixView io{in_place.data(), rows, cols, ld};
+      dropout_forward(io, io, keep, first, 0.7f, 1.0f / 0.3f, 3, 9);
+      for (std::size_t r = 0; r < rows; ++r) {
+        ASSERT_EQ(std::memcmp(&in_place[r * ld], &ys[r * ld], cols * sizeof(float)), 0) << "in place, row " << r;
+      }
+    }
+  }
+}
+
+TEST(Dropout, BadArgumentsNameTheArgumentAndWriteNothing) {
+  Tensor x(2, 3), y(2, 3);
+  std::vector<std::uint8_t> keep(6, 9), short_keep(5);
+  EXPECT_EQ(error_of([&] { dropout_forward(x.cview(), y.view(), keep, 0, 1.5f, 2.0f, 0, 0); }),
+            "dropout_forward: keep_probability must be in [0, 1], got 1.5");
+  EXPECT_EQ(error_of([&] { dropout_forward(x.cview(), y.view(), keep, 0, 0.5f, NAN, 0, 0); }),
+            "dropout_forward: scale must be finite, got nan");
+  EXPECT_EQ(error_of([&] { dropout_forward(x.cview(), y.view(), short_keep, 0, 0.5f, 2.0f, 0, 0); }),
+            "dropout_forward: keep must hold at least 6 bytes (x is 2x3), got 5");
+  Tensor wrong(3, 2);
+  EXPECT_EQ(error_of([&] { apply_dropout_mask(x.cview(), keep, 2.0f, wrong.view()); }),
+            "apply_dropout_mask: y must have x's shape 2x3, got 3x2");
+  for (std::uint8_t b : keep) EXPECT_EQ(b, 9);
 }
 
 }  // namespace

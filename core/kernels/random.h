@@ -28,11 +28,14 @@
 #include <cstring>
 #include <type_traits>
 
+#include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/random_kernels.h>
 
 #define SIMDNN_RANDOM_INLINE [[gnu::always_inline]] inline
 
 namespace simdnn::internal::kernels::random {
+
+using kernels::unroll;
 
 template <class Arch>
 inline constexpr std::size_t kBytes = Arch::alignment();  // 16, 32 or 64
@@ -275,15 +278,15 @@ SIMDNN_RANDOM_INLINE void philox_group(const Consts<Arch>& c, std::uint64_t bloc
   }
 }
 
-// out[i] = f(word first + i) for i < n, E = the 4-byte output type, f maps a register of words.
-template <class Arch, class E, class F>
-SIMDNN_RANDOM_INLINE void generate(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
-                                   E* out, std::size_t n, F f) {
-  static_assert(sizeof(E) == 4);
+// Walks words first .. first + n − 1 of (seed, stream): group(o, k) for each whole group of
+// 2·kSets registers o whose words (memory order) are words first + k ...; part(o, k, skip, take)
+// for the rest, a set of 2 registers whose words skip .. skip + take − 1 are words first + k ...
+template <class Arch, class Group, class Part>
+SIMDNN_RANDOM_INLINE void for_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
+                                    std::size_t n, Group group, Part part) {
   constexpr int U = kSets<Arch>;
-  constexpr std::size_t W = kWords<Arch>;
-  constexpr std::size_t kGroupWords = 2 * U * W;
-  constexpr std::size_t kSetWords = 2 * W;
+  constexpr std::size_t kGroupWords = 2 * U * kWords<Arch>;
+  constexpr std::size_t kSetWords = 2 * kWords<Arch>;
   const Consts<Arch> c = make_consts<Arch>(seed, stream);
   std::size_t k = 0;
   while (k < n) {
@@ -293,21 +296,36 @@ SIMDNN_RANDOM_INLINE void generate(std::uint64_t seed, std::uint64_t stream, std
     if (skip == 0 && left >= kGroupWords) {
       Reg<Arch> o[2 * U];
       philox_group<Arch, U>(c, index / 4, o);
-#pragma GCC unroll 16
-      for (int i = 0; i < 2 * U; ++i) storeu<Arch>(out + k + i * W, f(o[i]));
+      group(o, k);
       k += kGroupWords;
     } else {
-      // A part of one set of blocks, through a buffer, by the same code.
       Reg<Arch> o[2];
       philox_group<Arch, 1>(c, index / 4, o);
-      alignas(64) E buffer[kSetWords];
-      storeu<Arch>(buffer, f(o[0]));
-      storeu<Arch>(buffer + W, f(o[1]));
       const std::size_t take = left < kSetWords - skip ? left : kSetWords - skip;
-      for (std::size_t j = 0; j < take; ++j) out[k + j] = buffer[skip + j];
+      part(o, k, skip, take);
       k += take;
     }
   }
+}
+
+// out[i] = f(word first + i) for i < n, E = the 4-byte output type, f maps a register of words.
+template <class Arch, class E, class F>
+SIMDNN_RANDOM_INLINE void generate(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
+                                   E* out, std::size_t n, F f) {
+  static_assert(sizeof(E) == 4);
+  constexpr std::size_t W = kWords<Arch>;
+  for_words<Arch>(
+      seed, stream, first, n,
+      [&](const auto& o, std::size_t k) __attribute__((always_inline)) {
+        unroll<2 * kSets<Arch>>([&](auto i) __attribute__((always_inline)) { storeu<Arch>(out + k + i * W, f(o[i])); });
+      },
+      [&](const auto& o, std::size_t k, std::size_t skip, std::size_t take) __attribute__((always_inline)) {
+        // A part of one set of blocks, through a buffer, by the same code.
+        alignas(64) E buffer[2 * W];
+        storeu<Arch>(buffer, f(o[0]));
+        storeu<Arch>(buffer + W, f(o[1]));
+        for (std::size_t j = 0; j < take; ++j) out[k + j] = buffer[skip + j];
+      });
 }
 
 template <class Arch>
@@ -332,6 +350,127 @@ void bernoulli(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
                  [&](Reg<Arch> w) __attribute__((always_inline)) { return apply<Arch>(op, w); });
 }
 
+// ---- dropout ---------------------------------------------------------------------------------
+
+// 1 in every 32-bit lane whose word w satisfies w <= op.t, else 0 (apply's hits, as integers).
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> hits(const BernoulliOp<Arch>& op, Reg<Arch> w) {
+  if constexpr (kBytes<Arch> == 64) {
+    return _mm512_maskz_mov_epi32(_mm512_cmple_epu32_mask(w, op.t), _mm512_set1_epi32(1));
+  } else if constexpr (kBytes<Arch> == 32) {
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_xor_si256(w, op.sign), op.t), _mm256_set1_epi32(1));
+  } else {
+    return _mm_andnot_si128(_mm_cmpgt_epi32(_mm_xor_si128(w, op.sign), op.t), _mm_set1_epi32(1));
+  }
+}
+
+// The 32-bit lanes of a (each 0 or 1) stored as kWords bytes at p.
+template <class Arch>
+SIMDNN_RANDOM_INLINE void store_bytes(std::uint8_t* p, Reg<Arch> a) {
+  if constexpr (kBytes<Arch> == 64) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(a));
+  } else if constexpr (kBytes<Arch> == 32) {
+    const __m128i halves = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(halves, halves));
+  } else {
+    const __m128i words = _mm_packs_epi32(a, a);
+    const int bytes = _mm_cvtsi128_si32(_mm_packus_epi16(words, words));
+    std::memcpy(p, &bytes, 4);
+  }
+}
+
+// kWords bytes at p (each 0 or not) as 32-bit lanes: all ones where the byte is 0, else 0.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> zero_bytes(const std::uint8_t* p) {
+  if constexpr (kBytes<Arch> == 64) {
+    const __m512i lanes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_maskz_mov_epi32(_mm512_testn_epi32_mask(lanes, lanes), _mm512_set1_epi32(-1));
+  } else if constexpr (kBytes<Arch> == 32) {
+    const __m256i lanes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_cmpeq_epi32(lanes, _mm256_setzero_si256());
+  } else {
+    int bytes;
+    std::memcpy(&bytes, p, 4);
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i lanes = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
+    return _mm_cmpeq_epi32(lanes, zero);
+  }
+}
+
+template <class Arch>
+SIMDNN_RANDOM_INLINE xsimd::batch<float, Arch> as_floats(Reg<Arch> a) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_castsi512_ps(a);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_castsi256_ps(a);
+  else return _mm_castsi128_ps(a);
+}
+
+// ~a & b.
+template <class Arch>
+SIMDNN_RANDOM_INLINE Reg<Arch> andnot(Reg<Arch> a, Reg<Arch> b) {
+  if constexpr (kBytes<Arch> == 64) return _mm512_andnot_si512(a, b);
+  else if constexpr (kBytes<Arch> == 32) return _mm256_andnot_si256(a, b);
+  else return _mm_andnot_si128(a, b);
+}
+
+// bernoulli's element v_i (value or 0) for word first + i, then y[i] = x[i]·v_i and keep[i] = 1
+// for a hit, else 0: one sweep, the mask never stored as floats. A part of a set of blocks goes
+// through buffers by the same vector code, so an element has the same bits wherever it lies.
+template <class Arch>
+void dropout(std::uint64_t seed, std::uint64_t stream, std::uint64_t first, std::uint64_t threshold,
+             float value, const float* x, float* y, std::uint8_t* keep, std::size_t n) {
+  using V = xsimd::batch<float, Arch>;
+  constexpr std::size_t W = kWords<Arch>;
+  if (threshold == 0) {  // no hits (the kernels compare against threshold − 1)
+    for (std::size_t i = 0; i < n; ++i) {
+      y[i] = x[i] * 0.0f;
+      keep[i] = 0;
+    }
+    return;
+  }
+  std::uint32_t value_bits;
+  std::memcpy(&value_bits, &value, sizeof value_bits);
+  const BernoulliOp<Arch> op = bernoulli_op<Arch>(static_cast<std::uint32_t>(threshold - 1), value_bits);
+  auto one_register = [&](Reg<Arch> w, const float* xs, float* ys, std::uint8_t* ks) __attribute__((always_inline)) {
+    (V::load_unaligned(xs) * as_floats<Arch>(apply<Arch>(op, w))).store_unaligned(ys);
+    store_bytes<Arch>(ks, hits<Arch>(op, w));
+  };
+  for_words<Arch>(
+      seed, stream, first, n,
+      [&](const auto& o, std::size_t k) __attribute__((always_inline)) {
+        unroll<2 * kSets<Arch>>([&](auto i) __attribute__((always_inline)) {
+          one_register(o[i], x + k + i * W, y + k + i * W, keep + k + i * W);
+        });
+      },
+      [&](const auto& o, std::size_t k, std::size_t skip, std::size_t take) __attribute__((always_inline)) {
+        alignas(64) float xs[2 * W] = {};
+        alignas(64) float ys[2 * W];
+        alignas(64) std::uint8_t ks[2 * W];
+        for (std::size_t j = 0; j < take; ++j) xs[skip + j] = x[k + j];
+        one_register(o[0], xs, ys, ks);
+        one_register(o[1], xs + W, ys + W, ks + W);
+        for (std::size_t j = 0; j < take; ++j) {
+          y[k + j] = ys[skip + j];
+          keep[k + j] = ks[skip + j];
+        }
+      });
+}
+
+// y[i] = x[i]·(keep[i] != 0 ? value : 0): dropout's mask applied again (its backward pass).
+template <class Arch>
+void apply_keep(const float* x, const std::uint8_t* keep, float value, float* y, std::size_t n) {
+  using V = xsimd::batch<float, Arch>;
+  constexpr std::size_t W = kWords<Arch>;
+  std::uint32_t value_bits;
+  std::memcpy(&value_bits, &value, sizeof value_bits);
+  const Reg<Arch> v = set1_32<Arch>(value_bits);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const V factor = as_floats<Arch>(andnot<Arch>(zero_bytes<Arch>(keep + i), v));
+    (V::load_unaligned(x + i) * factor).store_unaligned(y + i);
+  }
+  for (; i < n; ++i) y[i] = x[i] * (keep[i] != 0 ? value : 0.0f);
+}
+
 }  // namespace simdnn::internal::kernels::random
 
 #undef SIMDNN_RANDOM_INLINE
@@ -344,6 +483,8 @@ RandomKernels make_random_kernels() {
   return RandomKernels{
       .philox_words = &k::philox_words<Arch>,
       .bernoulli = &k::bernoulli<Arch>,
+      .dropout = &k::dropout<Arch>,
+      .apply_keep = &k::apply_keep<Arch>,
   };
 }
 
