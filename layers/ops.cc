@@ -28,13 +28,4 @@ void add_views(ConstMatrixView a, ConstMatrixView b, MatrixView y) {
   for (std::size_t r = 0; r < a.rows; ++r) add(a.row(r), b.row(r), y.row(r), a.cols);
 }
 
-void multiply_views(ConstMatrixView a, ConstMatrixView b, MatrixView y) {
-  if (a.cols == 0) return;
-  if (contiguous(a) && contiguous(b) && contiguous(y)) {
-    multiply(a.data, b.data, y.data, a.rows * a.cols);
-    return;
-  }
-  for (std::size_t r = 0; r < a.rows; ++r) multiply(a.row(r), b.row(r), y.row(r), a.cols);
-}
-
 }  // namespace simdnn::internal

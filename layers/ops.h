@@ -14,6 +14,5 @@ namespace simdnn::internal {
 // matrix when every view is contiguous, else row by row.
 void copy_view(ConstMatrixView x, MatrixView y);                              // y = x
 void add_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);           // y = a + b
-void multiply_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);      // y = a ⊙ b
 
 }  // namespace simdnn::internal
