@@ -8,6 +8,8 @@
 // which does not change its speed. "backward" is the gradient of the input and of the weights
 // (and, for simdnn, the bias-free Conv2D's backward as the layer runs it: dW, dcol, col2im).
 // Counter GFLOP/s: 2·N·H_out·W_out·k²·C_in·C_out per forward, twice that per backward.
+// simdnn_maxpool: MaxPool2D(2) forward (train mode, with its argmax) and backward on the stem's
+// output of repro mnist's plain CNN (batch 64, 28×28×16); Gelem/s counts input elements.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -20,6 +22,7 @@
 #include <simdnn/core/random.h>
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/conv2d.h>
+#include <simdnn/layers/pooling.h>
 
 namespace {
 
@@ -64,6 +67,21 @@ void bm_simdnn(benchmark::State& state, ConvShape s, int threads, bool backward)
     benchmark::ClobberMemory();
   }
   set_rate(state, (backward ? 2.0 : 1.0) * forward_flops(s));
+}
+
+void bm_maxpool(benchmark::State& state, int threads) {
+  simdnn::set_num_threads(threads);
+  simdnn::MaxPool2D pool({28, 28, 16}, 2);
+  simdnn::Tensor x(64, pool.input_width()), dy(64, pool.output_width());
+  simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
+  simdnn::fill_normal(dy.view(), 0.0f, 1.0f, 3, 0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pool.forward(x.cview(), simdnn::Mode::train).data);
+    benchmark::DoNotOptimize(pool.backward(dy.cview()).data);
+    benchmark::ClobberMemory();
+  }
+  state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // oneDNN's forward (training), backward-data and backward-weights primitives for one shape.
@@ -161,6 +179,11 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("onednn_" + suffix).c_str(), bm_onednn, s, threads, backward)->UseRealTime();
       }
     }
+  }
+  for (int threads : simdnn::bench::thread_counts()) {
+    benchmark::RegisterBenchmark(("simdnn_maxpool/28x28x16/threads:" + std::to_string(threads)).c_str(), bm_maxpool,
+                                 threads)
+        ->UseRealTime();
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
