@@ -67,14 +67,14 @@ class Dropout : public Layer {
   Tensor mask() const;
 
  private:
+  float keep_scale() const { return 1.0f / (1.0f - p_); }
+
   std::size_t width_;
   float p_;
   std::uint64_t seed_;
   std::uint64_t stream_;
   Tensor step_bits_ = Tensor(1, 2);  // the step counter, bit for bit (see above)
   Tensor fixed_keep_;
-  float keep_scale() const { return 1.0f / (1.0f - p_); }
-
   std::vector<std::uint8_t> keep_;  // 1 where the last train-mode forward kept the element
   Tensor y_, dx_;
   std::size_t rows_ = 0;
