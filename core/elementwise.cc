@@ -408,6 +408,26 @@ void add_column_sums(ConstMatrixView x, float* sums) {
   column_sums_into("add_column_sums", x, sums, true);
 }
 
+// ---- losses -------------------------------------------------------------------------------------
+
+double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double divisor) {
+  constexpr const char* op = "logistic_loss";
+  check_view(op, "z", z);
+  require_same_shape(op, "y", y, "z", z);
+  const bool gradient = dz.data != nullptr;
+  if (gradient) require_same_shape(op, "dz", dz, "z", z);
+  const internal::DenormalScope denormals;
+  const auto& k = kernels();
+  if (contiguous(z) && contiguous(y) && (!gradient || contiguous(dz))) {
+    return k.logistic_loss(z.data, y.data, dz.data, divisor, z.rows * z.cols);
+  }
+  double total = 0.0;
+  for (std::size_t r = 0; r < z.rows; ++r) {
+    total += k.logistic_loss(z.row(r), y.row(r), gradient ? dz.row(r) : nullptr, divisor, z.cols);
+  }
+  return total;
+}
+
 // ---- batch normalization ----------------------------------------------------------------------
 
 void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_std,

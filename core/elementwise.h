@@ -127,6 +127,18 @@ void column_mean_var(ConstMatrixView x, float* mean, float* var);
 // accumulating over batches); the sum in double, rounded once.
 void add_column_sums(ConstMatrixView x, float* sums);
 
+// ---- losses ----------------------------------------------------------------------------------
+
+// The binary cross-entropy from logits of train/loss.h, elementwise, on the calling thread:
+// returns Σ_{r,c} max(z, 0) − z·y + log1p(e^−|z|) for z = z(r, c), y = y(r, c), and when dz has
+// data sets dz(r, c) = (σ(z) − y)/divisor. Each term and gradient is evaluated in double from the
+// float inputs (vectorized exp and log1p, within a few double ulps of libm's) and the gradient is
+// rounded once to float; the terms are summed in double in vector-lane partial sums, an order
+// that depends on the ISA and on whether the views are contiguous, never on the thread count.
+// Any finite z gives finite results; NaN or infinite z give NaN. dz may be z or y. Throws
+// ShapeError unless y (and dz when it has data) have z's shape.
+double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double divisor);
+
 // ---- batch normalization ---------------------------------------------------------------------
 // The passes of BatchNorm over a batch x (m x n), per column j, vectorized per ISA and
 // bit-identical at any thread count. Parameter vectors hold n floats each.

@@ -64,6 +64,11 @@ struct ElementwiseKernels {
   void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* h,
                                std::size_t ldh, const float* mean, const float* inv_std,
                                std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot);
+
+  // Binary cross-entropy from logits over n elements, in double: returns
+  // Σ max(z, 0) − z·y + log1p(e^−|z|), and when dz is not null sets dz = (σ(z) − y)/divisor
+  // rounded once to float. dz may equal z or y.
+  double (*logistic_loss)(const float* z, const float* y, float* dz, double divisor, std::size_t n);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU does not

@@ -660,6 +660,66 @@ TEST_P(ReductionsPerIsa, SumOfSquaresEveryIsa) {
   EXPECT_EQ(sum_of_squares(special, 3), std::numeric_limits<double>::infinity());
 }
 
+// The binary cross-entropy terms against libm in double: the sum within a few double ulps per
+// term plus the summation bound, each gradient within one float ulp of the correctly rounded reference; through the
+// kernel at every length and start, and through the public call on strided views and in place.
+TEST_P(ReductionsPerIsa, LogisticLossEveryIsa) {
+  const Isa isa = GetParam();
+  const auto& kernel = internal::elementwise_kernels(isa).logistic_loss;
+  for (std::size_t n : {0, 1, 3, 7, 15, 16, 17, 31, 33, 100, 1000}) {
+    std::vector<float> z = random_floats(n + 1, -30.0f, 30.0f, static_cast<unsigned>(n) + 7);
+    std::vector<float> y = random_floats(n + 1, 0.0f, 1.0f, static_cast<unsigned>(n) + 8);
+    const float specials[] = {0.0f, -0.0f, 1e4f, -1e4f, 80.0f, -80.0f, 1e-30f, 17.5f};
+    for (std::size_t i = 0; i < n; i += 3) {
+      z[i] = specials[i / 3 % 8];
+      y[i] = static_cast<float>(i / 3 % 2);  // exact 0 and 1 targets
+    }
+    for (std::size_t start : {std::size_t{0}, std::size_t{1}}) {
+      if (start > n) continue;
+      const std::size_t len = n - start;
+      std::vector<double> want_dz(len + 1);
+      const double want = reference::logistic_loss(z.data() + start, y.data() + start, want_dz.data(), 7.0, len);
+      std::vector<float> dz(len + 1, -5.0f);
+      const double got = kernel(z.data() + start, y.data() + start, dz.data(), 7.0, len);
+      SCOPED_TRACE(std::string(isa_name(isa)) + " n=" + std::to_string(len));
+      double scale = 0.0;
+      for (std::size_t i = 0; i < len; ++i) scale += std::abs(static_cast<double>(z[start + i])) + 1.0;
+      // The terms' errors (a few ulps) and the two orders of summation (n·u·Σ|term| each).
+      EXPECT_NEAR(got, want, 0x1p-52 * static_cast<double>(len + 16) * scale);
+      for (std::size_t i = 0; i < len; ++i) {
+        const float w = static_cast<float>(want_dz[i]);
+        ASSERT_LE(std::abs(dz[i] - w), std::abs(std::nextafter(w, 2.0f * w + 1.0f) - w)) << "i=" << i;
+      }
+      EXPECT_EQ(dz[len], -5.0f);  // nothing written past the range
+      EXPECT_EQ(kernel(z.data() + start, y.data() + start, nullptr, 7.0, len), got);
+    }
+  }
+  // Public call: a strided 5 x 3 view (per row) and in place (dz = z) give the same values.
+  const std::vector<float> data = random_floats(5 * 4, -6.0f, 6.0f, 21);
+  const std::vector<float> targets = random_floats(5 * 4, 0.0f, 1.0f, 22);
+  const ConstMatrixView z{data.data(), 5, 3, 4}, y{targets.data(), 5, 3, 4};
+  std::vector<float> dz(15), in_place(data);
+  const double strided = logistic_loss(z, y, MatrixView{dz.data(), 5, 3, 3}, 15.0);
+  double want = 0.0;
+  std::vector<double> want_dz(3);
+  for (std::size_t r = 0; r < 5; ++r) {
+    want += reference::logistic_loss(z.row(r), y.row(r), want_dz.data(), 15.0, 3);
+    for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(dz[r * 3 + c], want_dz[c], 1e-7 * std::abs(want_dz[c]));
+  }
+  EXPECT_NEAR(strided, want, 1e-14 * want);
+  const MatrixView self{in_place.data(), 5, 3, 4};
+  EXPECT_EQ(logistic_loss(self, y, self, 15.0), strided);
+  for (std::size_t r = 0; r < 5; ++r) {
+    for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(self(r, c), dz[r * 3 + c]);
+  }
+  const float nan_z[2] = {1.0f, kNaN}, ys[2] = {0.0f, 1.0f};
+  float nan_dz[2];
+  EXPECT_TRUE(std::isnan(logistic_loss(ConstMatrixView{nan_z, 1, 2, 2}, ConstMatrixView{ys, 1, 2, 2},
+                                       MatrixView{nan_dz, 1, 2, 2}, 2.0)));
+  EXPECT_FALSE(std::isnan(nan_dz[0]));
+  EXPECT_TRUE(std::isnan(nan_dz[1]));
+}
+
 TEST_P(ReductionsPerIsa, ColumnSumsMeanVarEveryIsa) {
   const Isa isa = GetParam();
   const Shape shapes[] = {{1, 1},     {5, 3},    {17, 15},   {33, 16}, {100, 17},
@@ -873,6 +933,11 @@ TEST(Errors, MessagesNameOperationArgumentExpectedAndActual) {
   expect_error([&] { add(buf, nullptr, buf, 2); }, {"add", "b", "null"});
   expect_error([&] { multiply(nullptr, buf, buf, 2); }, {"multiply", "a", "null"});
   expect_error([&] { (void)sum_of_squares(nullptr, 4); }, {"sum_of_squares", "x", "null", "4"});
+  expect_error([&] { (void)logistic_loss(ConstMatrixView{buf, 2, 3, 3}, ConstMatrixView{buf, 3, 2, 2}, {}, 1.0); },
+               {"logistic_loss", "y", "3x2", "2x3"});
+  expect_error(
+      [&] { (void)logistic_loss(ConstMatrixView{buf, 2, 3, 3}, ConstMatrixView{buf, 2, 3, 3}, MatrixView{buf, 2, 2, 2}, 1.0); },
+      {"logistic_loss", "dz", "2x2", "2x3"});
   expect_error(
       [&] {
         activation_forward(relu, ConstMatrixView{buf, 2, 3, 3}, MatrixView{buf, 3, 2, 2});

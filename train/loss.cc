@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/train/check.h>
 
@@ -50,9 +51,6 @@ void require_unit_targets(const char* op, ConstMatrixView t) {
   }
 }
 
-// σ(z) without overflow for any z, given e = exp(−|z|).
-double sigmoid(double z, double e) { return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e); }
-
 // ---- binary cross-entropy ---------------------------------------------------------------------
 
 double bce(ConstMatrixView z, ConstMatrixView y, MatrixView* dz) {
@@ -61,17 +59,7 @@ double bce(ConstMatrixView z, ConstMatrixView y, MatrixView* dz) {
   if (dz != nullptr) require_shape(kBce, "dlogits", *dz, z.rows, z.cols, "the shape of logits");
   require_unit_targets(kBce, y);
   const double n = static_cast<double>(z.rows) * static_cast<double>(z.cols);
-  double total = 0.0;
-  for (std::size_t r = 0; r < z.rows; ++r) {
-    for (std::size_t c = 0; c < z.cols; ++c) {
-      const double zi = z(r, c);
-      const double yi = y(r, c);
-      const double e = std::exp(-std::fabs(zi));
-      total += std::fmax(zi, 0.0) - zi * yi + std::log1p(e);
-      if (dz != nullptr) (*dz)(r, c) = static_cast<float>((sigmoid(zi, e) - yi) / n);
-    }
-  }
-  return total / n;
+  return logistic_loss(z, y, dz != nullptr ? *dz : MatrixView{}, n) / n;
 }
 
 // ---- softmax cross-entropy --------------------------------------------------------------------

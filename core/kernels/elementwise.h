@@ -761,6 +761,70 @@ void column_sums_and_dots(const float* dy, std::size_t lddy, const float* h, std
       dy, lddy, h, ldh, mean, inv_std, rows, cols, acc_dy, acc_dot);
 }
 
+
+// ---- losses --------------------------------------------------------------------------------
+
+// The binary cross-entropy of one vector of logits z and targets y (doubles widened from float):
+// returns the terms max(z, 0) − z·y + log1p(e) and sets grad = (σ(z) − y)/divisor, where
+// e = e^−|z| and σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) otherwise (no overflow for any z).
+template <class Arch>
+[[gnu::always_inline]] inline DVec<Arch> logistic_terms(DVec<Arch> z, DVec<Arch> y, DVec<Arch> divisor,
+                                                        DVec<Arch>& grad) {
+  using D = DVec<Arch>;
+  const D zero(0.0), one(1.0);
+  const D e = xsimd::exp(-xsimd::abs(z));
+  grad = (xsimd::select(z >= zero, one, e) / (one + e) - y) / divisor;
+  return (xsimd::max(z, zero) - z * y) + xsimd::log1p(e);
+}
+
+// Σ of logistic_terms over n elements (lane partial sums in double, then their lanes in order),
+// and dz[i] = grad rounded to float unless dz is null. The last partial vector goes through a
+// padded copy; only its valid lanes are added.
+template <class Arch>
+double logistic_loss(const float* z, const float* y, float* dz, double divisor, std::size_t n) {
+  using V = Vec<Arch>;
+  using D = DVec<Arch>;
+  constexpr std::size_t W = V::size, H = D::size;
+  const D div(divisor);
+  D s0(0.0), s1(0.0);
+  alignas(64) double grad[W];
+  // terms of the W elements at zp, yp (grad[] set) into t0, t1.
+  auto vector = [&](const float* zp, const float* yp, D& t0, D& t1) SIMDNN_ALWAYS_INLINE {
+    D z0, z1, y0, y1, g0, g1;
+    vmath::widen<Arch>(V::load_unaligned(zp), z0, z1);
+    vmath::widen<Arch>(V::load_unaligned(yp), y0, y1);
+    t0 = logistic_terms<Arch>(z0, y0, div, g0);
+    t1 = logistic_terms<Arch>(z1, y1, div, g1);
+    g0.store_aligned(grad);
+    g1.store_aligned(grad + H);
+  };
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    D t0, t1;
+    vector(z + i, y + i, t0, t1);
+    s0 += t0;
+    s1 += t1;
+    if (dz != nullptr) {
+      for (std::size_t j = 0; j < W; ++j) dz[i + j] = static_cast<float>(grad[j]);
+    }
+  }
+  double total = vmath::lane_sum<Arch>(s0 + s1);
+  if (i < n) {
+    alignas(64) float zt[W] = {}, yt[W] = {};
+    alignas(64) double terms[W];
+    for (std::size_t j = 0; j < n - i; ++j) zt[j] = z[i + j], yt[j] = y[i + j];
+    D t0, t1;
+    vector(zt, yt, t0, t1);
+    t0.store_aligned(terms);
+    t1.store_aligned(terms + H);
+    for (std::size_t j = 0; j < n - i; ++j) {
+      total += terms[j];
+      if (dz != nullptr) dz[i + j] = static_cast<float>(grad[j]);
+    }
+  }
+  return total;
+}
+
 }  // namespace simdnn::internal::kernels::elementwise
 
 #undef SIMDNN_ALWAYS_INLINE
@@ -788,6 +852,7 @@ ElementwiseKernels make_elementwise_kernels() {
       .batchnorm_forward = &k::batchnorm_forward<Arch>,
       .batchnorm_backward = &k::batchnorm_backward<Arch>,
       .column_sums_and_dots = &k::column_sums_and_dots<Arch>,
+      .logistic_loss = &k::logistic_loss<Arch>,
   };
 }
 

@@ -145,6 +145,16 @@ double sum_of_squares(const float* x, std::size_t n) {
   return static_cast<double>(s);
 }
 
+double logistic_loss(const float* z, const float* y, double* dz, double divisor, std::size_t n) {
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double zi = z[i], yi = y[i], e = std::exp(-std::fabs(zi));
+    total += std::fmax(zi, 0.0) - zi * yi + std::log1p(e);
+    dz[i] = ((zi >= 0.0 ? 1.0 : e) / (1.0 + e) - yi) / divisor;
+  }
+  return total;
+}
+
 void column_sums(ConstMatrixView x, double* sums) {
   std::vector<long double> s(x.cols, 0);
   for (std::size_t r = 0; r < x.rows; ++r) {

@@ -42,4 +42,8 @@ double sum_of_squares(const float* x, std::size_t n);
 void column_sums(ConstMatrixView x, double* sums);
 void column_mean_var(ConstMatrixView x, double* mean, double* var);
 
+// Σ max(z, 0) − z·y + log1p(e^−|z|) over the n elements, and dz[i] = (σ(z) − y)/divisor, with
+// libm in double.
+double logistic_loss(const float* z, const float* y, double* dz, double divisor, std::size_t n);
+
 }  // namespace simdnn::reference
