@@ -31,6 +31,7 @@
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
+#include <simdnn/core/thread_scratch.h>
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/dense.h>
@@ -122,6 +123,25 @@ class Concurrency : public ::testing::Test {
   ScopedThreads threads_{4};  // more than the 2 cores of CI: oversubscribed on purpose
 };
 std::vector<std::unique_ptr<GemmCase>> Concurrency::cases_;
+
+// Scratch buffers start on a cache line whatever their size, before and after they grow, and
+// each thread has its own.
+struct ScratchTestTag;
+TEST(ThreadScratch, AlignedPerThreadAndGrowing) {
+  auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % internal::kScratchAlignment == 0; };
+  for (std::size_t n : {1, 3, 17, 1000, 5, 100000}) {
+    float* f = internal::thread_scratch<ScratchTestTag, float, 2>(0, n);
+    double* d = internal::thread_scratch<ScratchTestTag, double, 2>(1, n);
+    EXPECT_TRUE(aligned(f)) << n;
+    EXPECT_TRUE(aligned(d)) << n;
+    std::fill_n(f, n, 1.0f);  // the whole range is writable (ASan checks it)
+    std::fill_n(d, n, 1.0);
+  }
+  const float* other = nullptr;
+  std::thread([&] { other = internal::thread_scratch<ScratchTestTag, float, 2>(0, 1); }).join();
+  const float* mine = internal::thread_scratch<ScratchTestTag, float, 2>(0, 1);
+  EXPECT_NE(other, mine);
+}
 
 TEST_F(Concurrency, GemmFromUserParallelFor) {
   std::atomic<int> bad{0};
