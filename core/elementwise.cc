@@ -117,10 +117,11 @@ void for_rows(std::size_t rows, std::size_t cols, const Body& body) {
   });
 }
 
-// The column reductions run over blocks of kColumnBlock columns, each block one task that sums
-// every row, in order, into double accumulators on its stack: nothing is allocated, and block
-// boundaries depend only on the number of columns, so results are thread-count independent.
-// 32 columns: a layer of width 256 gives 8 tasks.
+// The column reductions of a large matrix (kElementwiseParallelThreshold elements or more) run
+// over blocks of kColumnBlock columns, each block one task that sums every row, in order, into
+// double accumulators in scratch: a steady state allocates nothing, and block boundaries depend
+// only on the number of columns, so results are thread-count independent. 32 columns: a layer of
+// width 256 gives 8 tasks. A smaller matrix is one call over all of its columns.
 constexpr std::size_t kColumnBlock = 32;
 // Many rows of few columns (BatchNorm2D's pixels × channels) would leave one task doing all the
 // work: from 2·kColumnPartRows rows, the rows are cut into parts of kColumnPartRows, each (part,
@@ -140,8 +141,18 @@ double* double_scratch(std::size_t slot, std::size_t n) {
 template <int N, class Reduce>
 void column_totals(std::size_t rows, std::size_t cols, const Reduce& reduce, double* totals) {
   using Acc = double[N][kColumnBlock];
+  if (rows * cols < kElementwiseParallelThreshold) {
+    // One call over every column, straight into totals: the kernel interleaves the columns'
+    // sums (each still over the rows in order), and a small matrix (a bias gradient) skips the
+    // blocks' partials. The same bits as the blocks give.
+    std::fill(totals, totals + N * cols, 0.0);
+    double* acc[N];
+    for (int i = 0; i < N; ++i) acc[i] = totals + static_cast<std::size_t>(i) * cols;
+    reduce(0, cols, 0, rows, acc);
+    return;
+  }
   const std::size_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-  const bool split = rows * cols >= kElementwiseParallelThreshold && rows >= 2 * kColumnPartRows;
+  const bool split = rows >= 2 * kColumnPartRows;
   const std::size_t parts = split ? (rows + kColumnPartRows - 1) / kColumnPartRows : 1;
   Acc* const partial = reinterpret_cast<Acc*>(double_scratch(0, parts * blocks * N * kColumnBlock));
   const auto task = [&](std::size_t t) {
@@ -152,11 +163,7 @@ void column_totals(std::size_t rows, std::size_t cols, const Reduce& reduce, dou
     for (auto& sums : acc) std::fill(sums, sums + kColumnBlock, 0.0);
     reduce(c0, c0 + kColumnBlock < cols ? c0 + kColumnBlock : cols, r0, r1, acc);
   };
-  if (rows * cols < kElementwiseParallelThreshold) {
-    for (std::size_t t = 0; t < parts * blocks; ++t) task(t);
-  } else {
-    internal::parallel_for_tiles(parts * blocks, task);
-  }
+  internal::parallel_for_tiles(parts * blocks, task);
   for (std::size_t j = 0; j < cols; ++j) {
     for (int i = 0; i < N; ++i) {
       double sum = partial[j / kColumnBlock][i][j % kColumnBlock];

@@ -905,6 +905,26 @@ TEST_P(DeterminismPerIsa, BitIdenticalAt1To3Threads) {
   }
 }
 
+// A kernel table of an ISA the CPU lacks is refused, on every request (the check runs while a
+// table is built, and a refused one stays unbuilt). Natively every ISA may be there; tools/test.sh
+// runs this binary under qemu as a Haswell and a Nehalem, which lack some.
+TEST(KernelTables, AnIsaTheCpuLacksIsRefusedEveryTime) {
+  for (Isa isa : kAllIsas) {
+    if (cpu_supports(isa)) {
+      EXPECT_NO_THROW((void)internal::elementwise_kernels(isa)) << isa_name(isa);
+      continue;
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        (void)internal::elementwise_kernels(isa);
+        ADD_FAILURE() << isa_name(isa) << ": no exception";
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(isa_name(isa)), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 // Runs f, expects a ShapeError (a std::invalid_argument) whose message contains every part.

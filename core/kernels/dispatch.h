@@ -17,14 +17,20 @@ namespace simdnn::internal {
 // instructions.
 template <class Table, class Make>
 const Table& kernel_table(const char* family, Isa isa, Make make) {
-  if (!cpu_supports(isa)) {
-    throw std::invalid_argument(std::string(family) + ": this CPU does not support " + isa_name(isa));
-  }
+  // The CPU check runs while a table is built, so a built table costs one guard load per call
+  // (every kernel call looks its table up). A failed check throws out of the initializer, which
+  // leaves the table unbuilt: the next call checks again.
+  auto build = [&]<class Arch>() {
+    if (!cpu_supports(isa)) {
+      throw std::invalid_argument(std::string(family) + ": this CPU does not support " + isa_name(isa));
+    }
+    return make.template operator()<Arch>();
+  };
   switch (isa) {
-#define SIMDNN_KERNEL_TABLE_CASE(name)                                                  \
-  case Isa::name: {                                                                     \
-    static const Table table = make.template operator()<XsimdArch<Isa::name>::type>(); \
-    return table;                                                                       \
+#define SIMDNN_KERNEL_TABLE_CASE(name)                                                   \
+  case Isa::name: {                                                                      \
+    static const Table table = build.template operator()<XsimdArch<Isa::name>::type>(); \
+    return table;                                                                        \
   }
     SIMDNN_ISA_LIST(SIMDNN_KERNEL_TABLE_CASE)
 #undef SIMDNN_KERNEL_TABLE_CASE
