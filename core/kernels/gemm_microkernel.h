@@ -103,25 +103,32 @@ template <class Arch, int MR, int NV>
   }
 }
 
-// Strided A (any a_rs, a_cs); computes exactly MR rows.
+// Strided A (any a_rs, a_cs); computes exactly MR rows. The rows go in groups of four, each
+// group from one pointer: row 4g + r is at group[g] + r·a_rs, an x86 address of one base and one
+// scaled index (a_rs, 2·a_rs or 3·a_rs). So 12 rows keep 3 pointers and 2 strides in general
+// registers, where a pointer per row left too few for the loop and GCC spilled two of them.
 template <class Arch, int MR, int NV>
 void gemm_ukernel_strided(std::size_t k, const float* a, std::ptrdiff_t a_rs, std::ptrdiff_t a_cs,
                           const float* b, std::ptrdiff_t b_rs, const internal::GemmTileStore& store) {
   using V = FloatVec<Arch>;
   constexpr int W = V::size;
+  constexpr int G = (MR + 3) / 4;
   V acc[MR][NV];
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V(0.0f); }); });
-  const float* a_row[MR];
-  unroll<MR>([&](auto i) { a_row[i] = a + i * a_rs; });
+  const float* group[G];
+  unroll<G>([&](auto g) { group[g] = a + 4 * g * a_rs; });
+  const std::ptrdiff_t rs3 = 3 * a_rs;
 #pragma GCC unroll 4
   for (std::size_t p = 0; p < k; ++p) {
     V bv[NV];
     unroll<NV>([&](auto j) { bv[j] = V::load_unaligned(b + j * W); });
     unroll<MR>([&](auto i) {
-      const V ai(a_row[i][0]);
-      a_row[i] += a_cs;
+      constexpr int g = decltype(i)::value / 4, r = decltype(i)::value % 4;
+      const float* row = r == 0 ? group[g] : r == 1 ? group[g] + a_rs : r == 2 ? group[g] + 2 * a_rs : group[g] + rs3;
+      const V ai(*row);
       unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(ai, bv[j], acc[i][j]); });
     });
+    unroll<G>([&](auto g) { group[g] += a_cs; });
     b += b_rs;
   }
   store_tile<Arch, MR, NV>(acc, store);
