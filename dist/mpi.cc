@@ -6,6 +6,7 @@
 #include <climits>
 #include <exception>
 #include <string>
+#include <utility>
 
 namespace simdnn::dist {
 namespace {
@@ -76,11 +77,6 @@ MpiCollective::MpiCollective() : comm_(std::make_unique<Comm>()) {
   check(MPI_Comm_size(comm_->comm, &n), "MPI_Comm_size");
   rank_ = static_cast<std::size_t>(r);
   size_ = static_cast<std::size_t>(n);
-  if ((size_ & (size_ - 1)) != 0) {
-    MPI_Comm_free(&comm_->comm);
-    throw std::invalid_argument("MpiCollective: " + std::to_string(size_) +
-                                " processes, expected a power of two (1, 2, 4, 8, ...)");
-  }
 }
 
 MpiCollective::~MpiCollective() {
@@ -89,24 +85,26 @@ MpiCollective::~MpiCollective() {
   if (!finalized && comm_->comm != MPI_COMM_NULL) MPI_Comm_free(&comm_->comm);
 }
 
-// Recursive halving, then recursive doubling (Rabenseifner's allreduce): in round i of the
-// first phase, rank r and its partner r xor 2^i split their current segment in two; each keeps
-// one half, sends the other, and adds the partner's copy of the half it keeps. After log2 p
-// rounds each rank holds 1/p of the vector fully summed, and the second phase gathers the
-// segments back in the reverse order. Every element is summed as S(group) + S(neighbouring
-// group) with groups of 2^i ranks in round i: the tree of train/collective.h, so the bits are
-// those of recursive doubling (on every rank, since addition commutes), while each rank sends
-// 2(p − 1)/p of the vector instead of log2(p) times it.
+// Recursive halving, then recursive doubling (Rabenseifner's allreduce), within this rank's run
+// of ranks (rank_group(): all of them when their number is a power of two): in round i of the
+// first phase, run member r and its partner r xor 2^i split their current segment in two; each
+// keeps one half, sends the other, and adds the partner's copy of the half it keeps. After
+// log2 of the run's size rounds each member holds its share of the vector fully summed, and the
+// second phase gathers the segments back in the reverse order. Every element is summed as
+// S(group) + S(neighbouring group) with groups of 2^i ranks in round i: the tree of
+// train/collective.h, so the bits are those of recursive doubling (on every rank, since addition
+// commutes), while each rank sends 2(q − 1)/q of the vector (q the run's size) instead of log2(q)
+// times it.
 template <class T>
-void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) {
+void MpiCollective::run_tree_sum(std::span<T> values, std::vector<T>& scratch, std::size_t first, std::size_t size) {
   const std::size_t piece = kPieceBytes / sizeof(T);
-  scratch.resize(std::min(values.size(), piece));
+  const std::size_t local = rank_ - first;
   std::vector<std::pair<std::size_t, std::size_t>> segments;  // [lo, hi) before each round
   std::size_t lo = 0, hi = values.size();
-  for (std::size_t step = 1; step < size_; step *= 2) {
-    const int partner = static_cast<int>(rank_ ^ step);
+  for (std::size_t step = 1; step < size; step *= 2) {
+    const int partner = static_cast<int>(first + (local ^ step));
     const std::size_t mid = lo + (hi - lo) / 2;
-    const bool lower = (rank_ & step) == 0;
+    const bool lower = (local & step) == 0;
     const std::size_t keep = lower ? lo : mid, keep_end = lower ? mid : hi;
     const std::size_t give = lower ? mid : lo;
     segments.emplace_back(lo, hi);
@@ -123,7 +121,7 @@ void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) 
     lo = keep, hi = keep_end;
   }
   for (std::size_t round = segments.size(); round-- > 0;) {
-    const int partner = static_cast<int>(rank_ ^ (std::size_t{1} << round));
+    const int partner = static_cast<int>(first + (local ^ (std::size_t{1} << round)));
     const auto [seg_lo, seg_hi] = segments[round];
     // the partner holds the rest of [seg_lo, seg_hi): before lo or after hi
     const std::size_t other = lo == seg_lo ? hi : seg_lo;
@@ -140,15 +138,54 @@ void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) 
   }
 }
 
+// Any number of ranks: each run's tree sum (above), then the runs' sums added smallest first,
+// T1 + (T2 + (... + T_last)): the first rank of each run after the first sends its run's
+// partial total (its own run's sum plus those after it) to the first rank of the run before, or
+// to every rank of the first run, which then holds the total; rank 0 broadcasts it. The runs
+// number at most log2(p) + 1, and each partial total goes in pieces that are added as they come.
+template <class T>
+void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) {
+  scratch.resize(std::min(values.size(), kPieceBytes / sizeof(T)));
+  const RankGroup mine = rank_group(size_, rank_);
+  run_tree_sum(values, scratch, mine.first, mine.size);
+  if (mine.size == size_) return;
+  const std::size_t piece = std::max<std::size_t>(scratch.size(), 1);
+  const std::size_t next = mine.first + mine.size;  // the first rank of the next run
+  if (next < size_ && (mine.first == 0 || rank_ == mine.first)) {
+    for (std::size_t at = 0; at < values.size(); at += piece) {
+      const std::size_t n = std::min(piece, values.size() - at);
+      check(MPI_Recv(scratch.data(), static_cast<int>(n), datatype<T>(), static_cast<int>(next), 2, comm_->comm,
+                     MPI_STATUS_IGNORE),
+            "MPI_Recv");
+      for (std::size_t i = 0; i < n; ++i) values[at + i] += scratch[i];
+    }
+  }
+  if (mine.first > 0 && rank_ == mine.first) {
+    const RankGroup before = rank_group(size_, mine.first - 1);
+    const std::size_t to_begin = before.first, to_end = before.first == 0 ? before.first + before.size : before.first + 1;
+    for (std::size_t to = to_begin; to < to_end; ++to) {
+      for (std::size_t at = 0; at < values.size(); at += piece) {
+        const std::size_t n = std::min(piece, values.size() - at);
+        check(MPI_Send(values.data() + at, static_cast<int>(n), datatype<T>(), static_cast<int>(to), 2, comm_->comm),
+              "MPI_Send");
+      }
+    }
+  }
+  broadcast_impl(values);
+}
+
 void MpiCollective::tree_sum(std::span<float> values) { tree_sum_impl(values, float_scratch_); }
 void MpiCollective::tree_sum(std::span<double> values) { tree_sum_impl(values, double_scratch_); }
 
-void MpiCollective::broadcast(std::span<float> values) {
+template <class T>
+void MpiCollective::broadcast_impl(std::span<T> values) {
   for (std::size_t begin = 0; begin < values.size(); begin += kMaxCount) {
     const int count = static_cast<int>(std::min(kMaxCount, values.size() - begin));
-    check(MPI_Bcast(values.data() + begin, count, MPI_FLOAT, 0, comm_->comm), "MPI_Bcast");
+    check(MPI_Bcast(values.data() + begin, count, datatype<T>(), 0, comm_->comm), "MPI_Bcast");
   }
 }
+
+void MpiCollective::broadcast(std::span<float> values) { broadcast_impl(values); }
 
 bool MpiCollective::background_calls() const {
   int provided = MPI_THREAD_SINGLE;

@@ -10,7 +10,8 @@
 //     options.collective = &ranks;      // rank r trains chunks [r·K/p, (r + 1)·K/p) of every batch
 //     ...
 //   }
-//   mpirun -np 4 ./program            (p = 1, 2, 4, 8 give the same weights, bit for bit)
+//   mpirun -np 4 ./program            (p = 1, 2, 4, 8 give the same weights, bit for bit;
+//                                      so do p = 3 and 6 with K = 12, or 1, 3 and 6 with K = 6...)
 //
 // Failures: a rank that cannot go on must not leave the others waiting in a reduction forever.
 // MpiSession::abort() ends the whole job (MPI_Abort: mpirun then stops every rank and names the
@@ -61,7 +62,7 @@ class MpiSession {
 // user messages never mix with the trainer's). Calls that fail throw MpiError.
 class MpiCollective : public Collective {
  public:
-  // Throws std::invalid_argument unless the number of processes is a power of two.
+  // Any number of processes (train/collective.h gives the order of the sum for each).
   MpiCollective();
   ~MpiCollective() override;
   MpiCollective(const MpiCollective&) = delete;
@@ -69,8 +70,10 @@ class MpiCollective : public Collective {
 
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return size_; }
-  // Recursive halving then doubling (reduce-scatter, then all-gather): each rank sends
-  // 2(p − 1)/p of the vector, and every element is summed in the tree of train/collective.h.
+  // Recursive halving then doubling (reduce-scatter, then all-gather) within each power-of-two
+  // run of ranks: with p a power of two each rank sends 2(p − 1)/p of the vector. Any other p
+  // adds the runs' sums in turn and broadcasts the total. Every element is summed in the order
+  // of train/collective.h.
   void tree_sum(std::span<float> values) override;
   void tree_sum(std::span<double> values) override;
   void broadcast(std::span<float> values) override;
@@ -82,6 +85,10 @@ class MpiCollective : public Collective {
  private:
   template <class T>
   void tree_sum_impl(std::span<T> values, std::vector<T>& scratch);
+  template <class T>
+  void run_tree_sum(std::span<T> values, std::vector<T>& scratch, std::size_t first, std::size_t size);
+  template <class T>
+  void broadcast_impl(std::span<T> values);
 
   struct Comm;                  // the MPI_Comm duplicate (mpi.h stays out of this header)
   std::unique_ptr<Comm> comm_;

@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   simdnn::dist::MpiSession mpi(argc, argv);
   Settings s;
   CLI::App app{"Data-parallel training of a deep MLP over MPI (simdnn dist/)", "data_parallel"};
-  app.add_option("--chunks", s.chunks, "gradient chunks per batch (a power of two, a multiple of the ranks)");
+  app.add_option("--chunks", s.chunks, "gradient chunks per batch (the ranks times a power of two)");
   app.add_option("--epochs", s.epochs, "epochs")->check(CLI::PositiveNumber);
   app.add_option("--batch", s.batch, "global batch size")->check(CLI::PositiveNumber);
   app.add_option("--samples", s.samples, "training samples")->check(CLI::PositiveNumber);

@@ -63,7 +63,16 @@ TEST(PairwiseSum, AddsInTreeOrder) {
   std::vector<float> l;
   for (int i = 0; i < 8; ++i) l.push_back(i % 2 == 0 ? 3e7f * static_cast<float>(i + 1) : -0.7f * static_cast<float>(i));
   EXPECT_EQ(tree_sum_of(l), ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
-  EXPECT_THROW(tree_sum_of({1.0f, 2.0f, 3.0f}), std::logic_error);
+  // Other counts: complete trees over the runs of the count's binary digits, smallest added first.
+  // Floats near 1e8 are 8 apart: 1e8 + 3 rounds back to 1e8, 1e8 + 6 up to 1e8 + 8.
+  const float big = 1e8f;
+  EXPECT_EQ(tree_sum_of({big, 3.0f, 3.0f}), big);                             // (big + 3) + 3
+  EXPECT_EQ(tree_sum_of({big, 0.0f, 0.0f, 0.0f, 3.0f, 3.0f}), big + 8.0f);    // big + (3 + 3)
+  EXPECT_EQ(tree_sum_of({big, 0.0f, 0.0f, 0.0f, 3.0f, 0.0f, 3.0f}), big + 8.0f);  // big + ((3 + 0) + 3)
+  EXPECT_EQ(((big + 0.0f) + (0.0f + 0.0f)) + (3.0f + 0.0f) + 3.0f, big);      // the left fold differs
+  EXPECT_EQ(tree_sum_of({2.5f}), 2.5f);
+  internal::PairwiseSum<std::vector<float>> empty;
+  EXPECT_THROW(empty.result(), std::logic_error);
 }
 
 TEST(PairwiseSum, SwapsTensorsInAndKeepsShapes) {
@@ -242,6 +251,62 @@ TEST(DataParallel, OneTwoAndFourRanksGiveTheSingleProcessBits) {
   EXPECT_LT(alone.losses[3], alone.losses[0]) << "the second epoch's batch loss is below the first's";
 }
 
+TEST(DataParallel, OneThreeAndSixRanksGiveTheSingleProcessBitsOfSixChunks) {
+  // 6 = 4 + 2 chunks: ((g0 + g1) + (g2 + g3)) + (g4 + g5), which 3 ranks (2 chunks each: ranks 0
+  // and 1 a run of two, rank 2 a run of one) and 6 ranks (4 + 2) reproduce.
+  const DataParallelCase c;
+  DataParallelResult alone;
+  {
+    ScopedThreads one(1);
+    alone = c.run(6, nullptr);
+  }
+  ScopedThreads two(2);
+  for (std::size_t ranks : {1u, 3u, 6u}) {  // one rank takes any K
+    for (bool background : {true, false}) {
+      const std::vector<DataParallelResult> results = run_on_threads(c, 6, ranks, background);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r) +
+                     (background ? ", reduced during the backward pass" : ", reduced after it"));
+        EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
+        EXPECT_EQ(results[r].losses, alone.losses);
+        EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
+        EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
+      }
+    }
+  }
+  const DataParallelResult eight = c.run(8, nullptr);  // another K is another order
+  EXPECT_FALSE(same_bits(eight.weights, alone.weights));
+}
+
+TEST(LocalCollective, TreeSumOfAnyRankCountIsPairwiseSumsOrder) {
+  // Rank r contributes ±1e8 + r per element: the order of the additions shows in float.
+  for (std::size_t ranks = 1; ranks <= 7; ++ranks) {
+    auto value = [](std::size_t r, std::size_t i) {
+      return (r % 2 == 0 ? 1e8f : -1e8f) * static_cast<float>(1 + (r + i) % 3) + static_cast<float>(r) + 0.25f * static_cast<float>(i);
+    };
+    internal::PairwiseSum<std::vector<float>> want;
+    want.reset();
+    for (std::size_t r = 0; r < ranks; ++r) {
+      std::vector<float> v(5);
+      for (std::size_t i = 0; i < 5; ++i) v[i] = value(r, i);
+      std::vector<float>* parts[] = {&v};
+      want.push(parts);
+    }
+    const std::vector<float> total = want.result()[0];
+    LocalRanks shared(ranks);
+    std::vector<std::vector<float>> got(ranks, std::vector<float>(5));
+    std::vector<std::thread> threads;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      threads.emplace_back([&, r] {
+        for (std::size_t i = 0; i < 5; ++i) got[r][i] = value(r, i);
+        LocalCollective(shared, r).tree_sum(got[r]);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (std::size_t r = 0; r < ranks; ++r) EXPECT_TRUE(same_bits(got[r], total)) << ranks << " ranks, rank " << r;
+  }
+}
+
 TEST(DataParallel, ChunkedStepWithoutBatchStatisticsIsThePlainStepUpToRounding) {
   // With no BatchNorm, the chunks' gradients, each scaled by its share of the batch, add up to
   // the whole batch's gradient (up to rounding); Dropout draws the same mask either way.
@@ -271,15 +336,17 @@ TEST(DataParallel, BadChunkAndRankCountsAreNamed) {
   auto net = DataParallelCase::model();
   SoftmaxCrossEntropy loss;
   Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
-  testing::expect_throw_with("3 chunks", [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 3}); },
-                             {"gradient_chunks is 3", "power of two"});
+  EXPECT_NO_THROW(Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 3}));  // any K alone
   testing::expect_throw_with("0 chunks", [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 0}); },
-                             {"gradient_chunks is 0"});
+                             {"gradient_chunks is 0", "at least 1"});
   LocalRanks two(2);
   LocalCollective rank0(two, 0);
   testing::expect_throw_with("2 ranks, 1 chunk",
                              [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 1, .collective = &rank0}); },
-                             {"2 ranks", "divides gradient_chunks (1)"});
+                             {"2 ranks", "gradient_chunks is 1", "ranks·2^c"});
+  testing::expect_throw_with("2 ranks, 6 chunks",  // 3 chunks per rank: not one subtree each
+                             [&] { Trainer(*net, loss, adam, TrainerOptions{.gradient_chunks = 6, .collective = &rank0}); },
+                             {"2 ranks", "gradient_chunks is 6"});
   const DataParallelCase c;
   Trainer trainer(*net, loss, adam, TrainerOptions{.batch_size = 6, .gradient_chunks = 4});
   testing::expect_throw_with("batch too small", [&] { trainer.fit(c.x.cview(), c.y.cview()); },

@@ -1,7 +1,8 @@
-// Data-parallel training over MPI: run under mpirun with 1, 2 and 4 processes
+// Data-parallel training over MPI: run under mpirun with 1, 2, 3 and 4 processes
 // (tests/dist_test.sh). Every rank trains the case of tests/data_parallel_case.h on an
-// MpiCollective and, alone, the single-process run with the same gradient chunks, and compares
-// the two bit for bit. Ranks train at different thread counts (rank r uses 1 + r % 2 threads).
+// MpiCollective and, alone, the single-process run with the same gradient chunks (4, or twice
+// the ranks where 4 does not split into a power of two per rank), and compares the two bit for
+// bit. Ranks train at different thread counts (rank r uses 1 + r % 2 threads).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include <simdnn/dist/mpi.h>
+#include <simdnn/train/pairwise_sum.h>
 
 #include "tests/data_parallel_case.h"
 #include "tests/test_util.h"
@@ -22,6 +24,21 @@ using testing::DataParallelCase;
 using testing::DataParallelResult;
 using testing::ScopedThreads;
 
+// The order of train/collective.h, as train/pairwise_sum.h computes it: values[r] is rank r's.
+float canonical_sum(const std::vector<float>& values) {
+  internal::PairwiseSum<std::vector<float>> sum;
+  sum.reset();
+  for (float v : values) {
+    std::vector<float> part = {v};
+    std::vector<float>* parts[] = {&part};
+    sum.push(parts);
+  }
+  return sum.result()[0][0];
+}
+
+// Gradient chunks for p ranks: 4 for 1, 2 and 4 ranks (the same bits for all three), else 2·p.
+std::size_t chunks_for(std::size_t p) { return 4 % p == 0 ? 4 : 2 * p; }
+
 TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
   dist::MpiCollective ranks;
   const std::size_t p = ranks.size();
@@ -29,13 +46,11 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
   auto value = [](std::size_t r) { return (r % 2 == 0 ? 1e8f : -1e8f) + static_cast<float>(r); };
   std::vector<float> level(p);
   for (std::size_t r = 0; r < p; ++r) level[r] = value(r);
-  for (std::size_t width = p; width > 1; width /= 2) {
-    for (std::size_t i = 0; i < width / 2; ++i) level[i] = level[2 * i] + level[2 * i + 1];
-  }
+  const float total = canonical_sum(level);
   std::vector<float> mine = {value(ranks.rank()), -value(ranks.rank())};
   ranks.tree_sum(mine);
-  EXPECT_EQ(mine[0], level[0]);
-  EXPECT_EQ(mine[1], -level[0]);
+  EXPECT_EQ(mine[0], total);
+  EXPECT_EQ(mine[1], -total);
   // A long, odd length: the halves differ by one and go in several pieces.
   auto element = [](std::size_t r, std::size_t i) {
     return static_cast<float>((i * 2654435761u + r * 40503u) % 1000003) * (r % 2 == 0 ? 1e3f : -1e-3f);
@@ -44,13 +59,10 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
   for (std::size_t i = 0; i < longer.size(); ++i) longer[i] = element(ranks.rank(), i);
   ranks.tree_sum(longer);
   std::size_t wrong = 0;
+  std::vector<float> column(p);
   for (std::size_t i = 0; i < longer.size(); ++i) {
-    std::vector<float> tree(p);
-    for (std::size_t r = 0; r < p; ++r) tree[r] = element(r, i);
-    for (std::size_t width = p; width > 1; width /= 2) {
-      for (std::size_t k = 0; k < width / 2; ++k) tree[k] = tree[2 * k] + tree[2 * k + 1];
-    }
-    wrong += longer[i] != tree[0];
+    for (std::size_t r = 0; r < p; ++r) column[r] = element(r, i);
+    wrong += longer[i] != canonical_sum(column);
   }
   EXPECT_EQ(wrong, 0u);
   std::vector<double> counts = {1.0, static_cast<double>(ranks.rank())};
@@ -65,13 +77,13 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
 TEST(DataParallel, EveryRankCountGivesTheSingleProcessBits) {
   const DataParallelCase c;
   DataParallelResult alone;
+  dist::MpiCollective ranks;
   {
     ScopedThreads one(1);
-    alone = c.run(4, nullptr);
+    alone = c.run(chunks_for(ranks.size()), nullptr);
   }
-  dist::MpiCollective ranks;
   ScopedThreads threads(1 + static_cast<int>(ranks.rank() % 2));
-  const DataParallelResult mine = c.run(4, &ranks);
+  const DataParallelResult mine = c.run(chunks_for(ranks.size()), &ranks);
   ASSERT_EQ(mine.weights.size(), alone.weights.size());
   EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0)
       << ranks.size() << " ranks, rank " << ranks.rank();
@@ -87,8 +99,9 @@ TEST(DataParallel, OnlyRankZeroCheckpointsAndAnyRankCountResumes) {
   const std::string prefix = dir + "/dist_test_np" + std::to_string(ranks.size()) + "_rank";
   const std::string single = dir + "/dist_test_single" + std::to_string(ranks.rank()) + "_np" +
                              std::to_string(ranks.size()) + "_rank";
-  const DataParallelResult alone = DataParallelCase{}.resumed(4, nullptr, single);
-  const DataParallelResult mine = DataParallelCase{}.resumed(4, &ranks, prefix);
+  const std::size_t chunks = chunks_for(ranks.size());
+  const DataParallelResult alone = DataParallelCase{}.resumed(chunks, nullptr, single);
+  const DataParallelResult mine = DataParallelCase{}.resumed(chunks, &ranks, prefix);
   EXPECT_EQ(std::filesystem::exists(prefix + std::to_string(ranks.rank())), ranks.rank() == 0);
   ASSERT_EQ(mine.weights.size(), alone.weights.size());
   EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0);

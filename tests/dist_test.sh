@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel training under mpirun (Open MPI): tests/dist_test with 1, 2 and 4 processes
+# Data-parallel training under mpirun (Open MPI): tests/dist_test with 1, 2, 3 and 4 processes
 # (bit-identical to the single-process run), then tests/dist_failure: one rank throws in the
 # middle of an epoch, and every process must exit non-zero within 60 s, the error naming the rank.
 #   tests/dist_test.sh DIST_TEST DIST_FAILURE      (bazel test //tests:dist_test runs it)
@@ -11,7 +11,7 @@ export TMPDIR=${TEST_TMPDIR:-${TMPDIR:-/tmp}}
 # the vader BTL's CMA copy needs ptrace rights that containers often lack.
 mpi=(mpirun --oversubscribe --allow-run-as-root --mca btl_vader_single_copy_mechanism none)
 status=0
-for n in 1 2 4; do
+for n in 1 2 3 4; do
   echo "=== mpirun -np $n dist_test"
   # Every rank would write the same GoogleTest XML and premature-exit files: bazel test reports
   # this script instead.

@@ -1,10 +1,13 @@
 // LocalCollective: the ranks of a data-parallel run as threads of one process, for tests that
 // check the trainer's chunked steps without MPI (dist/'s MpiCollective is tested under mpirun).
-// It reduces in exactly MpiCollective's order (recursive doubling: round i adds the partial sums
-// of ranks r and r xor 2^i), through shared memory and a barrier.
+// It reduces in exactly MpiCollective's order (train/collective.h: recursive doubling within each
+// run of rank_group(), round i adding the partial sums of ranks r and r xor 2^i of the run, then
+// the runs' sums added smallest first), through shared memory and a barrier.
 #pragma once
 
+#include <algorithm>
 #include <barrier>
+#include <bit>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -48,15 +51,38 @@ class LocalCollective : public Collective {
  private:
   template <class T>
   void sum(std::span<T> values) {
+    const std::size_t p = ranks_.size();
+    const RankGroup mine = rank_group(p, rank_);
     std::vector<T> partner(values.size());
-    for (std::size_t step = 1; step < ranks_.size(); step *= 2) {
+    // Every rank goes through the rounds of the largest run (the barrier counts all of them).
+    for (std::size_t step = 1; step < std::bit_floor(p); step *= 2) {
       ranks_.slots_[rank_] = values.data();
       ranks_.barrier_.arrive_and_wait();  // every partial sum posted
-      const auto* theirs = static_cast<const T*>(ranks_.slots_[rank_ ^ step]);
-      std::copy(theirs, theirs + values.size(), partner.data());
+      const bool exchange = step < mine.size;
+      if (exchange) {
+        const auto* theirs = static_cast<const T*>(ranks_.slots_[mine.first + ((rank_ - mine.first) ^ step)]);
+        std::copy(theirs, theirs + values.size(), partner.data());
+      }
       ranks_.barrier_.arrive_and_wait();  // every copy taken before anyone adds
-      for (std::size_t i = 0; i < values.size(); ++i) values[i] += partner[i];
+      if (exchange) {
+        for (std::size_t i = 0; i < values.size(); ++i) values[i] += partner[i];
+      }
     }
+    if (mine.size == p) return;
+    // The runs' sums, smallest first: total = T1 + (T2 + (... + T_last)), read from each run's
+    // first rank.
+    ranks_.slots_[rank_] = values.data();
+    ranks_.barrier_.arrive_and_wait();
+    std::vector<RankGroup> runs;
+    for (std::size_t first = 0; first < p;) runs.push_back(rank_group(p, first)), first += runs.back().size;
+    const auto* last = static_cast<const T*>(ranks_.slots_[runs.back().first]);
+    std::vector<T> total(last, last + values.size());
+    for (std::size_t g = runs.size() - 1; g-- > 0;) {
+      const auto* run_sum = static_cast<const T*>(ranks_.slots_[runs[g].first]);
+      for (std::size_t i = 0; i < values.size(); ++i) total[i] = run_sum[i] + total[i];
+    }
+    ranks_.barrier_.arrive_and_wait();  // every rank has read the runs' sums
+    std::copy(total.begin(), total.end(), values.begin());
   }
 
   LocalRanks& ranks_;

@@ -1,7 +1,8 @@
 // PairwiseSum: the sum of a sequence of equal-shape vectors v_0, v_1, ... (each a list of parts:
 // tensors, or std::vectors) in the order of a complete binary tree over their positions,
 // ((v0 + v1) + (v2 + v3)) + ..., computed as they arrive with one buffer per tree level (a binary
-// counter: pushing v_i merges the finished subtrees of equal size). The trainer sums the
+// counter: pushing v_i merges the finished subtrees of equal size); a count that is not a power
+// of two ends with its complete subtrees added smallest first (result()). The trainer sums the
 // gradients of a step's chunks this way, so that a rank holding an aligned run of chunks
 // computes exactly one subtree (train/collective.h).
 //
@@ -83,12 +84,18 @@ class PairwiseSum {
     pushing_.clear();
   }
 
-  // The sum, one Part per part: valid when the number of vectors pushed is a power of two (one
-  // complete tree). The caller may swap the parts out.
+  // The sum, one Part per part. A power of two of vectors is one complete tree; any other count
+  // n is summed as its binary digits cut it, n = 2^a1 + 2^a2 + ... (a1 > a2 > ...): a complete
+  // tree over each run of consecutive vectors, T1 over the first 2^a1, T2 over the next 2^a2, ...,
+  // then T1 + (T2 + (T3 + ...)), the smallest first. Folds the subtrees in place (push no more
+  // before reset()); the caller may swap the parts out. Throws std::logic_error if nothing was
+  // pushed.
   std::vector<Part>& result() {
-    if (counts_.size() != 1) {
-      throw std::logic_error("PairwiseSum: " + std::to_string(counts_.size()) +
-                             " unfinished subtrees, expected one (push a power of two of vectors)");
+    if (counts_.empty()) throw std::logic_error("PairwiseSum: no vectors pushed, expected at least one");
+    for (std::size_t d = counts_.size() - 1; d > 0; --d) {
+      for (std::size_t i = 0; i < levels_[d].size(); ++i) add_parts(levels_[d - 1][i], levels_[d][i]);
+      counts_[d - 1] += counts_[d];
+      counts_.pop_back();
     }
     return levels_[0];
   }

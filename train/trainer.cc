@@ -255,15 +255,13 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
 
 void Trainer::check_chunks() const {
   const std::size_t K = options_.gradient_chunks;
-  if (!is_power_of_two(K)) {
-    throw std::invalid_argument("Trainer: gradient_chunks is " + std::to_string(K) + ", expected a power of two");
-  }
+  if (K == 0) throw std::invalid_argument("Trainer: gradient_chunks is 0, expected at least 1");
   if (options_.collective == nullptr) return;
   const std::size_t p = options_.collective->size();
-  if (!is_power_of_two(p) || K % p != 0) {
-    throw std::invalid_argument("Trainer: the collective has " + std::to_string(p) +
-                                " ranks, expected a power of two that divides gradient_chunks (" +
-                                std::to_string(K) + ")");
+  if (p == 0 || (p > 1 && (K % p != 0 || !is_power_of_two(K / p)))) {  // one rank: any K
+    throw std::invalid_argument("Trainer: the collective has " + std::to_string(p) + " ranks and gradient_chunks is " +
+                                std::to_string(K) + ", expected the ranks to divide the chunks into a power of two " +
+                                "each (gradient_chunks = ranks·2^c)");
   }
 }
 

@@ -55,17 +55,20 @@
 // running statistics once per step from the whole batch's). The gradient of chunk c is the
 // gradient of its rows' mean loss scaled by its share of the batch, (rows of c)/m, and the step's
 // gradient is the sum of the K chunk gradients in the order of a complete binary tree over the
-// chunks (train/pairwise_sum.h). With a Collective of p ranks (p a power of two dividing K), rank
-// r runs the chunks [r·K/p, (r + 1)·K/p), one subtree of that tree, and Collective::tree_sum()
-// adds the subtrees in the tree's order, so the gradients, and the weights after any number of
-// steps, are bit-identical for 1, 2, 4, ... ranks (at any thread count) and to a single process
-// with the same K. With a Sequential model and a collective that allows background calls, each
-// child's gradients are reduced on a background thread as soon as the rank's last chunk has
-// finished that child's backward (overlapping the rest of the backward pass; the same bits).
-// Everything after the gradient (regularizer, clipping, gradient norms, the
-// optimizer, schedules, callbacks) then runs on every rank on the same bits. Each rank holds the
-// whole training set; all ranks gather every batch and apply batch_transform to all of it, so a
-// transform that mixes rows (mixup) is the same too. The batch's loss and count of right
+// chunks when K is a power of two, and otherwise of complete trees over the runs that K's binary
+// digits cut, added smallest first (train/pairwise_sum.h). With a Collective of p ranks (any p
+// with K = p·2^c; one rank takes any K), rank r runs the chunks [r·K/p, (r + 1)·K/p), one
+// complete subtree, and Collective::tree_sum() adds the subtrees in the same order
+// (train/collective.h), so the gradients, and the weights after any number of steps, are
+// bit-identical for every such rank count (at any thread count) and to a single process with the
+// same K: with K = 8, for 1, 2, 4 and 8 ranks; with K = 12, for 1, 3, 6 and 12. With a
+// Sequential model and a collective that allows background calls, each child's gradients are
+// reduced on a background thread as soon as the rank's last chunk has finished that child's
+// backward (overlapping the rest of the backward pass; the same bits). Everything after the
+// gradient (regularizer, clipping, gradient norms, the optimizer, schedules, callbacks) then
+// runs on every rank on the same bits. Each rank holds the whole training set; all ranks gather
+// every batch and apply batch_transform to all of it, so a transform that mixes rows (mixup) is
+// the same too. The batch's loss and count of right
 // predictions are summed the same way.
 //   - Every chunk needs a row, and with BatchNorm two: a batch needs at least K (2K) rows. fit()
 //     checks batch_size; a shorter last batch follows one_row_batch as a one-row batch does
@@ -161,7 +164,7 @@ struct TrainerOptions {
   // Integer labels become one-hot rows even for the softmax cross-entropy (see label_encoding).
   bool one_hot_labels = false;
   BatchTransform batch_transform;  // empty: none
-  // Chunks per step (see "Chunked steps" above): a power of two, >= 1.
+  // Chunks per step (see "Chunked steps" above): >= 1; with a collective of p > 1 ranks, p·2^c.
   std::size_t gradient_chunks = 1;
   // The ranks of a data-parallel run (dist/), not owned; null: this process alone.
   Collective* collective = nullptr;
