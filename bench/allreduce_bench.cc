@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,11 @@ int main(int argc, char** argv) {
   simdnn::dist::MpiSession mpi(argc, argv);
   simdnn::dist::MpiCollective collective;
   ranks = &collective;
+  // Only rank 0 reports. The others get a reporter that prints nothing, and also a file reporter
+  // that writes nothing when --benchmark_out is given (Google Benchmark requires the flag with a
+  // file reporter, and without one each rank would write the same file).
+  bool file_out = false;
+  for (int i = 1; i < argc; ++i) file_out = file_out || std::strncmp(argv[i], "--benchmark_out=", 16) == 0;
   benchmark::Initialize(&argc, argv);
   register_sizes();
   if (mpi.rank() == 0) {
@@ -73,7 +79,11 @@ int main(int argc, char** argv) {
       bool ReportContext(const Context&) override { return true; }
       void ReportRuns(const std::vector<Run>&) override {}
     } quiet;
-    benchmark::RunSpecifiedBenchmarks(&quiet, &quiet);
+    if (file_out) {
+      benchmark::RunSpecifiedBenchmarks(&quiet, &quiet);
+    } else {
+      benchmark::RunSpecifiedBenchmarks(&quiet);
+    }
   }
   benchmark::Shutdown();
   return 0;
