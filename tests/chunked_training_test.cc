@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,17 +42,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Pushes each value as a one-part vector of one element.
-float tree_sum_of(const std::vector<float>& values) {
-  internal::PairwiseSum<std::vector<float>> sum;
-  sum.reset();
-  for (float v : values) {
-    std::vector<float> part = {v};
-    std::vector<float>* parts[] = {&part};
-    sum.push(parts);
-  }
-  return sum.result()[0][0];
-}
+float tree_sum_of(const std::vector<float>& values) { return testing::canonical_sum(values); }
 
 TEST(PairwiseSum, AddsInTreeOrder) {
   // Values where the order of the additions shows: sequentially ((a + b) + c) + d = 0 in float,
@@ -197,6 +188,26 @@ std::vector<DataParallelResult> run_on_threads(const DataParallelCase& c, std::s
   return results;
 }
 
+// Every rank of each count in `rank_counts` (threads of one process, at 2 threads each, with the
+// reduction during and after the backward pass) ends with `alone`'s bits.
+void expect_single_process_bits(const DataParallelCase& c, std::size_t chunks, std::initializer_list<std::size_t> rank_counts,
+                                const DataParallelResult& alone) {
+  ScopedThreads two(2);
+  for (std::size_t ranks : rank_counts) {
+    for (bool background : {true, false}) {
+      const std::vector<DataParallelResult> results = run_on_threads(c, chunks, ranks, background);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r) +
+                     (background ? ", reduced during the backward pass" : ", reduced after it"));
+        EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
+        EXPECT_EQ(results[r].losses, alone.losses);
+        EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
+        EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
+      }
+    }
+  }
+}
+
 TEST(DataParallel, OnlyRankZeroPrintsProgress) {
   const DataParallelCase c;
   LocalRanks shared(2);
@@ -231,20 +242,7 @@ TEST(DataParallel, OneTwoAndFourRanksGiveTheSingleProcessBits) {
     ScopedThreads one(1);
     alone = c.run(4, nullptr);
   }
-  ScopedThreads two(2);
-  for (std::size_t ranks : {1u, 2u, 4u}) {
-    for (bool background : {true, false}) {
-      const std::vector<DataParallelResult> results = run_on_threads(c, 4, ranks, background);
-      for (std::size_t r = 0; r < ranks; ++r) {
-        SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r) +
-                     (background ? ", reduced during the backward pass" : ", reduced after it"));
-        EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
-        EXPECT_EQ(results[r].losses, alone.losses);
-        EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
-        EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
-      }
-    }
-  }
+  expect_single_process_bits(c, 4, {1, 2, 4}, alone);
   // Chunking is a different computation from the plain step (BatchNorm per chunk), and it trains.
   const DataParallelResult plain = c.run(1, nullptr);
   EXPECT_FALSE(same_bits(plain.weights, alone.weights));
@@ -260,20 +258,7 @@ TEST(DataParallel, OneThreeAndSixRanksGiveTheSingleProcessBitsOfSixChunks) {
     ScopedThreads one(1);
     alone = c.run(6, nullptr);
   }
-  ScopedThreads two(2);
-  for (std::size_t ranks : {1u, 3u, 6u}) {  // one rank takes any K
-    for (bool background : {true, false}) {
-      const std::vector<DataParallelResult> results = run_on_threads(c, 6, ranks, background);
-      for (std::size_t r = 0; r < ranks; ++r) {
-        SCOPED_TRACE(std::to_string(ranks) + " ranks, rank " + std::to_string(r) +
-                     (background ? ", reduced during the backward pass" : ", reduced after it"));
-        EXPECT_TRUE(same_bits(results[r].weights, alone.weights));
-        EXPECT_EQ(results[r].losses, alone.losses);
-        EXPECT_EQ(results[r].validation.loss, alone.validation.loss);
-        EXPECT_EQ(results[r].validation.accuracy, alone.validation.accuracy);
-      }
-    }
-  }
+  expect_single_process_bits(c, 6, {1, 3, 6}, alone);  // one rank takes any K
   const DataParallelResult eight = c.run(8, nullptr);  // another K is another order
   EXPECT_FALSE(same_bits(eight.weights, alone.weights));
 }

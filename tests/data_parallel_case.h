@@ -1,4 +1,4 @@
-// The training run that the data-parallel tests repeat with 1, 2 and 4 ranks (threads of one
+// The training run that the data-parallel tests repeat with 1, 2, 3, 4 and 6 ranks (threads of one
 // process in chunked_training_test, MPI processes in dist_test) and compare bit for bit: a
 // classifier with BatchNorm and Dropout (both change under slicing), trained with Adam on a
 // set whose size leaves a short last batch with uneven chunks (203 = 6·32 + 11 rows: chunks of
@@ -20,9 +20,23 @@
 #include <simdnn/train/loss.h>
 #include <simdnn/train/model_io.h>
 #include <simdnn/train/optimizer.h>
+#include <simdnn/train/pairwise_sum.h>
 #include <simdnn/train/trainer.h>
 
 namespace simdnn::testing {
+
+// The sum of `values` in the order of train/collective.h, as train/pairwise_sum.h computes it:
+// each value pushed as a one-element vector (values[r]: rank r's, or chunk r's).
+inline float canonical_sum(const std::vector<float>& values) {
+  internal::PairwiseSum<std::vector<float>> sum;
+  sum.reset();
+  for (float v : values) {
+    std::vector<float> part = {v};
+    std::vector<float>* parts[] = {&part};
+    sum.push(parts);
+  }
+  return sum.result()[0][0];
+}
 
 struct DataParallelResult {
   std::vector<float> weights;  // every parameter and state tensor, in model order

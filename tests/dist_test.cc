@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <simdnn/dist/mpi.h>
-#include <simdnn/train/pairwise_sum.h>
 
 #include "tests/data_parallel_case.h"
 #include "tests/test_util.h"
@@ -22,19 +21,8 @@ namespace {
 
 using testing::DataParallelCase;
 using testing::DataParallelResult;
+using testing::canonical_sum;
 using testing::ScopedThreads;
-
-// The order of train/collective.h, as train/pairwise_sum.h computes it: values[r] is rank r's.
-float canonical_sum(const std::vector<float>& values) {
-  internal::PairwiseSum<std::vector<float>> sum;
-  sum.reset();
-  for (float v : values) {
-    std::vector<float> part = {v};
-    std::vector<float>* parts[] = {&part};
-    sum.push(parts);
-  }
-  return sum.result()[0][0];
-}
 
 // Gradient chunks for p ranks: 4 for 1, 2 and 4 ranks (the same bits for all three), else 2·p.
 std::size_t chunks_for(std::size_t p) { return 4 % p == 0 ? 4 : 2 * p; }
