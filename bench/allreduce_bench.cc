@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -65,25 +66,27 @@ int main(int argc, char** argv) {
   simdnn::dist::MpiSession mpi(argc, argv);
   simdnn::dist::MpiCollective collective;
   ranks = &collective;
-  // Only rank 0 reports. The others get a reporter that prints nothing, and also a file reporter
-  // that writes nothing when --benchmark_out is given (Google Benchmark requires the flag with a
-  // file reporter, and without one each rank would write the same file).
-  bool file_out = false;
-  for (int i = 1; i < argc; ++i) file_out = file_out || std::strncmp(argv[i], "--benchmark_out=", 16) == 0;
-  benchmark::Initialize(&argc, argv);
+  // Only rank 0 reports, and only rank 0 may write --benchmark_out's file (Google Benchmark opens
+  // and truncates it on every rank that sees the flag): the others drop the flag (and the
+  // BENCHMARK_OUT variable that can stand for it) and print nothing.
+  const bool root = mpi.rank() == 0;
+  std::vector<char*> args(argv, argv + argc);
+  if (!root) {
+    std::erase_if(args, [](const char* a) { return std::strncmp(a, "--benchmark_out", 15) == 0; });
+    unsetenv("BENCHMARK_OUT");
+    unsetenv("BENCHMARK_OUT_FORMAT");
+  }
+  int args_count = static_cast<int>(args.size());
+  benchmark::Initialize(&args_count, args.data());
   register_sizes();
-  if (mpi.rank() == 0) {
+  if (root) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
     struct Quiet : benchmark::BenchmarkReporter {
       bool ReportContext(const Context&) override { return true; }
       void ReportRuns(const std::vector<Run>&) override {}
     } quiet;
-    if (file_out) {
-      benchmark::RunSpecifiedBenchmarks(&quiet, &quiet);
-    } else {
-      benchmark::RunSpecifiedBenchmarks(&quiet);
-    }
+    benchmark::RunSpecifiedBenchmarks(&quiet);
   }
   benchmark::Shutdown();
   return 0;

@@ -423,6 +423,9 @@ double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double
   require_same_shape(op, "y", y, "z", z);
   const bool gradient = dz.data != nullptr;
   if (gradient) require_same_shape(op, "dz", dz, "z", z);
+  if (gradient && !(divisor > 0.0)) {
+    throw std::invalid_argument(std::string(op) + ": divisor is " + std::to_string(divisor) + ", expected > 0");
+  }
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   if (contiguous(z) && contiguous(y) && (!gradient || contiguous(dz))) {

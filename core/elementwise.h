@@ -1,11 +1,12 @@
 // Elementwise operations and reductions: activations (forward and backward), row-wise softmax and
-// log-softmax, BLAS-1 updates, and the reductions that layers and optimizers need (sum of
-// squares, column sums, column mean and variance).
+// log-softmax, BLAS-1 updates, the reductions that layers and optimizers need (sum of squares,
+// column sums, column mean and variance), and the binary cross-entropy's elementwise part.
 //
 // Every function runs on the ISA of active_isa() (core/isa.h). Inputs of at least
 // kElementwiseParallelThreshold elements are cut into tasks whose boundaries depend only on the
-// shape (chunks of kElementwiseChunk floats, tiles of whole rows, or blocks of 128 columns) and
-// run on num_threads() threads; smaller inputs run on the calling thread. Maps give the same bits
+// shape (chunks of kElementwiseChunk floats, tiles of whole rows, or blocks of 32 columns) and
+// run on num_threads() threads; smaller inputs (and logistic_loss, always) run on the calling
+// thread. Maps give the same bits
 // however they are cut; reductions combine per-task partials in a fixed order. Either way the
 // result is bit-identical at any thread count. Nothing here allocates memory.
 //
@@ -135,8 +136,10 @@ void add_column_sums(ConstMatrixView x, float* sums);
 // float inputs (vectorized exp and log1p, within a few double ulps of libm's) and the gradient is
 // rounded once to float; the terms are summed in double in vector-lane partial sums, an order
 // that depends on the ISA and on whether the views are contiguous, never on the thread count.
-// Any finite z gives finite results; NaN or infinite z give NaN. dz may be z or y. Throws
-// ShapeError unless y (and dz when it has data) have z's shape.
+// Any finite z gives finite results; a NaN z gives NaN terms and gradients; an infinite z gives an
+// infinite or NaN term and a finite gradient (σ is 0 or 1 there). dz may be z or y. Throws
+// ShapeError unless y (and dz when it has data) have z's shape, and std::invalid_argument unless
+// divisor > 0 when dz has data.
 double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double divisor);
 
 // ---- batch normalization ---------------------------------------------------------------------

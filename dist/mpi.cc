@@ -138,37 +138,45 @@ void MpiCollective::run_tree_sum(std::span<T> values, std::vector<T>& scratch, s
   }
 }
 
+// values += rank `from`'s vector, received in pieces of scratch's size (tag 2).
+template <class T>
+void MpiCollective::receive_add(std::span<T> values, std::vector<T>& scratch, std::size_t from) {
+  const std::size_t piece = std::max<std::size_t>(scratch.size(), 1);
+  for (std::size_t at = 0; at < values.size(); at += piece) {
+    const std::size_t n = std::min(piece, values.size() - at);
+    check(MPI_Recv(scratch.data(), static_cast<int>(n), datatype<T>(), static_cast<int>(from), 2, comm_->comm,
+                   MPI_STATUS_IGNORE),
+          "MPI_Recv");
+    for (std::size_t i = 0; i < n; ++i) values[at + i] += scratch[i];
+  }
+}
+
+// Sends values to rank `to` in the pieces receive_add() expects.
+template <class T>
+void MpiCollective::send(std::span<const T> values, std::size_t piece, std::size_t to) {
+  for (std::size_t at = 0; at < values.size(); at += piece) {
+    const std::size_t n = std::min(piece, values.size() - at);
+    check(MPI_Send(values.data() + at, static_cast<int>(n), datatype<T>(), static_cast<int>(to), 2, comm_->comm),
+          "MPI_Send");
+  }
+}
+
 // Any number of ranks: each run's tree sum (above), then the runs' sums added smallest first,
 // T1 + (T2 + (... + T_last)): the first rank of each run after the first sends its run's
-// partial total (its own run's sum plus those after it) to the first rank of the run before, or
-// to every rank of the first run, which then holds the total; rank 0 broadcasts it. The runs
-// number at most log2(p) + 1, and each partial total goes in pieces that are added as they come.
+// partial total (its own run's sum plus those after it) to the first rank of the run before;
+// rank 0 ends with the total and broadcasts it. The runs number at most log2(p) + 1, so the
+// partial totals make at most log2(p) messages in turn, each in pieces added as they come.
 template <class T>
 void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) {
   scratch.resize(std::min(values.size(), kPieceBytes / sizeof(T)));
   const RankGroup mine = rank_group(size_, rank_);
   run_tree_sum(values, scratch, mine.first, mine.size);
   if (mine.size == size_) return;
-  const std::size_t piece = std::max<std::size_t>(scratch.size(), 1);
-  const std::size_t next = mine.first + mine.size;  // the first rank of the next run
-  if (next < size_ && (mine.first == 0 || rank_ == mine.first)) {
-    for (std::size_t at = 0; at < values.size(); at += piece) {
-      const std::size_t n = std::min(piece, values.size() - at);
-      check(MPI_Recv(scratch.data(), static_cast<int>(n), datatype<T>(), static_cast<int>(next), 2, comm_->comm,
-                     MPI_STATUS_IGNORE),
-            "MPI_Recv");
-      for (std::size_t i = 0; i < n; ++i) values[at + i] += scratch[i];
-    }
-  }
-  if (mine.first > 0 && rank_ == mine.first) {
-    const RankGroup before = rank_group(size_, mine.first - 1);
-    const std::size_t to_begin = before.first, to_end = before.first == 0 ? before.first + before.size : before.first + 1;
-    for (std::size_t to = to_begin; to < to_end; ++to) {
-      for (std::size_t at = 0; at < values.size(); at += piece) {
-        const std::size_t n = std::min(piece, values.size() - at);
-        check(MPI_Send(values.data() + at, static_cast<int>(n), datatype<T>(), static_cast<int>(to), 2, comm_->comm),
-              "MPI_Send");
-      }
+  if (rank_ == mine.first) {
+    const std::size_t next = mine.first + mine.size;  // the first rank of the next run
+    if (next < size_) receive_add(values, scratch, next);
+    if (mine.first > 0) {
+      send<T>(values, std::max<std::size_t>(scratch.size(), 1), rank_group(size_, mine.first - 1).first);
     }
   }
   broadcast_impl(values);

@@ -89,6 +89,10 @@ class MpiCollective : public Collective {
   void run_tree_sum(std::span<T> values, std::vector<T>& scratch, std::size_t first, std::size_t size);
   template <class T>
   void broadcast_impl(std::span<T> values);
+  template <class T>
+  void receive_add(std::span<T> values, std::vector<T>& scratch, std::size_t from);
+  template <class T>
+  void send(std::span<const T> values, std::size_t piece, std::size_t to);
 
   struct Comm;                  // the MPI_Comm duplicate (mpi.h stays out of this header)
   std::unique_ptr<Comm> comm_;

@@ -1,8 +1,10 @@
 // The training run that the data-parallel tests repeat with 1, 2, 3, 4 and 6 ranks (threads of one
 // process in chunked_training_test, MPI processes in dist_test) and compare bit for bit: a
 // classifier with BatchNorm and Dropout (both change under slicing), trained with Adam on a
-// set whose size leaves a short last batch with uneven chunks (203 = 6·32 + 11 rows: chunks of
-// 2, 3, 3 and 3), with a validation set evaluated in several chunks.
+// set whose size leaves a short last batch with uneven chunks (203 = 6·32 + 11 rows: with 4
+// chunks, of 2, 3, 3 and 3; with 6, the 11 rows are fewer than BatchNorm's 2 per chunk and join
+// the batch before, 43 rows in chunks of 7 and 8), with a validation set evaluated in several
+// chunks.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (Open MPI): tests/dist_test with 1, 2, 3 and 4 processes
+# (and its reduction alone with 7)
 # (bit-identical to the single-process run), then tests/dist_failure: one rank throws in the
 # middle of an epoch, and every process must exit non-zero within 60 s, the error naming the rank.
 #   tests/dist_test.sh DIST_TEST DIST_FAILURE      (bazel test //tests:dist_test runs it)
@@ -20,6 +21,13 @@ for n in 1 2 3 4; do
     status=1
   fi
 done
+# 7 = 4 + 2 + 1 ranks: three runs, so a middle run relays the partial total (the reduction only).
+echo "=== mpirun -np 7 dist_test (the reduction)"
+if ! env -u XML_OUTPUT_FILE -u TEST_PREMATURE_EXIT_FILE "${mpi[@]}" -np 7 "$dist_test" --gtest_brief=1 \
+    --gtest_filter='MpiCollective.*'; then
+  echo "FAILED: dist_test's reduction with 7 processes"
+  status=1
+fi
 
 echo "=== mpirun -np 2 dist_failure (rank 1 throws)"
 start=$SECONDS

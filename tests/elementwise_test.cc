@@ -958,6 +958,8 @@ TEST(Errors, MessagesNameOperationArgumentExpectedAndActual) {
   expect_error(
       [&] { (void)logistic_loss(ConstMatrixView{buf, 2, 3, 3}, ConstMatrixView{buf, 2, 3, 3}, MatrixView{buf, 2, 2, 2}, 1.0); },
       {"logistic_loss", "dz", "2x2", "2x3"});
+  EXPECT_THROW((void)logistic_loss(ConstMatrixView{buf, 1, 2, 2}, ConstMatrixView{buf, 1, 2, 2}, MatrixView{buf, 1, 2, 2}, 0.0),
+               std::invalid_argument);
   expect_error(
       [&] {
         activation_forward(relu, ConstMatrixView{buf, 2, 3, 3}, MatrixView{buf, 3, 2, 2});

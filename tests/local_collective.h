@@ -74,7 +74,7 @@ class LocalCollective : public Collective {
     ranks_.slots_[rank_] = values.data();
     ranks_.barrier_.arrive_and_wait();
     std::vector<RankGroup> runs;
-    for (std::size_t first = 0; first < p;) runs.push_back(rank_group(p, first)), first += runs.back().size;
+    for (std::size_t first = 0; first < p; first += runs.back().size) runs.push_back(rank_group(p, first));
     const auto* last = static_cast<const T*>(ranks_.slots_[runs.back().first]);
     std::vector<T> total(last, last + values.size());
     for (std::size_t g = runs.size() - 1; g-- > 0;) {

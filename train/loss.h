@@ -27,9 +27,10 @@
 // in a fixed order (so identical at any thread count), and the gradient is rounded once to float.
 // The binary cross-entropy runs vectorized (core/elementwise.h logistic_loss: the same formula
 // with vector exp and log1p in double); the others are scalar. The cost is O(m·k), small next to
-// the network (libm's scalar log1p alone had been 6 % of the notebook's 500-epoch run). Any finite logit gives a finite loss and
-// gradient (z = ±1e4 included); NaN or infinite logits give NaN results, except that in the
-// softmax cross-entropy a −inf logit is a masked class: probability 0 and gradient 0 there, the
+// the network (libm's scalar log1p alone had been 6 % of the notebook's 500-epoch run). Any
+// finite logit gives a finite loss and gradient (z = ±1e4 included); NaN or infinite logits give
+// NaN results (but the binary cross-entropy's gradient of an infinite logit is finite), except
+// that in the softmax cross-entropy a −inf logit is a masked class: probability 0 and gradient 0 there, the
 // loss finite unless the target class (a label or a non-zero target) is masked, then +inf with a
 // finite gradient. A row holding NaN or +inf, or only −inf, gives a NaN loss and an all-NaN
 // gradient row; the other rows' gradients are unaffected (tests/losses_test.cc, *NonFinite).

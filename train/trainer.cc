@@ -258,7 +258,8 @@ void Trainer::check_chunks() const {
   if (K == 0) throw std::invalid_argument("Trainer: gradient_chunks is 0, expected at least 1");
   if (options_.collective == nullptr) return;
   const std::size_t p = options_.collective->size();
-  if (p == 0 || (p > 1 && (K % p != 0 || !is_power_of_two(K / p)))) {  // one rank: any K
+  if (p == 0) throw std::invalid_argument("Trainer: the collective has 0 ranks, expected at least 1");
+  if (p > 1 && (K % p != 0 || !is_power_of_two(K / p))) {  // one rank: any K
     throw std::invalid_argument("Trainer: the collective has " + std::to_string(p) + " ranks and gradient_chunks is " +
                                 std::to_string(K) + ", expected the ranks to divide the chunks into a power of two " +
                                 "each (gradient_chunks = ranks·2^c)");

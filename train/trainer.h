@@ -68,8 +68,7 @@
 // gradient (regularizer, clipping, gradient norms, the optimizer, schedules, callbacks) then
 // runs on every rank on the same bits. Each rank holds the whole training set; all ranks gather
 // every batch and apply batch_transform to all of it, so a transform that mixes rows (mixup) is
-// the same too. The batch's loss and count of right
-// predictions are summed the same way.
+// the same too. The batch's loss and count of right predictions are summed the same way.
 //   - Every chunk needs a row, and with BatchNorm two: a batch needs at least K (2K) rows. fit()
 //     checks batch_size; a shorter last batch follows one_row_batch as a one-row batch does
 //     without chunks (merge it into the previous batch, drop it, or refuse).
