@@ -767,7 +767,6 @@ void column_sums_and_dots(const float* dy, std::size_t lddy, const float* h, std
       dy, lddy, h, ldh, mean, inv_std, rows, cols, acc_dy, acc_dot);
 }
 
-
 // ---- losses --------------------------------------------------------------------------------
 
 // The binary cross-entropy of one vector of logits z and targets y (doubles widened from float):
