@@ -31,6 +31,7 @@
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
+#include <simdnn/layers/gradient_chunk_sum.h>
 #include <simdnn/layers/layer.h>
 #include <simdnn/layers/pooling.h>
 #include <simdnn/layers/residual.h>

@@ -256,11 +256,12 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
 void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, ConstMatrixView dy, MatrixView dx,
                      MatrixView dw, float* db) {
   check_shapes("conv2d_backward", g, x, w, dy);
-  const bool want_dx = dx.data != nullptr || dx.rows != 0 || dx.cols != 0;  // MatrixView{}: skip dx
+  const auto wanted = [](MatrixView v) { return v.data != nullptr || v.rows != 0 || v.cols != 0; };  // MatrixView{}: skip
+  const bool want_dx = wanted(dx), want_dw = wanted(dw);
   require(!want_dx || (dx.rows == x.rows && dx.cols == x.cols && dx.ld == dx.cols), "conv2d_backward", [&] {
     return "dx is " + shape_string(dx.rows, dx.cols) + ", expected a contiguous " + shape_string(x.rows, x.cols);
   });
-  require(dw.rows == w.rows && dw.cols == w.cols, "conv2d_backward", [&] {
+  require(!want_dw || (dw.rows == w.rows && dw.cols == w.cols), "conv2d_backward", [&] {
     return "dw is " + shape_string(dw.rows, dw.cols) + ", expected " + shape_string(w.rows, w.cols);
   });
   if (db != nullptr) add_column_sums(pixel_rows(dy, w.cols), db);
@@ -270,7 +271,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   const bool point = pointwise(g, x), direct_dx = !point && g.stride == 1;
   // Each chunk's weight gradient, added into dw in chunk order afterwards (every part is written
   // whole).
-  float* const partial = scratch(3, chunks * w.rows * w.cols);
+  float* const partial = want_dw ? scratch(3, chunks * w.rows * w.cols) : nullptr;
   // dx with stride 1 is the convolution of dy with the flipped weights: its window float
   // r = t'·C_out + co (tap t' = k² − 1 − t) for output channel ci is w[t·C_in + ci, co]. With a
   // larger stride, dy is scattered through the weights by tap: row t·C_out + co, column ci.
@@ -286,16 +287,20 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
     const ConstMatrixView dy_rows = pixel_rows(image_rows(dy, begin, rows), w.cols);
-    const MatrixView part{partial + t * w.rows * w.cols, w.rows, w.cols, w.cols};
+    const MatrixView part{want_dw ? partial + t * w.rows * w.cols : nullptr, w.rows, w.cols, w.cols};
     const MatrixView dx_rows = image_rows(dx, begin, rows);
     if (point) {  // GEMMs over the pixels as they are
       const ConstMatrixView x_pixels = pixel_rows(image_rows(x, begin, rows), c_in);
-      gemm(Trans::yes, Trans::no, 1.0f, x_pixels, dy_rows, 0.0f, part);
+      if (want_dw) gemm(Trans::yes, Trans::no, 1.0f, x_pixels, dy_rows, 0.0f, part);
       if (want_dx) gemm(Trans::no, Trans::yes, 1.0f, dy_rows, w, 0.0f, pixel_rows(dx_rows, c_in));
       return;
     }
+    if (direct_dx && !want_dw) {  // dx alone reads only dy and the weights
+      input_grad_chunk(k, g, dy, wt, begin, rows, dx);
+      return;
+    }
     const internal::ConvWindow input = padded_input(g, x, begin, rows);
-    weight_grad_chunk(k, input, dy, begin, rows, part);
+    if (want_dw) weight_grad_chunk(k, input, dy, begin, rows, part);
     if (!want_dx) return;
     if (direct_dx) {
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
@@ -303,6 +308,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       strided_input_grad_chunk(k, g, input, dy, wt, begin, rows, dx);
     }
   });
+  if (!want_dw) return;
   // dw += the parts, each element's in chunk order; rows of dw in parallel, each tile's rows one
   // vectorized run when dw is contiguous.
   constexpr std::size_t kRowsPerTile = 16;

@@ -15,7 +15,10 @@
 // Determinism: chunks depend only on the shapes; each output element is summed in a fixed order
 // whatever the chunk; the weight gradient is each chunk's sum over its pixels in order, added in
 // chunk order after the parallel loop; the bias gradient is column sums over the whole batch in
-// row order. So results do not depend on the thread count.
+// row order. So results do not depend on the thread count. An image's output, and at stride 1
+// its dx, do not depend on the other images of the batch either; at a larger stride its dx
+// depends on where the image lies in its chunk (the scatter's tiles of output pixels run across
+// images).
 #pragma once
 
 #include <cstddef>
@@ -35,8 +38,8 @@ std::size_t conv_chunk_images(const WindowGeometry& g);
 void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, const float* bias, MatrixView y);
 
 // Given dy (N x out_pixels·C_out, contiguous rows) for the forward on x: dx = ∂L/∂x (overwritten,
-// contiguous rows; an empty MatrixView{} skips it), dw += ∂L/∂W, and db += ∂L/∂b when db is not
-// null. Throws ShapeError on other shapes.
+// contiguous rows), dw += ∂L/∂W, and db += ∂L/∂b when db is not null; an empty MatrixView{} as dx
+// or dw skips it. Throws ShapeError on other shapes.
 void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView w, ConstMatrixView dy, MatrixView dx,
                      MatrixView dw, float* db);
 

@@ -57,8 +57,27 @@ ConstMatrixView Conv2D::backward(ConstMatrixView dy) {
     dy = copy;
   }
   const MatrixView dx = input_gradient() ? reserve_rows(dx_, x_.rows, input_width()) : MatrixView{};
-  conv2d_backward(geometry_, x_, weight_.cview(), dy, dx, weight_grad_.view(), has_bias_ ? bias_grad_.data() : nullptr);
-  return dx;  // empty without input_gradient()
+  if (gradient_chunk_ends().empty()) {
+    conv2d_backward(geometry_, x_, weight_.cview(), dy, dx, weight_grad_.view(), has_bias_ ? bias_grad_.data() : nullptr);
+    return dx;  // empty without input_gradient()
+  }
+  // dW and db chunk by chunk, as the sliced step has them. dx over the whole batch at stride 1,
+  // where an image's dx does not depend on the images beside it; at a larger stride it does
+  // (core/conv.h), so it comes chunk by chunk too.
+  const bool whole_dx = input_gradient() && geometry_.stride == 1;
+  if (whole_dx) conv2d_backward(geometry_, x_, weight_.cview(), dy, dx, MatrixView{}, nullptr);
+  Tensor* grads[] = {&weight_grad_, &bias_grad_};
+  chunk_sum_.add(label(), gradient_chunk_ends(), x_.rows, std::span<Tensor* const>(grads, has_bias_ ? 2 : 1),
+                 [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> parts) {
+                   for (Tensor* part : parts) std::fill(part->data(), part->data() + part->size(), 0.0f);
+                   const ConstMatrixView x_rows{x_.row(begin), rows, x_.cols, x_.ld};
+                   const ConstMatrixView dy_rows{dy.row(begin), rows, dy.cols, dy.ld};
+                   const MatrixView dx_rows =
+                       input_gradient() && !whole_dx ? MatrixView{dx.row(begin), rows, dx.cols, dx.ld} : MatrixView{};
+                   conv2d_backward(geometry_, x_rows, weight_.cview(), dy_rows, dx_rows, parts[0]->view(),
+                                   has_bias_ ? parts[1]->data() : nullptr);
+                 });
+  return dx;
 }
 
 }  // namespace simdnn

@@ -21,6 +21,7 @@
 #include <simdnn/core/conv.h>
 #include <simdnn/core/image.h>
 #include <simdnn/core/initializers.h>
+#include <simdnn/layers/gradient_chunk_sum.h>
 #include <simdnn/layers/layer.h>
 
 namespace simdnn {
@@ -56,6 +57,7 @@ class Conv2D : public Layer {
 
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;
+  bool sums_gradient_chunks() const override { return true; }
 
   bool has_bias() const { return has_bias_; }
   Tensor& weight() { return weight_; }  // k·k·C_in x C_out
@@ -70,6 +72,7 @@ class Conv2D : public Layer {
   Tensor weight_, bias_, weight_grad_, bias_grad_;
   Tensor y_, dy_, dx_;  // reused buffers
   ConstMatrixView x_{};              // the input of the last train-mode forward
+  GradientChunkSum chunk_sum_;
   bool trained_forward_ = false;
 };
 

@@ -22,6 +22,7 @@
 #include <simdnn/core/activation.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/tensor.h>
+#include <simdnn/layers/gradient_chunk_sum.h>
 #include <simdnn/layers/layer.h>
 
 namespace simdnn {
@@ -52,6 +53,7 @@ class Dense : public Layer {
 
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;
+  bool sums_gradient_chunks() const override { return true; }
 
   ActivationSpec activation() const { return activation_; }
   bool has_bias() const { return has_bias_; }
@@ -67,6 +69,7 @@ class Dense : public Layer {
   Tensor weight_, bias_, weight_grad_, bias_grad_;
   Tensor z_, y_, dz_, dx_;  // reused buffers
   ConstMatrixView x_{};     // the input of the last train-mode forward
+  GradientChunkSum chunk_sum_;
   bool trained_forward_ = false;
 };
 

@@ -48,6 +48,18 @@ void Layer::check_output_grad(ConstMatrixView dy, std::size_t rows) const {
   }
 }
 
+void Layer::set_gradient_chunks(std::span<const std::size_t> ends) {
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    const std::size_t previous = i == 0 ? 0 : ends[i - 1];
+    if (ends[i] <= previous) {
+      throw std::invalid_argument(label() + ": gradient chunk end " + std::to_string(i) + " is " +
+                                  std::to_string(ends[i]) + ", expected more than " + std::to_string(previous) +
+                                  " (the ends increase strictly from above 0)");
+    }
+  }
+  gradient_chunk_ends_.assign(ends.begin(), ends.end());
+}
+
 void Layer::throw_no_train_forward() const {
   throw std::logic_error(label() +
                          ": backward() needs a train-mode forward() first (there was none, or "

@@ -40,6 +40,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,21 @@ class Layer {
   virtual std::vector<Tensor*> slice_statistics() { return {}; }
   virtual void end_step() {}
 
+  // Gradient chunks: the trainer's whole-batch form of a sliced step, for models whose forward
+  // treats every row on its own (no slice statistics). After set_gradient_chunks(ends),
+  // backward() adds to each parameter's grad not the batch's gradient but the sum, in
+  // core/pairwise_sum.h's order, of the chunks' gradients: chunk i is rows [ends[i-1], ends[i])
+  // of the batch (ends[-1] = 0; the last end must be the batch's row count), and its gradient is
+  // what backward() of those rows alone would add to zeroed grads. So one forward and one
+  // backward of the whole batch give the bits of the chunks run one by one and summed in that
+  // order, while the products keep the whole batch's rows. An empty span restores the plain
+  // backward. Throws std::invalid_argument unless the ends increase strictly from above 0.
+  // Layers that implement it (with a GradientChunkSum, layers/gradient_chunk_sum.h) say so with
+  // sums_gradient_chunks(): Dense and Conv2D. The trainer slices the batch instead when any
+  // other layer has parameters; layers without parameters ignore the ends.
+  void set_gradient_chunks(std::span<const std::size_t> ends);
+  virtual bool sums_gradient_chunks() const { return false; }
+
   // Whether backward() must return dL/dx (see "Gradients" above); true unless set otherwise.
   void set_input_gradient(bool needed) { input_gradient_ = needed; }
   bool input_gradient() const { return input_gradient_; }
@@ -129,6 +145,8 @@ class Layer {
  protected:
   // How messages name this layer: kind() and the quoted name, or kind() alone when unnamed.
   std::string label() const;
+  // The ends given to set_gradient_chunks(); empty for a plain backward.
+  const std::vector<std::size_t>& gradient_chunk_ends() const { return gradient_chunk_ends_; }
   // Throws ShapeError (naming the layer, the expected and the actual shape) unless x is a valid
   // view with input_width() columns.
   void check_input(ConstMatrixView x) const;
@@ -140,6 +158,7 @@ class Layer {
  private:
   std::string name_;
   bool input_gradient_ = true;
+  std::vector<std::size_t> gradient_chunk_ends_;
 };
 
 // A stream for sub-consumer `index` of `stream`: a bijective mix (splitmix64's finalizer) of

@@ -17,7 +17,7 @@
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
-#include <simdnn/train/pairwise_sum.h>
+#include <simdnn/core/pairwise_sum.h>
 
 #include "tests/data_parallel_case.h"
 #include "tests/local_collective.h"
@@ -30,6 +30,8 @@ using testing::DataParallelCase;
 using testing::DataParallelResult;
 using testing::LocalCollective;
 using testing::LocalRanks;
+using testing::PassThrough;
+using testing::RowMixing;
 using testing::ScopedThreads;
 
 Tensor copy_of(ConstMatrixView v) {
@@ -261,6 +263,34 @@ TEST(DataParallel, OneThreeAndSixRanksGiveTheSingleProcessBitsOfSixChunks) {
   expect_single_process_bits(c, 6, {1, 3, 6}, alone);  // one rank takes any K
   const DataParallelResult eight = c.run(8, nullptr);  // another K is another order
   EXPECT_FALSE(same_bits(eight.weights, alone.weights));
+}
+
+TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
+  // Without BatchNorm each rank runs its rows through one forward and one backward, and the Dense
+  // layers sum their gradients over the chunks (Layer::set_gradient_chunks). That must give the
+  // bits of the sliced step, which the same model with a layer that cannot sum chunks takes: for
+  // 4 and 6 chunks, at 1 and 2 threads, and on 2, 3, 4 and 6 ranks.
+  const DataParallelCase one_pass(RowMixing::one_pass), sliced(RowMixing::sliced);
+  for (std::size_t chunks : {4u, 6u}) {
+    SCOPED_TRACE(std::to_string(chunks) + " chunks");
+    DataParallelResult want;
+    {
+      ScopedThreads one(1);
+      PassThrough::one_pass_backwards = 0;
+      want = sliced.run(chunks, nullptr);
+      EXPECT_EQ(PassThrough::one_pass_backwards, 0) << "the sliced model took the one-pass step";
+    }
+    EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
+    for (int threads : {1, 2}) {
+      ScopedThreads scoped(threads);
+      const DataParallelResult got = one_pass.run(chunks, nullptr);
+      EXPECT_GT(PassThrough::one_pass_backwards, 0) << "the one-pass model was sliced";
+      EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";
+      EXPECT_EQ(got.losses, want.losses) << threads << " threads";
+    }
+    expect_single_process_bits(one_pass, chunks, chunks == 4 ? std::initializer_list<std::size_t>{2, 4}
+                                                             : std::initializer_list<std::size_t>{3, 6}, want);
+  }
 }
 
 TEST(LocalCollective, TreeSumOfAnyRankCountIsPairwiseSumsOrder) {

@@ -7,6 +7,7 @@
 // chunks.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,12 +23,12 @@
 #include <simdnn/train/loss.h>
 #include <simdnn/train/model_io.h>
 #include <simdnn/train/optimizer.h>
-#include <simdnn/train/pairwise_sum.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/train/trainer.h>
 
 namespace simdnn::testing {
 
-// The sum of `values` in the order of train/collective.h, as train/pairwise_sum.h computes it:
+// The sum of `values` in the order of train/collective.h, as core/pairwise_sum.h computes it:
 // each value pushed as a one-element vector (values[r]: rank r's, or chunk r's).
 inline float canonical_sum(const std::vector<float>& values) {
   internal::PairwiseSum<std::vector<float>> sum;
@@ -46,10 +47,46 @@ struct DataParallelResult {
   Evaluation validation;       // evaluate() of the validation set in chunks of 16 rows
 };
 
+// A layer that passes its rows through and has one parameter whose gradient is always 0 (so
+// that Adam leaves it alone). With sums_chunks false it is a layer with parameters that cannot
+// sum gradient chunks, which makes the trainer slice the batch of a model without BatchNorm.
+class PassThrough : public Layer {
+ public:
+  PassThrough(std::size_t width, bool sums_chunks) : width_(width), sums_chunks_(sums_chunks), value_(1, 1), grad_(1, 1) {}
+  const char* kind() const override { return "pass_through"; }
+  std::size_t input_width() const override { return width_; }
+  std::size_t output_width() const override { return width_; }
+  ConstMatrixView forward(ConstMatrixView x, Mode) override {
+    check_input(x);
+    const MatrixView y = reserve_rows(y_, x.rows, width_);
+    for (std::size_t r = 0; r < x.rows; ++r) std::copy(x.row(r), x.row(r) + width_, y.row(r));
+    return y;
+  }
+  ConstMatrixView backward(ConstMatrixView dy) override {
+    if (!gradient_chunk_ends().empty()) ++one_pass_backwards;
+    return dy;
+  }
+  std::vector<Parameter> parameters() override { return {{"unused", &value_, &grad_, false}}; }
+  bool sums_gradient_chunks() const override { return sums_chunks_; }
+  // backward()s with gradient chunks set, by every PassThrough (the tests' ranks are threads).
+  static inline std::atomic<int> one_pass_backwards = 0;
+
+ private:
+  std::size_t width_;
+  bool sums_chunks_;
+  Tensor value_, grad_, y_;
+};
+
+// How the case's model treats the rows of a batch: with BatchNorm (a chunked step slices the
+// batch); without it (each rank's rows in one pass: Layer::set_gradient_chunks); or without it
+// but with a PassThrough that cannot sum chunks (sliced again: the bits one_pass must give).
+enum class RowMixing { batch_norm, one_pass, sliced };
+
 struct DataParallelCase {
   static constexpr std::size_t kFeatures = 12, kClasses = 5, kTrain = 203, kValidation = 70;
 
-  DataParallelCase() : x(kTrain, kFeatures), y(kTrain, 1), x_val(kValidation, kFeatures), y_val(kValidation, 1) {
+  explicit DataParallelCase(RowMixing rows = RowMixing::batch_norm)
+      : rows(rows), x(kTrain, kFeatures), y(kTrain, 1), x_val(kValidation, kFeatures), y_val(kValidation, 1) {
     fill_normal(x.view(), 0.0f, 1.0f, 7, 0);
     fill_normal(x_val.view(), 0.0f, 1.0f, 7, 1);
     label(x, y);
@@ -64,7 +101,8 @@ struct DataParallelCase {
     }
   }
 
-  static std::unique_ptr<Sequential> model() {
+  static std::unique_ptr<Sequential> model(RowMixing rows = RowMixing::batch_norm) {
+    const bool batch_norm = rows == RowMixing::batch_norm;
     auto net = std::make_unique<Sequential>();
     DenseOptions hidden;
     hidden.activation = ActivationSpec::relu();
@@ -72,21 +110,22 @@ struct DataParallelCase {
     hidden.seed = 3;
     hidden.stream = 1;
     net->emplace<Dense>(kFeatures, 32, hidden);
-    net->emplace<BatchNorm>(32);
+    if (batch_norm) net->emplace<BatchNorm>(32);
     net->emplace<Dropout>(32, 0.25f, DropoutOptions{.seed = 3, .stream = 9});
     hidden.stream = 2;
     net->emplace<Dense>(32, 24, hidden);
-    net->emplace<BatchNorm>(24);
+    if (batch_norm) net->emplace<BatchNorm>(24);
     DenseOptions out;
     out.seed = 3;
     out.stream = 3;
     net->emplace<Dense>(24, kClasses, out);
+    if (!batch_norm) net->emplace<PassThrough>(kClasses, rows == RowMixing::one_pass);
     return net;
   }
 
   // Two epochs with `chunks` gradient chunks, on `collective`'s ranks (null: this process alone).
   DataParallelResult run(std::size_t chunks, Collective* collective) const {
-    auto net = model();
+    auto net = model(rows);
     SoftmaxCrossEntropy loss;
     Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
     return train(*net, adam, chunks, collective, 2, 11);
@@ -95,7 +134,8 @@ struct DataParallelCase {
   // One epoch, a checkpoint (model and optimizer) that only rank 0 writes, to `prefix` + the
   // writer's rank; then a fresh network and optimizer loaded from rank 0's file train one more
   // epoch. A checkpoint of an N-rank run that continues like the single process's can be
-  // resumed by any number of ranks.
+  // resumed by any number of ranks. Always the BatchNorm model (a Checkpoint cannot save a
+  // PassThrough).
   DataParallelResult resumed(std::size_t chunks, Collective* collective, const std::string& prefix) const {
     const std::size_t rank = collective == nullptr ? 0 : collective->rank();
     {
@@ -142,6 +182,7 @@ struct DataParallelCase {
     return r;
   }
 
+  RowMixing rows;
   Tensor x, y, x_val, y_val;
 };
 

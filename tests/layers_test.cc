@@ -16,12 +16,14 @@
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/isa.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/random.h>
 #include <simdnn/core/reference/elementwise_reference.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
@@ -575,6 +577,104 @@ TEST_P(SequentialPerIsa, GradientsMatchFiniteDifferencesOnEveryIsa) {
   auto net = small_network(1);
   Dropout& drop = dynamic_cast<Dropout&>(net->at(3));
   check_gradients(*net, random_matrix(7, 5, 2), {.before_forward = [&] { drop.set_step(0); }});
+}
+
+// Layer::set_gradient_chunks on Dense and Conv2D: one backward of the whole batch adds the bits
+// of the chunks' backward()s (each into zeroed grads) summed in PairwiseSum's order; the whole
+// batch's forward and dx are, row for row, the chunks'.
+class GradientChunksPerIsa : public testing::PerIsaTest {};
+SIMDNN_INSTANTIATE_PER_ISA(GradientChunksPerIsa);
+
+bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+template <class L>  // Dense or Conv2D
+void expect_sums_chunks(L& layer, const Tensor& x, const Tensor& dy, const std::vector<std::size_t>& ends) {
+  SCOPED_TRACE(std::string(layer.kind()) + ", " + std::to_string(x.rows()) + " rows in " +
+               std::to_string(ends.size()) + " chunks, " + (layer.has_bias() ? "bias" : "no bias"));
+  std::vector<Tensor*> grads = {&layer.weight_grad()};
+  if (layer.has_bias()) grads.push_back(&layer.bias_grad());
+  internal::PairwiseSum<Tensor> tree;
+  tree.reset();
+  Tensor dx_chunks(x.rows(), x.cols()), y_chunks(dy.rows(), dy.cols());
+  for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
+    const std::size_t rows = ends[c] - begin;
+    const ConstMatrixView y = layer.forward(ConstMatrixView{x.data() + begin * x.cols(), rows, x.cols(), x.cols()}, Mode::train);
+    std::copy(y.data, y.data + rows * dy.cols(), y_chunks.data() + begin * dy.cols());
+    zero_grad(layer);
+    const ConstMatrixView dx = layer.backward(ConstMatrixView{dy.data() + begin * dy.cols(), rows, dy.cols(), dy.cols()});
+    std::copy(dx.data, dx.data + rows * x.cols(), dx_chunks.data() + begin * x.cols());
+    std::vector<Tensor> parts;
+    for (Tensor* g : grads) parts.push_back(g->clone());
+    std::vector<Tensor*> pointers;
+    for (Tensor& t : parts) pointers.push_back(&t);
+    tree.push(pointers);
+  }
+  const std::vector<Tensor>& want = tree.result();
+  const ConstMatrixView y = layer.forward(x.cview(), Mode::train);
+  EXPECT_TRUE(same_bits(y.data, y_chunks.data(), y_chunks.size())) << "y";
+  zero_grad(layer);
+  layer.set_gradient_chunks(ends);
+  const ConstMatrixView dx = layer.backward(dy.cview());
+  layer.set_gradient_chunks({});
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    EXPECT_TRUE(same_bits(grads[i]->data(), want[i].data(), want[i].size())) << "parameter " << i;
+  }
+  EXPECT_TRUE(same_bits(dx.data, dx_chunks.data(), dx_chunks.size())) << "dx";
+}
+
+// Shapes below and above the GEMM's packing threshold (256 x 128 -> 160 packs, its 64-row chunks
+// do not), 1 to 4 chunks, uneven ones.
+TEST_P(GradientChunksPerIsa, DenseSumsItsChunksGradientsInTreeOrder) {
+  struct Case {
+    std::size_t rows, fan_in, fan_out;
+    std::vector<std::size_t> ends;
+  };
+  const std::vector<Case> cases = {
+      {13, 37, 19, {13}}, {13, 37, 19, {6, 13}}, {13, 37, 19, {4, 9, 13}}, {13, 37, 19, {3, 7, 8, 13}},
+      {256, 128, 160, {64, 128, 192, 256}}, {203, 12, 33, {50, 101, 152, 203}}};
+  for (const Case& c : cases) {
+    for (bool bias : {true, false}) {
+      Dense dense(c.fan_in, c.fan_out,
+                  DenseOptions{.activation = ActivationSpec::relu(), .weight_init = InitSpec::he_normal(), .seed = 4, .bias = bias});
+      expect_sums_chunks(dense, random_matrix(c.rows, c.fan_in, 5), random_matrix(c.rows, c.fan_out, 6), c.ends);
+    }
+  }
+}
+
+// Every kind of convolution kernel: 3x3 at stride 1 (the AVX-512 row tile on 16 channels, the
+// generic tile on 3), at stride 2, and 1x1 (a GEMM over the pixels); 7 images in 1 to 3 chunks.
+TEST_P(GradientChunksPerIsa, Conv2DSumsItsChunksGradientsInTreeOrder) {
+  struct Case {
+    ImageShape input;
+    std::size_t out_channels, kernel, stride, padding;
+  };
+  const std::vector<Case> cases = {{{8, 8, 16}, 16, 3, 1, 1}, {{6, 5, 3}, 8, 3, 1, 1}, {{9, 9, 4}, 8, 3, 2, 1},
+                                   {{5, 5, 8}, 12, 1, 1, 0}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.kernel) + "x" + std::to_string(c.kernel) + " stride " + std::to_string(c.stride) +
+                 " on " + std::to_string(c.input.channels) + " channels");
+    for (bool bias : {true, false}) {
+      Conv2D conv(c.input, c.out_channels, c.kernel,
+                  Conv2DOptions{.stride = c.stride, .padding = c.padding, .bias = bias, .seed = 7});
+      for (const std::vector<std::size_t>& ends : {std::vector<std::size_t>{7}, {3, 7}, {2, 5, 7}}) {
+        expect_sums_chunks(conv, random_matrix(7, conv.input_width(), 8), random_matrix(7, conv.output_width(), 9), ends);
+      }
+    }
+  }
+}
+
+TEST(GradientChunks, BadEndsAreNamed) {
+  Dense dense(3, 2);
+  dense.set_name("fc");
+  const std::vector<std::size_t> zero = {0, 4}, repeated = {2, 2}, short_of_batch = {2, 3};
+  testing::expect_throw_with("a zero end", [&] { dense.set_gradient_chunks(zero); }, {"dense \"fc\"", "end 0 is 0"});
+  testing::expect_throw_with("a repeated end", [&] { dense.set_gradient_chunks(repeated); }, {"end 1 is 2", "more than 2"});
+  dense.set_gradient_chunks(short_of_batch);
+  const Tensor x = random_matrix(4, 3, 1), dy = random_matrix(4, 2, 2);
+  dense.forward(x.cview(), Mode::train);
+  testing::expect_throw_with("ends short of the batch", [&] { dense.backward(dy.cview()); }, {"dense \"fc\"", "end at row 3", "4 rows"});
+  dense.set_gradient_chunks({});
+  EXPECT_NO_THROW(dense.backward(dy.cview()));
 }
 
 TEST(Sequential, ChecksThatWidthsChainAndNamesChildren) {

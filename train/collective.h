@@ -8,7 +8,7 @@
 //   S(r, i + 1) = S(lower group, i) + S(upper group, i),   S(r, 0) = rank r's values.
 // Any other p is cut by its binary digits, p = 2^a1 + 2^a2 + ... (a1 > a2 > ...), into runs of
 // consecutive ranks (rank_group() below): a complete tree over each run gives T1, T2, ..., and
-// the sum is T1 + (T2 + (T3 + ...)), the smallest run first: train/pairwise_sum.h's order.
+// the sum is T1 + (T2 + (T3 + ...)), the smallest run first: core/pairwise_sum.h's order.
 // Every rank ends with the same bits (floating-point addition is commutative, so both partners
 // of a round compute the same sum). The trainer hands rank r the chunks of a batch under one
 // subtree of the same order over the chunks (K = p·2^c chunks, 2^c per rank), so the total is

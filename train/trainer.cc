@@ -15,7 +15,7 @@
 #include <simdnn/train/callbacks.h>
 #include <simdnn/train/check.h>
 #include <simdnn/train/clipping.h>
-#include <simdnn/train/pairwise_sum.h>
+#include <simdnn/core/pairwise_sum.h>
 
 namespace simdnn {
 
@@ -28,7 +28,11 @@ struct Trainer::Chunks {
   std::vector<double> metrics = {0.0, 0.0};     // a chunk's loss share and right predictions
   internal::PairwiseSum<std::vector<double>> metric_sums;
   std::vector<float> flat;                      // `summed`, end to end, for the collective
-  Tensor dy;                                    // a chunk's scaled loss gradient
+  Tensor dy;                                    // the scaled loss gradient of a chunk, or of them all
+  // Whether the step runs the rank's rows at once (sum_whole_rows), and the ends of its chunks
+  // within them.
+  bool whole_rows = false;
+  std::vector<std::size_t> ends;
   // Overlap (a collective that allows background calls, a Sequential model): the indices in
   // `summed` of each child's gradients and slice statistics, and the thread reducing them.
   Sequential* sequential = nullptr;
@@ -107,6 +111,15 @@ std::string find_batchnorm(Layer& layer) {
     if (!found.empty()) return found;
   }
   return {};
+}
+
+// Whether every layer with parameters sums gradient chunks and no layer has slice statistics
+// (rows are then independent in the forward: see Layer::set_gradient_chunks).
+bool sums_chunks_in_one_pass(Layer& model) {
+  if (!all_slice_statistics(model).empty()) return false;
+  const std::vector<Layer*> layers = all_layers(model);
+  return std::all_of(layers.begin(), layers.end(),
+                     [](Layer* l) { return l->parameters().empty() || l->sums_gradient_chunks(); });
 }
 
 bool is_softmax(const Loss& loss) { return std::strcmp(loss.name(), "softmax_cross_entropy") == 0; }
@@ -248,6 +261,7 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
     chunks_->layers = all_layers(model_);
     for (const Parameter& p : model_params_) chunks_->summed.push_back(p.grad);
     for (Tensor* t : all_slice_statistics(model_)) chunks_->summed.push_back(t);
+    chunks_->whole_rows = sums_chunks_in_one_pass(model_);
     plan_overlap(*chunks_);
   }
   if (options_.collective != nullptr) broadcast_model();
@@ -356,7 +370,7 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
                      (batchnorm_.empty() ? std::string("a row") : "2 rows: the model has a " + batchnorm_) + ")");
   }
   try {
-    return sum_chunks(x, y, right);
+    return chunks_->whole_rows ? sum_whole_rows(x, y, right) : sum_slices(x, y, right);
   } catch (...) {
     // Leave no reduction running and no layer inside a sliced step (the failed step's gradients
     // are not usable; BatchNorm's running statistics may have taken part of it).
@@ -366,12 +380,15 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
       } catch (...) {  // the step's own error is the one to report
       }
     }
-    for (Layer* l : chunks_->layers) l->end_step();
+    for (Layer* l : chunks_->layers) {
+      l->set_gradient_chunks({});
+      l->end_step();
+    }
     throw;
   }
 }
 
-double Trainer::sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
+double Trainer::sum_slices(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
   const std::size_t m = x.rows, K = options_.gradient_chunks;
   const std::size_t p = rank_count();
   Chunks& ch = *chunks_;
@@ -415,6 +432,56 @@ double Trainer::sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* ri
     options_.collective->tree_sum(metrics);
   }
   for (Layer* l : ch.layers) l->end_step();
+  if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
+  return metrics[0];
+}
+
+double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
+  const std::size_t m = x.rows, K = options_.gradient_chunks, own = K / rank_count();
+  Chunks& ch = *chunks_;
+  const std::size_t first = rank() * own, begin = chunk_begin(first, m, K);
+  const std::size_t rows = chunk_begin(first + own, m, K) - begin;
+  ch.ends.clear();
+  for (std::size_t c = first + 1; c <= first + own; ++c) ch.ends.push_back(chunk_begin(c, m, K) - begin);
+  for (Layer* l : ch.layers) {
+    l->begin_slice(begin);
+    l->set_gradient_chunks(ch.ends);
+  }
+  const ConstMatrixView out = model_.forward(ConstMatrixView{x.row(begin), rows, x.cols, x.ld}, Mode::train);
+  // Each chunk's loss and scaled loss gradient, from its rows of the output, as sum_slices has them.
+  const MatrixView dy = reserve_rows(ch.dy, rows, out.cols);
+  ch.metric_sums.reset();
+  for (std::size_t c = 0, at = 0; c < own; at = ch.ends[c++]) {
+    const std::size_t n = ch.ends[c] - at;
+    const ConstMatrixView out_c{out.row(at), n, out.cols, out.ld}, y_c{y.row(begin + at), n, y.cols, y.ld};
+    const double share = static_cast<double>(n) / static_cast<double>(m);
+    ch.metrics[0] = loss_.forward_backward(out_c, y_c) * share;
+    ch.metrics[1] = right != nullptr ? static_cast<double>(count_right(out_c, y_c)) : 0.0;
+    const ConstMatrixView g = loss_.gradient();
+    scale(static_cast<float>(share), g.data, dy.row(at), g.rows * g.cols);
+    std::vector<double>* metrics = &ch.metrics;
+    ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
+  }
+  for (Tensor* t : ch.summed) std::fill(t->data(), t->data() + t->size(), 0.0f);
+  if (ch.background != nullptr) {
+    ch.sequential->backward(dy, [&](std::size_t child) {
+      std::vector<Tensor*> group;
+      for (std::size_t i : ch.child_parts[child]) group.push_back(ch.summed[i]);
+      if (!group.empty()) ch.background->enqueue(std::move(group));
+    });
+    ch.background->finish();
+  } else {
+    model_.backward(dy);
+  }
+  std::vector<double>& metrics = ch.metric_sums.result()[0];
+  if (options_.collective != nullptr) {
+    if (ch.background == nullptr) reduce_over_ranks(ch);
+    options_.collective->tree_sum(metrics);
+  }
+  for (Layer* l : ch.layers) {
+    l->set_gradient_chunks({});
+    l->end_step();
+  }
   if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
   return metrics[0];
 }

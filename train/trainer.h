@@ -56,7 +56,7 @@
 // gradient of its rows' mean loss scaled by its share of the batch, (rows of c)/m, and the step's
 // gradient is the sum of the K chunk gradients in the order of a complete binary tree over the
 // chunks when K is a power of two, and otherwise of complete trees over the runs that K's binary
-// digits cut, added smallest first (train/pairwise_sum.h). With a Collective of p ranks (any p
+// digits cut, added smallest first (core/pairwise_sum.h). With a Collective of p ranks (any p
 // with K = p·2^c; one rank takes any K), rank r runs the chunks [r·K/p, (r + 1)·K/p), one
 // complete subtree, and Collective::tree_sum() adds the subtrees in the same order
 // (train/collective.h), so the gradients, and the weights after any number of steps, are
@@ -64,7 +64,12 @@
 // same K: with K = 8, for 1, 2, 4 and 8 ranks; with K = 12, for 1, 3, 6 and 12. With a
 // Sequential model and a collective that allows background calls, each child's gradients are
 // reduced on a background thread as soon as the rank's last chunk has finished that child's
-// backward (overlapping the rest of the backward pass; the same bits). Everything after the
+// backward (overlapping the rest of the backward pass; the same bits). A model whose forward
+// treats every row on its own (no slice statistics: no BatchNorm) and whose layers with
+// parameters all sum gradient chunks (Layer::set_gradient_chunks: Dense, Conv2D) runs the rank's
+// rows through one forward and one backward instead, with the loss taken chunk by chunk and each
+// layer summing its parameter gradients over the chunks: the same bits, with the products of a
+// plain step. Everything after the
 // gradient (regularizer, clipping, gradient norms, the optimizer, schedules, callbacks) then
 // runs on every rank on the same bits. Each rank holds the whole training set; all ranks gather
 // every batch and apply batch_transform to all of it, so a transform that mixes rows (mixup) is
@@ -298,8 +303,10 @@ class Trainer {
   // The gradient of a chunked step (see "Chunked steps"), summed over every rank into the
   // parameters' grads; returns the batch's loss and adds its right predictions to *right.
   double chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
-  // chunked_gradient's work, once the batch is known to fit the chunks.
-  double sum_chunks(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  // chunked_gradient's work, once the batch is known to fit the chunks: each chunk through
+  // forward and backward on its own (sum_slices), or the rank's rows at once (sum_whole_rows).
+  double sum_slices(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  double sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
   // The rows a batch needs: one per chunk, two with BatchNorm.
   std::size_t min_batch_rows() const;
   bool chunked() const;

@@ -3,8 +3,9 @@
 // ((v0 + v1) + (v2 + v3)) + ..., computed as they arrive with one buffer per tree level (a binary
 // counter: pushing v_i merges the finished subtrees of equal size); a count that is not a power
 // of two ends with its complete subtrees added smallest first (result()). The trainer sums the
-// gradients of a step's chunks this way, so that a rank holding an aligned run of chunks
-// computes exactly one subtree (train/collective.h).
+// gradients of a step's chunks this way, so that a rank holding an aligned run of chunks computes
+// exactly one subtree (train/collective.h); so do Dense and Conv2D when they sum a batch's chunks
+// inside one backward (Layer::set_gradient_chunks, layers/gradient_chunk_sum.h).
 //
 // push() takes each part's storage by swapping it with the sum's own buffer (no copy); the
 // caller's parts come back with stale values of the same shapes, to be overwritten. Parts are
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/tensor.h>
 
 namespace simdnn::internal {
@@ -33,8 +35,9 @@ bool same_shape(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size();
 }
 // lower[i] += upper[i] (addition commutes, so which one is lower does not change the bits).
-template <class Part>
-void add_parts(Part& lower, const Part& upper) {
+inline void add_parts(Tensor& lower, const Tensor& upper) { add(lower.data(), upper.data(), lower.data(), lower.size()); }
+template <class T>
+void add_parts(std::vector<T>& lower, const std::vector<T>& upper) {
   auto* out = lower.data();
   const auto* in = upper.data();
   for (std::size_t i = 0, n = lower.size(); i < n; ++i) out[i] += in[i];

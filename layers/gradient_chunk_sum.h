@@ -1,0 +1,60 @@
+// GradientChunkSum: how a layer with parameters implements Layer::set_gradient_chunks. Its
+// backward() hands the parameter-gradient part of its work to add(), which runs it once per
+// chunk of rows into scratch tensors and adds the chunks' results to the grads in the canonical
+// order of a step's chunks (core/pairwise_sum.h: ((c0 + c1) + (c2 + c3)) + ...). The products
+// over the chunks' rows are the ones a sliced step computes, so the bits are its bits; the input
+// gradient and the forward, which treat each row on its own, keep the whole batch's rows.
+// Scratch is kept between calls (one tensor per parameter and tree level, each the parameter's
+// size), so a warm step allocates nothing.
+//
+// A chunk's part may be written directly (a GEMM with beta = 0) instead of added to zeros: the
+// two differ only in the sign of a zero (acc against 0 + acc), which the tree's sums keep at
+// zero and the final grads += total turns into +0, as zeroed grads have it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <simdnn/core/tensor.h>
+
+namespace simdnn {
+
+class GradientChunkSum {
+ public:
+  GradientChunkSum();
+  ~GradientChunkSum();
+  GradientChunkSum(GradientChunkSum&&) noexcept;
+  GradientChunkSum& operator=(GradientChunkSum&&) noexcept;
+
+  // grads[i] += the canonical sum over the chunks of part i, where chunk c is rows
+  // [ends[c-1], ends[c]) (ends[-1] = 0) and write_chunk(begin, rows, parts) writes that chunk's
+  // gradients into `parts` (tensors shaped like grads, in the same order, holding stale values:
+  // every element must be written). Throws ShapeError naming `layer` unless ends is non-empty and
+  // ends.back() == rows, the batch's rows.
+  template <class WriteChunk>
+  void add(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows,
+           std::span<Tensor* const> grads, const WriteChunk& write_chunk) {
+    check(layer, ends, rows);
+    start(grads);
+    for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
+      write_chunk(begin, ends[c] - begin, std::span<Tensor* const>(parts_));
+      push_parts();
+    }
+    add_total(grads);
+  }
+
+ private:
+  struct Sum;
+  static void check(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows);
+  void start(std::span<Tensor* const> grads);
+  void push_parts();
+  void add_total(std::span<Tensor* const> grads);
+
+  std::unique_ptr<Sum> sum_;
+  std::vector<Tensor*> parts_;  // the chunk's parts, in the sum's scratch
+};
+
+}  // namespace simdnn
