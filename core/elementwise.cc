@@ -13,6 +13,7 @@
 #include <simdnn/core/denormals.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/thread_scratch.h>
 #include <simdnn/core/threading.h>
@@ -313,6 +314,10 @@ void add(const float* a, const float* b, float* y, std::size_t n) {
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_chunks(n, [&](std::size_t s, std::size_t len) { k.add(a + s, b + s, y + s, len); });
+}
+
+void internal::add_parts(Tensor& lower, const Tensor& upper) {
+  add(lower.data(), upper.data(), lower.data(), lower.size());
 }
 
 void multiply(const float* a, const float* b, float* y, std::size_t n) {

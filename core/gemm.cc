@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <oneapi/tbb/task_arena.h>
 
@@ -490,31 +491,187 @@ bool overlaps(ConstMatrixView x, const float* begin, const float* end) {
   return x.data < end && begin < x_end;
 }
 
-}  // namespace
+struct GemmShape {
+  std::size_t m, n, k;
+};
 
-void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
-          float beta, MatrixView c, const GemmEpilogue& epilogue) {
-  check_view("gemm", "A", a);
-  check_view("gemm", "B", b);
-  check_view("gemm", "C", c);
+// The shape of op(A)·op(B) into C, or throws naming `op` and the mismatched shapes, or an output
+// that overlaps an input or the bias.
+GemmShape checked_shape(const char* op, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
+                        MatrixView c, const float* bias) {
+  check_view(op, "A", a);
+  check_view(op, "B", b);
+  check_view(op, "C", c);
   const std::size_t m = trans_a == Trans::no ? a.rows : a.cols;
   const std::size_t k = trans_a == Trans::no ? a.cols : a.rows;
   const std::size_t kb = trans_b == Trans::no ? b.rows : b.cols;
   const std::size_t n = trans_b == Trans::no ? b.cols : b.rows;
   if (k != kb) {
-    throw ShapeError("gemm: op(A) is " + shape_string(m, k) + " but op(B) is " + shape_string(kb, n) +
+    throw ShapeError(std::string(op) + ": op(A) is " + shape_string(m, k) + " but op(B) is " + shape_string(kb, n) +
                      " (inner dimensions must match)");
   }
   if (c.rows != m || c.cols != n) {
-    throw ShapeError("gemm: op(A)·op(B) is " + shape_string(m, n) + " but C is " +
+    throw ShapeError(std::string(op) + ": op(A)·op(B) is " + shape_string(m, n) + " but C is " +
                      shape_string(c.rows, c.cols));
   }
-  if (m == 0 || n == 0) return;
+  if (m == 0 || n == 0) return {m, n, k};
   const float* c_end = c.data + (c.rows - 1) * c.ld + c.cols;
   if (overlaps(a, c.data, c_end) || overlaps(b, c.data, c_end) ||
-      (epilogue.bias != nullptr && epilogue.bias < c_end && c.data < epilogue.bias + n)) {
-    throw std::invalid_argument("gemm: C overlaps A, B or the bias");
+      (bias != nullptr && bias < c_end && c.data < bias + n)) {
+    throw std::invalid_argument(std::string(op) + ": C overlaps A, B or the bias");
   }
+  return {m, n, k};
+}
+
+using AddKernel = decltype(internal::ElementwiseKernels::add);
+
+// One tile of gemm_depth_chunks: rows [i0, i0 + rows) x columns [j0, j0 + cols) of C (at most
+// mr x nr) += the tree sum of the chunks' products. Each product is computed by the strided
+// microkernel into a tile buffer as the chunk's own gemm() computes it: in depth blocks of
+// gemm_packed's size (one block when the chunk fits kc), the first stored, the others added.
+// The tree is core/pairwise_sum.h's order (complete trees over the runs that the binary digits
+// of the chunk count cut, added smallest first), evaluated depth first with one buffer per level
+// in L1; tests compare it with PairwiseSum. A pair's second product, when it is one block, is
+// stored onto the first's buffer: the microkernel's C + acc is the pair's sum, bit for bit.
+class DepthChunkTile {
+ public:
+  DepthChunkTile(const GemmKernels& kern, const internal::GemmBlocking& blocking, const Operand& a, const Operand& b,
+                 std::size_t n, std::span<const std::size_t> ends)
+      : kern_(kern), kc_(blocking.kc), a_(a), b_(b), n_(n), ends_(ends),
+        tile_floats_(static_cast<std::size_t>(kern.mr) * static_cast<std::size_t>(kern.nr())) {
+    std::size_t levels = 2;  // the runs' accumulator, and a tree's levels below it
+    for (std::size_t size = 1; size < ends.size(); size *= 2) ++levels;
+    thread_local Tensor buffers;
+    levels_ = reserve(buffers, levels * tile_floats_);
+  }
+
+  void add_to(MatrixView c, std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols, AddKernel add) {
+    i0_ = i0, rows_ = rows, j0_ = j0, cols_ = cols;
+    ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
+    add_ = add;
+    // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
+    const std::size_t count = ends_.size();
+    std::size_t end = count;
+    for (std::size_t bit = 1; bit <= count; bit *= 2) {
+      if ((count & bit) == 0) continue;
+      if (end == count) {
+        tree(end - bit, bit, 0);
+      } else {
+        tree(end - bit, bit, 1);
+        add_tiles(level(0), level(1));
+      }
+      end -= bit;
+    }
+    for (std::size_t r = 0; r < rows_; ++r) add_(c.row(i0_ + r) + j0_, level(0) + r * ld_, c.row(i0_ + r) + j0_, cols_);
+  }
+
+ private:
+  float* level(std::size_t d) const { return levels_ + d * tile_floats_; }
+  std::size_t begin(std::size_t chunk) const { return chunk == 0 ? 0 : ends_[chunk - 1]; }
+  bool one_block(std::size_t chunk) const { return ends_[chunk] - begin(chunk) <= kc_; }
+  void add_tiles(float* lower, const float* upper) const { add_(lower, upper, lower, rows_ * ld_); }
+
+  // The complete tree over chunks [first, first + count) (count a power of two) into level d.
+  void tree(std::size_t first, std::size_t count, std::size_t d) {
+    if (count == 1) {
+      product(first, level(d), 0.0f);
+    } else if (count == 2 && one_block(first + 1)) {
+      product(first, level(d), 0.0f);
+      product(first + 1, level(d), 1.0f);
+    } else {
+      tree(first, count / 2, d);
+      tree(first + count / 2, count / 2, d + 1);
+      add_tiles(level(d), level(d + 1));
+    }
+  }
+
+  // dst = beta·dst + the chunk's product (beta 1 only for one block).
+  void product(std::size_t chunk, float* dst, float beta) {
+    const std::size_t p0 = begin(chunk), depth = ends_[chunk] - p0, block = ceil_div(depth, ceil_div(depth, kc_));
+    const std::size_t nv = ld_ / static_cast<std::size_t>(kern_.vector_width);
+    thread_local Tensor edge;
+    for (std::size_t pb = p0; pb < ends_[chunk]; pb += block) {
+      const std::size_t kb = std::min(block, ends_[chunk] - pb);
+      const float* b_panel = &b_.data[static_cast<std::ptrdiff_t>(pb) * b_.rs + static_cast<std::ptrdiff_t>(j0_)];
+      std::ptrdiff_t b_rs = b_.rs;
+      if (b_.cs != 1 || cols_ != ld_) {
+        float* packed = reserve(edge, kb * ld_);
+        pack_b_panel(b_, pb, kb, j0_, n_, ld_, packed);
+        b_panel = packed;
+        b_rs = static_cast<std::ptrdiff_t>(ld_);
+      }
+      GemmTileStore st;
+      st.c = dst;
+      st.ldc = ld_;
+      st.m_valid = rows_;
+      st.n_valid = cols_;
+      st.beta = pb == p0 ? beta : 1.0f;
+      const float* a_rows = a_.data + static_cast<std::ptrdiff_t>(i0_) * a_.rs + static_cast<std::ptrdiff_t>(pb) * a_.cs;
+      kern_.strided[nv - 1][rows_ - 1](kb, a_rows, a_.rs, a_.cs, b_panel, b_rs, st);
+    }
+  }
+
+  const GemmKernels& kern_;
+  std::size_t kc_;
+  const Operand& a_;
+  const Operand& b_;
+  std::size_t n_;
+  std::span<const std::size_t> ends_;
+  std::size_t tile_floats_;
+  float* levels_ = nullptr;
+  std::size_t i0_ = 0, rows_ = 0, j0_ = 0, cols_ = 0, ld_ = 0;
+  AddKernel add_ = nullptr;
+};
+
+}  // namespace
+
+void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
+                       std::span<const std::size_t> ends, MatrixView c) {
+  const auto [m, n, k] = checked_shape("gemm_depth_chunks", trans_a, trans_b, a, b, c, nullptr);
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    const std::size_t previous = i == 0 ? 0 : ends[i - 1];
+    if (ends[i] <= previous) {
+      throw std::invalid_argument("gemm_depth_chunks: chunk end " + std::to_string(i) + " is " +
+                                  std::to_string(ends[i]) + ", expected more than " + std::to_string(previous));
+    }
+  }
+  if (ends.empty() || ends.back() != k) {
+    throw ShapeError("gemm_depth_chunks: the chunks end at depth " + std::to_string(ends.empty() ? 0 : ends.back()) +
+                     ", expected k = " + std::to_string(k));
+  }
+  if (m == 0 || n == 0) return;
+  const Isa isa = active_isa();  // read once, as gemm() does
+  const internal::DenormalScope denormals;
+  const GemmKernels& kern = internal::gemm_kernels(isa);
+  const AddKernel add = internal::elementwise_kernels(isa).add;
+  const internal::GemmBlocking blocking = internal::gemm_blocking(kern);
+  const Operand op_a = make_operand(a, trans_a), op_b = make_operand(b, trans_b);
+  const std::size_t mr = static_cast<std::size_t>(kern.mr), nr = static_cast<std::size_t>(kern.nr());
+  auto run_block = [&](std::size_t i_begin, std::size_t i_end, std::size_t j_begin, std::size_t j_end) {
+    DepthChunkTile tile(kern, blocking, op_a, op_b, n, ends);
+    for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
+      for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
+        tile.add_to(c, i0, std::min(mr, i_end - i0), j0, std::min(nr, j_end - j0), add);
+      }
+    }
+  };
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (flops <= kSerialMaxFlops) {
+    run_block(0, m, 0, n);
+    return;
+  }
+  const TileGrid grid = make_tile_grid(m, n, k, mr, blocking.mc, nr);
+  internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
+    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+    const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
+    run_block(i_begin, std::min(m, i_begin + grid.tile_rows), j_begin, std::min(n, j_begin + grid.tile_cols));
+  });
+}
+
+void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
+          float beta, MatrixView c, const GemmEpilogue& epilogue) {
+  const auto [m, n, k] = checked_shape("gemm", trans_a, trans_b, a, b, c, epilogue.bias);
+  if (m == 0 || n == 0) return;
   // Read the ISA once: every kernel of this call comes from the same tables, whatever set_isa()
   // does meanwhile.
   const Isa isa = active_isa();

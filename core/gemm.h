@@ -15,6 +15,9 @@
 // at any thread count.
 #pragma once
 
+#include <cstddef>
+#include <span>
+
 #include <simdnn/core/activation.h>
 #include <simdnn/core/tensor.h>
 
@@ -40,6 +43,17 @@ struct GemmEpilogue {
 // all of this (also under ThreadSanitizer).
 void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
           float beta, MatrixView c, const GemmEpilogue& epilogue = {});
+
+// C += the sum of the products over the chunks of the depth: chunk c is depth
+// [ends[c-1], ends[c]) (ends[-1] = 0; the ends increase strictly to k), its product
+// op(A)[:, chunk]·op(B)[chunk, :] has the bits gemm(trans_a, trans_b, 1, A_c, B_c, 0, ·) gives
+// it, and the products are added in the tree order of a training step's chunks
+// (core/pairwise_sum.h: ((P0 + P1) + (P2 + P3)) + ...). That is a sliced step's weight gradient
+// (Dense, Layer::set_gradient_chunks), computed without writing each product out: every tile of
+// C sums its chunks' products in L1. Throws ShapeError as gemm() does, and for ends that do not
+// increase strictly to k. Thread safety and the ISA as for gemm().
+void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
+                       std::span<const std::size_t> ends, MatrixView c);
 
 // C = op(A)·op(B), the common case.
 inline void matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, Trans trans_a = Trans::no,

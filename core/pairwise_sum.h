@@ -5,7 +5,8 @@
 // of two ends with its complete subtrees added smallest first (result()). The trainer sums the
 // gradients of a step's chunks this way, so that a rank holding an aligned run of chunks computes
 // exactly one subtree (train/collective.h); so do Dense and Conv2D when they sum a batch's chunks
-// inside one backward (Layer::set_gradient_chunks, layers/gradient_chunk_sum.h).
+// inside one backward (Layer::set_gradient_chunks, layers/gradient_chunk_sum.h), and
+// gemm_depth_chunks for each tile of C.
 //
 // push() takes each part's storage by swapping it with the sum's own buffer (no copy); the
 // caller's parts come back with stale values of the same shapes, to be overwritten. Parts are
@@ -19,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include <simdnn/core/elementwise.h>
 #include <simdnn/core/tensor.h>
 
 namespace simdnn::internal {
@@ -34,8 +34,9 @@ template <class T>
 bool same_shape(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size();
 }
-// lower[i] += upper[i] (addition commutes, so which one is lower does not change the bits).
-inline void add_parts(Tensor& lower, const Tensor& upper) { add(lower.data(), upper.data(), lower.data(), lower.size()); }
+// lower[i] += upper[i] (addition commutes, so which one is lower does not change the bits). The
+// Tensor overload is the vectorized add of core/elementwise.h (defined in elementwise.cc).
+void add_parts(Tensor& lower, const Tensor& upper);
 template <class T>
 void add_parts(std::vector<T>& lower, const std::vector<T>& upper) {
   auto* out = lower.data();

@@ -98,24 +98,20 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
     activation_backward(activation_, z, y, dy, dz_buf);
     dz = dz_buf;
   }
-  // dW (+)= xᵀ·dz and db (+)= Σ_rows dz over rows [begin, begin + rows) of the batch: added to
-  // the grads, or written to a chunk's parts (see GradientChunkSum).
-  const auto gradients = [&](std::size_t begin, std::size_t rows, float beta, Tensor& weight_grad, Tensor* bias_grad) {
-    const ConstMatrixView x_rows{x_.row(begin), rows, x_.cols, x_.ld};
-    const ConstMatrixView dz_rows{dz.row(begin), rows, dz.cols, dz.ld};
-    gemm(Trans::yes, Trans::no, 1.0f, x_rows, dz_rows, beta, weight_grad.view());
-    if (bias_grad == nullptr) return;
-    if (beta == 0.0f) std::fill(bias_grad->data(), bias_grad->data() + bias_grad->size(), 0.0f);
-    add_column_sums(dz_rows, bias_grad->data());
-  };
   if (gradient_chunk_ends().empty()) {
-    gradients(0, m, 1.0f, weight_grad_, has_bias_ ? &bias_grad_ : nullptr);
-  } else {
-    Tensor* grads[] = {&weight_grad_, &bias_grad_};
-    chunk_sum_.add(label(), gradient_chunk_ends(), m, std::span<Tensor* const>(grads, has_bias_ ? 2 : 1),
-                   [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> parts) {
-                     gradients(begin, rows, 0.0f, *parts[0], has_bias_ ? parts[1] : nullptr);
-                   });
+    gemm(Trans::yes, Trans::no, 1.0f, x_, dz, 1.0f, weight_grad_.view());
+    if (has_bias_) add_column_sums(dz, bias_grad_.data());
+  } else {  // each chunk's xᵀ·dz and column sums, summed in the chunks' tree order
+    GradientChunkSum::check_ends(label(), gradient_chunk_ends(), m);
+    gemm_depth_chunks(Trans::yes, Trans::no, x_, dz, gradient_chunk_ends(), weight_grad_.view());
+    if (has_bias_) {
+      Tensor* bias_grad[] = {&bias_grad_};
+      chunk_sum_.add(label(), gradient_chunk_ends(), m, bias_grad,
+                     [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> part) {
+                       std::fill(part[0]->data(), part[0]->data() + part[0]->size(), 0.0f);
+                       add_column_sums(ConstMatrixView{dz.row(begin), rows, dz.cols, dz.ld}, part[0]->data());
+                     });
+    }
   }
   if (!input_gradient()) return {};
   const MatrixView dx = reserve_rows(dx_, m, input_width());

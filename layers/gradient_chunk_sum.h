@@ -34,10 +34,14 @@ class GradientChunkSum {
   // gradients into `parts` (tensors shaped like grads, in the same order, holding stale values:
   // every element must be written). Throws ShapeError naming `layer` unless ends is non-empty and
   // ends.back() == rows, the batch's rows.
+  // Throws ShapeError naming `layer` unless ends is non-empty and ends.back() == rows (add()
+  // checks it too; Layer::set_gradient_chunks has checked that the ends increase).
+  static void check_ends(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows);
+
   template <class WriteChunk>
   void add(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows,
            std::span<Tensor* const> grads, const WriteChunk& write_chunk) {
-    check(layer, ends, rows);
+    check_ends(layer, ends, rows);
     start(grads);
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
       write_chunk(begin, ends[c] - begin, std::span<Tensor* const>(parts_));
@@ -48,7 +52,6 @@ class GradientChunkSum {
 
  private:
   struct Sum;
-  static void check(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows);
   void start(std::span<Tensor* const> grads);
   void push_parts();
   void add_total(std::span<Tensor* const> grads);

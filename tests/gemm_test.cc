@@ -17,6 +17,7 @@
 #include <simdnn/core/denormals.h>
 #include <simdnn/core/gemm.h>
 #include <simdnn/core/isa.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
 #include <simdnn/core/gemm_kernels.h>
@@ -130,6 +131,123 @@ TEST_P(GemmPerIsa, SmallForcedBlocksEveryPath) {
       }
     }
   }
+}
+
+Tensor uniform_matrix(std::size_t rows, std::size_t cols, std::uint32_t seed) {
+  Tensor t(rows, cols);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = dist(rng);
+  return t;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Rows [r0, r0 + rows) of a stored matrix (op(A) = A) or columns (op(A) = Aᵀ, stored k x m).
+ConstMatrixView rows_of_op(const Tensor& x, Trans trans, std::size_t r0, std::size_t rows) {
+  return trans == Trans::no ? ConstMatrixView{x.data() + r0 * x.cols(), rows, x.cols(), x.cols()}
+                            : ConstMatrixView{x.data() + r0, x.rows(), rows, x.cols()};
+}
+
+// Each element sums its k products in an order that depends only on k, so the rows of a product
+// are the product of those rows of op(A): the same bits on either side of the packing threshold
+// (256 x 160 x 128 packs, 64 of its rows do not), whatever the transposes, with the derived and
+// with forced small blocks. Layers rely on it to run a whole batch where a sliced step ran
+// chunks (Layer::set_gradient_chunks).
+TEST_P(GemmPerIsa, RowsDoNotDependOnTheRowCount) {
+  for (bool small_blocks : {false, true}) {
+    if (small_blocks) force_small_blocks();
+    for (Trans ta : kTrans) {
+      for (Trans tb : kTrans) {
+        const std::size_t m = 256, n = 160, k = 128;
+        const Tensor a = ta == Trans::no ? uniform_matrix(m, k, 1) : uniform_matrix(k, m, 1);
+        const Tensor b = tb == Trans::no ? uniform_matrix(k, n, 2) : uniform_matrix(n, k, 2);
+        Tensor whole(m, n);
+        gemm(ta, tb, 1.0f, a.cview(), b.cview(), 0.0f, whole.view());
+        for (std::size_t r0 = 0; r0 < m; r0 += 64) {
+          Tensor part(64, n);
+          gemm(ta, tb, 1.0f, rows_of_op(a, ta, r0, 64), b.cview(), 0.0f, part.view());
+          EXPECT_EQ(std::memcmp(part.data(), whole.data() + r0 * n, part.size() * sizeof(float)), 0)
+              << "rows from " << r0 << ", small blocks " << small_blocks << ", transposes " << (ta == Trans::yes)
+              << (tb == Trans::yes);
+        }
+      }
+    }
+  }
+}
+
+// gemm_depth_chunks: C + the chunks' gemm() products summed by PairwiseSum, bit for bit; every
+// transpose, 1 to 8 chunks of uneven depth, edge tiles, 1 and 2 threads; with forced small blocks
+// a chunk deeper than kc runs in several depth blocks, as its gemm() does, alone or second in a
+// pair.
+TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
+  struct Case {
+    std::size_t m, n, k;
+    std::vector<std::size_t> ends;
+  };
+  const std::vector<Case> cases = {{1, 1, 1, {1}},         {13, 37, 9, {2, 9}},           {30, 70, 48, {16, 32, 48}},
+                                   {64, 256, 256, {64, 128, 192, 256}}, {45, 33, 203, {50, 101, 152, 190, 203}},
+                                   {20, 40, 300, {250, 300}}, {10, 20, 60, {5, 10, 20, 30, 40, 60}},
+                                   {11, 17, 77, {1, 2, 3, 4, 5, 6, 77}}, {24, 48, 70, {8, 16, 24, 32, 40, 48, 56, 70}},
+                                   {9, 33, 90, {5, 80, 90}}};
+  for (bool small_blocks : {false, true}) {
+    if (small_blocks) force_small_blocks();
+    for (const Case& c : cases) {
+      for (Trans ta : kTrans) {
+        for (Trans tb : kTrans) {
+          const Tensor a = ta == Trans::no ? uniform_matrix(c.m, c.k, 3) : uniform_matrix(c.k, c.m, 3);
+          const Tensor b = tb == Trans::no ? uniform_matrix(c.k, c.n, 4) : uniform_matrix(c.n, c.k, 4);
+          const Tensor c0 = uniform_matrix(c.m, c.n, 5);
+          // The reference: each chunk's gemm(), summed in tree order, added to C.
+          internal::PairwiseSum<Tensor> tree;
+          tree.reset();
+          for (std::size_t ch = 0, p0 = 0; ch < c.ends.size(); p0 = c.ends[ch++]) {
+            const std::size_t depth = c.ends[ch] - p0;
+            const ConstMatrixView a_c = ta == Trans::no ? ConstMatrixView{a.data() + p0, c.m, depth, c.k}
+                                                        : ConstMatrixView{a.data() + p0 * c.m, depth, c.m, c.m};
+            const ConstMatrixView b_c = tb == Trans::no ? ConstMatrixView{b.data() + p0 * c.n, depth, c.n, c.n}
+                                                        : ConstMatrixView{b.data() + p0, c.n, depth, c.k};
+            Tensor product(c.m, c.n);
+            gemm(ta, tb, 1.0f, a_c, b_c, 0.0f, product.view());
+            Tensor* parts[] = {&product};
+            tree.push(parts);
+          }
+          Tensor want = c0.clone();
+          const Tensor& total = tree.result()[0];
+          for (std::size_t i = 0; i < want.size(); ++i) want.data()[i] += total.data()[i];
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            Tensor got = c0.clone();
+            gemm_depth_chunks(ta, tb, a.cview(), b.cview(), c.ends, got.view());
+            EXPECT_TRUE(same_bits(got, want)) << c.m << "x" << c.n << "x" << c.k << " in " << c.ends.size()
+                                              << " chunks, transposes " << (ta == Trans::yes) << (tb == Trans::yes)
+                                              << ", small blocks " << small_blocks << ", " << threads << " threads";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(GemmTest, DepthChunksNameBadEnds) {
+  const Tensor a(4, 6), b(6, 5);
+  Tensor c(4, 5);
+  const std::vector<std::size_t> zero = {0, 6}, repeated = {3, 3, 6}, short_of_k = {2, 5}, none = {};
+  testing::expect_throw_with("a zero end", [&] { gemm_depth_chunks(Trans::no, Trans::no, a.cview(), b.cview(), zero, c.view()); },
+                             {"gemm_depth_chunks", "end 0 is 0"});
+  testing::expect_throw_with("a repeated end",
+                             [&] { gemm_depth_chunks(Trans::no, Trans::no, a.cview(), b.cview(), repeated, c.view()); },
+                             {"end 1 is 3", "more than 3"});
+  testing::expect_throw_with("ends short of k",
+                             [&] { gemm_depth_chunks(Trans::no, Trans::no, a.cview(), b.cview(), short_of_k, c.view()); },
+                             {"depth 5", "k = 6"});
+  testing::expect_throw_with("no chunks", [&] { gemm_depth_chunks(Trans::no, Trans::no, a.cview(), b.cview(), none, c.view()); },
+                             {"depth 0", "k = 6"});
+  testing::expect_throw_with("a bad shape",
+                             [&] { gemm_depth_chunks(Trans::yes, Trans::no, a.cview(), b.cview(), short_of_k, c.view()); },
+                             {"gemm_depth_chunks", "inner dimensions"});
 }
 
 // Tiles depend only on the shape and the machine's blocking, so any thread count gives the same

@@ -623,7 +623,7 @@ void expect_sums_chunks(L& layer, const Tensor& x, const Tensor& dy, const std::
 }
 
 // Shapes below and above the GEMM's packing threshold (256 x 128 -> 160 packs, its 64-row chunks
-// do not), 1 to 4 chunks, uneven ones.
+// do not), 1 to 4 chunks, uneven ones, and a chunk deeper than any kc (600 rows).
 TEST_P(GradientChunksPerIsa, DenseSumsItsChunksGradientsInTreeOrder) {
   struct Case {
     std::size_t rows, fan_in, fan_out;
@@ -631,7 +631,7 @@ TEST_P(GradientChunksPerIsa, DenseSumsItsChunksGradientsInTreeOrder) {
   };
   const std::vector<Case> cases = {
       {13, 37, 19, {13}}, {13, 37, 19, {6, 13}}, {13, 37, 19, {4, 9, 13}}, {13, 37, 19, {3, 7, 8, 13}},
-      {256, 128, 160, {64, 128, 192, 256}}, {203, 12, 33, {50, 101, 152, 203}}};
+      {256, 128, 160, {64, 128, 192, 256}}, {203, 12, 33, {50, 101, 152, 203}}, {1000, 9, 20, {600, 1000}}};
   for (const Case& c : cases) {
     for (bool bias : {true, false}) {
       Dense dense(c.fan_in, c.fan_out,
