@@ -67,7 +67,7 @@ ConstMatrixView Conv2D::backward(ConstMatrixView dy) {
   const bool whole_dx = input_gradient() && geometry_.stride == 1;
   if (whole_dx) conv2d_backward(geometry_, x_, weight_.cview(), dy, dx, MatrixView{}, nullptr);
   Tensor* grads[] = {&weight_grad_, &bias_grad_};
-  chunk_sum_.add(label(), gradient_chunk_ends(), x_.rows, std::span<Tensor* const>(grads, has_bias_ ? 2 : 1),
+  chunk_sum_.add(*this, gradient_chunk_ends(), x_.rows, std::span<Tensor* const>(grads, has_bias_ ? 2 : 1),
                  [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> parts) {
                    for (Tensor* part : parts) std::fill(part->data(), part->data() + part->size(), 0.0f);
                    const ConstMatrixView x_rows{x_.row(begin), rows, x_.cols, x_.ld};

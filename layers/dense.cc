@@ -102,11 +102,11 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
     gemm(Trans::yes, Trans::no, 1.0f, x_, dz, 1.0f, weight_grad_.view());
     if (has_bias_) add_column_sums(dz, bias_grad_.data());
   } else {  // each chunk's xᵀ·dz and column sums, summed in the chunks' tree order
-    GradientChunkSum::check_ends(label(), gradient_chunk_ends(), m);
+    GradientChunkSum::check_ends(*this, gradient_chunk_ends(), m);
     gemm_depth_chunks(Trans::yes, Trans::no, x_, dz, gradient_chunk_ends(), weight_grad_.view());
     if (has_bias_) {
       Tensor* bias_grad[] = {&bias_grad_};
-      chunk_sum_.add(label(), gradient_chunk_ends(), m, bias_grad,
+      chunk_sum_.add(*this, gradient_chunk_ends(), m, bias_grad,
                      [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> part) {
                        std::fill(part[0]->data(), part[0]->data() + part[0]->size(), 0.0f);
                        add_column_sums(ConstMatrixView{dz.row(begin), rows, dz.cols, dz.ld}, part[0]->data());

@@ -1,5 +1,6 @@
 #include <simdnn/layers/gradient_chunk_sum.h>
 
+#include <string>
 #include <vector>
 
 #include <simdnn/core/error.h>
@@ -17,9 +18,9 @@ GradientChunkSum::~GradientChunkSum() = default;
 GradientChunkSum::GradientChunkSum(GradientChunkSum&&) noexcept = default;
 GradientChunkSum& GradientChunkSum::operator=(GradientChunkSum&&) noexcept = default;
 
-void GradientChunkSum::check_ends(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows) {
+void GradientChunkSum::check_ends(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows) {
   if (ends.empty() || ends.back() != rows) {
-    throw ShapeError(layer + ": the gradient chunks end at row " + std::to_string(ends.empty() ? 0 : ends.back()) +
+    throw ShapeError(layer.label() + ": the gradient chunks end at row " + std::to_string(ends.empty() ? 0 : ends.back()) +
                      ", expected the batch's " + std::to_string(rows) + " rows");
   }
 }

@@ -15,10 +15,10 @@
 #include <cstddef>
 #include <memory>
 #include <span>
-#include <string>
 #include <vector>
 
 #include <simdnn/core/tensor.h>
+#include <simdnn/layers/layer.h>
 
 namespace simdnn {
 
@@ -36,10 +36,10 @@ class GradientChunkSum {
   // ends.back() == rows, the batch's rows.
   // Throws ShapeError naming `layer` unless ends is non-empty and ends.back() == rows (add()
   // checks it too; Layer::set_gradient_chunks has checked that the ends increase).
-  static void check_ends(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows);
+  static void check_ends(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows);
 
   template <class WriteChunk>
-  void add(const std::string& layer, std::span<const std::size_t> ends, std::size_t rows,
+  void add(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows,
            std::span<Tensor* const> grads, const WriteChunk& write_chunk) {
     check_ends(layer, ends, rows);
     start(grads);

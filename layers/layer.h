@@ -142,9 +142,10 @@ class Layer {
   void set_input_gradient(bool needed) { input_gradient_ = needed; }
   bool input_gradient() const { return input_gradient_; }
 
- protected:
   // How messages name this layer: kind() and the quoted name, or kind() alone when unnamed.
   std::string label() const;
+
+ protected:
   // The ends given to set_gradient_chunks(); empty for a plain backward.
   const std::vector<std::size_t>& gradient_chunk_ends() const { return gradient_chunk_ends_; }
   // Throws ShapeError (naming the layer, the expected and the actual shape) unless x is a valid

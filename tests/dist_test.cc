@@ -19,9 +19,10 @@
 namespace simdnn {
 namespace {
 
+using testing::canonical_sum;
 using testing::DataParallelCase;
 using testing::DataParallelResult;
-using testing::canonical_sum;
+using testing::RowMixing;
 using testing::ScopedThreads;
 
 // Gradient chunks for p ranks: 4 for 1, 2 and 4 ranks (the same bits for all three), else 2·p.
@@ -62,22 +63,26 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
   EXPECT_EQ(b[0], 0.5f);
 }
 
+// With BatchNorm (each rank slices its chunks) and without it (each rank's rows in one pass,
+// which must give the bits of the sliced single process).
 TEST(DataParallel, EveryRankCountGivesTheSingleProcessBits) {
-  const DataParallelCase c;
-  DataParallelResult alone;
   dist::MpiCollective ranks;
-  {
-    ScopedThreads one(1);
-    alone = c.run(chunks_for(ranks.size()), nullptr);
+  for (RowMixing rows : {RowMixing::batch_norm, RowMixing::one_pass}) {
+    SCOPED_TRACE(rows == RowMixing::batch_norm ? "with BatchNorm" : "one pass");
+    DataParallelResult alone;
+    {
+      ScopedThreads one(1);
+      alone = DataParallelCase(rows == RowMixing::one_pass ? RowMixing::sliced : rows).run(chunks_for(ranks.size()), nullptr);
+    }
+    ScopedThreads threads(1 + static_cast<int>(ranks.rank() % 2));
+    const DataParallelResult mine = DataParallelCase(rows).run(chunks_for(ranks.size()), &ranks);
+    ASSERT_EQ(mine.weights.size(), alone.weights.size());
+    EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0)
+        << ranks.size() << " ranks, rank " << ranks.rank();
+    EXPECT_EQ(mine.losses, alone.losses);
+    EXPECT_EQ(mine.validation.loss, alone.validation.loss);
+    EXPECT_EQ(mine.validation.accuracy, alone.validation.accuracy);
   }
-  ScopedThreads threads(1 + static_cast<int>(ranks.rank() % 2));
-  const DataParallelResult mine = c.run(chunks_for(ranks.size()), &ranks);
-  ASSERT_EQ(mine.weights.size(), alone.weights.size());
-  EXPECT_EQ(std::memcmp(mine.weights.data(), alone.weights.data(), alone.weights.size() * sizeof(float)), 0)
-      << ranks.size() << " ranks, rank " << ranks.rank();
-  EXPECT_EQ(mine.losses, alone.losses);
-  EXPECT_EQ(mine.validation.loss, alone.validation.loss);
-  EXPECT_EQ(mine.validation.accuracy, alone.validation.accuracy);
 }
 
 TEST(DataParallel, OnlyRankZeroCheckpointsAndAnyRankCountResumes) {

@@ -38,16 +38,30 @@ TEST(LayersAllocation, CounterSeesTensorAllocations) {
   EXPECT_EQ(allocations_during([] { Tensor t(3, 3); }), 1);
 }
 
+// The ends of `chunks` gradient chunks of `rows` rows, as the trainer cuts them.
+std::vector<std::size_t> chunk_ends(std::size_t rows, std::size_t chunks) {
+  std::vector<std::size_t> ends;
+  for (std::size_t c = 1; c <= chunks; ++c) ends.push_back(c * rows / chunks);
+  return ends;
+}
+
 // After one warm-up step at `batch` rows (which sizes every buffer), a second train step, a
 // smaller last batch of `last` rows and an eval forward allocate nothing. Normal inputs and
-// output gradients.
-void expect_steady_state_allocates_nothing(Layer& net, std::size_t batch, std::size_t last) {
+// output gradients. With `chunks`, every backward sums that many gradient chunks
+// (Layer::set_gradient_chunks), as the trainer's one-pass step has it.
+void expect_steady_state_allocates_nothing(Layer& net, std::size_t batch, std::size_t last, std::size_t chunks = 0) {
   Tensor x(batch, net.input_width()), dy(batch, net.output_width());
   fill_normal(x.view(), 0.0f, 1.0f, 1, 1);
   fill_normal(dy.view(), 0.0f, 1.0f, 1, 2);
   const ConstMatrixView last_x{x.data(), last, x.cols(), x.cols()};
   const ConstMatrixView last_dy{dy.data(), last, dy.cols(), dy.cols()};
+  const std::vector<Layer*> layers = all_layers(net);
+  const std::vector<std::size_t> batch_ends = chunk_ends(batch, chunks), last_ends = chunk_ends(last, chunks);
+  auto set_chunks = [&](const std::vector<std::size_t>& ends) {
+    for (Layer* l : layers) l->set_gradient_chunks(ends);
+  };
 
+  set_chunks(batch_ends);
   net.forward(x.cview(), Mode::train);
   net.backward(dy.cview());
   net.forward(x.cview(), Mode::eval);
@@ -59,12 +73,14 @@ void expect_steady_state_allocates_nothing(Layer& net, std::size_t batch, std::s
             0)
       << "second train step at the same batch size";
   EXPECT_EQ(allocations_during([&] {
+              set_chunks(last_ends);
               net.forward(last_x, Mode::train);
               net.backward(last_dy);
             }),
             0)
       << "a smaller last batch";
   EXPECT_EQ(allocations_during([&] { net.forward(x.cview(), Mode::eval); }), 0) << "eval";
+  set_chunks({});
 }
 
 TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
@@ -80,6 +96,7 @@ TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
   net.emplace<Dense>(72, 10, DenseOptions{.activation = ActivationSpec::of(Activation::gelu), .seed = 1,
                                           .stream = 5});
   expect_steady_state_allocates_nothing(net, 32, 20);
+  expect_steady_state_allocates_nothing(net, 32, 20, 4);
 }
 
 // The same for a convolutional network: convolutions (im2col, 1x1 and strided), BatchNorm2D,
@@ -95,6 +112,7 @@ TEST(LayersAllocation, SteadyStateConvolutionalStepAllocatesNothing) {
   net.emplace<Conv2D>(ImageShape{2, 2, 16}, 8, 1, Conv2DOptions{.seed = 2});
   net.emplace<GlobalAvgPool2D>(ImageShape{2, 2, 8});
   expect_steady_state_allocates_nothing(net, 6, 4);
+  expect_steady_state_allocates_nothing(net, 6, 4, 2);
 }
 
 // Inference: a Predictor's first call grows its buffers; later calls, over many batches and a
