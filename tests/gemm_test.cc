@@ -181,7 +181,8 @@ TEST_P(GemmPerIsa, RowsDoNotDependOnTheRowCount) {
 // gemm_depth_chunks: C + the chunks' gemm() products summed by PairwiseSum, bit for bit; every
 // transpose, 1 to 8 chunks of uneven depth, edge tiles, 1 and 2 threads; with forced small blocks
 // a chunk deeper than kc runs in several depth blocks, as its gemm() does, alone or second in a
-// pair.
+// pair. The packed panels (chunks deeper than half of kc) and the in-place reads
+// are both covered.
 TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
   struct Case {
     std::size_t m, n, k;
@@ -191,7 +192,7 @@ TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
                                    {64, 256, 256, {64, 128, 192, 256}}, {45, 33, 203, {50, 101, 152, 190, 203}},
                                    {20, 40, 300, {250, 300}}, {10, 20, 60, {5, 10, 20, 30, 40, 60}},
                                    {11, 17, 77, {1, 2, 3, 4, 5, 6, 77}}, {24, 48, 70, {8, 16, 24, 32, 40, 48, 56, 70}},
-                                   {9, 33, 90, {5, 80, 90}}};
+                                   {9, 33, 90, {5, 80, 90}}, {96, 160, 300, {75, 150, 225, 300}}};
   for (bool small_blocks : {false, true}) {
     if (small_blocks) force_small_blocks();
     for (const Case& c : cases) {
