@@ -5,6 +5,10 @@
 // of the FMA peak of that many cores, which the binary measures itself (bench/fma_peak.h) for
 // the ISA in use.
 //
+// simdnn_depth_chunks/dW_...: a Dense weight gradient summed over K gradient chunks in one pass
+// (gemm_depth_chunks, chunks:1 the plain gemm), what data-parallel training's canonical order
+// costs in the GEMM.
+//
 // microkernel_<isa>_<mr>x<nr>: each ISA's packed microkernel alone, on panels that stay in L1,
 // with the depth kc of the blocking derived for this machine: the ceiling the driver can reach.
 // The context records the CPU model, its caches, the blocking and the FMA peak of every ISA.
@@ -106,6 +110,26 @@ void bm_simdnn(benchmark::State& state, Shape s, int threads) {
   const double peak = fma_peak(simdnn::active_isa()) * threads;
   state.counters["peak_pct"] = benchmark::Counter(2.0 * s.m * s.n * s.k * 1e-9 / peak * 100.0,
                                                   benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// A Dense layer's weight gradient xᵀ·dz (fan_in x fan_out, depth = the batch) as a data-parallel
+// step with `chunks` gradient chunks computes it in one pass: gemm_depth_chunks, the chunks'
+// products summed in the tree order (chunks 1: plain gemm, the same product without chunks).
+void bm_depth_chunks(benchmark::State& state, Shape s, int chunks, int threads) {
+  simdnn::set_num_threads(threads);
+  Operands x(s);
+  std::vector<std::size_t> ends;
+  for (int c = 1; c <= chunks; ++c) ends.push_back(static_cast<std::size_t>(c) * static_cast<std::size_t>(s.k) / chunks);
+  for (auto _ : state) {
+    if (chunks == 1) {
+      simdnn::gemm(simdnn::Trans::yes, simdnn::Trans::no, 1.0f, x.a.cview(), x.b.cview(), 1.0f, x.c.view());
+    } else {
+      simdnn::gemm_depth_chunks(simdnn::Trans::yes, simdnn::Trans::no, x.a.cview(), x.b.cview(), ends, x.c.view());
+    }
+    benchmark::DoNotOptimize(x.c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, s);
 }
 
 // The packed microkernel of `isa` alone: C (mr x nr) = A panel (mr x kc) · B panel (kc x nr), all
@@ -227,6 +251,15 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark((openblas + suffix).c_str(), bm_openblas, s, threads)->UseRealTime();
       benchmark::RegisterBenchmark(("onednn" + suffix).c_str(), bm_onednn, s, threads)->UseRealTime();
       benchmark::RegisterBenchmark(("eigen" + suffix).c_str(), bm_eigen, s, threads)->UseRealTime();
+    }
+  }
+  // The deep MLP's weight gradients (20 x 256) at batch 256 and 1024 (training_bench's step).
+  for (const Shape& s : {Shape{"dW_256x256x256", 256, 256, 256, true, false}, Shape{"dW_256x256x1024", 256, 256, 1024, true, false}}) {
+    for (int threads : simdnn::bench::thread_counts()) {
+      for (int chunks : {1, 4, 8}) {
+        const std::string name = "simdnn_depth_chunks/" + s.name + "/chunks:" + std::to_string(chunks) + "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), bm_depth_chunks, s, chunks, threads)->UseRealTime();
+      }
     }
   }
   benchmark::RunSpecifiedBenchmarks();

@@ -18,6 +18,7 @@
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/gemm_kernels.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
@@ -525,19 +526,19 @@ GemmShape checked_shape(const char* op, Trans trans_a, Trans trans_b, ConstMatri
 
 using AddKernel = decltype(internal::ElementwiseKernels::add);
 
-// One tile of gemm_depth_chunks: rows [i0, i0 + rows) x columns [j0, j0 + cols) of C (at most
-// mr x nr) += the tree sum of the chunks' products. Each product is computed by the strided
-// microkernel into a tile buffer as the chunk's own gemm() computes it: in depth blocks of
-// gemm_packed's size (one block when the chunk fits kc), the first stored, the others added.
-// The tree is core/pairwise_sum.h's order (complete trees over the runs that the binary digits
-// of the chunk count cut, added smallest first), evaluated depth first with one buffer per level
-// in L1; tests compare it with PairwiseSum. A pair's second product, when it is one block, is
-// stored onto the first's buffer: the microkernel's C + acc is the pair's sum, bit for bit.
+// One tile of gemm_depth_chunks for chunks of at most kc / 2: rows [i0, i0 + rows) x columns
+// [j0, j0 + cols) of C (at most mr x nr) += the tree sum of the chunks' products. Each product is
+// the strided microkernel's over the chunk's depth in one block, as the chunk's own gemm()
+// computes it, into a tile buffer. The tree is core/pairwise_sum.h's order (complete trees over
+// the runs that the binary digits of the chunk count cut, added smallest first), evaluated depth
+// first with one buffer per level in L1; tests compare it with PairwiseSum. A pair's second
+// product is stored onto the first's buffer: the microkernel's C + acc is the pair's sum, bit
+// for bit.
 class DepthChunkTile {
  public:
-  DepthChunkTile(const GemmKernels& kern, const internal::GemmBlocking& blocking, const Operand& a, const Operand& b,
-                 std::size_t n, std::span<const std::size_t> ends)
-      : kern_(kern), kc_(blocking.kc), a_(a), b_(b), n_(n), ends_(ends),
+  DepthChunkTile(const GemmKernels& kern, const Operand& a, const Operand& b, std::size_t n,
+                 std::span<const std::size_t> ends)
+      : kern_(kern), a_(a), b_(b), n_(n), ends_(ends),
         tile_floats_(static_cast<std::size_t>(kern.mr) * static_cast<std::size_t>(kern.nr())) {
     std::size_t levels = 2;  // the runs' accumulator, and a tree's levels below it
     for (std::size_t size = 1; size < ends.size(); size *= 2) ++levels;
@@ -545,15 +546,9 @@ class DepthChunkTile {
     levels_ = reserve(buffers, levels * tile_floats_);
   }
 
-  // a_panel and b_panel: the tile's packed panels over the whole depth (pack_a_panel and
-  // pack_b_panel), or null to read A and B in place.
-  void add_to(MatrixView c, std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols, AddKernel add,
-              const float* a_panel = nullptr, const float* b_panel = nullptr) {
+  void add_to(MatrixView c, std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols, AddKernel add) {
     i0_ = i0, rows_ = rows, j0_ = j0, cols_ = cols;
-    a_panel_ = a_panel, b_panel_ = b_panel;
-    ld_ = a_panel != nullptr ? static_cast<std::size_t>(kern_.nr())
-                             : ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) *
-                                   static_cast<std::size_t>(kern_.vector_width);
+    ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
     add_ = add;
     // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
     const std::size_t count = ends_.size();
@@ -574,14 +569,13 @@ class DepthChunkTile {
  private:
   float* level(std::size_t d) const { return levels_ + d * tile_floats_; }
   std::size_t begin(std::size_t chunk) const { return chunk == 0 ? 0 : ends_[chunk - 1]; }
-  bool one_block(std::size_t chunk) const { return ends_[chunk] - begin(chunk) <= kc_; }
   void add_tiles(float* lower, const float* upper) const { add_(lower, upper, lower, rows_ * ld_); }
 
   // The complete tree over chunks [first, first + count) (count a power of two) into level d.
   void tree(std::size_t first, std::size_t count, std::size_t d) {
     if (count == 1) {
       product(first, level(d), 0.0f);
-    } else if (count == 2 && one_block(first + 1)) {
+    } else if (count == 2) {
       product(first, level(d), 0.0f);
       product(first + 1, level(d), 1.0f);
     } else {
@@ -591,39 +585,31 @@ class DepthChunkTile {
     }
   }
 
-  // dst = beta·dst + the chunk's product (beta 1 only for one block).
+  // dst = beta·dst + the chunk's product, in one depth block (the chunks here fit kc).
   void product(std::size_t chunk, float* dst, float beta) {
-    const std::size_t p0 = begin(chunk), depth = ends_[chunk] - p0, block = ceil_div(depth, ceil_div(depth, kc_));
+    const std::size_t p0 = begin(chunk), depth = ends_[chunk] - p0;
     const std::size_t nv = ld_ / static_cast<std::size_t>(kern_.vector_width);
-    thread_local Tensor edge;
-    for (std::size_t pb = p0; pb < ends_[chunk]; pb += block) {
-      const std::size_t kb = std::min(block, ends_[chunk] - pb);
-      GemmTileStore st;
-      st.c = dst;
-      st.ldc = ld_;
-      st.m_valid = rows_;
-      st.n_valid = cols_;
-      st.beta = pb == p0 ? beta : 1.0f;
-      if (a_panel_ != nullptr) {  // panels are depth-major: depth pb starts pb rows (or columns) in
-        const std::size_t mr = static_cast<std::size_t>(kern_.mr);
-        kern_.packed(kb, a_panel_ + pb * mr, 0, 0, b_panel_ + pb * ld_, static_cast<std::ptrdiff_t>(ld_), st);
-        continue;
-      }
-      const float* b_panel = &b_.data[static_cast<std::ptrdiff_t>(pb) * b_.rs + static_cast<std::ptrdiff_t>(j0_)];
-      std::ptrdiff_t b_rs = b_.rs;
-      if (b_.cs != 1 || cols_ != ld_) {
-        float* packed = reserve(edge, kb * ld_);
-        pack_b_panel(b_, pb, kb, j0_, n_, ld_, packed);
-        b_panel = packed;
-        b_rs = static_cast<std::ptrdiff_t>(ld_);
-      }
-      const float* a_rows = a_.data + static_cast<std::ptrdiff_t>(i0_) * a_.rs + static_cast<std::ptrdiff_t>(pb) * a_.cs;
-      kern_.strided[nv - 1][rows_ - 1](kb, a_rows, a_.rs, a_.cs, b_panel, b_rs, st);
+    const float* b_panel = &b_.data[static_cast<std::ptrdiff_t>(p0) * b_.rs + static_cast<std::ptrdiff_t>(j0_)];
+    std::ptrdiff_t b_rs = b_.rs;
+    if (b_.cs != 1 || cols_ != ld_) {
+      thread_local Tensor edge;
+      float* packed = reserve(edge, depth * ld_);
+      pack_b_panel(b_, p0, depth, j0_, n_, ld_, packed);
+      b_panel = packed;
+      b_rs = static_cast<std::ptrdiff_t>(ld_);
     }
+    GemmTileStore st;
+    st.c = dst;
+    st.ldc = ld_;
+    st.m_valid = rows_;
+    st.n_valid = cols_;
+    st.beta = beta;
+    const float* a_rows = a_.data + static_cast<std::ptrdiff_t>(i0_) * a_.rs + static_cast<std::ptrdiff_t>(p0) * a_.cs;
+    kern_.strided[nv - 1][rows_ - 1](depth, a_rows, a_.rs, a_.cs, b_panel, b_rs, st);
   }
 
+
   const GemmKernels& kern_;
-  std::size_t kc_;
   const Operand& a_;
   const Operand& b_;
   std::size_t n_;
@@ -631,10 +617,60 @@ class DepthChunkTile {
   std::size_t tile_floats_;
   float* levels_ = nullptr;
   std::size_t i0_ = 0, rows_ = 0, j0_ = 0, cols_ = 0, ld_ = 0;
-  const float* a_panel_ = nullptr;
-  const float* b_panel_ = nullptr;
   AddKernel add_ = nullptr;
 };
+
+// gemm() after its checks, on the kernels of `isa`.
+void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b, float beta,
+             MatrixView c, const GemmEpilogue& epilogue, GemmShape shape) {
+  const auto [m, n, k] = shape;
+  const internal::DenormalScope denormals;
+  const ActivationForward forward = internal::elementwise_kernels(isa).activation_forward;
+  if (k == 0 || alpha == 0.0f) {
+    scale_only(forward, beta, c, epilogue);
+    return;
+  }
+  const GemmKernels& kern = internal::gemm_kernels(isa);
+  const Operand op_a = make_operand(a, trans_a);
+  const Operand op_b = make_operand(b, trans_b);
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const internal::GemmBlocking blocking = internal::gemm_blocking(kern);
+  if (flops <= kUnpackedMaxFlops && k <= blocking.kc) {
+    gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
+                  flops > kSerialMaxFlops);
+  } else {
+    // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
+    oneapi::tbb::this_task_arena::isolate([&] {
+      gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
+    });
+  }
+}
+
+// gemm_depth_chunks for chunks deeper than half of kc: each chunk's product in full, the products
+// summed in C-sized buffers (PairwiseSum) and added to C. A tile that deep would stream its
+// panels of B from L2 for every row panel, where the product keeps one in L1 across them (for
+// 256 x 256 x 1024 in 8 chunks of 128 at 1 thread, tiles in place took 1.35x the plain product's
+// time, tiles on panels packed over the whole depth 1.15x, these full products 1.11x; Intel Xeon
+// 6/207), and the extra passes over C cost little beside products that deep.
+void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
+                     std::span<const std::size_t> ends, MatrixView c, AddKernel add) {
+  thread_local internal::PairwiseSum<Tensor> sums;  // safe: the products isolate their waits
+  thread_local Tensor product;
+  if (product.rows() != c.rows || product.cols() != c.cols) product = Tensor(c.rows, c.cols);
+  sums.reset();
+  for (std::size_t ch = 0, p0 = 0; ch < ends.size(); p0 = ends[ch++]) {
+    const std::size_t depth = ends[ch] - p0;
+    const ConstMatrixView a_c = trans_a == Trans::no ? ConstMatrixView{a.data + p0, a.rows, depth, a.ld}
+                                                     : ConstMatrixView{a.row(p0), depth, a.cols, a.ld};
+    const ConstMatrixView b_c = trans_b == Trans::no ? ConstMatrixView{b.row(p0), depth, b.cols, b.ld}
+                                                     : ConstMatrixView{b.data + p0, b.rows, depth, b.ld};
+    gemm_on(isa, trans_a, trans_b, 1.0f, a_c, b_c, 0.0f, product.view(), {}, {c.rows, c.cols, depth});
+    Tensor* parts[] = {&product};
+    sums.push(parts);  // hands back a buffer of the same shape for the next product
+  }
+  const Tensor& total = sums.result()[0];
+  for (std::size_t r = 0; r < c.rows; ++r) add(c.row(r), total.data() + r * c.cols, c.row(r), c.cols);
+}
 
 }  // namespace
 
@@ -663,48 +699,27 @@ void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMat
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   std::size_t deepest = 0;
   for (std::size_t ch = 0, p0 = 0; ch < ends.size(); p0 = ends[ch++]) deepest = std::max(deepest, ends[ch] - p0);
-  // Deep chunks (over half of kc) read A and B from panels packed once over the whole depth (as
-  // large as A and B themselves, packed panel by panel in parallel): a strided panel that deep
-  // spreads over more cache lines than L1 keeps beside the tile. Shallow chunks read them in
-  // place, which saves the packing (20 x 256 MLP, Intel Xeon 6/207: batch 256 in chunks of 32 and
-  // 64 rows is faster in place, batch 1024 in chunks of 128 and 256 packed).
-  const bool packed = deepest > blocking.kc / 2;
-  const std::size_t a_panels = ceil_div(m, mr), b_panels = ceil_div(n, nr);
-  float* a_pack = nullptr;
-  float* b_pack = nullptr;
+  if (deepest > blocking.kc / 2) {
+    sum_deep_chunks(isa, trans_a, trans_b, a, b, ends, c, add);
+    return;
+  }
   auto run_block = [&](std::size_t i_begin, std::size_t i_end, std::size_t j_begin, std::size_t j_end) {
-    DepthChunkTile tile(kern, blocking, op_a, op_b, n, ends);
+    DepthChunkTile tile(kern, op_a, op_b, n, ends);
     for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-        tile.add_to(c, i0, std::min(mr, i_end - i0), j0, std::min(nr, j_end - j0), add,
-                    packed ? a_pack + i0 / mr * k * mr : nullptr, packed ? b_pack + j0 / nr * k * nr : nullptr);
+        tile.add_to(c, i0, std::min(mr, i_end - i0), j0, std::min(nr, j_end - j0), add);
       }
     }
   };
-  if (!packed && flops <= kSerialMaxFlops) {
+  if (flops <= kSerialMaxFlops) {
     run_block(0, m, 0, n);
     return;
   }
-  // Isolated, as gemm_packed: the pack buffers are this thread's until the tiles are done.
-  oneapi::tbb::this_task_arena::isolate([&] {
-    if (packed) {
-      thread_local PackBuffers buffers;
-      a_pack = reserve(buffers.a, a_panels * mr * k);
-      b_pack = reserve(buffers.b, b_panels * nr * k);
-      internal::parallel_for_tiles(a_panels + b_panels, [&](std::size_t panel) {
-        if (panel < a_panels) {
-          pack_a_panel(op_a, panel * mr, m, 0, k, mr, a_pack + panel * k * mr);
-        } else {
-          pack_b_panel(op_b, 0, k, (panel - a_panels) * nr, n, nr, b_pack + (panel - a_panels) * k * nr);
-        }
-      });
-    }
-    const TileGrid grid = make_tile_grid(m, n, k, mr, blocking.mc, nr);
-    internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
-      const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
-      const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
-      run_block(i_begin, std::min(m, i_begin + grid.tile_rows), j_begin, std::min(n, j_begin + grid.tile_cols));
-    });
+  const TileGrid grid = make_tile_grid(m, n, k, mr, blocking.mc, nr);
+  internal::parallel_for_tiles(grid.row_tiles * grid.col_tiles, [&](std::size_t tile) {
+    const std::size_t i_begin = (tile / grid.col_tiles) * grid.tile_rows;
+    const std::size_t j_begin = (tile % grid.col_tiles) * grid.tile_cols;
+    run_block(i_begin, std::min(m, i_begin + grid.tile_rows), j_begin, std::min(n, j_begin + grid.tile_cols));
   });
 }
 
@@ -714,27 +729,7 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
   if (m == 0 || n == 0) return;
   // Read the ISA once: every kernel of this call comes from the same tables, whatever set_isa()
   // does meanwhile.
-  const Isa isa = active_isa();
-  const internal::DenormalScope denormals;
-  const ActivationForward forward = internal::elementwise_kernels(isa).activation_forward;
-  if (k == 0 || alpha == 0.0f) {
-    scale_only(forward, beta, c, epilogue);
-    return;
-  }
-  const GemmKernels& kern = internal::gemm_kernels(isa);
-  const Operand op_a = make_operand(a, trans_a);
-  const Operand op_b = make_operand(b, trans_b);
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const internal::GemmBlocking blocking = internal::gemm_blocking(kern);
-  if (flops <= kUnpackedMaxFlops && k <= blocking.kc) {
-    gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
-                  flops > kSerialMaxFlops);
-  } else {
-    // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
-    oneapi::tbb::this_task_arena::isolate([&] {
-      gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
-    });
-  }
+  gemm_on(active_isa(), trans_a, trans_b, alpha, a, b, beta, c, epilogue, {m, n, k});
 }
 
 }  // namespace simdnn

@@ -179,10 +179,9 @@ TEST_P(GemmPerIsa, RowsDoNotDependOnTheRowCount) {
 }
 
 // gemm_depth_chunks: C + the chunks' gemm() products summed by PairwiseSum, bit for bit; every
-// transpose, 1 to 8 chunks of uneven depth, edge tiles, 1 and 2 threads; with forced small blocks
-// a chunk deeper than kc runs in several depth blocks, as its gemm() does, alone or second in a
-// pair. The packed panels (chunks deeper than half of kc) and the in-place reads
-// are both covered.
+// transpose, 1 to 8 chunks of uneven depth, edge tiles, 1 and 2 threads. Both of its ways are
+// covered: tiles summing shallow chunks in place, and full products for chunks deeper than half
+// of kc (with forced small blocks, deeper than kc too: several depth blocks each).
 TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
   struct Case {
     std::size_t m, n, k;
