@@ -598,12 +598,7 @@ class DepthChunkTile {
       b_panel = packed;
       b_rs = static_cast<std::ptrdiff_t>(ld_);
     }
-    GemmTileStore st;
-    st.c = dst;
-    st.ldc = ld_;
-    st.m_valid = rows_;
-    st.n_valid = cols_;
-    st.beta = beta;
+    const GemmTileStore st{.c = dst, .ldc = ld_, .m_valid = rows_, .n_valid = cols_, .beta = beta};
     const float* a_rows = a_.data + static_cast<std::ptrdiff_t>(i0_) * a_.rs + static_cast<std::ptrdiff_t>(p0) * a_.cs;
     kern_.strided[nv - 1][rows_ - 1](depth, a_rows, a_.rs, a_.cs, b_panel, b_rs, st);
   }
