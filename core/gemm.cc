@@ -18,7 +18,6 @@
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/gemm_kernels.h>
-#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
@@ -526,68 +525,76 @@ GemmShape checked_shape(const char* op, Trans trans_a, Trans trans_b, ConstMatri
 
 using AddKernel = decltype(internal::ElementwiseKernels::add);
 
+// The tree sum of `count` chunks' products in core/pairwise_sum.h's order (complete trees over
+// the runs that the binary digits of the count cut, the runs' sums added smallest first),
+// evaluated depth first into buffers by level: product(chunk, level, beta) stores (beta 0) or
+// adds (beta 1) the chunk's product in buffer `level`, add(lower, upper) adds buffer upper to
+// buffer lower, and the total ends in buffer 0. With fuse_pairs, a pair's second product is
+// added straight onto the first's buffer instead of into its own: exact where the product's
+// store computes the pair's sum with one rounding. Uses tree_levels(count) buffers; tests
+// compare the result with PairwiseSum's.
+std::size_t tree_levels(std::size_t count) {
+  std::size_t levels = 2;  // the runs' accumulator, and a tree's levels below it
+  for (std::size_t size = 1; size < count; size *= 2) ++levels;
+  return levels;
+}
+
+template <class Product, class Add>
+void tree_sum(std::size_t count, bool fuse_pairs, const Product& product, const Add& add) {
+  // The complete tree over chunks [first, first + n) (n a power of two) into buffer d.
+  auto tree = [&](auto& self, std::size_t first, std::size_t n, std::size_t d) -> void {
+    if (n == 1) {
+      product(first, d, 0.0f);
+    } else if (n == 2 && fuse_pairs) {
+      product(first, d, 0.0f);
+      product(first + 1, d, 1.0f);
+    } else {
+      self(self, first, n / 2, d);
+      self(self, first + n / 2, n / 2, d + 1);
+      add(d, d + 1);
+    }
+  };
+  // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
+  std::size_t end = count;
+  for (std::size_t bit = 1; bit <= count; bit *= 2) {
+    if ((count & bit) == 0) continue;
+    tree(tree, end - bit, bit, end == count ? 0 : 1);
+    if (end != count) add(0, 1);
+    end -= bit;
+  }
+}
+
 // One tile of gemm_depth_chunks for chunks of at most kc / 2: rows [i0, i0 + rows) x columns
-// [j0, j0 + cols) of C (at most mr x nr) += the tree sum of the chunks' products. Each product is
-// the strided microkernel's over the chunk's depth in one block, as the chunk's own gemm()
-// computes it, into a tile buffer. The tree is core/pairwise_sum.h's order (complete trees over
-// the runs that the binary digits of the chunk count cut, added smallest first), evaluated depth
-// first with one buffer per level in L1; tests compare it with PairwiseSum. A pair's second
-// product is stored onto the first's buffer: the microkernel's C + acc is the pair's sum, bit
-// for bit.
+// [j0, j0 + cols) of C (at most mr x nr) += the tree sum of the chunks' products, with one tile
+// buffer per level in L1. Each product is the strided microkernel's over the chunk's depth in one
+// block; the chunk's own gemm() may run the packed microkernel instead, which sums every element
+// in the same FMA chain, so the bits are the same. A pair's second product is stored onto the
+// first's buffer: the microkernel's C + acc (beta 1) is the pair's sum with one rounding.
 class DepthChunkTile {
  public:
   DepthChunkTile(const GemmKernels& kern, const Operand& a, const Operand& b, std::size_t n,
                  std::span<const std::size_t> ends)
       : kern_(kern), a_(a), b_(b), n_(n), ends_(ends),
         tile_floats_(static_cast<std::size_t>(kern.mr) * static_cast<std::size_t>(kern.nr())) {
-    std::size_t levels = 2;  // the runs' accumulator, and a tree's levels below it
-    for (std::size_t size = 1; size < ends.size(); size *= 2) ++levels;
-    thread_local Tensor buffers;
-    levels_ = reserve(buffers, levels * tile_floats_);
+    thread_local Tensor buffers;  // used between waits only: no other task can reuse it meanwhile
+    levels_ = reserve(buffers, tree_levels(ends.size()) * tile_floats_);
   }
 
   void add_to(MatrixView c, std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols, AddKernel add) {
     i0_ = i0, rows_ = rows, j0_ = j0, cols_ = cols;
     ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
-    add_ = add;
-    // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
-    const std::size_t count = ends_.size();
-    std::size_t end = count;
-    for (std::size_t bit = 1; bit <= count; bit *= 2) {
-      if ((count & bit) == 0) continue;
-      if (end == count) {
-        tree(end - bit, bit, 0);
-      } else {
-        tree(end - bit, bit, 1);
-        add_tiles(level(0), level(1));
-      }
-      end -= bit;
-    }
-    for (std::size_t r = 0; r < rows_; ++r) add_(c.row(i0_ + r) + j0_, level(0) + r * ld_, c.row(i0_ + r) + j0_, cols_);
+    tree_sum(
+        ends_.size(), true, [&](std::size_t chunk, std::size_t d, float beta) { product(chunk, level(d), beta); },
+        [&](std::size_t lower, std::size_t upper) { add(level(lower), level(upper), level(lower), rows_ * ld_); });
+    for (std::size_t r = 0; r < rows_; ++r) add(c.row(i0_ + r) + j0_, level(0) + r * ld_, c.row(i0_ + r) + j0_, cols_);
   }
 
  private:
   float* level(std::size_t d) const { return levels_ + d * tile_floats_; }
-  std::size_t begin(std::size_t chunk) const { return chunk == 0 ? 0 : ends_[chunk - 1]; }
-  void add_tiles(float* lower, const float* upper) const { add_(lower, upper, lower, rows_ * ld_); }
-
-  // The complete tree over chunks [first, first + count) (count a power of two) into level d.
-  void tree(std::size_t first, std::size_t count, std::size_t d) {
-    if (count == 1) {
-      product(first, level(d), 0.0f);
-    } else if (count == 2) {
-      product(first, level(d), 0.0f);
-      product(first + 1, level(d), 1.0f);
-    } else {
-      tree(first, count / 2, d);
-      tree(first + count / 2, count / 2, d + 1);
-      add_tiles(level(d), level(d + 1));
-    }
-  }
 
   // dst = beta·dst + the chunk's product, in one depth block (the chunks here fit kc).
   void product(std::size_t chunk, float* dst, float beta) {
-    const std::size_t p0 = begin(chunk), depth = ends_[chunk] - p0;
+    const std::size_t p0 = chunk == 0 ? 0 : ends_[chunk - 1], depth = ends_[chunk] - p0;
     const std::size_t nv = ld_ / static_cast<std::size_t>(kern_.vector_width);
     const float* b_panel = &b_.data[static_cast<std::ptrdiff_t>(p0) * b_.rs + static_cast<std::ptrdiff_t>(j0_)];
     std::ptrdiff_t b_rs = b_.rs;
@@ -603,7 +610,6 @@ class DepthChunkTile {
     kern_.strided[nv - 1][rows_ - 1](depth, a_rows, a_.rs, a_.cs, b_panel, b_rs, st);
   }
 
-
   const GemmKernels& kern_;
   const Operand& a_;
   const Operand& b_;
@@ -612,7 +618,6 @@ class DepthChunkTile {
   std::size_t tile_floats_;
   float* levels_ = nullptr;
   std::size_t i0_ = 0, rows_ = 0, j0_ = 0, cols_ = 0, ld_ = 0;
-  AddKernel add_ = nullptr;
 };
 
 // gemm() after its checks, on the kernels of `isa`.
@@ -641,30 +646,36 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
   }
 }
 
-// gemm_depth_chunks for chunks deeper than half of kc: each chunk's product in full, the products
-// summed in C-sized buffers (PairwiseSum) and added to C. A tile that deep would stream its
-// panels of B from L2 for every row panel, where the product keeps one in L1 across them (for
-// 256 x 256 x 1024 in 8 chunks of 128 at 1 thread, tiles in place took 1.35x the plain product's
-// time, tiles on panels packed over the whole depth 1.15x, these full products 1.11x; Intel Xeon
-// 6/207), and the extra passes over C cost little beside products that deep.
+// gemm_depth_chunks for chunks deeper than half of kc: each chunk's product in full into a
+// C-sized buffer per tree level (grown, never shrunk: a warm step allocates nothing), summed in
+// the tree order and added to C. A tile that deep would stream its panels of B from L2 for every
+// row panel, where the product keeps one in L1 across them (for 256 x 256 x 1024 in 8 chunks of
+// 128 at 1 thread, tiles in place took 1.35x the plain product's time, tiles on panels packed
+// over the whole depth 1.15x, these full products 1.11x; Intel Xeon 6/207), and the extra passes
+// over C cost little beside products that deep. No pairs are fused: a product deeper than kc is
+// several depth blocks, each added to C in turn.
 void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
                      std::span<const std::size_t> ends, MatrixView c, AddKernel add) {
-  thread_local internal::PairwiseSum<Tensor> sums;  // safe: the products isolate their waits
-  thread_local Tensor product;
-  if (product.rows() != c.rows || product.cols() != c.cols) product = Tensor(c.rows, c.cols);
-  sums.reset();
-  for (std::size_t ch = 0, p0 = 0; ch < ends.size(); p0 = ends[ch++]) {
-    const std::size_t depth = ends[ch] - p0;
-    const ConstMatrixView a_c = trans_a == Trans::no ? ConstMatrixView{a.data + p0, a.rows, depth, a.ld}
-                                                     : ConstMatrixView{a.row(p0), depth, a.cols, a.ld};
-    const ConstMatrixView b_c = trans_b == Trans::no ? ConstMatrixView{b.row(p0), depth, b.cols, b.ld}
-                                                     : ConstMatrixView{b.data + p0, b.rows, depth, b.ld};
-    gemm_on(isa, trans_a, trans_b, 1.0f, a_c, b_c, 0.0f, product.view(), {}, {c.rows, c.cols, depth});
-    Tensor* parts[] = {&product};
-    sums.push(parts);  // hands back a buffer of the same shape for the next product
-  }
-  const Tensor& total = sums.result()[0];
-  for (std::size_t r = 0; r < c.rows; ++r) add(c.row(r), total.data() + r * c.cols, c.row(r), c.cols);
+  const std::size_t size = c.rows * c.cols;
+  // Isolated, as gemm_packed: the buffers are this thread's until the sum is done, and the
+  // products wait for their tiles in between.
+  oneapi::tbb::this_task_arena::isolate([&] {
+    thread_local Tensor buffers;
+    float* const levels = reserve(buffers, tree_levels(ends.size()) * size);
+    auto level = [&](std::size_t d) { return MatrixView{levels + d * size, c.rows, c.cols, c.cols}; };
+    tree_sum(
+        ends.size(), false,
+        [&](std::size_t chunk, std::size_t d, float) {
+          const std::size_t p0 = chunk == 0 ? 0 : ends[chunk - 1], depth = ends[chunk] - p0;
+          const ConstMatrixView a_c = trans_a == Trans::no ? ConstMatrixView{a.data + p0, a.rows, depth, a.ld}
+                                                           : ConstMatrixView{a.row(p0), depth, a.cols, a.ld};
+          const ConstMatrixView b_c = trans_b == Trans::no ? ConstMatrixView{b.row(p0), depth, b.cols, b.ld}
+                                                           : ConstMatrixView{b.data + p0, b.rows, depth, b.ld};
+          gemm_on(isa, trans_a, trans_b, 1.0f, a_c, b_c, 0.0f, level(d), {}, {c.rows, c.cols, depth});
+        },
+        [&](std::size_t lower, std::size_t upper) { add(level(lower).data, level(upper).data, level(lower).data, size); });
+    for (std::size_t r = 0; r < c.rows; ++r) add(c.row(r), level(0).row(r), c.row(r), c.cols);
+  });
 }
 
 }  // namespace

@@ -49,9 +49,11 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
 // op(A)[:, chunk]·op(B)[chunk, :] has the bits gemm(trans_a, trans_b, 1, A_c, B_c, 0, ·) gives
 // it, and the products are added in the tree order of a training step's chunks
 // (core/pairwise_sum.h: ((P0 + P1) + (P2 + P3)) + ...). That is a sliced step's weight gradient
-// (Dense, Layer::set_gradient_chunks), computed without writing each product out: every tile of
-// C sums its chunks' products in L1. Throws ShapeError as gemm() does, and for ends that do not
-// increase strictly to k. Thread safety and the ISA as for gemm().
+// (Dense, Layer::set_gradient_chunks). Chunks of at most half the blocking's kc are not written
+// out: every tile of C sums its chunks' products in L1. Deeper chunks are full products summed
+// in C-sized buffers per tree level, kept per thread and grown to the largest C seen. Additions
+// follow the denormal policy. Throws ShapeError as gemm() does, and for ends that do not increase
+// strictly to k. Thread safety and the ISA as for gemm().
 void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
                        std::span<const std::size_t> ends, MatrixView c);
 

@@ -35,7 +35,9 @@ bool same_shape(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size();
 }
 // lower[i] += upper[i] (addition commutes, so which one is lower does not change the bits). The
-// Tensor overload is the vectorized add of core/elementwise.h (defined in elementwise.cc).
+// Tensor overload is the vectorized add of core/elementwise.h (defined in elementwise.cc), under
+// the denormal policy (core/denormals.h) like every float sum of a step's tree, within a rank
+// (gemm_depth_chunks) and across ranks (the collectives).
 void add_parts(Tensor& lower, const Tensor& upper);
 template <class T>
 void add_parts(std::vector<T>& lower, const std::vector<T>& upper) {

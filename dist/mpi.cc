@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include <simdnn/core/denormals.h>
+
 namespace simdnn::dist {
 namespace {
 
@@ -182,7 +184,12 @@ void MpiCollective::tree_sum_impl(std::span<T> values, std::vector<T>& scratch) 
   broadcast_impl(values);
 }
 
-void MpiCollective::tree_sum(std::span<float> values) { tree_sum_impl(values, float_scratch_); }
+void MpiCollective::tree_sum(std::span<float> values) {
+  // The ranks' float sums follow the denormal policy, as the chunks' sums within a rank do
+  // (core/pairwise_sum.h, gemm_depth_chunks): the same bits for every rank count either way.
+  const internal::DenormalScope denormals;
+  tree_sum_impl(values, float_scratch_);
+}
 void MpiCollective::tree_sum(std::span<double> values) { tree_sum_impl(values, double_scratch_); }
 
 template <class T>

@@ -18,6 +18,7 @@ class ActivationLayer : public Layer {
   ActivationLayer(std::size_t width, ActivationSpec activation);
 
   const char* kind() const override { return "activation"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return width_; }
   std::size_t output_width() const override { return width_; }
 

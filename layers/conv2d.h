@@ -57,7 +57,7 @@ class Conv2D : public Layer {
 
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;
-  bool sums_gradient_chunks() const override { return true; }
+  bool supports_gradient_chunks() const override { return true; }
 
   bool has_bias() const { return has_bias_; }
   Tensor& weight() { return weight_; }  // k·k·C_in x C_out

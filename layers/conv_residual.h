@@ -38,6 +38,7 @@ class ConvResidualBlock : public Layer {
                     const ConvResidualOptions& options = {});
 
   const char* kind() const override { return "conv_residual"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return conv1_.input_width(); }
   std::size_t output_width() const override { return conv2_.output_width(); }
   ImageShape input_shape() const { return conv1_.input_shape(); }

@@ -53,7 +53,7 @@ class Dense : public Layer {
 
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;
-  bool sums_gradient_chunks() const override { return true; }
+  bool supports_gradient_chunks() const override { return true; }
 
   ActivationSpec activation() const { return activation_; }
   bool has_bias() const { return has_bias_; }

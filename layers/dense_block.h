@@ -42,6 +42,7 @@ class DenseBlock : public Layer {
              const DenseBlockOptions& options = {});
 
   const char* kind() const override { return "dense_block"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return in_; }
   std::size_t output_width() const override { return in_ + layers_count() * growth_rate_; }
 

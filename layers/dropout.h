@@ -38,6 +38,7 @@ class Dropout : public Layer {
   Dropout(std::size_t width, float p, const DropoutOptions& options = {});
 
   const char* kind() const override { return "dropout"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return width_; }
   std::size_t output_width() const override { return width_; }
 

@@ -29,15 +29,14 @@ class GradientChunkSum {
   GradientChunkSum(GradientChunkSum&&) noexcept;
   GradientChunkSum& operator=(GradientChunkSum&&) noexcept;
 
+  // Throws ShapeError naming `layer` unless ends is non-empty and ends.back() == rows, the
+  // batch's rows (Layer::set_gradient_chunks has checked that the ends increase).
+  static void check_ends(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows);
+
   // grads[i] += the canonical sum over the chunks of part i, where chunk c is rows
   // [ends[c-1], ends[c]) (ends[-1] = 0) and write_chunk(begin, rows, parts) writes that chunk's
   // gradients into `parts` (tensors shaped like grads, in the same order, holding stale values:
-  // every element must be written). Throws ShapeError naming `layer` unless ends is non-empty and
-  // ends.back() == rows, the batch's rows.
-  // Throws ShapeError naming `layer` unless ends is non-empty and ends.back() == rows (add()
-  // checks it too; Layer::set_gradient_chunks has checked that the ends increase).
-  static void check_ends(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows);
-
+  // every element must be written). Checks the ends as check_ends() does.
   template <class WriteChunk>
   void add(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows,
            std::span<Tensor* const> grads, const WriteChunk& write_chunk) {

@@ -123,20 +123,23 @@ class Layer {
   virtual std::vector<Tensor*> slice_statistics() { return {}; }
   virtual void end_step() {}
 
-  // Gradient chunks: the trainer's whole-batch form of a sliced step, for models whose forward
-  // treats every row on its own (no slice statistics). After set_gradient_chunks(ends),
-  // backward() adds to each parameter's grad not the batch's gradient but the sum, in
-  // core/pairwise_sum.h's order, of the chunks' gradients: chunk i is rows [ends[i-1], ends[i])
-  // of the batch (ends[-1] = 0; the last end must be the batch's row count), and its gradient is
-  // what backward() of those rows alone would add to zeroed grads. So one forward and one
-  // backward of the whole batch give the bits of the chunks run one by one and summed in that
-  // order, while the products keep the whole batch's rows. An empty span restores the plain
-  // backward. Throws std::invalid_argument unless the ends increase strictly from above 0.
-  // Layers that implement it (with a GradientChunkSum, layers/gradient_chunk_sum.h) say so with
-  // sums_gradient_chunks(): Dense and Conv2D. The trainer slices the batch instead when any
-  // other layer has parameters; layers without parameters ignore the ends.
+  // Gradient chunks: the trainer's one-pass form of a sliced step. After set_gradient_chunks(ends),
+  // backward() adds to each of this layer's own parameter grads not the batch's gradient but the
+  // sum, in core/pairwise_sum.h's order, of the chunks' gradients: chunk i is rows
+  // [ends[i-1], ends[i]) of the batch (ends[-1] = 0; the last end must be the batch's row count),
+  // and its gradient is what backward() of those rows alone would add to zeroed grads. The call
+  // concerns this layer only (the trainer sets every layer of all_layers()). An empty span
+  // restores the plain backward. Throws std::invalid_argument unless the ends increase strictly
+  // from above 0.
+  // supports_gradient_chunks() says that the layer honours it and that its forward and input
+  // gradient give each row the bits they give it in a batch of any other rows, so that one
+  // forward and one backward of the whole batch reproduce the chunks run one by one and summed in
+  // that order. The built-in layers say so, except BatchNorm and BatchNorm2D (each chunk needs its
+  // own statistics); Dense and Conv2D sum their parameter gradients over the chunks
+  // (GradientChunkSum, layers/gradient_chunk_sum.h, and core/gemm.h's gemm_depth_chunks). The
+  // trainer slices the batch when any layer of the model does not.
   void set_gradient_chunks(std::span<const std::size_t> ends);
-  virtual bool sums_gradient_chunks() const { return false; }
+  virtual bool supports_gradient_chunks() const { return false; }
 
   // Whether backward() must return dL/dx (see "Gradients" above); true unless set otherwise.
   void set_input_gradient(bool needed) { input_gradient_ = needed; }

@@ -21,6 +21,7 @@ class MaxPool2D : public Layer {
   MaxPool2D(ImageShape input, std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0);
 
   const char* kind() const override { return "maxpool2d"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return geometry_.input.size(); }
   std::size_t output_width() const override { return output_shape().size(); }
   ImageShape output_shape() const { return geometry_.output(geometry_.input.channels); }
@@ -45,6 +46,7 @@ class AvgPool2D : public Layer {
   AvgPool2D(ImageShape input, std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0);
 
   const char* kind() const override { return "avgpool2d"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return geometry_.input.size(); }
   std::size_t output_width() const override { return output_shape().size(); }
   ImageShape output_shape() const { return geometry_.output(geometry_.input.channels); }
@@ -68,6 +70,7 @@ class GlobalAvgPool2D : public Layer {
   explicit GlobalAvgPool2D(ImageShape input);
 
   const char* kind() const override { return "globalavgpool2d"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return input_.size(); }
   std::size_t output_width() const override { return input_.channels; }
   ImageShape input_shape() const { return input_; }

@@ -48,6 +48,7 @@ class ResidualBlock : public Layer {
                 const ResidualOptions& options = {});
 
   const char* kind() const override { return "residual"; }
+  bool supports_gradient_chunks() const override { return true; }
   std::size_t input_width() const override { return dense1_.input_width(); }
   std::size_t output_width() const override { return dense2_.output_width(); }
 

@@ -44,6 +44,7 @@ class Sequential : public Layer {
   const Layer& at(std::size_t i) const { return *layers_.at(i); }
 
   const char* kind() const override { return "sequential"; }
+  bool supports_gradient_chunks() const override { return true; }
   // Of the first and last layer; 0 when empty.
   std::size_t input_width() const override;
   std::size_t output_width() const override;

@@ -283,6 +283,7 @@ TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
     EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
     for (int threads : {1, 2}) {
       ScopedThreads scoped(threads);
+      PassThrough::one_pass_backwards = 0;
       const DataParallelResult got = one_pass.run(chunks, nullptr);
       EXPECT_GT(PassThrough::one_pass_backwards, 0) << "the one-pass model was sliced";
       EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";

@@ -67,7 +67,7 @@ class PassThrough : public Layer {
     return dy;
   }
   std::vector<Parameter> parameters() override { return {{"unused", &value_, &grad_, false}}; }
-  bool sums_gradient_chunks() const override { return sums_chunks_; }
+  bool supports_gradient_chunks() const override { return sums_chunks_; }
   // backward()s with gradient chunks set, by every PassThrough (the tests' ranks are threads).
   static inline std::atomic<int> one_pass_backwards = 0;
 

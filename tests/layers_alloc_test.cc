@@ -97,6 +97,8 @@ TEST(LayersAllocation, SteadyStateStepAllocatesNothing) {
                                           .stream = 5});
   expect_steady_state_allocates_nothing(net, 32, 20);
   expect_steady_state_allocates_nothing(net, 32, 20, 4);
+  // Chunks deeper than half of any ISA's kc (at most 768): gemm_depth_chunks' full products.
+  expect_steady_state_allocates_nothing(net, 1600, 1000, 2);
 }
 
 // The same for a convolutional network: convolutions (im2col, 1x1 and strided), BatchNorm2D,

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/train/collective.h>
 
 namespace simdnn::testing {
@@ -37,7 +38,10 @@ class LocalCollective : public Collective {
       : ranks_(ranks), rank_(rank), background_(background) {}
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return ranks_.size(); }
-  void tree_sum(std::span<float> values) override { sum(values); }
+  void tree_sum(std::span<float> values) override {
+    const internal::DenormalScope denormals;  // as MpiCollective: the policy of the chunks' sums
+    sum(values);
+  }
   void tree_sum(std::span<double> values) override { sum(values); }
   bool background_calls() const override { return background_; }
   void broadcast(std::span<float> values) override {

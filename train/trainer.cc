@@ -113,13 +113,13 @@ std::string find_batchnorm(Layer& layer) {
   return {};
 }
 
-// Whether every layer with parameters sums gradient chunks and no layer has slice statistics
-// (rows are then independent in the forward: see Layer::set_gradient_chunks).
+// Whether a step's chunks can share one pass: every layer supports gradient chunks (its rows are
+// independent of each other, and it sums its parameter gradients over the chunks) and none has
+// slice statistics (Layer::set_gradient_chunks).
 bool sums_chunks_in_one_pass(Layer& model) {
   if (!all_slice_statistics(model).empty()) return false;
   const std::vector<Layer*> layers = all_layers(model);
-  return std::all_of(layers.begin(), layers.end(),
-                     [](Layer* l) { return l->parameters().empty() || l->sums_gradient_chunks(); });
+  return std::all_of(layers.begin(), layers.end(), [](Layer* l) { return l->supports_gradient_chunks(); });
 }
 
 bool is_softmax(const Loss& loss) { return std::strcmp(loss.name(), "softmax_cross_entropy") == 0; }

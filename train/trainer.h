@@ -64,12 +64,11 @@
 // same K: with K = 8, for 1, 2, 4 and 8 ranks; with K = 12, for 1, 3, 6 and 12. With a
 // Sequential model and a collective that allows background calls, each child's gradients are
 // reduced on a background thread as soon as the rank's last chunk has finished that child's
-// backward (overlapping the rest of the backward pass; the same bits). A model whose forward
-// treats every row on its own (no slice statistics: no BatchNorm) and whose layers with
-// parameters all sum gradient chunks (Layer::set_gradient_chunks: Dense, Conv2D) runs the rank's
-// rows through one forward and one backward instead, with the loss taken chunk by chunk and each
-// layer summing its parameter gradients over the chunks: the same bits, with the products of a
-// plain step. Everything after the
+// backward (overlapping the rest of the backward pass; the same bits). A model whose layers all
+// support gradient chunks (Layer::supports_gradient_chunks: every built-in layer but BatchNorm
+// and BatchNorm2D) runs the rank's rows through one forward and one backward instead, with the
+// loss taken chunk by chunk and each layer summing its parameter gradients over the chunks: the
+// same bits, with the forward and input-gradient products of a plain step. Everything after the
 // gradient (regularizer, clipping, gradient norms, the optimizer, schedules, callbacks) then
 // runs on every rank on the same bits. Each rank holds the whole training set; all ranks gather
 // every batch and apply batch_transform to all of it, so a transform that mixes rows (mixup) is
