@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,9 +15,13 @@
 #include <simdnn/core/error.h>
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
+#include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
+#include <simdnn/layers/pooling.h>
+#include <simdnn/layers/sequential.h>
 #include <simdnn/core/pairwise_sum.h>
 
 #include "tests/data_parallel_case.h"
@@ -291,6 +296,37 @@ TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
     }
     expect_single_process_bits(one_pass, chunks, chunks == 4 ? std::initializer_list<std::size_t>{2, 4}
                                                              : std::initializer_list<std::size_t>{3, 6}, want);
+  }
+}
+
+TEST(DataParallel, ConvolutionsInOnePassGiveTheSlicedStepsBits) {
+  // The 12 features through a Dense layer into 5 x 5 images: a 3x3 convolution at stride 1, one
+  // at stride 2 (9 output pixels an image, so the scatter's groups of pixels cross images and dx
+  // must be computed chunk by chunk), pooling and a Dense head; 4 and 6 chunks, 2 threads.
+  const DataParallelCase c;
+  auto model = [](bool one_pass) {
+    auto net = std::make_unique<Sequential>();
+    net->emplace<Dense>(DataParallelCase::kFeatures, 25, DenseOptions{.activation = ActivationSpec::relu(), .seed = 5});
+    net->emplace<Conv2D>(ImageShape{5, 5, 1}, 4, 3, Conv2DOptions{.padding = 1, .seed = 5, .stream = 1});
+    net->emplace<ActivationLayer>(5 * 5 * 4, ActivationSpec::relu());
+    net->emplace<Conv2D>(ImageShape{5, 5, 4}, 8, 3, Conv2DOptions{.stride = 2, .padding = 1, .seed = 5, .stream = 2});
+    net->emplace<GlobalAvgPool2D>(ImageShape{3, 3, 8});
+    net->emplace<Dense>(8, DataParallelCase::kClasses, DenseOptions{.seed = 5, .stream = 3});
+    net->emplace<PassThrough>(DataParallelCase::kClasses, one_pass);
+    return net;
+  };
+  ScopedThreads two(2);
+  for (std::size_t chunks : {4u, 6u}) {
+    std::vector<DataParallelResult> results;
+    for (bool one_pass : {false, true}) {
+      auto net = model(one_pass);
+      Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+      PassThrough::one_pass_backwards = 0;
+      results.push_back(c.train(*net, adam, chunks, nullptr, 2, 11));
+      EXPECT_EQ(PassThrough::one_pass_backwards > 0, one_pass) << chunks << " chunks";
+    }
+    EXPECT_TRUE(same_bits(results[1].weights, results[0].weights)) << chunks << " chunks";
+    EXPECT_EQ(results[1].losses, results[0].losses) << chunks << " chunks";
   }
 }
 
