@@ -531,12 +531,16 @@ using AddKernel = decltype(internal::ElementwiseKernels::add);
 // adds (beta 1) the chunk's product in buffer `level`, add(lower, upper) adds buffer upper to
 // buffer lower, and the total ends in buffer 0. With fuse_pairs, a pair's second product is
 // added straight onto the first's buffer instead of into its own: exact where the product's
-// store computes the pair's sum with one rounding. Uses tree_levels(count) buffers; tests
-// compare the result with PairwiseSum's.
+// store computes the pair's sum with one rounding. Tests compare the result with PairwiseSum's.
+//
+// The buffers it uses, tree_levels(count): a complete tree of 2^a chunks takes levels d .. d + a.
+// A power of two is one run, at level 0: a + 1 buffers. Otherwise the runs after the first
+// evaluated (the smallest, at level 0) start at level 1, the largest of them 2^a chunks (a =
+// floor(log2 count)): a + 2 buffers.
 std::size_t tree_levels(std::size_t count) {
-  std::size_t levels = 2;  // the runs' accumulator, and a tree's levels below it
-  for (std::size_t size = 1; size < count; size *= 2) ++levels;
-  return levels;
+  std::size_t a = 0;
+  while ((std::size_t{2} << a) <= count) ++a;
+  return (count & (count - 1)) == 0 ? a + 1 : a + 2;
 }
 
 template <class Product, class Add>
