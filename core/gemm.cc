@@ -18,6 +18,7 @@
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/gemm_kernels.h>
+#include <simdnn/core/pairwise_sum.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
@@ -687,13 +688,7 @@ void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, C
 void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
                        std::span<const std::size_t> ends, MatrixView c) {
   const auto [m, n, k] = checked_shape("gemm_depth_chunks", trans_a, trans_b, a, b, c, nullptr);
-  for (std::size_t i = 0; i < ends.size(); ++i) {
-    const std::size_t previous = i == 0 ? 0 : ends[i - 1];
-    if (ends[i] <= previous) {
-      throw std::invalid_argument("gemm_depth_chunks: chunk end " + std::to_string(i) + " is " +
-                                  std::to_string(ends[i]) + ", expected more than " + std::to_string(previous));
-    }
-  }
+  internal::check_chunk_ends(ends, [] { return "gemm_depth_chunks"; });
   if (ends.empty() || ends.back() != k) {
     throw ShapeError("gemm_depth_chunks: the chunks end at depth " + std::to_string(ends.empty() ? 0 : ends.back()) +
                      ", expected k = " + std::to_string(k));

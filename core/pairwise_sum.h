@@ -5,8 +5,9 @@
 // of two ends with its complete subtrees added smallest first (result()). The trainer sums the
 // gradients of a step's chunks this way, so that a rank holding an aligned run of chunks computes
 // exactly one subtree (train/collective.h); so do Dense and Conv2D when they sum a batch's chunks
-// inside one backward (Layer::set_gradient_chunks, layers/gradient_chunk_sum.h), and
-// gemm_depth_chunks for each tile of C.
+// inside one backward (Layer::set_gradient_chunks, layers/gradient_chunk_sum.h).
+// gemm_depth_chunks evaluates the same order with its own buffers (core/gemm.cc; tests compare
+// it with this class).
 //
 // push() takes each part's storage by swapping it with the sum's own buffer (no copy); the
 // caller's parts come back with stale values of the same shapes, to be overwritten. Parts are
@@ -44,6 +45,21 @@ void add_parts(std::vector<T>& lower, const std::vector<T>& upper) {
   auto* out = lower.data();
   const auto* in = upper.data();
   for (std::size_t i = 0, n = lower.size(); i < n; ++i) out[i] += in[i];
+}
+
+// Throws std::invalid_argument unless the ends of a step's chunks increase strictly from above 0
+// (chunk c is [ends[c-1], ends[c]), ends[-1] = 0); the message starts with name(), called only
+// then.
+template <class Name>
+void check_chunk_ends(std::span<const std::size_t> ends, const Name& name) {
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    const std::size_t previous = i == 0 ? 0 : ends[i - 1];
+    if (ends[i] <= previous) {
+      throw std::invalid_argument(std::string(name()) + ": chunk end " + std::to_string(i) + " is " +
+                                  std::to_string(ends[i]) + ", expected more than " + std::to_string(previous) +
+                                  " (the ends increase strictly from above 0)");
+    }
+  }
 }
 
 template <class Part>

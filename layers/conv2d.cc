@@ -69,7 +69,6 @@ ConstMatrixView Conv2D::backward(ConstMatrixView dy) {
   Tensor* grads[] = {&weight_grad_, &bias_grad_};
   chunk_sum_.add(*this, gradient_chunk_ends(), x_.rows, std::span<Tensor* const>(grads, has_bias_ ? 2 : 1),
                  [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> parts) {
-                   for (Tensor* part : parts) std::fill(part->data(), part->data() + part->size(), 0.0f);
                    const ConstMatrixView x_rows{x_.row(begin), rows, x_.cols, x_.ld};
                    const ConstMatrixView dy_rows{dy.row(begin), rows, dy.cols, dy.ld};
                    const MatrixView dx_rows =

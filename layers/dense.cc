@@ -1,6 +1,5 @@
 #include <simdnn/layers/dense.h>
 
-#include <algorithm>
 #include <stdexcept>
 
 #include <simdnn/core/elementwise.h>
@@ -108,7 +107,6 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
       Tensor* bias_grad[] = {&bias_grad_};
       chunk_sum_.add(*this, gradient_chunk_ends(), m, bias_grad,
                      [&](std::size_t begin, std::size_t rows, std::span<Tensor* const> part) {
-                       std::fill(part[0]->data(), part[0]->data() + part[0]->size(), 0.0f);
                        add_column_sums(ConstMatrixView{dz.row(begin), rows, dz.cols, dz.ld}, part[0]->data());
                      });
     }

@@ -1,5 +1,6 @@
 #include <simdnn/layers/gradient_chunk_sum.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ void GradientChunkSum::start(std::span<Tensor* const> grads) {
     parts_[i] = &s.parts[i];
   }
   s.tree.reset();
+}
+
+std::span<Tensor* const> GradientChunkSum::zeroed_parts() {
+  for (Tensor* t : parts_) std::fill(t->data(), t->data() + t->size(), 0.0f);
+  return parts_;
 }
 
 // PairwiseSum swaps the parts' storage into its tree and hands back buffers of the same shapes.

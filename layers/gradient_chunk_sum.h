@@ -6,10 +6,6 @@
 // gradient and the forward, which treat each row on its own, keep the whole batch's rows.
 // Scratch is kept between calls (one tensor per parameter and tree level, each the parameter's
 // size), so a warm step allocates nothing.
-//
-// A chunk's part may be written directly (a GEMM with beta = 0) instead of added to zeros: the
-// two differ only in the sign of a zero (acc against 0 + acc), which the tree's sums keep at
-// zero and the final grads += total turns into +0, as zeroed grads have it.
 #pragma once
 
 #include <cstddef>
@@ -34,16 +30,16 @@ class GradientChunkSum {
   static void check_ends(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows);
 
   // grads[i] += the canonical sum over the chunks of part i, where chunk c is rows
-  // [ends[c-1], ends[c]) (ends[-1] = 0) and write_chunk(begin, rows, parts) writes that chunk's
-  // gradients into `parts` (tensors shaped like grads, in the same order, holding stale values:
-  // every element must be written). Checks the ends as check_ends() does.
-  template <class WriteChunk>
+  // [ends[c-1], ends[c]) (ends[-1] = 0) and add_chunk(begin, rows, parts) adds that chunk's
+  // gradients into `parts` (zeroed tensors shaped like grads, in the same order), as backward()
+  // adds them into zeroed grads. Checks the ends as check_ends() does.
+  template <class AddChunk>
   void add(const Layer& layer, std::span<const std::size_t> ends, std::size_t rows,
-           std::span<Tensor* const> grads, const WriteChunk& write_chunk) {
+           std::span<Tensor* const> grads, const AddChunk& add_chunk) {
     check_ends(layer, ends, rows);
     start(grads);
     for (std::size_t c = 0, begin = 0; c < ends.size(); begin = ends[c++]) {
-      write_chunk(begin, ends[c] - begin, std::span<Tensor* const>(parts_));
+      add_chunk(begin, ends[c] - begin, zeroed_parts());
       push_parts();
     }
     add_total(grads);
@@ -52,6 +48,7 @@ class GradientChunkSum {
  private:
   struct Sum;
   void start(std::span<Tensor* const> grads);
+  std::span<Tensor* const> zeroed_parts();
   void push_parts();
   void add_total(std::span<Tensor* const> grads);
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <simdnn/core/error.h>
+#include <simdnn/core/pairwise_sum.h>
 
 namespace simdnn {
 
@@ -49,14 +50,7 @@ void Layer::check_output_grad(ConstMatrixView dy, std::size_t rows) const {
 }
 
 void Layer::set_gradient_chunks(std::span<const std::size_t> ends) {
-  for (std::size_t i = 0; i < ends.size(); ++i) {
-    const std::size_t previous = i == 0 ? 0 : ends[i - 1];
-    if (ends[i] <= previous) {
-      throw std::invalid_argument(label() + ": gradient chunk end " + std::to_string(i) + " is " +
-                                  std::to_string(ends[i]) + ", expected more than " + std::to_string(previous) +
-                                  " (the ends increase strictly from above 0)");
-    }
-  }
+  internal::check_chunk_ends(ends, [&] { return label(); });
   gradient_chunk_ends_.assign(ends.begin(), ends.end());
 }
 

@@ -380,10 +380,7 @@ double Trainer::chunked_gradient(ConstMatrixView x, ConstMatrixView y, std::size
       } catch (...) {  // the step's own error is the one to report
       }
     }
-    for (Layer* l : chunks_->layers) {
-      l->set_gradient_chunks({});
-      l->end_step();
-    }
+    end_chunked_step();
     throw;
   }
 }
@@ -399,14 +396,9 @@ double Trainer::sum_slices(ConstMatrixView x, ConstMatrixView y, std::size_t* ri
     const std::size_t begin = chunk_begin(c, m, K), rows = chunk_begin(c + 1, m, K) - begin;
     for (Tensor* t : ch.summed) std::fill(t->data(), t->data() + t->size(), 0.0f);
     for (Layer* l : ch.layers) l->begin_slice(begin);
-    const ConstMatrixView yc{y.row(begin), rows, y.cols, y.ld};
     const ConstMatrixView out = model_.forward(ConstMatrixView{x.row(begin), rows, x.cols, x.ld}, Mode::train);
-    const double share = static_cast<double>(rows) / static_cast<double>(m);
-    ch.metrics[0] = loss_.forward_backward(out, yc) * share;
-    ch.metrics[1] = right != nullptr ? static_cast<double>(count_right(out, yc)) : 0.0;
-    const ConstMatrixView g = loss_.gradient();
-    const MatrixView dy = reserve_rows(ch.dy, g.rows, g.cols);
-    scale(static_cast<float>(share), g.data, dy.data, g.rows * g.cols);
+    const MatrixView dy = reserve_rows(ch.dy, rows, out.cols);
+    chunk_loss(out, ConstMatrixView{y.row(begin), rows, y.cols, y.ld}, m, right != nullptr, dy.data);
     if (c + 1 == first + K / p && ch.background != nullptr) {
       // The last chunk: each child's sums are complete when its backward returns.
       ch.grads.begin_push(ch.summed);
@@ -420,20 +412,11 @@ double Trainer::sum_slices(ConstMatrixView x, ConstMatrixView y, std::size_t* ri
       model_.backward(dy);
       ch.grads.push(ch.summed);  // swaps the chunk's gradients into the tree: no copy
     }
-    std::vector<double>* metrics = &ch.metrics;
-    ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
   }
   if (ch.background != nullptr) ch.background->finish();
   std::vector<Tensor>& sum = ch.grads.result();
   for (std::size_t i = 0; i < sum.size(); ++i) std::swap(*ch.summed[i], sum[i]);
-  std::vector<double>& metrics = ch.metric_sums.result()[0];
-  if (options_.collective != nullptr) {
-    if (ch.background == nullptr) reduce_over_ranks(ch);
-    options_.collective->tree_sum(metrics);
-  }
-  for (Layer* l : ch.layers) l->end_step();
-  if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
-  return metrics[0];
+  return finish_chunks(right);
 }
 
 double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t* right) {
@@ -453,14 +436,8 @@ double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t
   ch.metric_sums.reset();
   for (std::size_t c = 0, at = 0; c < own; at = ch.ends[c++]) {
     const std::size_t n = ch.ends[c] - at;
-    const ConstMatrixView out_c{out.row(at), n, out.cols, out.ld}, y_c{y.row(begin + at), n, y.cols, y.ld};
-    const double share = static_cast<double>(n) / static_cast<double>(m);
-    ch.metrics[0] = loss_.forward_backward(out_c, y_c) * share;
-    ch.metrics[1] = right != nullptr ? static_cast<double>(count_right(out_c, y_c)) : 0.0;
-    const ConstMatrixView g = loss_.gradient();
-    scale(static_cast<float>(share), g.data, dy.row(at), g.rows * g.cols);
-    std::vector<double>* metrics = &ch.metrics;
-    ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
+    chunk_loss(ConstMatrixView{out.row(at), n, out.cols, out.ld}, ConstMatrixView{y.row(begin + at), n, y.cols, y.ld},
+               m, right != nullptr, dy.row(at));
   }
   for (Tensor* t : ch.summed) std::fill(t->data(), t->data() + t->size(), 0.0f);
   if (ch.background != nullptr) {
@@ -473,17 +450,43 @@ double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t
   } else {
     model_.backward(dy);
   }
+  return finish_chunks(right);
+}
+
+// A chunk's part of the step: its rows' mean loss times its share of the batch (rows/m) and its
+// right predictions into the metrics' tree, and its loss gradient times that share into dy
+// (out's shape, contiguous).
+void Trainer::chunk_loss(ConstMatrixView out, ConstMatrixView y, std::size_t batch_rows, bool count_rows, float* dy) {
+  Chunks& ch = *chunks_;
+  const double share = static_cast<double>(out.rows) / static_cast<double>(batch_rows);
+  ch.metrics[0] = loss_.forward_backward(out, y) * share;
+  ch.metrics[1] = count_rows ? static_cast<double>(count_right(out, y)) : 0.0;
+  const ConstMatrixView g = loss_.gradient();
+  scale(static_cast<float>(share), g.data, dy, g.rows * g.cols);
+  std::vector<double>* metrics = &ch.metrics;
+  ch.metric_sums.push(std::span<std::vector<double>* const>(&metrics, 1));
+}
+
+// Once the rank's gradients are summed into `summed`: the sums over the ranks (the gradients,
+// unless the background thread has reduced them, and the metrics), the layers' step closed;
+// returns the batch's loss and adds its right predictions to *right.
+double Trainer::finish_chunks(std::size_t* right) {
+  Chunks& ch = *chunks_;
   std::vector<double>& metrics = ch.metric_sums.result()[0];
   if (options_.collective != nullptr) {
     if (ch.background == nullptr) reduce_over_ranks(ch);
     options_.collective->tree_sum(metrics);
   }
-  for (Layer* l : ch.layers) {
+  end_chunked_step();
+  if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
+  return metrics[0];
+}
+
+void Trainer::end_chunked_step() {
+  for (Layer* l : chunks_->layers) {
     l->set_gradient_chunks({});
     l->end_step();
   }
-  if (right != nullptr) *right += static_cast<std::size_t>(metrics[1]);
-  return metrics[0];
 }
 
 double Trainer::penalty() const {

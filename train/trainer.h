@@ -306,6 +306,11 @@ class Trainer {
   // forward and backward on its own (sum_slices), or the rank's rows at once (sum_whole_rows).
   double sum_slices(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
   double sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t* right);
+  // Their shared parts: a chunk's loss, metrics and scaled loss gradient; the sums over the
+  // ranks once the rank's gradients are summed; the layers' step closed (also after an error).
+  void chunk_loss(ConstMatrixView out, ConstMatrixView y, std::size_t batch_rows, bool count_rows, float* dy);
+  double finish_chunks(std::size_t* right);
+  void end_chunked_step();
   // The rows a batch needs: one per chunk, two with BatchNorm.
   std::size_t min_batch_rows() const;
   bool chunked() const;
