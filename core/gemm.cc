@@ -651,16 +651,38 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
   }
 }
 
+// dst += src elementwise (same shapes), in row tiles of about kAddTileFloats in parallel from
+// 4 tiles: at 2 threads the tree's adds and the final add into C ran on one thread.
+constexpr std::size_t kAddTileFloats = 16384;
+void add_rows(MatrixView dst, ConstMatrixView src, AddKernel add) {
+  const std::size_t per = std::max<std::size_t>(1, kAddTileFloats / dst.cols);
+  const std::size_t tiles = ceil_div(dst.rows, per);
+  auto tile = [&](std::size_t t) {
+    const std::size_t r1 = std::min(dst.rows, (t + 1) * per);
+    if (dst.ld == dst.cols && src.ld == src.cols) {
+      add(dst.row(t * per), src.row(t * per), dst.row(t * per), (r1 - t * per) * dst.cols);
+      return;
+    }
+    for (std::size_t r = t * per; r < r1; ++r) add(dst.row(r), src.row(r), dst.row(r), dst.cols);
+  };
+  if (tiles < 4) {
+    for (std::size_t t = 0; t < tiles; ++t) tile(t);
+  } else {
+    internal::parallel_for_tiles(tiles, tile);
+  }
+}
+
 // gemm_depth_chunks for chunks deeper than half of kc: each chunk's product in full into a
 // C-sized buffer per tree level (grown, never shrunk: a warm step allocates nothing), summed in
 // the tree order and added to C. A tile that deep would stream its panels of B from L2 for every
 // row panel, where the product keeps one in L1 across them (for 256 x 256 x 1024 in 8 chunks of
 // 128 at 1 thread, tiles in place took 1.35x the plain product's time, tiles on panels packed
 // over the whole depth 1.15x, these full products 1.11x; Intel Xeon 6/207), and the extra passes
-// over C cost little beside products that deep. No pairs are fused: a product deeper than kc is
-// several depth blocks, each added to C in turn.
+// over C cost little beside products that deep. Pairs are fused when every chunk fits one depth
+// block (at most kc): the product then adds its one accumulator tile to C (beta 1) with one
+// rounding, as the pair's add would. A deeper product adds several depth blocks to C in turn.
 void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
-                     std::span<const std::size_t> ends, MatrixView c, AddKernel add) {
+                     std::span<const std::size_t> ends, bool fuse_pairs, MatrixView c, AddKernel add) {
   const std::size_t size = c.rows * c.cols;
   // Isolated, as gemm_packed: the buffers are this thread's until the sum is done, and the
   // products wait for their tiles in between.
@@ -669,17 +691,17 @@ void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, C
     float* const levels = reserve(buffers, tree_levels(ends.size()) * size);
     auto level = [&](std::size_t d) { return MatrixView{levels + d * size, c.rows, c.cols, c.cols}; };
     tree_sum(
-        ends.size(), false,
-        [&](std::size_t chunk, std::size_t d, float) {
+        ends.size(), fuse_pairs,
+        [&](std::size_t chunk, std::size_t d, float beta) {
           const std::size_t p0 = chunk == 0 ? 0 : ends[chunk - 1], depth = ends[chunk] - p0;
           const ConstMatrixView a_c = trans_a == Trans::no ? ConstMatrixView{a.data + p0, a.rows, depth, a.ld}
                                                            : ConstMatrixView{a.row(p0), depth, a.cols, a.ld};
           const ConstMatrixView b_c = trans_b == Trans::no ? ConstMatrixView{b.row(p0), depth, b.cols, b.ld}
                                                            : ConstMatrixView{b.data + p0, b.rows, depth, b.ld};
-          gemm_on(isa, trans_a, trans_b, 1.0f, a_c, b_c, 0.0f, level(d), {}, {c.rows, c.cols, depth});
+          gemm_on(isa, trans_a, trans_b, 1.0f, a_c, b_c, beta, level(d), {}, {c.rows, c.cols, depth});
         },
-        [&](std::size_t lower, std::size_t upper) { add(level(lower).data, level(upper).data, level(lower).data, size); });
-    for (std::size_t r = 0; r < c.rows; ++r) add(c.row(r), level(0).row(r), c.row(r), c.cols);
+        [&](std::size_t lower, std::size_t upper) { add_rows(level(lower), level(upper), add); });
+    add_rows(c, level(0), add);
   });
 }
 
@@ -705,7 +727,7 @@ void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMat
   std::size_t deepest = 0;
   for (std::size_t ch = 0, p0 = 0; ch < ends.size(); p0 = ends[ch++]) deepest = std::max(deepest, ends[ch] - p0);
   if (deepest > blocking.kc / 2) {
-    sum_deep_chunks(isa, trans_a, trans_b, a, b, ends, c, add);
+    sum_deep_chunks(isa, trans_a, trans_b, a, b, ends, deepest <= blocking.kc, c, add);
     return;
   }
   auto run_block = [&](std::size_t i_begin, std::size_t i_end, std::size_t j_begin, std::size_t j_end) {

@@ -192,7 +192,8 @@ TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
                                    {20, 40, 300, {250, 300}}, {10, 20, 60, {5, 10, 20, 30, 40, 60}},
                                    {11, 17, 77, {1, 2, 3, 4, 5, 6, 77}}, {24, 48, 70, {8, 16, 24, 32, 40, 48, 56, 70}},
                                    {9, 33, 90, {5, 80, 90}}, {96, 160, 300, {75, 150, 225, 300}},
-                                   {320, 256, 128, {64, 128}}};  // each chunk's own gemm() packs
+                                   {320, 256, 128, {64, 128}},  // each chunk's own gemm() packs
+                                   {256, 160, 256, {128, 256}}};  // packed, one depth block each on AVX-512: a fused pair
   for (bool small_blocks : {false, true}) {
     if (small_blocks) force_small_blocks();
     for (const Case& c : cases) {
