@@ -590,12 +590,22 @@ class DepthChunkTile {
     ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
     tree_sum(
         ends_.size(), true, [&](std::size_t chunk, std::size_t d, float beta) { product(chunk, level(d), beta); },
-        [&](std::size_t lower, std::size_t upper) { add(level(lower), level(upper), level(lower), rows_ * ld_); });
+        [&](std::size_t lower, std::size_t upper) { add_levels(lower, upper, add); });
     for (std::size_t r = 0; r < rows_; ++r) add(c.row(i0_ + r) + j0_, level(0) + r * ld_, c.row(i0_ + r) + j0_, cols_);
   }
 
  private:
   float* level(std::size_t d) const { return levels_ + d * tile_floats_; }
+
+  // Level lower += level upper over the tile's columns only: an edge tile's padding columns hold
+  // whatever an earlier tile left there (its stores are masked), which could be slow subnormals.
+  void add_levels(std::size_t lower, std::size_t upper, AddKernel add) const {
+    if (cols_ == ld_) {
+      add(level(lower), level(upper), level(lower), rows_ * ld_);
+      return;
+    }
+    for (std::size_t r = 0; r < rows_; ++r) add(level(lower) + r * ld_, level(upper) + r * ld_, level(lower) + r * ld_, cols_);
+  }
 
   // dst = beta·dst + the chunk's product, in one depth block (the chunks here fit kc).
   void product(std::size_t chunk, float* dst, float beta) {

@@ -59,12 +59,15 @@ ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
     if (keep_.size() < m * width_) keep_.resize(m * width_);  // grows to the largest batch, then stays
     const std::span<std::uint8_t> keep(keep_.data(), m * width_);
     if (!fixed_keep_.empty()) {
-      if (fixed_keep_.rows() != m) {
+      // The whole batch's mask: a slice takes its rows from first_row on, as the drawn masks do.
+      const std::size_t first = slice_first_row_.value_or(0);
+      if (slice_first_row_ ? first + m > fixed_keep_.rows() : fixed_keep_.rows() != m) {
         throw ShapeError(label() + ": input is " + shape_string(m, x.cols) +
-                         " but the test mask is " +
-                         shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
+                         (slice_first_row_ ? " from batch row " + std::to_string(first) : std::string()) +
+                         " but the test mask is " + shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
       }
-      for (std::size_t i = 0; i < m * width_; ++i) keep[i] = fixed_keep_.data()[i] != 0.0f ? 1 : 0;
+      const float* fixed = fixed_keep_.data() + first * width_;
+      for (std::size_t i = 0; i < m * width_; ++i) keep[i] = fixed[i] != 0.0f ? 1 : 0;
       apply_dropout_mask(x, keep, keep_scale(), y);
     } else {
       const std::uint64_t first = slice_first_row_.value_or(0) * width_;

@@ -58,8 +58,10 @@ class Dropout : public Layer {
   void end_step() override;
 
   // From now on every train-mode forward keeps exactly the elements where `keep` is nonzero
-  // (scaled by 1/(1 − p)) instead of drawing a mask; its input must have keep.rows() rows
-  // (else ShapeError). Throws ShapeError unless keep has width() columns.
+  // (scaled by 1/(1 − p)) instead of drawing a mask. `keep` is the whole batch's mask: a forward
+  // must have keep.rows() rows, and a slice's rows from first_row on must lie within it (else
+  // ShapeError), so sliced, one-pass and data-parallel steps all drop the same elements. Throws
+  // ShapeError unless keep has width() columns.
   void set_mask_for_testing(const Tensor& keep);
   void clear_mask_for_testing() { fixed_keep_ = Tensor(); }
 

@@ -137,7 +137,9 @@ class Layer {
   // that order. The built-in layers say so, except BatchNorm and BatchNorm2D (each chunk needs its
   // own statistics); Dense and Conv2D sum their parameter gradients over the chunks
   // (GradientChunkSum, layers/gradient_chunk_sum.h, and core/gemm.h's gemm_depth_chunks). The
-  // trainer slices the batch when any layer of the model does not.
+  // trainer slices the batch when any layer of the model does not. The trainer sets the chunks
+  // for its one-pass steps and clears them after each; chunks set by hand stay set, in a plain
+  // trainer step too, until cleared.
   void set_gradient_chunks(std::span<const std::size_t> ends);
   virtual bool supports_gradient_chunks() const { return false; }
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <simdnn/core/denormals.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
@@ -357,6 +358,46 @@ TEST(LocalCollective, TreeSumOfAnyRankCountIsPairwiseSumsOrder) {
     for (std::thread& t : threads) t.join();
     for (std::size_t r = 0; r < ranks; ++r) EXPECT_TRUE(same_bits(got[r], total)) << ranks << " ranks, rank " << r;
   }
+}
+
+// With flush on, the ranks' adds flush a subnormal partial sum as the tree of one process does:
+// values just above the smallest normal float whose pair sums are subnormal.
+TEST(LocalCollective, TreeSumFlushesSubnormalPartialSumsAsPairwiseSum) {
+  constexpr std::size_t kRanks = 6, kSize = 40;
+  auto value = [](std::size_t r, std::size_t i) {
+    const float tiny = 1.2e-38f + 1e-41f * static_cast<float>(i);  // normal; pairs' sums are not
+    return r % 2 == 0 ? tiny + 2e-40f * static_cast<float>(r) : -tiny;
+  };
+  std::vector<float> totals[2];
+  for (bool flush : {false, true}) {
+    const ScopedFlushDenormals policy(flush);
+    internal::PairwiseSum<Tensor> want;
+    want.reset();
+    for (std::size_t r = 0; r < kRanks; ++r) {
+      Tensor v(1, kSize);
+      for (std::size_t i = 0; i < kSize; ++i) v.data()[i] = value(r, i);
+      Tensor* parts[] = {&v};
+      want.push(parts);
+    }
+    const Tensor& total = want.result()[0];
+    LocalRanks shared(kRanks);
+    std::vector<std::vector<float>> got(kRanks, std::vector<float>(kSize));
+    std::vector<std::thread> threads;
+    for (std::size_t r = 0; r < kRanks; ++r) {
+      threads.emplace_back([&, r] {
+        for (std::size_t i = 0; i < kSize; ++i) got[r][i] = value(r, i);
+        LocalCollective(shared, r).tree_sum(got[r]);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    totals[flush].assign(total.data(), total.data() + kSize);
+    for (std::size_t r = 0; r < kRanks; ++r) {
+      EXPECT_TRUE(same_bits(got[r], totals[flush])) << "flush " << flush << ", rank " << r;
+    }
+  }
+  // The case has teeth: IEEE keeps subnormal sums that flushing zeroes.
+  EXPECT_NE(totals[0], totals[1]);
+  EXPECT_TRUE(std::all_of(totals[1].begin(), totals[1].end(), [](float v) { return v == 0.0f; }));
 }
 
 TEST(DataParallel, ChunkedStepWithoutBatchStatisticsIsThePlainStepUpToRounding) {

@@ -374,6 +374,30 @@ TEST(Dropout, GradientsMatchFiniteDifferencesWithAFixedMask) {
   check_gradients(seeded, random_matrix(5, 7, 4), {.before_forward = [&] { seeded.set_step(0); }});
 }
 
+// A fixed mask is the whole batch's: a slice (as a chunked or data-parallel step runs) takes its
+// rows of it, as the drawn masks do, and a slice past its end is refused.
+TEST(Dropout, SlicesTakeTheirRowsOfAFixedMask) {
+  Dropout whole(6, 0.5f), sliced(6, 0.5f);
+  Tensor keep(5, 6);
+  fill_bernoulli(keep.view(), 0.5f, 8, 1);
+  whole.set_mask_for_testing(keep);
+  sliced.set_mask_for_testing(keep);
+  const Tensor x = random_matrix(5, 6, 2);
+  const Tensor want = copy_of(whole.forward(x.cview(), Mode::train));
+  sliced.begin_slice(2);
+  const ConstMatrixView got = sliced.forward(ConstMatrixView{x.data() + 2 * 6, 3, 6, 6}, Mode::train);
+  for (std::size_t r = 0; r < 3; ++r) {
+    for (std::size_t c = 0; c < 6; ++c) EXPECT_EQ(got(r, c), want(r + 2, c)) << r << ", " << c;
+  }
+  sliced.begin_slice(3);
+  testing::expect_throw_with("a slice past the mask",
+                             [&] { sliced.forward(ConstMatrixView{x.data() + 2 * 6, 3, 6, 6}, Mode::train); },
+                             {"dropout", "3x6 from batch row 3", "test mask is 5x6"});
+  sliced.end_step();
+  testing::expect_throw_with("a whole batch of other rows", [&] { sliced.forward(ConstMatrixView{x.data(), 4, 6, 6}, Mode::train); },
+                             {"input is 4x6", "test mask is 5x6"});
+}
+
 TEST(Dropout, MaskScalesSurvivorsAndMatchesTheBernoulliFill) {
   const float p = 0.3f;
   Dropout drop(50, p, {.seed = 11, .stream = 4});
