@@ -14,6 +14,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <simdnn/core/cpu_info.h>
 #include <simdnn/core/denormals.h>
 #include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/kernels/dispatch.h>
@@ -486,6 +487,109 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   }
 }
 
+// Products on several threads, when they are small enough: C is cut into one region per thread,
+// each a task that packs its own panels of op(A) and op(B) for every depth block and computes
+// its micro-tiles as one thread computes a whole product. One fork-join per product instead of
+// gemm_packed's one per depth block and its packing, and every panel a thread reads is one it
+// packed. The depth blocks are gemm_packed's, so each element sums the same blocks in the same
+// order: the bits do not depend on the cut, which may therefore follow the thread count.
+// The price is packing twice over: a region packs its own rows of op(A) but every column of op(B)
+// in its columns, so with R_m x R_n regions op(A) is packed R_n times and op(B) R_m times. The
+// cut is the one of least packing, where a panel that needs a transposing copy (op(A) = A, op(B)
+// = Bᵀ) counts twice: that copy costs about twice a row copy. Regions are used when
+//   - the packing at most doubles (R_n·m + R_m·n <= 2(m + n)): 2 threads always, 4 on squares;
+//   - a region's operands over the whole depth fit in L2 ((rows + cols)·k floats): beyond, the
+//     packing twice over reads from memory, which the shared panels read once.
+// Measured on 2 threads (Intel Xeon 6/207, 10th percentiles of 60+ products, docs/BENCHMARKS.md):
+// 256³ 1.54x -> 1.93x the 1-thread time, 256x256x784 1.5-1.7x -> 1.8-2.0x; 512³ the same either
+// way; 1024³ 15-20 % slower than the shared panels (the L2 condition keeps it there).
+struct RegionCut {
+  std::size_t row_regions, col_regions;
+};
+
+std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
+                                    std::size_t mr, std::size_t nr, std::size_t threads) {
+  const double wa = a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;  // row copy 1, transpose 2
+  const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
+  std::optional<RegionCut> best;
+  double least = 0.0;
+  for (std::size_t rows = 1; rows <= threads; ++rows) {
+    const std::size_t cols = threads / rows;
+    if (rows * cols != threads || rows > row_panels || cols > col_panels) continue;
+    if (cols * m + rows * n > 2 * (m + n)) continue;
+    const double packed = wa * static_cast<double>(cols * m) + wb * static_cast<double>(rows * n);
+    if (!best || packed < least) best = RegionCut{rows, cols}, least = packed;
+  }
+  if (!best) return std::nullopt;
+  const std::size_t l2 = cache_sizes().l2 != 0 ? cache_sizes().l2 : 512 * 1024;
+  const std::size_t region_rows = ceil_div(row_panels, best->row_regions) * mr;
+  const std::size_t region_cols = ceil_div(col_panels, best->col_regions) * nr;
+  if ((region_rows + region_cols) * k * sizeof(float) > l2) return std::nullopt;
+  return best;
+}
+
+// Region (row_region, col_region) of the cut: rows [i_begin, i_end) x columns [j_begin, j_end),
+// whole panels of mr rows and nr columns but at C's edges.
+void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking, ActivationForward forward,
+                 const Operand& a, const Operand& b, std::size_t k, float alpha, float beta, MatrixView c,
+                 const GemmEpilogue& ep, std::size_t i_begin, std::size_t i_end, std::size_t j_begin,
+                 std::size_t j_end) {
+  const std::size_t nr = static_cast<std::size_t>(kern.nr());
+  const std::size_t mr = static_cast<std::size_t>(kern.mr);
+  const std::size_t kc_max = ceil_div(k, ceil_div(k, blocking.kc));  // gemm_packed's depth blocks
+  const std::size_t nc_max = std::min(blocking.nc, ceil_div(j_end - j_begin, nr) * nr);
+  const std::size_t mc_max = std::min(blocking.mc, ceil_div(i_end - i_begin, mr) * mr);
+  const bool relu = ep.activation.kind == Activation::relu;
+  // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
+  // waits for nothing, so no other call can reuse them meanwhile.
+  thread_local PackBuffers buffers;
+  float* const a_pack = reserve(buffers.a, mc_max * std::min(k, kc_max));
+  float* const b_pack = reserve(buffers.b, nc_max * std::min(k, kc_max));
+  for (std::size_t jc = j_begin; jc < j_end; jc += nc_max) {
+    const std::size_t nc = std::min(nc_max, j_end - jc);
+    for (std::size_t pc = 0; pc < k; pc += kc_max) {
+      const std::size_t kc = std::min(kc_max, k - pc);
+      const bool last = pc + kc == k;
+      for (std::size_t jp = 0; jp * nr < nc; ++jp) pack_b_panel(b, pc, kc, jc + jp * nr, jc + nc, nr, b_pack + jp * kc * nr);
+      for (std::size_t ic = i_begin; ic < i_end; ic += mc_max) {
+        const std::size_t mc = std::min(mc_max, i_end - ic);
+        for (std::size_t ip = 0; ip * mr < mc; ++ip) pack_a_panel(a, ic + ip * mr, ic + mc, pc, kc, mr, a_pack + ip * kc * mr);
+        for (std::size_t j0 = jc; j0 < jc + nc; j0 += nr) {
+          const float* b_panel = b_pack + (j0 - jc) / nr * kc * nr;
+          for (std::size_t i0 = ic; i0 < ic + mc; i0 += mr) {
+            GemmTileStore st;
+            st.c = c.row(i0) + j0;
+            st.ldc = c.ld;
+            st.m_valid = std::min(mr, ic + mc - i0);
+            st.n_valid = std::min(nr, jc + nc - j0);
+            st.alpha = alpha;
+            st.beta = pc == 0 ? beta : 1.0f;
+            st.bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr;
+            st.relu = last && relu;
+            kern.packed(kc, a_pack + (i0 - ic) / mr * kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
+          }
+        }
+        if (last && !activation_is_fused(ep)) apply_activation(forward, ep, c, ic, mc, jc, nc);
+      }
+    }
+  }
+}
+
+void gemm_regions(const GemmKernels& kern, const internal::GemmBlocking& blocking, ActivationForward forward,
+                  const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                  float beta, MatrixView c, const GemmEpilogue& ep, RegionCut cut) {
+  const std::size_t mr = static_cast<std::size_t>(kern.mr), nr = static_cast<std::size_t>(kern.nr());
+  const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
+  internal::parallel_for_tiles(cut.row_regions * cut.col_regions, [&](std::size_t region) {
+    const std::size_t rr = region / cut.col_regions, cr = region % cut.col_regions;
+    const std::size_t i_begin = row_panels * rr / cut.row_regions * mr;
+    const std::size_t i_end = std::min(m, row_panels * (rr + 1) / cut.row_regions * mr);
+    const std::size_t j_begin = col_panels * cr / cut.col_regions * nr;
+    const std::size_t j_end = std::min(n, col_panels * (cr + 1) / cut.col_regions * nr);
+    gemm_region(kern, blocking, forward, a, b, k, alpha, beta, c, ep, i_begin, i_end, j_begin, j_end);
+  });
+}
+
 bool overlaps(ConstMatrixView x, const float* begin, const float* end) {
   if (x.rows == 0 || x.cols == 0) return false;
   const float* x_end = x.data + (x.rows - 1) * x.ld + x.cols;
@@ -654,6 +758,14 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
     gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
                   flops > kSerialMaxFlops);
   } else {
+    const std::size_t threads = static_cast<std::size_t>(num_threads());
+    const auto cut = threads > 1 ? region_cut(op_a, op_b, m, n, k, static_cast<std::size_t>(kern.mr),
+                                              static_cast<std::size_t>(kern.nr()), threads)
+                                 : std::nullopt;
+    if (cut) {
+      gemm_regions(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
+      return;
+    }
     // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
     oneapi::tbb::this_task_arena::isolate([&] {
       gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);

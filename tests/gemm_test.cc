@@ -278,6 +278,50 @@ TEST_P(GemmPerIsa, BitIdenticalAcrossThreadCounts) {
   }
 }
 
+// On several threads a packed product may be cut into one region per thread, each packing its
+// own panels (gemm_regions): with forced small blocks every region spans several nc, kc and mc
+// blocks and ends in edge tiles, so each path of it must give the 1-thread bits, whatever the
+// transposes, beta, padding, bias and fused or unfused activation.
+TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
+  force_small_blocks();
+  std::uint32_t seed = 0;
+  for (std::size_t m : {25, 130}) {
+    for (std::size_t n : {300, 777}) {
+      for (std::size_t k : {38, 111}) {
+        for (Trans ta : kTrans) {
+          for (Trans tb : kTrans) {
+            ++seed;
+            const std::size_t pad = seed % 3;
+            const Tensor a = ta == Trans::no ? uniform_matrix(m, k + pad, seed) : uniform_matrix(k, m + pad, seed);
+            const Tensor b = tb == Trans::no ? uniform_matrix(k, n + pad, seed + 100) : uniform_matrix(n, k + pad, seed + 100);
+            const ConstMatrixView av = ta == Trans::no ? ConstMatrixView{a.data(), m, k, k + pad}
+                                                       : ConstMatrixView{a.data(), k, m, m + pad};
+            const ConstMatrixView bv = tb == Trans::no ? ConstMatrixView{b.data(), k, n, n + pad}
+                                                       : ConstMatrixView{b.data(), n, k, k + pad};
+            const Tensor c0 = uniform_matrix(m, n + pad, seed + 200), bias = uniform_matrix(1, n, seed + 300);
+            GemmEpilogue ep;
+            ep.bias = seed % 2 == 0 ? bias.data() : nullptr;
+            ep.activation = seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu();
+            const float beta = seed % 3 == 0 ? 0.0f : 0.5f;
+            std::vector<Tensor> results;
+            for (int threads : {1, 2, 3}) {
+              set_num_threads(threads);
+              Tensor c = c0.clone();
+              gemm(ta, tb, 1.5f, av, bv, beta, MatrixView{c.data(), m, n, n + pad}, ep);
+              results.push_back(std::move(c));
+            }
+            for (std::size_t r = 1; r < results.size(); ++r) {
+              ASSERT_TRUE(same_bits(results[r], results[0]))
+                  << m << "x" << n << "x" << k << " transposes " << (ta == Trans::yes) << (tb == Trans::yes)
+                  << ", " << r + 1 << " threads";
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(GemmPerIsa, AlphaZeroAndEmptyK) {
   GemmTester().m(9).n(20).k(0).beta(0.5f).bias(true).test();
   GemmTester().m(9).n(20).k(7).alpha(0.0f).beta(1.0f).activation(ActivationSpec::of(Activation::tanh)).test();
