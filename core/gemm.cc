@@ -149,6 +149,21 @@ bool activation_is_fused(const GemmEpilogue& ep) {
   return ep.activation.kind == Activation::identity || ep.activation.kind == Activation::relu;
 }
 
+// The store of the micro-tile at (i0, j0) of C (rows x cols of it inside C) after one depth
+// block of a product: beta on the first block (1 after it: the blocks add up in C), the bias and
+// the fused ReLU on the last.
+GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size_t rows, std::size_t cols,
+                         float alpha, float beta, bool first, bool last, const GemmEpilogue& ep) {
+  return {.c = c.row(i0) + j0,
+          .ldc = c.ld,
+          .m_valid = rows,
+          .n_valid = cols,
+          .alpha = alpha,
+          .beta = first ? beta : 1.0f,
+          .bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr,
+          .relu = last && ep.activation.kind == Activation::relu};
+}
+
 // k == 0 or alpha == 0: C = f(beta·C + bias).
 void scale_only(ActivationForward forward, float beta, MatrixView c, const GemmEpilogue& ep) {
   for (std::size_t i = 0; i < c.rows; ++i) {
@@ -323,7 +338,6 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
   const std::size_t w = static_cast<std::size_t>(kern.vector_width);
   const std::size_t nr = static_cast<std::size_t>(kern.nr());
   const std::size_t mr = static_cast<std::size_t>(kern.mr);
-  const bool relu = ep.activation.kind == Activation::relu;
 
   auto run_panel = [&](std::size_t i_begin, std::size_t i_end, std::size_t j0, std::size_t cols) {
     const std::size_t nv = ceil_div(cols, w);
@@ -340,15 +354,7 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
       b_rs = static_cast<std::ptrdiff_t>(nv * w);
     }
     for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-      GemmTileStore st;
-      st.c = c.row(i0) + j0;
-      st.ldc = c.ld;
-      st.m_valid = std::min(mr, i_end - i0);
-      st.n_valid = cols;
-      st.alpha = alpha;
-      st.beta = beta;
-      st.bias = ep.bias != nullptr ? ep.bias + j0 : nullptr;
-      st.relu = relu;
+      const GemmTileStore st = tile_store(c, i0, j0, std::min(mr, i_end - i0), cols, alpha, beta, true, true, ep);
       kern.strided[nv - 1][st.m_valid - 1](k, a.data + static_cast<std::ptrdiff_t>(i0) * a.rs, a.rs, a.cs,
                                            b_panel, b_rs, st);
     }
@@ -398,7 +404,6 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t k_blocks = ceil_div(k, kc_max);
   const std::size_t blocks = ceil_div(n, nc_max) * k_blocks;
   const std::size_t a_panels = ceil_div(m, mr);
-  const bool relu = ep.activation.kind == Activation::relu;
   auto block = [&](std::size_t t) {
     PackedBlock x;
     x.jc = t / k_blocks * nc_max;
@@ -449,15 +454,8 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
     for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
       const float* b_panel = b_src + (j0 - x.jc) / nr * x.kc * nr;
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-        GemmTileStore st;
-        st.c = c.row(i0) + j0;
-        st.ldc = c.ld;
-        st.m_valid = std::min(mr, m - i0);
-        st.n_valid = std::min(nr, j_end - j0);
-        st.alpha = alpha;
-        st.beta = x.first() ? beta : 1.0f;
-        st.bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr;
-        st.relu = last && relu;
+        const GemmTileStore st =
+            tile_store(c, i0, j0, std::min(mr, m - i0), std::min(nr, j_end - j0), alpha, beta, x.first(), last, ep);
         kern.packed(x.kc, a_src + i0 / mr * x.kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
       }
     }
@@ -487,45 +485,38 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   }
 }
 
-// Products on several threads, when they are small enough: C is cut into one region per thread,
-// each a task that packs its own panels of op(A) and op(B) for every depth block and computes
-// its micro-tiles as one thread computes a whole product. One fork-join per product instead of
+// Products on 2 threads, when they are small: C is cut into two regions, one per thread, each a
+// task that packs its own panels of op(A) and op(B) for every depth block and computes its
+// micro-tiles as one thread computes a whole product. One fork-join per product instead of
 // gemm_packed's one per depth block and its packing, and every panel a thread reads is one it
 // packed. The depth blocks are gemm_packed's, so each element sums the same blocks in the same
 // order: the bits do not depend on the cut, which may therefore follow the thread count.
-// The price is packing twice over: a region packs its own rows of op(A) but every column of op(B)
-// in its columns, so with R_m x R_n regions op(A) is packed R_n times and op(B) R_m times. The
-// cut is the one of least packing, where a panel that needs a transposing copy (op(A) = A, op(B)
-// = Bᵀ) counts twice: that copy costs about twice a row copy. Regions are used when
-//   - the packing at most doubles (R_n·m + R_m·n <= 2(m + n)): 2 threads always, 4 on squares;
-//   - a region's operands over the whole depth fit in L2 ((rows + cols)·k floats): beyond, the
-//     packing twice over reads from memory, which the shared panels read once.
-// Measured on 2 threads (Intel Xeon 6/207, 10th percentiles of 60+ products, docs/BENCHMARKS.md):
-// 256³ 1.54x -> 1.93x the 1-thread time, 256x256x784 1.5-1.7x -> 1.8-2.0x; 512³ the same either
-// way; 1024³ 15-20 % slower than the shared panels (the L2 condition keeps it there).
+// The price is one operand packed twice: cutting rows packs op(B) twice, cutting columns op(A).
+// The cut packs the cheaper one twice, where a transposing copy (op(A) = A, op(B) = Bᵀ) counts
+// twice a row copy (it takes about twice as long). Regions are used while a region's operands
+// over the whole depth ((rows + cols)·k floats) fit in half of L2. Measured on an Intel Xeon
+// 6/207 with 2 vCPUs (docs/bench_json/intel-xeon-emr/BENCHMARKS.notes.md, "Session 15"): 256³
+// went from 1.3x to 1.4-1.9x its 1-thread speed; 512³ and 256 x 512 x 512 moved within noise
+// either way and 256 x 256 x 784 gained 2-13 % (all three beyond half of L2: they keep the shared
+// panels); at 1024³ the shared panels were 15-20 % faster. More threads keep the shared panels:
+// more regions would pack both operands several times, which was not measured.
 struct RegionCut {
   std::size_t row_regions, col_regions;
 };
 
 std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
-                                    std::size_t mr, std::size_t nr, std::size_t threads) {
-  const double wa = a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;  // row copy 1, transpose 2
+                                    std::size_t mr, std::size_t nr) {
   const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
-  std::optional<RegionCut> best;
-  double least = 0.0;
-  for (std::size_t rows = 1; rows <= threads; ++rows) {
-    const std::size_t cols = threads / rows;
-    if (rows * cols != threads || rows > row_panels || cols > col_panels) continue;
-    if (cols * m + rows * n > 2 * (m + n)) continue;
-    const double packed = wa * static_cast<double>(cols * m) + wb * static_cast<double>(rows * n);
-    if (!best || packed < least) best = RegionCut{rows, cols}, least = packed;
-  }
-  if (!best) return std::nullopt;
+  const double wa = a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;  // row copy 1, transpose 2
+  const bool rows_cheaper = wb * static_cast<double>(n) <= wa * static_cast<double>(m);
+  const bool rows = row_panels >= 2 && (rows_cheaper || col_panels < 2);
+  if (!rows && col_panels < 2) return std::nullopt;
+  const RegionCut cut = rows ? RegionCut{2, 1} : RegionCut{1, 2};
+  const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
+  const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
   const std::size_t l2 = cache_sizes().l2 != 0 ? cache_sizes().l2 : 512 * 1024;
-  const std::size_t region_rows = ceil_div(row_panels, best->row_regions) * mr;
-  const std::size_t region_cols = ceil_div(col_panels, best->col_regions) * nr;
-  if ((region_rows + region_cols) * k * sizeof(float) > l2) return std::nullopt;
-  return best;
+  if ((region_rows + region_cols) * k * sizeof(float) > l2 / 2) return std::nullopt;
+  return cut;
 }
 
 // Region (row_region, col_region) of the cut: rows [i_begin, i_end) x columns [j_begin, j_end),
@@ -539,7 +530,6 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t kc_max = ceil_div(k, ceil_div(k, blocking.kc));  // gemm_packed's depth blocks
   const std::size_t nc_max = std::min(blocking.nc, ceil_div(j_end - j_begin, nr) * nr);
   const std::size_t mc_max = std::min(blocking.mc, ceil_div(i_end - i_begin, mr) * mr);
-  const bool relu = ep.activation.kind == Activation::relu;
   // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
   // waits for nothing, so no other call can reuse them meanwhile.
   thread_local PackBuffers buffers;
@@ -557,15 +547,8 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
         for (std::size_t j0 = jc; j0 < jc + nc; j0 += nr) {
           const float* b_panel = b_pack + (j0 - jc) / nr * kc * nr;
           for (std::size_t i0 = ic; i0 < ic + mc; i0 += mr) {
-            GemmTileStore st;
-            st.c = c.row(i0) + j0;
-            st.ldc = c.ld;
-            st.m_valid = std::min(mr, ic + mc - i0);
-            st.n_valid = std::min(nr, jc + nc - j0);
-            st.alpha = alpha;
-            st.beta = pc == 0 ? beta : 1.0f;
-            st.bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr;
-            st.relu = last && relu;
+            const GemmTileStore st = tile_store(c, i0, j0, std::min(mr, ic + mc - i0), std::min(nr, jc + nc - j0),
+                                                alpha, beta, pc == 0, last, ep);
             kern.packed(kc, a_pack + (i0 - ic) / mr * kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
           }
         }
@@ -758,10 +741,9 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
     gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
                   flops > kSerialMaxFlops);
   } else {
-    const std::size_t threads = static_cast<std::size_t>(num_threads());
-    const auto cut = threads > 1 ? region_cut(op_a, op_b, m, n, k, static_cast<std::size_t>(kern.mr),
-                                              static_cast<std::size_t>(kern.nr()), threads)
-                                 : std::nullopt;
+    const auto cut = num_threads() == 2 ? region_cut(op_a, op_b, m, n, k, static_cast<std::size_t>(kern.mr),
+                                                     static_cast<std::size_t>(kern.nr()))
+                                        : std::nullopt;
     if (cut) {
       gemm_regions(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
       return;

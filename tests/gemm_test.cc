@@ -193,7 +193,8 @@ TEST_P(GemmPerIsa, DepthChunksAreTheChunksProductsSummedInTreeOrder) {
                                    {11, 17, 77, {1, 2, 3, 4, 5, 6, 77}}, {24, 48, 70, {8, 16, 24, 32, 40, 48, 56, 70}},
                                    {9, 33, 90, {5, 80, 90}}, {96, 160, 300, {75, 150, 225, 300}},
                                    {320, 256, 128, {64, 128}},  // each chunk's own gemm() packs
-                                   {256, 160, 256, {128, 256}}};  // packed, one depth block each on AVX-512: a fused pair
+                                   {256, 160, 256, {128, 256}},  // packed, one depth block each (AVX-512): a fused pair
+                                   {384, 384, 64, {32, 64}}};  // the same with small blocks, on every ISA
   for (bool small_blocks : {false, true}) {
     if (small_blocks) force_small_blocks();
     for (const Case& c : cases) {
@@ -278,15 +279,17 @@ TEST_P(GemmPerIsa, BitIdenticalAcrossThreadCounts) {
   }
 }
 
-// On several threads a packed product may be cut into one region per thread, each packing its
-// own panels (gemm_regions): with forced small blocks every region spans several nc, kc and mc
-// blocks and ends in edge tiles, so each path of it must give the 1-thread bits, whatever the
-// transposes, beta, padding, bias and fused or unfused activation.
+// On 2 threads a packed product may be cut into two regions, each packing its own panels
+// (gemm_regions): with forced small blocks every region spans several nc, kc and mc blocks and
+// ends in edge tiles, so each path of it must give the 1-thread bits (and 3 threads, the shared
+// panels, too), whatever the transposes, beta, padding, bias and activation. Wide shapes cut
+// columns, tall ones (777 x 130) rows.
 TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
   force_small_blocks();
+  const ActivationSpec acts[] = {ActivationSpec::relu(), ActivationSpec::of(Activation::tanh), ActivationSpec::identity()};
   std::uint32_t seed = 0;
-  for (std::size_t m : {25, 130}) {
-    for (std::size_t n : {300, 777}) {
+  for (std::size_t m : {25, 130, 777}) {
+    for (std::size_t n : {130, 300, 777}) {
       for (std::size_t k : {38, 111}) {
         for (Trans ta : kTrans) {
           for (Trans tb : kTrans) {
@@ -301,7 +304,7 @@ TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
             const Tensor c0 = uniform_matrix(m, n + pad, seed + 200), bias = uniform_matrix(1, n, seed + 300);
             GemmEpilogue ep;
             ep.bias = seed % 2 == 0 ? bias.data() : nullptr;
-            ep.activation = seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu();
+            ep.activation = acts[seed % 3];
             const float beta = seed % 3 == 0 ? 0.0f : 0.5f;
             std::vector<Tensor> results;
             for (int threads : {1, 2, 3}) {
