@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <simdnn/core/denormals.h>
+#include <simdnn/core/pairwise_sum.h>
+#include <simdnn/core/tensor.h>
 #include <simdnn/dist/mpi.h>
 
 #include "tests/data_parallel_case.h"
@@ -65,6 +68,32 @@ TEST(MpiCollective, TreeSumIsTheCanonicalTreeOnEveryRank) {
 
 // With BatchNorm (each rank slices its chunks) and without it (each rank's rows in one pass,
 // which must give the bits of the sliced single process).
+// With flush on, the ranks' float adds flush a subnormal partial sum as one process's tree does
+// (PairwiseSum of Tensors adds with the vectorized add, under the policy): values just above the
+// smallest normal float whose pairs' sums are subnormal.
+TEST(MpiCollective, TreeSumFollowsTheDenormalPolicy) {
+  dist::MpiCollective ranks;
+  const std::size_t p = ranks.size();
+  auto value = [](std::size_t r) { return r % 2 == 0 ? 1.2e-38f + 2e-40f * static_cast<float>(r + 1) : -1.2e-38f; };
+  float totals[2] = {};
+  for (bool flush : {false, true}) {
+    const ScopedFlushDenormals policy(flush);
+    internal::PairwiseSum<Tensor> want;
+    want.reset();
+    for (std::size_t r = 0; r < p; ++r) {
+      Tensor v(1, 1);
+      v.data()[0] = value(r);
+      Tensor* parts[] = {&v};
+      want.push(parts);
+    }
+    std::vector<float> mine = {value(ranks.rank())};
+    ranks.tree_sum(mine);
+    totals[flush] = mine[0];
+    EXPECT_EQ(std::memcmp(&mine[0], want.result()[0].data(), sizeof(float)), 0) << "flush " << flush;
+  }
+  if (p >= 2) EXPECT_NE(totals[0], totals[1]);  // a pair's subnormal sum is kept, then flushed
+}
+
 TEST(DataParallel, EveryRankCountGivesTheSingleProcessBits) {
   dist::MpiCollective ranks;
   for (RowMixing rows : {RowMixing::batch_norm, RowMixing::one_pass}) {
