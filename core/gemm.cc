@@ -37,6 +37,9 @@ namespace {
 
 std::size_t round_down(std::size_t x, std::size_t multiple) { return x / multiple * multiple; }
 
+// L2's size in bytes, or 512 KiB where CPUID does not tell.
+std::size_t l2_bytes(const CacheSizes& caches) { return caches.l2 != 0 ? caches.l2 : 512 * 1024; }
+
 std::optional<GemmBlocking>& blocking_override() {
   static std::optional<GemmBlocking> forced;
   return forced;
@@ -57,7 +60,7 @@ std::optional<GemmBlocking>& blocking_override() {
 GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr) {
   const std::size_t l1 = caches.l1d != 0 ? caches.l1d : 32 * 1024;
   const std::size_t ways = caches.l1d_ways >= 4 ? caches.l1d_ways : 8;
-  const std::size_t l2 = caches.l2 != 0 ? caches.l2 : 512 * 1024;
+  const std::size_t l2 = l2_bytes(caches);
   const std::size_t l3 = caches.l3 != 0 ? caches.l3 : 8 * 1024 * 1024;
   const std::size_t way = l1 / ways;
   auto ways_of = [&](std::size_t bytes) { return (bytes + way - 1) / way; };
@@ -162,6 +165,34 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
           .beta = first ? beta : 1.0f,
           .bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr,
           .relu = last && ep.activation.kind == Activation::relu};
+}
+
+// The packed panels of one depth block (kc deep): the panel of op(A) for row i (a multiple of mr
+// from row0) and the panel of op(B) for column j (a multiple of nr from col0).
+struct PackedPanels {
+  const float* a;
+  std::size_t row0;
+  const float* b;
+  std::size_t col0;
+  std::size_t kc, mr, nr;
+  const float* a_panel(std::size_t i) const { return a + (i - row0) / mr * kc * mr; }
+  const float* b_panel(std::size_t j) const { return b + (j - col0) / nr * kc * nr; }
+};
+
+// The micro-tiles of rows [i_begin, i_end) x columns [j_begin, j_end) of C on those panels, column
+// panels outermost (each panel of op(B) stays in L1 across the row panels); after the last depth
+// block, the activation the tile store does not fuse. The ends are C's edges or whole panels.
+void run_packed_tiles(const GemmKernels& kern, const PackedPanels& p, ActivationForward forward, MatrixView c,
+                      const GemmEpilogue& ep, float alpha, float beta, bool first, bool last, std::size_t i_begin,
+                      std::size_t i_end, std::size_t j_begin, std::size_t j_end) {
+  for (std::size_t j0 = j_begin; j0 < j_end; j0 += p.nr) {
+    for (std::size_t i0 = i_begin; i0 < i_end; i0 += p.mr) {
+      const GemmTileStore st =
+          tile_store(c, i0, j0, std::min(p.mr, i_end - i0), std::min(p.nr, j_end - j0), alpha, beta, first, last, ep);
+      kern.packed(p.kc, p.a_panel(i0), 0, 0, p.b_panel(j0), static_cast<std::ptrdiff_t>(p.nr), st);
+    }
+  }
+  if (last && !activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
 }
 
 // k == 0 or alpha == 0: C = f(beta·C + bias).
@@ -451,17 +482,8 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
     const std::size_t i_end = std::min(m, i_begin + grid.tile_rows);
     const std::size_t j_begin = x.jc + (tile % grid.col_tiles) * grid.tile_cols;
     const std::size_t j_end = std::min(x.jc + x.nc, j_begin + grid.tile_cols);
-    for (std::size_t j0 = j_begin; j0 < j_end; j0 += nr) {
-      const float* b_panel = b_src + (j0 - x.jc) / nr * x.kc * nr;
-      for (std::size_t i0 = i_begin; i0 < i_end; i0 += mr) {
-        const GemmTileStore st =
-            tile_store(c, i0, j0, std::min(mr, m - i0), std::min(nr, j_end - j0), alpha, beta, x.first(), last, ep);
-        kern.packed(x.kc, a_src + i0 / mr * x.kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
-      }
-    }
-    if (last && !activation_is_fused(ep)) {
-      apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
-    }
+    run_packed_tiles(kern, {a_src, 0, b_src, x.jc, x.kc, mr, nr}, forward, c, ep, alpha, beta, x.first(), last, i_begin,
+                     i_end, j_begin, j_end);
   };
 
   for (std::size_t t = 0; t < blocks; ++t) {
@@ -514,8 +536,7 @@ std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::siz
   const RegionCut cut = rows ? RegionCut{2, 1} : RegionCut{1, 2};
   const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
   const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
-  const std::size_t l2 = cache_sizes().l2 != 0 ? cache_sizes().l2 : 512 * 1024;
-  if ((region_rows + region_cols) * k * sizeof(float) > l2 / 2) return std::nullopt;
+  if ((region_rows + region_cols) * k * sizeof(float) > internal::l2_bytes(cache_sizes()) / 2) return std::nullopt;
   return cut;
 }
 
@@ -544,15 +565,8 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
       for (std::size_t ic = i_begin; ic < i_end; ic += mc_max) {
         const std::size_t mc = std::min(mc_max, i_end - ic);
         for (std::size_t ip = 0; ip * mr < mc; ++ip) pack_a_panel(a, ic + ip * mr, ic + mc, pc, kc, mr, a_pack + ip * kc * mr);
-        for (std::size_t j0 = jc; j0 < jc + nc; j0 += nr) {
-          const float* b_panel = b_pack + (j0 - jc) / nr * kc * nr;
-          for (std::size_t i0 = ic; i0 < ic + mc; i0 += mr) {
-            const GemmTileStore st = tile_store(c, i0, j0, std::min(mr, ic + mc - i0), std::min(nr, jc + nc - j0),
-                                                alpha, beta, pc == 0, last, ep);
-            kern.packed(kc, a_pack + (i0 - ic) / mr * kc * mr, 0, 0, b_panel, static_cast<std::ptrdiff_t>(nr), st);
-          }
-        }
-        if (last && !activation_is_fused(ep)) apply_activation(forward, ep, c, ic, mc, jc, nc);
+        run_packed_tiles(kern, {a_pack, ic, b_pack, jc, kc, mr, nr}, forward, c, ep, alpha, beta, pc == 0, last, ic,
+                         ic + mc, jc, jc + nc);
       }
     }
   }
@@ -656,6 +670,29 @@ void tree_sum(std::size_t count, bool fuse_pairs, const Product& product, const 
   }
 }
 
+// dst += src elementwise (same shapes): one call where both are contiguous, else row by row (an
+// edge tile's padding columns, past cols, are never read: they hold what an earlier tile left).
+// In row tiles of about kAddTileFloats, in parallel from 4 tiles: at 2 threads the deep chunks'
+// tree adds and the final add into C ran on one thread.
+constexpr std::size_t kAddTileFloats = 16384;
+void add_rows(MatrixView dst, ConstMatrixView src, AddKernel add) {
+  const std::size_t per = std::max<std::size_t>(1, kAddTileFloats / dst.cols);
+  const std::size_t tiles = ceil_div(dst.rows, per);
+  auto tile = [&](std::size_t t) {
+    const std::size_t r1 = std::min(dst.rows, (t + 1) * per);
+    if (dst.ld == dst.cols && src.ld == src.cols) {
+      add(dst.row(t * per), src.row(t * per), dst.row(t * per), (r1 - t * per) * dst.cols);
+      return;
+    }
+    for (std::size_t r = t * per; r < r1; ++r) add(dst.row(r), src.row(r), dst.row(r), dst.cols);
+  };
+  if (tiles < 4) {
+    for (std::size_t t = 0; t < tiles; ++t) tile(t);
+  } else {
+    internal::parallel_for_tiles(tiles, tile);
+  }
+}
+
 // One tile of gemm_depth_chunks for chunks of at most kc / 2: rows [i0, i0 + rows) x columns
 // [j0, j0 + cols) of C (at most mr x nr) += the tree sum of the chunks' products, with one tile
 // buffer per level in L1. Each product is the strided microkernel's over the chunk's depth in one
@@ -677,22 +714,14 @@ class DepthChunkTile {
     ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
     tree_sum(
         ends_.size(), true, [&](std::size_t chunk, std::size_t d, float beta) { product(chunk, level(d), beta); },
-        [&](std::size_t lower, std::size_t upper) { add_levels(lower, upper, add); });
-    for (std::size_t r = 0; r < rows_; ++r) add(c.row(i0_ + r) + j0_, level(0) + r * ld_, c.row(i0_ + r) + j0_, cols_);
+        [&](std::size_t lower, std::size_t upper) { add_rows(level_view(lower), level_view(upper), add); });
+    add_rows(MatrixView{c.row(i0_) + j0_, rows_, cols_, c.ld}, level_view(0), add);
   }
 
  private:
   float* level(std::size_t d) const { return levels_ + d * tile_floats_; }
-
-  // Level lower += level upper over the tile's columns only: an edge tile's padding columns hold
-  // whatever an earlier tile left there (its stores are masked), which could be slow subnormals.
-  void add_levels(std::size_t lower, std::size_t upper, AddKernel add) const {
-    if (cols_ == ld_) {
-      add(level(lower), level(upper), level(lower), rows_ * ld_);
-      return;
-    }
-    for (std::size_t r = 0; r < rows_; ++r) add(level(lower) + r * ld_, level(upper) + r * ld_, level(lower) + r * ld_, cols_);
-  }
+  // The tile's columns of level d (its padding columns, up to ld_, are left out).
+  MatrixView level_view(std::size_t d) const { return {level(d), rows_, cols_, ld_}; }
 
   // dst = beta·dst + the chunk's product, in one depth block (the chunks here fit kc).
   void product(std::size_t chunk, float* dst, float beta) {
@@ -752,27 +781,6 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
     oneapi::tbb::this_task_arena::isolate([&] {
       gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
     });
-  }
-}
-
-// dst += src elementwise (same shapes), in row tiles of about kAddTileFloats in parallel from
-// 4 tiles: at 2 threads the tree's adds and the final add into C ran on one thread.
-constexpr std::size_t kAddTileFloats = 16384;
-void add_rows(MatrixView dst, ConstMatrixView src, AddKernel add) {
-  const std::size_t per = std::max<std::size_t>(1, kAddTileFloats / dst.cols);
-  const std::size_t tiles = ceil_div(dst.rows, per);
-  auto tile = [&](std::size_t t) {
-    const std::size_t r1 = std::min(dst.rows, (t + 1) * per);
-    if (dst.ld == dst.cols && src.ld == src.cols) {
-      add(dst.row(t * per), src.row(t * per), dst.row(t * per), (r1 - t * per) * dst.cols);
-      return;
-    }
-    for (std::size_t r = t * per; r < r1; ++r) add(dst.row(r), src.row(r), dst.row(r), dst.cols);
-  };
-  if (tiles < 4) {
-    for (std::size_t t = 0; t < tiles; ++t) tile(t);
-  } else {
-    internal::parallel_for_tiles(tiles, tile);
   }
 }
 
