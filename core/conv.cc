@@ -116,6 +116,7 @@ internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pa
           .row_floats = row_floats,
           .row_pixels = out_w,
           .image_rows = out_h,
+          .padded_rows = s.height + 2 * pad,
           .stride = stride,
           .padding = pad};
 }
@@ -201,6 +202,30 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
   pad_images(dy, out, pad, begin, rows, padded);
   run_forward(k, wt, windows(padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows), nullptr,
               dx.row(begin), g.input.channels);
+}
+
+// dx of images [begin, begin + rows) for stride > 1 by the kernels' gather (it reads only dy and
+// the weights wt, laid out as below), when they have one for g; else false.
+bool gathered_input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy,
+                               const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
+  const ImageShape& in = g.input;
+  const internal::ConvWindow geometry{.x = nullptr,
+                                      .offsets = nullptr,
+                                      .pixels = rows * g.out_pixels(),
+                                      .channels = in.channels,
+                                      .kernel = g.kernel,
+                                      .row_floats = (in.width + 2 * g.padding) * in.channels,
+                                      .row_pixels = g.out_width(),
+                                      .image_rows = g.out_height(),
+                                      .padded_rows = in.height + 2 * g.padding,
+                                      .stride = g.stride,
+                                      .padding = g.padding};
+  return k.input_grad_rows({.window = geometry,
+                            .dx = dx.row(begin),
+                            .dy = dy.row(begin),
+                            .out_channels = dy.cols / g.out_pixels(),
+                            .w = wt.data,
+                            .w_ld = wt.ld});
 }
 
 // dx of images [begin, begin + rows) for stride > 1: dy scattered through the weights wt
@@ -299,9 +324,11 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
       return;
     }
+    const bool gathered = want_dx && !direct_dx && gathered_input_grad_chunk(k, g, dy, wt, begin, rows, dx);
+    if (!want_dw && gathered) return;
     const internal::ConvWindow input = padded_input(g, x, begin, rows);
     if (want_dw) weight_grad_chunk(k, input, dy, begin, rows, part);
-    if (!want_dx) return;
+    if (!want_dx || gathered) return;
     if (direct_dx) {
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
     } else {

@@ -27,13 +27,14 @@ struct ConvWindow {
   const float* x;
   const std::size_t* offsets;
   std::size_t pixels;
-  std::size_t channels;    // input channels C
-  std::size_t kernel;      // k
-  std::size_t row_floats;  // floats per padded image row
-  std::size_t row_pixels;  // output pixels per output row: pixels come in rows of this many
-  std::size_t image_rows;  // output rows per image
-  std::size_t stride;      // consecutive pixels of an output row start stride·C floats apart
-  std::size_t padding;     // zero rows and columns around each image
+  std::size_t channels;     // input channels C
+  std::size_t kernel;       // k
+  std::size_t row_floats;   // floats per padded image row
+  std::size_t row_pixels;   // output pixels per output row: pixels come in rows of this many
+  std::size_t image_rows;   // output rows per image
+  std::size_t padded_rows;  // rows per padded image (its input rows + 2·padding)
+  std::size_t stride;       // consecutive pixels of an output row start stride·C floats apart
+  std::size_t padding;      // zero rows and columns around each image
 };
 
 // y[q, co] = Σ_{t, ci} x(q, t, ci) · w[t·C + ci, co] (+ bias[co]) for q < pixels, bias added
@@ -42,7 +43,7 @@ struct ConvWindow {
 //                columns past C_out zero; the sum runs over t then ci in order, except on
 //                AVX-512 for 3×3 windows at padding 1, stride 1 over 16 or 32 channels (64 on
 //                images 4 wide) with as many outputs, or stride 2 from 16 channels to 32
-//                (kernels/conv.h, the row tile), where it runs over kh, then ci, then kw, and
+//                or 32 to 64 (kernels/conv.h, the row tile), where it runs over kh, then ci, then kw, and
 //                leaves out taps that fall on the padding.
 //   forward_dot: for few output channels (C_out ≤ vector_floats / 2, k·C a multiple of the
 //                vector width): w is C_out rows of w_ld >= k²·C floats, row co = column co of the
@@ -90,6 +91,11 @@ struct ConvKernels {
   void (*forward_dot)(const ConvForwardArgs& args);
   void (*weight_grad)(const ConvWeightGradArgs& args);
   void (*input_grad)(const ConvInputGradArgs& args);
+  // input_grad's gather form where the ISA has one for the shape (kernels/conv.h: AVX-512, 3×3
+  // windows at stride 2 and padding 1 over 16 or 32 input channels on the ResNet's widths), else
+  // returns false and does nothing. Here dx is the chunk's input gradient unpadded, back to back,
+  // and is overwritten; `window` gives the padded geometry (its x and offsets are not read).
+  bool (*input_grad_rows)(const ConvInputGradArgs& args);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU lacks it.

@@ -126,6 +126,13 @@ std::vector<ConvCase> conv_cases() {
   // rows of 7 and 14 outputs.
   cases.push_back({6, 14, 16, 20, 3, 2, 1, 1});
   cases.push_back({4, 28, 16, 32, 3, 2, 1, 1});
+  // ... and from 32 channels to 33–64 on rows of 4 outputs, odd and even widths and heights; the
+  // gather form of dx on rows of 14 (16 channels) and 7 or 8 (32).
+  cases.push_back({7, 7, 32, 64, 3, 2, 1, 2});
+  cases.push_back({8, 8, 32, 40, 3, 2, 1, 1});
+  cases.push_back({6, 7, 32, 50, 3, 2, 1, 1});
+  cases.push_back({5, 8, 32, 64, 3, 2, 1, 1});
+  cases.push_back({5, 14, 16, 32, 3, 2, 1, 2});
   return cases;
 }
 

@@ -123,6 +123,15 @@ template <class Arch, int NV>
 // 121 -> 149, 7x7x32 -> 32 147 -> 182, 14x14x16 -> 32 at stride 2 124 -> 135.
 inline constexpr std::size_t kRowKernel = 3;
 
+// v, held in a register from here on: GCC otherwise folds a weight vector's load into each FMA
+// that reads it (4 loads instead of 1 in the row tiles, which then wait on the load ports).
+template <class Arch>
+[[gnu::always_inline]] inline V<Arch> in_register(V<Arch> v) {
+  typename V<Arch>::register_type r = v;
+  asm("" : "+v"(r));
+  return r;
+}
+
 // Pixels [q, q + M) (in one output row, S input pixels apart) × outputs [col, col + NV·16); w
 // has LD floats a row. kLeft, kRight: the first and last input column the tile reads is padding.
 // R > 1 (whole rows, M == the row's pixels): R consecutive rows at once, pixels [q, q + R·M).
@@ -140,7 +149,9 @@ template <class Arch, int C, int LD, int S, int M, int R, int NV, bool kLeft, bo
     const float* w = a.w + kh * kRowKernel * C * LD + col;  // row (kh·3 + kw)·C + ci
     for (int ci = 0; ci < C; ++ci, w += LD, unroll<R>([&](auto r) { ++x[r]; })) {
       V<Arch> tap[K][NV];
-      unroll<K>([&](auto kw) { unroll<NV>([&](auto v) { tap[kw][v] = V<Arch>::load_unaligned(w + kw * C * LD + v * W); }); });
+      unroll<K>([&](auto kw) {
+        unroll<NV>([&](auto v) { tap[kw][v] = in_register<Arch>(V<Arch>::load_unaligned(w + kw * C * LD + v * W)); });
+      });
       // always_inline: left to itself GCC called a row's lambda at stride 2 (its span is 15
       // pixels), which moved the accumulators to memory: 3× slower.
       unroll<R>([&](auto r) __attribute__((always_inline)) {
@@ -169,31 +180,33 @@ template <class Arch, int C, int LD, int S, int M, int R, int NV, bool kLeft, bo
                                 .bias = a.bias == nullptr ? nullptr : a.bias + col});
 }
 
-// Every output row, in tiles of M pixels (the row is M or 2·M pixels). Stride 1: the rows above
-// the first and below the last output row, and the columns beside the row, are padding. Stride 2
-// (an even input width): only the first row and column are; the last ones read are the image's.
+// Every output row, in tiles of M pixels (the row is M or 2·M pixels). The row above the first
+// output row and the column left of each row are padding; kRightPad: so is the last column a
+// row's windows read (always at stride 1; at stride 2 on an odd input width), and likewise the
+// last window row of the last output row when the windows reach the bottom padding row.
 // R > 1: R rows of M pixels per tile (height a multiple of R), every window row computed.
-template <class Arch, int C, int LD, int S, int M, int NV, int R = 1>
+template <class Arch, int C, int LD, int S, int M, int NV, bool kRightPad, int R = 1>
 void forward_rows(const ConvForwardArgs& a) {
   const std::size_t width = a.window.row_pixels, height = a.window.image_rows;
   if constexpr (R > 1) {
     for (std::size_t q = 0; q < a.window.pixels; q += R * M) {
       for (std::size_t col = 0; col < a.out_channels; col += NV * kW<Arch>) {
-        forward_row_tile<Arch, C, LD, S, M, R, NV, true, S == 1>(a, q, col, 0, kRowKernel);
+        forward_row_tile<Arch, C, LD, S, M, R, NV, true, kRightPad>(a, q, col, 0, kRowKernel);
       }
     }
     return;
   }
+  const bool bottom_pad = S * (height - 1) + kRowKernel == a.window.padded_rows;
   for (std::size_t q = 0; q < a.window.pixels; q += width) {
     const std::size_t oh = q / width % height;
     const std::size_t kh_begin = oh == 0 ? 1 : 0;
-    const std::size_t kh_end = S == 1 && oh + 1 == height ? kRowKernel - 1 : kRowKernel;
+    const std::size_t kh_end = bottom_pad && oh + 1 == height ? kRowKernel - 1 : kRowKernel;
     for (std::size_t col = 0; col < a.out_channels; col += NV * kW<Arch>) {
       if (width == M) {
-        forward_row_tile<Arch, C, LD, S, M, 1, NV, true, S == 1>(a, q, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, LD, S, M, 1, NV, true, kRightPad>(a, q, col, kh_begin, kh_end);
       } else {
         forward_row_tile<Arch, C, LD, S, M, 1, NV, true, false>(a, q, col, kh_begin, kh_end);
-        forward_row_tile<Arch, C, LD, S, M, 1, NV, false, S == 1>(a, q + M, col, kh_begin, kh_end);
+        forward_row_tile<Arch, C, LD, S, M, 1, NV, false, kRightPad>(a, q + M, col, kh_begin, kh_end);
       }
     }
   }
@@ -206,33 +219,46 @@ void forward_rows(const ConvForwardArgs& a) {
 // 147 nominal GFLOP/s, backward 119 -> 126 (Intel Xeon 6/207, 1 thread, medians of 7 alternating
 // runs on a noisy VM), where one row × 4 vectors spilled the weights (1.3× slower than
 // forward_tile), one row × 2 vectors waited on its 8 accumulators' dependent FMAs (1.5× slower)
-// and 2 rows × 2 vectors gained nothing.
+// and 2 rows × 2 vectors gained nothing. At stride 2 from 32 channels to 64 on rows of 4 outputs
+// (7 × 7 → 4 × 4, the ResNet's second downsampling), one row × 4 vectors: 16 accumulators and
+// 12 weight vectors, 48 FMAs per 21 loads, where forward_tile's 12 pixels × 2 vectors load a
+// broadcast per 2 FMAs.
 template <class Arch>
 bool forward_by_rows(const ConvForwardArgs& a) {
   constexpr std::size_t W = kW<Arch>;
   const ConvWindow& g = a.window;
   if (W != 16 || g.kernel != kRowKernel || g.padding != 1 || g.image_rows == 0) return false;
   auto fits = [&](std::size_t m) { return g.row_pixels == m || g.row_pixels == 2 * m; };
-  if (g.stride == 2) {  // 16 channels to 32 on an even width (14 × 14 → 7 × 7)
-    if (g.channels != 16 || a.w_ld != 32 || g.row_floats != (2 * g.row_pixels + 2) * g.channels || !fits(7)) {
-      return false;
+  if (g.stride == 2) {
+    const bool even_width = g.row_floats == (2 * g.row_pixels + 2) * g.channels;
+    const bool odd_width = g.row_floats == (2 * g.row_pixels + 1) * g.channels;
+    if (g.channels == 16 && a.w_ld == 32 && even_width && fits(7)) {  // 14 × 14 → 7 × 7
+      forward_rows<Arch, 16, 32, 2, 7, 2, false>(a);
+      return true;
     }
-    forward_rows<Arch, 16, 32, 2, 7, 2>(a);
-    return true;
+    if (g.channels == 32 && a.w_ld == 64 && g.row_pixels == 4 && (even_width || odd_width)) {
+      if (odd_width) {
+        forward_rows<Arch, 32, 64, 2, 4, 4, true>(a);
+      } else {
+        forward_rows<Arch, 32, 64, 2, 4, 4, false>(a);
+      }
+      return true;
+    }
+    return false;
   }
   if (g.stride != 1 || a.w_ld != g.channels || g.row_floats != (g.row_pixels + 2) * g.channels) return false;
   switch (g.channels) {
     case 16:
       if (!fits(14)) return false;
-      forward_rows<Arch, 16, 16, 1, 14, 1>(a);
+      forward_rows<Arch, 16, 16, 1, 14, 1, true>(a);
       return true;
     case 32:
       if (!fits(7)) return false;
-      forward_rows<Arch, 32, 32, 1, 7, 2>(a);
+      forward_rows<Arch, 32, 32, 1, 7, 2, true>(a);
       return true;
     case 64:
       if (g.row_pixels != 4 || g.image_rows % 4 != 0) return false;
-      forward_rows<Arch, 64, 64, 1, 4, 1, 4>(a);
+      forward_rows<Arch, 64, 64, 1, 4, 1, true, 4>(a);
       return true;
     default:
       return false;
@@ -454,6 +480,82 @@ void input_grad(const ConvInputGradArgs& a) {
   }
 }
 
+// The gather form of the strided input gradient, for AVX-512 when the windows are 3×3 at stride 2
+// and padding 1 and a dx row is IW pixels × NV vectors of channels (IW·NV ≤ 16 accumulators):
+// dx pixel (ih, iw) sums dy pixel (oh, ow) through tap (kh, kw) wherever ih = 2·oh − 1 + kh and
+// iw = 2·ow − 1 + kw. A tile is one whole dx row: per window row kh that reaches it (kh = 1 for
+// even ih; 0 and 2 for odd ih) and per output channel, the 3 taps' weight vectors are loaded
+// once and each of the row's OW dy values is broadcast once into the up to 3 dx pixels it
+// reaches (about 2 FMAs per load, where the scatter below loads a broadcast per FMA). Each dx
+// element sums over kh, then co, then ow in order, in registers, and is stored once: no zeroed
+// padded copy, no read-modify-write, and dx does not depend on where its image lies in the chunk.
+template <class Arch, int IW, int NV>
+void input_grad_gather(const ConvInputGradArgs& a) {
+  constexpr std::size_t W = kW<Arch>;
+  constexpr int K = static_cast<int>(kRowKernel), OW = (IW - 1) / 2 + 1;
+  const std::size_t c_out = a.out_channels, out_h = a.window.image_rows, in_h = a.window.padded_rows - 2;
+  const std::size_t tap_floats = c_out * a.w_ld, images = a.window.pixels / (out_h * OW);
+  float* dx = a.dx;
+  for (std::size_t n = 0; n < images; ++n) {
+    const float* dy_image = a.dy + n * out_h * OW * c_out;
+    for (std::size_t ih = 0; ih < in_h; ++ih, dx += IW * NV * W) {
+      V<Arch> acc[IW][NV];
+      unroll<IW>([&](auto i) { unroll<NV>([&](auto v) { acc[i][v] = V<Arch>(0.0f); }); });
+      for (std::size_t kh = ih % 2 == 0 ? 1 : 0; kh < kRowKernel; kh += 2) {
+        const std::size_t oh = (ih + 1 - kh) / 2;
+        if (oh >= out_h) continue;
+        const float* d = dy_image + oh * OW * c_out;
+        const float* w = a.w + kh * kRowKernel * tap_floats;
+        for (std::size_t co = 0; co < c_out; ++co, ++d, w += a.w_ld) {
+          V<Arch> tap[K][NV];
+          unroll<K>([&](auto kw) {
+            unroll<NV>([&](auto v) { tap[kw][v] = V<Arch>::load_unaligned(w + kw * tap_floats + v * W); });
+          });
+          unroll<OW>([&](auto j) __attribute__((always_inline)) {
+            const V<Arch> dj(d[static_cast<std::size_t>(j) * c_out]);
+            unroll<K>([&](auto kw) __attribute__((always_inline)) {
+              constexpr int iw = 2 * decltype(j)::value - 1 + decltype(kw)::value;
+              if constexpr (iw >= 0 && iw < IW) {
+                unroll<NV>([&](auto v) __attribute__((always_inline)) {
+                  acc[iw][v] = vmath::vfma(dj, tap[kw][v], acc[iw][v]);
+                });
+              }
+            });
+          });
+        }
+      }
+      unroll<IW>([&](auto i) { unroll<NV>([&](auto v) { acc[i][v].store_unaligned(dx + (i * NV + v) * W); }); });
+    }
+  }
+}
+
+// Runs the gather if it applies to a (see above; a.dx: the chunk's dx unpadded), else returns
+// false: 16 channels on rows of 14 (14 × 14 → 7 × 7, the ResNet's first downsampling) and 32 on
+// rows of 7 or 8 (→ 4 × 4, its second).
+template <class Arch>
+bool input_grad_rows(const ConvInputGradArgs& a) {
+  if constexpr (kW<Arch> != 16) {
+    return false;
+  } else {
+    const ConvWindow& g = a.window;
+    if (g.kernel != kRowKernel || g.stride != 2 || g.padding != 1 || a.w_ld != g.channels || g.image_rows == 0) {
+      return false;
+    }
+    const std::size_t in_w = g.row_floats / g.channels - 2;
+    if (g.row_pixels != (in_w - 1) / 2 + 1) return false;
+    if (g.channels == 16 && in_w == 14) {
+      input_grad_gather<Arch, 14, 1>(a);
+    } else if (g.channels == 32 && in_w == 7) {
+      input_grad_gather<Arch, 7, 2>(a);
+    } else if (g.channels == 32 && in_w == 8) {
+      input_grad_gather<Arch, 8, 2>(a);
+    } else {
+      return false;
+    }
+    return true;
+  }
+}
+
 }  // namespace simdnn::internal::kernels::conv
 
 namespace simdnn::internal {
@@ -467,6 +569,7 @@ ConvKernels make_conv_kernels() {
       .forward_dot = &k::forward_dot<Arch>,
       .weight_grad = &k::weight_grad<Arch>,
       .input_grad = &k::input_grad<Arch>,
+      .input_grad_rows = &k::input_grad_rows<Arch>,
   };
 }
 
