@@ -321,25 +321,65 @@ void forward_dot(const ConvForwardArgs& a) {
   }
 }
 
-// dw rows [r, r + MR) (offsets[i]: row r + i's offset within a window) × NV vectors from col.
-template <class Arch, int MR, int NV>
+// Output rows (or columns) o < out whose window reads input row (column) o·stride + k − pad inside
+// the image of `in` rows: [begin, end). The others read padding there, whose zeros add nothing to
+// a weight gradient: a weight-gradient tile whose rows all read one window row (column) skips
+// them (on 4 × 4 images, a third of the products).
+struct Span {
+  std::size_t begin, end;
+};
+inline Span inside(std::size_t k, std::size_t stride, std::size_t pad, std::size_t in, std::size_t out) {
+  const std::size_t begin = k >= pad ? 0 : (pad - k + stride - 1) / stride;
+  const std::size_t end = in + pad > k ? (in + pad - k + stride - 1) / stride : 0;
+  return {begin < out ? begin : out, end < out ? end : out};
+}
+
+// The output rows whose window row kh, and the output columns whose window column kw, lie inside
+// the image.
+inline Span rows_inside(const ConvWindow& w, std::size_t kh) {
+  return inside(kh, w.stride, w.padding, w.padded_rows - 2 * w.padding, w.image_rows);
+}
+inline Span columns_inside(const ConvWindow& w, std::size_t kw) {
+  return inside(kw, w.stride, w.padding, w.row_floats / w.channels - 2 * w.padding, w.row_pixels);
+}
+
+// f(q) for the pixels q of every image whose output row lies in `rows` and column in `columns`,
+// in order.
+template <class F>
+[[gnu::always_inline]] inline void for_pixels(const ConvWindow& w, Span rows, Span columns, F&& f) {
+  const std::size_t image = w.image_rows * w.row_pixels;
+  for (std::size_t base = 0; base < w.pixels; base += image) {
+    for (std::size_t oh = rows.begin; oh < rows.end; ++oh) {
+      const std::size_t row = base + oh * w.row_pixels;
+      for (std::size_t q = row + columns.begin; q < row + columns.end; ++q) f(q);
+    }
+  }
+}
+
+// dw rows [r, r + MR) (offsets[i]: row r + i's offset within a window) × NV vectors from col,
+// summed over the pixels in `rows` × `columns` (see inside()).
+// kOneRun: the MR rows are consecutive floats of one window row (offsets[i] = offsets[0] + i), so
+// one pointer reaches them all; MR pointers did not fit the general registers, and their spills
+// and reloads sat in the pixel loop.
+template <class Arch, int MR, int NV, bool kOneRun>
 [[gnu::always_inline]] inline void weight_grad_tile(const ConvWeightGradArgs& a, const std::size_t* offsets,
-                                                    std::size_t col, const GemmTileStore& store) {
+                                                    std::size_t col, Span rows, Span columns,
+                                                    const GemmTileStore& store) {
   constexpr std::size_t W = kW<Arch>;
   V<Arch> acc[MR][NV];
   unroll<MR>([&](auto i) { unroll<NV>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
-  const float* x[MR];
-  unroll<MR>([&](auto i) { x[i] = a.window.x + offsets[i]; });
-  const float* dy = a.dy + col;
-  for (std::size_t q = 0; q < a.window.pixels; ++q, dy += a.dy_ld) {
+  const float* x[kOneRun ? 1 : MR];
+  unroll<kOneRun ? 1 : MR>([&](auto i) { x[i] = a.window.x + offsets[i]; });
+  for_pixels(a.window, rows, columns, [&](std::size_t q) __attribute__((always_inline)) {
     const std::size_t at = a.window.offsets[q];
+    const float* dy = a.dy + q * a.dy_ld + col;
     V<Arch> b[NV];
     unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(dy + j * W); });
     unroll<MR>([&](auto i) {
-      const V<Arch> xi(x[i][at]);
+      const V<Arch> xi(kOneRun ? x[0][at + i] : x[kOneRun ? 0 : i][at]);
       unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
     });
-  }
+  });
   store_tile<Arch, MR, NV>(acc, store);
 }
 
@@ -357,7 +397,14 @@ template <class Arch, int NV>
       offsets[i] = row / run * a.window.row_floats + row % run;
     }
     const GemmTileStore store{.c = a.dw + r * a.dw_ld + col, .ldc = a.dw_ld, .m_valid = m_valid, .n_valid = n_valid};
-    weight_grad_tile<Arch, MR, NV>(a, offsets, col, store);
+    const Span all_rows{0, a.window.image_rows}, all_columns{0, a.window.row_pixels};
+    if (m_valid == MR && r % run + MR <= run) {
+      const std::size_t kw = r % run / a.window.channels, last_kw = (r % run + MR - 1) / a.window.channels;
+      weight_grad_tile<Arch, MR, NV, true>(a, offsets, col, rows_inside(a.window, r / run),
+                                           kw == last_kw ? columns_inside(a.window, kw) : all_columns, store);
+    } else {
+      weight_grad_tile<Arch, MR, NV, false>(a, offsets, col, all_rows, all_columns, store);
+    }
   }
 }
 
@@ -382,16 +429,17 @@ template <class Arch>
   V<Arch> acc[MC][NR];
   unroll<MC>([&](auto i) { unroll<NR>([&](auto j) { acc[i][j] = V<Arch>(0.0f); }); });
   const float* x = a.window.x + kh * a.window.row_floats;
-  const float* dy = a.dy + col;
-  for (std::size_t q = 0; q < a.window.pixels; ++q, dy += a.dy_ld) {
+  const Span rows = rows_inside(a.window, kh), columns{0, a.window.row_pixels};
+  for_pixels(a.window, rows, columns, [&](std::size_t q) __attribute__((always_inline)) {
     const float* xq = x + a.window.offsets[q];
+    const float* dy = a.dy + q * a.dy_ld + col;
     V<Arch> b[NR];
     unroll<NR>([&](auto j) { b[j] = V<Arch>::load_unaligned(xq + j * W); });
     unroll<MC>([&](auto i) {
       const V<Arch> d(dy[i]);
       unroll<NR>([&](auto j) { acc[i][j] = vmath::vfma(b[j], d, acc[i][j]); });
     });
-  }
+  });
   float* dw = a.dw + kh * NR * W * a.dw_ld + col;
   const std::size_t channels = a.out_channels - col < static_cast<std::size_t>(MC) ? a.out_channels - col : MC;
   alignas(64) float lanes[MC][NR * W];
