@@ -9,16 +9,18 @@
 // with zeros into scratch of its thread and runs the direct convolution kernels of the active ISA
 // (core/conv_kernels.h) on them: the windows are read in place, so no im2col rows are written,
 // and nothing grows with the batch. The backward computes dx as the convolution of dy with the
-// flipped weights for stride 1, and by scattering dy through the weights for larger strides. A
+// flipped weights for stride 1, and for larger strides by gathering each dx row from dy where
+// the kernels have that form (AVX-512, the ResNet's 3×3 stride-2 shapes), else by scattering dy
+// through the weights. A
 // 1×1 convolution with stride 1 and no padding on contiguous images is a GEMM over the pixels.
 //
 // Determinism: chunks depend only on the shapes; each output element is summed in a fixed order
 // whatever the chunk; the weight gradient is each chunk's sum over its pixels in order, added in
 // chunk order after the parallel loop; the bias gradient is column sums over the whole batch in
 // row order. So results do not depend on the thread count. An image's output, and at stride 1
-// its dx, do not depend on the other images of the batch either; at a larger stride its dx
-// depends on where the image lies in its chunk (the scatter's tiles of output pixels run across
-// images).
+// its dx, do not depend on the other images of the batch either; at a larger stride a scattered
+// dx depends on where the image lies in its chunk (the scatter's tiles of output pixels run
+// across images).
 #pragma once
 
 #include <cstddef>
