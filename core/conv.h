@@ -11,8 +11,8 @@
 // and nothing grows with the batch. The backward computes dx as the convolution of dy with the
 // flipped weights for stride 1, and for larger strides by gathering each dx row from dy where
 // the kernels have that form (AVX-512, the ResNet's 3×3 stride-2 shapes), else by scattering dy
-// through the weights. A
-// 1×1 convolution with stride 1 and no padding on contiguous images is a GEMM over the pixels.
+// through the weights. A 1×1 convolution with stride 1 and no padding on contiguous images is a
+// GEMM over the pixels.
 //
 // Determinism: chunks depend only on the shapes; each output element is summed in a fixed order
 // whatever the chunk; the weight gradient is each chunk's sum over its pixels in order, added in

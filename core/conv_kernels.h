@@ -57,7 +57,8 @@ struct ConvForwardArgs {
   std::size_t out_channels;
 };
 
-// dw[t·C + ci, co] = Σ_q x(q, t, ci) · dy[q, co] over q < pixels in order (overwritten).
+// dw[t·C + ci, co] = Σ_q x(q, t, ci) · dy[q, co] over q < pixels in order (overwritten); terms
+// whose x is padding may be left out (kernels/conv.h), so a non-finite dy there adds no NaN.
 // dy: row q at dy + q·dy_ld, dy_ld a multiple of the vector width >= C_out, and readable in full
 // (columns past C_out are read; their sums are not stored). dw: k²·C rows of C_out at dw_ld.
 struct ConvWeightGradArgs {
@@ -94,7 +95,9 @@ struct ConvKernels {
   // input_grad's gather form where the ISA has one for the shape (kernels/conv.h: AVX-512, 3×3
   // windows at stride 2 and padding 1 over 16 or 32 input channels on the ResNet's widths), else
   // returns false and does nothing. Here dx is the chunk's input gradient unpadded, back to back,
-  // and is overwritten; `window` gives the padded geometry (its x and offsets are not read).
+  // and is overwritten; `window` gives the padded geometry (its x and offsets are not read). Each
+  // dx element sums over the window rows kh, then the output channels, then the output columns,
+  // in order: no order depends on the other images of the chunk.
   bool (*input_grad_rows)(const ConvInputGradArgs& args);
 };
 

@@ -145,7 +145,9 @@ TEST(CpuInfo, CacheSizesParseAndArePlausible) {
     EXPECT_GE(c.l1d, 8u << 10);
     EXPECT_LE(c.l1d, 1u << 20);
   }
-  if (c.l2 != 0) EXPECT_GE(c.l2, c.l1d);
+  if (c.l2 != 0) {
+    EXPECT_GE(c.l2, c.l1d);
+  }
   EXPECT_FALSE(cpu_model().empty());
   // Every x86-64 CPU has CPUID leaf 1: the family and model numbers follow the brand string.
   EXPECT_NE(cpu_model().find(" (family "), std::string::npos) << cpu_model();

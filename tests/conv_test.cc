@@ -126,10 +126,12 @@ std::vector<ConvCase> conv_cases() {
   // rows of 7 and 14 outputs.
   cases.push_back({6, 14, 16, 20, 3, 2, 1, 1});
   cases.push_back({4, 28, 16, 32, 3, 2, 1, 1});
-  // ... and from 32 channels to 33–64 on rows of 4 outputs, odd and even widths and heights; the
-  // gather form of dx on rows of 14 (16 channels) and 7 or 8 (32).
-  cases.push_back({7, 7, 32, 64, 3, 2, 1, 2});
-  cases.push_back({8, 8, 32, 40, 3, 2, 1, 1});
+  // ... and from 32 channels to 49–64 on rows of 4 outputs, odd and even widths and heights; the
+  // gather form of dx on rows of 14 (16 channels) and 7 or 8 (32), and in a second chunk of images
+  // (17 images of 16 pixels, 7 of 49).
+  cases.push_back({7, 7, 32, 64, 3, 2, 1, 17});
+  cases.push_back({8, 8, 32, 56, 3, 2, 1, 1});
+  cases.push_back({14, 14, 16, 32, 3, 2, 1, 7});
   cases.push_back({6, 7, 32, 50, 3, 2, 1, 1});
   cases.push_back({5, 8, 32, 64, 3, 2, 1, 1});
   cases.push_back({5, 14, 16, 32, 3, 2, 1, 2});
@@ -322,6 +324,24 @@ TEST(Conv, SkipsTheInputGradientWhenNobodyReadsIt) {
     EXPECT_EQ(without.backward(dy.cview()).data, nullptr);
     testing::expect_same_values(with.weight_grad(), without.weight_grad(), "weight gradient");
     testing::expect_same_values(with.bias_grad(), without.bias_grad(), "bias gradient");
+  }
+}
+
+// conv2d_backward without dw (a caller who wants only dx) gives the dx of the full pass: a
+// gathered stride-2 shape (AVX-512), a scattered one, and a stride-1 one.
+TEST(Conv, InputGradientAloneEqualsTheFullBackward) {
+  for (const ConvCase& c : {ConvCase{7, 7, 32, 64, 3, 2, 1, 17}, ConvCase{7, 7, 3, 8, 3, 2, 1, 2},
+                            ConvCase{6, 6, 16, 16, 3, 1, 1, 2}}) {
+    SCOPED_TRACE(c.name());
+    Conv2D conv = c.layer();
+    const WindowGeometry& g = conv.geometry();
+    const Tensor x = random_images(c.batch, conv.input_shape(), 4);
+    Tensor dy(c.batch, conv.output_width()), dx_full(c.batch, x.cols()), dx_alone(c.batch, x.cols());
+    Tensor dw(conv.weight().rows(), conv.weight().cols());
+    fill_normal(dy.view(), 0.0f, 1.0f, 5, 0);
+    conv2d_backward(g, x.cview(), conv.weight().cview(), dy.cview(), dx_full.view(), dw.view(), nullptr);
+    conv2d_backward(g, x.cview(), conv.weight().cview(), dy.cview(), dx_alone.view(), MatrixView{}, nullptr);
+    testing::expect_same_values(dx_full, dx_alone, "dx");
   }
 }
 

@@ -91,7 +91,9 @@ TEST(MpiCollective, TreeSumFollowsTheDenormalPolicy) {
     totals[flush] = mine[0];
     EXPECT_EQ(std::memcmp(&mine[0], want.result()[0].data(), sizeof(float)), 0) << "flush " << flush;
   }
-  if (p >= 2) EXPECT_NE(totals[0], totals[1]);  // a pair's subnormal sum is kept, then flushed
+  if (p >= 2) {
+    EXPECT_NE(totals[0], totals[1]);  // a pair's subnormal sum is kept, then flushed
+  }
 }
 
 TEST(DataParallel, EveryRankCountGivesTheSingleProcessBits) {

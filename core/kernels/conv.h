@@ -108,7 +108,7 @@ template <class Arch, int NV>
 // The row tile, for AVX-512 when the windows are 3×3 at stride 1 and padding 1 over C = 16, 32
 // or (on images 4 pixels wide) 64 channels, with C outputs (up to 15 fewer): the ResNet's
 // convolutions that keep their shape, and their input gradients; and at stride 2 from 16
-// channels to 32 (the ResNet's first downsampling). A tile is M consecutive pixels of one output
+// channels to 32 and from 32 to 64 (the ResNet's downsamplings). A tile is M consecutive pixels of one output
 // row (or R whole rows) × NV vectors of outputs; together their windows read S·(M − 1) + 3
 // pixels of each of 3 input rows. So each input float is broadcast once and multiplied into the
 // (up to 3 / S) pixels whose windows hold it, by its taps' weights: at stride 1, per channel,
@@ -116,8 +116,9 @@ template <class Arch, int NV>
 // per NV FMAs (its 16-output tile is bound by loads). The windows sit S·C floats apart and w's
 // taps C·w_ld floats apart, constants of the template, so one pointer per row reaches all of
 // each. Taps on the padding are left out: the padding columns at the ends of the row (kLeft,
-// kRight: the tile starts or ends its row) and, for one-row tiles, the padding rows above the
-// first and below the last output row: 18 % of the products on a 7×7 image. Each output sums
+// kRight: the tile starts or ends its row, where that column is padding) and, for one-row
+// tiles, the padding rows above the first output row and, where the windows reach it, below the
+// last: 18 % of the products on a 7×7 image at stride 1. Each output sums
 // over kh, then ci, then kw. Measured on an Intel Xeon 6/207, 1 thread, alternating runs,
 // nominal GFLOP/s (padding taps counted): forward 28x28x16 -> 16 120 -> 146, 14x14x16 -> 16
 // 121 -> 149, 7x7x32 -> 32 147 -> 182, 14x14x16 -> 32 at stride 2 124 -> 135.
@@ -534,7 +535,7 @@ void input_grad(const ConvInputGradArgs& a) {
 // iw = 2·ow − 1 + kw. A tile is one whole dx row: per window row kh that reaches it (kh = 1 for
 // even ih; 0 and 2 for odd ih) and per output channel, the 3 taps' weight vectors are loaded
 // once and each of the row's OW dy values is broadcast once into the up to 3 dx pixels it
-// reaches (about 2 FMAs per load, where the scatter below loads a broadcast per FMA). Each dx
+// reaches (about 2 FMAs per load, where the scatter above loads a broadcast per 1 or 2). Each dx
 // element sums over kh, then co, then ow in order, in registers, and is stored once: no zeroed
 // padded copy, no read-modify-write, and dx does not depend on where its image lies in the chunk.
 template <class Arch, int IW, int NV>
@@ -557,7 +558,9 @@ void input_grad_gather(const ConvInputGradArgs& a) {
         for (std::size_t co = 0; co < c_out; ++co, ++d, w += a.w_ld) {
           V<Arch> tap[K][NV];
           unroll<K>([&](auto kw) {
-            unroll<NV>([&](auto v) { tap[kw][v] = V<Arch>::load_unaligned(w + kw * tap_floats + v * W); });
+            unroll<NV>([&](auto v) {
+              tap[kw][v] = in_register<Arch>(V<Arch>::load_unaligned(w + kw * tap_floats + v * W));
+            });
           });
           unroll<OW>([&](auto j) __attribute__((always_inline)) {
             const V<Arch> dj(d[static_cast<std::size_t>(j) * c_out]);
