@@ -445,9 +445,11 @@ double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double
 
 // ---- batch normalization ----------------------------------------------------------------------
 
-void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_std,
-                         const float* gamma, const float* beta, MatrixView y, MatrixView xhat) {
-  constexpr const char* op = "batchnorm_normalize";
+namespace {
+
+// batchnorm_normalize, and with relu the ReLU after it in the same pass.
+void normalize(const char* op, ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
+               const float* beta, MatrixView y, MatrixView xhat, bool relu) {
   check_view(op, "x", x);
   require_same_shape(op, "y", y, "x", x);
   if (xhat.data != nullptr) {
@@ -461,23 +463,38 @@ void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_
   const auto& k = kernels();
   for_row_tiles(x.rows, x.cols, [&](std::size_t r0, std::size_t r1) {
     k.batchnorm_forward(x.row(r0), x.ld, r1 - r0, x.cols, mean, inv_std, gamma, beta,
-                        xhat.data != nullptr ? xhat.row(r0) : nullptr, xhat.ld, y.row(r0), y.ld);
+                        xhat.data != nullptr ? xhat.row(r0) : nullptr, xhat.ld, y.row(r0), y.ld, relu);
   });
+}
+
+}  // namespace
+
+void batchnorm_normalize(ConstMatrixView x, const float* mean, const float* inv_std,
+                         const float* gamma, const float* beta, MatrixView y, MatrixView xhat) {
+  normalize("batchnorm_normalize", x, mean, inv_std, gamma, beta, y, xhat, false);
+}
+
+void batchnorm_normalize_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
+                              const float* beta, MatrixView y) {
+  normalize("batchnorm_normalize_relu", x, mean, inv_std, gamma, beta, y, {}, true);
 }
 
 namespace {
 
-// The backward pass with xhat read from h (mean null) or recomputed from x in h.
+// The backward pass with xhat read from h (mean null) or recomputed from x in h; through the ReLU
+// after the BatchNorm when beta is not null.
 void batchnorm_backward_of(ConstMatrixView dy, ConstMatrixView h, const float* mean, const float* gamma,
-                           const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
+                           const float* beta, const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   const double m = static_cast<double>(dy.rows);
-  // The column sums of dy and dy·xhat; then the coefficients; then dx, row tiles in parallel.
+  const float* const relu_gamma = beta != nullptr ? gamma : nullptr;
+  // The column sums of g and g·xhat; then the coefficients; then dx, row tiles in parallel.
   double* const totals = double_scratch(1, 2 * dy.cols);
   column_totals<2>(dy.rows, dy.cols, [&](std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, auto& acc) {
-    k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, h.row(r0) + c0, h.ld, mean != nullptr ? mean + c0 : nullptr,
-                           inv_std + c0, r1 - r0, c1 - c0, acc[0], acc[1]);
+    const auto at = [c0](const float* p) { return p != nullptr ? p + c0 : nullptr; };
+    k.column_sums_and_dots(dy.row(r0) + c0, dy.ld, h.row(r0) + c0, h.ld, at(mean), inv_std + c0, at(relu_gamma),
+                           at(beta), r1 - r0, c1 - c0, acc[0], acc[1]);
   }, totals);
   float* const scale = internal::thread_scratch<ElementwiseScratch, float, 1>(0, 3 * dy.cols);
   float* const mean_dy = scale + dy.cols;
@@ -491,14 +508,14 @@ void batchnorm_backward_of(ConstMatrixView dy, ConstMatrixView h, const float* m
     mean_dot[j] = static_cast<float>(sum_dot / m);
   }
   for_row_tiles(dy.rows, dy.cols, [&](std::size_t r0, std::size_t r1) {
-    k.batchnorm_backward(dy.row(r0), dy.ld, h.row(r0), h.ld, mean, inv_std, r1 - r0, dy.cols, scale, mean_dy,
-                         mean_dot, dx.row(r0), dx.ld);
+    k.batchnorm_backward(dy.row(r0), dy.ld, h.row(r0), h.ld, mean, inv_std, relu_gamma, beta, r1 - r0, dy.cols,
+                         scale, mean_dy, mean_dot, dx.row(r0), dx.ld);
   });
 }
 
 void check_backward_arguments(ConstMatrixView dy, const char* h_name, ConstMatrixView h,
-                              std::initializer_list<std::pair<const char*, const float*>> vectors, MatrixView dx) {
-  constexpr const char* op = "batchnorm_backward";
+                              std::initializer_list<std::pair<const char*, const float*>> vectors, MatrixView dx,
+                              const char* op = "batchnorm_backward") {
   check_view(op, "dy", dy);
   require_rows(op, "dy", dy);
   require_same_shape(op, h_name, h, "dy", dy);
@@ -512,7 +529,7 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
                         const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
   check_backward_arguments(dy, "xhat", xhat,
                            {{"gamma", gamma}, {"inv_std", inv_std}, {"dgamma", dgamma}, {"dbeta", dbeta}}, dx);
-  batchnorm_backward_of(dy, xhat, nullptr, gamma, inv_std, dgamma, dbeta, dx);
+  batchnorm_backward_of(dy, xhat, nullptr, gamma, nullptr, inv_std, dgamma, dbeta, dx);
 }
 
 void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
@@ -520,7 +537,20 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean
   check_backward_arguments(dy, "x", x,
                            {{"mean", mean}, {"gamma", gamma}, {"inv_std", inv_std}, {"dgamma", dgamma}, {"dbeta", dbeta}},
                            dx);
-  batchnorm_backward_of(dy, x, mean, gamma, inv_std, dgamma, dbeta, dx);
+  batchnorm_backward_of(dy, x, mean, gamma, nullptr, inv_std, dgamma, dbeta, dx);
+}
+
+void batchnorm_relu_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
+                             const float* beta, const float* inv_std, float* dgamma, float* dbeta, MatrixView dx) {
+  check_backward_arguments(dy, "x", x,
+                           {{"mean", mean},
+                            {"gamma", gamma},
+                            {"beta", beta},
+                            {"inv_std", inv_std},
+                            {"dgamma", dgamma},
+                            {"dbeta", dbeta}},
+                           dx, "batchnorm_relu_backward");
+  batchnorm_backward_of(dy, x, mean, gamma, beta, inv_std, dgamma, dbeta, dx);
 }
 
 }  // namespace simdnn

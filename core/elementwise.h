@@ -164,4 +164,16 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView xhat, const float* g
 void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
                         const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
 
+// The pair BatchNorm → ReLU in one pass each way (one read and one write of the batch fewer
+// forward, three backward), with the same bits as batchnorm_normalize followed by
+// activation_forward(relu), and as activation_backward(relu) followed by batchnorm_backward:
+//   y(r, j) = max(0, γ_j·h + β_j), h = (x(r, j) − mean_j)·inv_std_j (y may be x);
+//   backward, given the ReLU output's gradient dy: g = dy where z = γ_j·xhat + β_j > 0, NaN where
+//   z is NaN, else 0 (z recomputed from x with the forward's arithmetic), then batchnorm_backward
+//   of g: dbeta_j += Σ_r g, dgamma_j += Σ_r g·xhat, and dx. dx may be dy itself.
+void batchnorm_normalize_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
+                              const float* beta, MatrixView y);
+void batchnorm_relu_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
+                             const float* beta, const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
+
 }  // namespace simdnn

@@ -49,21 +49,25 @@ struct ElementwiseKernels {
   // Batch normalization's row passes over rows x cols (each matrix with its own leading
   // dimension; per-column parameters indexed by column):
   //   forward:  h = (x − mean_j)·inv_std_j, y = γ_j·h + β_j, and xhat = h unless xhat is null;
-  //   backward: dx = k_j·(dy − a_j − xhat·b_j).
+  //             relu: y = max(0, y), the pair BatchNorm → ReLU in one pass;
+  //   backward: dx = k_j·(g − a_j − xhat·b_j), g = dy, or with the ReLU after the BatchNorm
+  //             (gamma not null) ReLU's backward of dy at z = γ_j·xhat + β_j.
   // The backward kernels read xhat from `h`, or, when mean is not null, recompute it from the
   // forward's input x in `h` as (x − mean_j)·inv_std_j: the forward's arithmetic, the same bits.
   void (*batchnorm_forward)(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols,
                             const float* mean, const float* inv_std, const float* gamma,
                             const float* beta, float* xhat, std::size_t ldh, float* y,
-                            std::size_t ldy);
-  void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* h,
-                             std::size_t ldh, const float* mean, const float* inv_std,
-                             std::size_t rows, std::size_t cols, const float* k,
+                            std::size_t ldy, bool relu);
+  void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* h, std::size_t ldh,
+                             const float* mean, const float* inv_std, const float* gamma,
+                             const float* beta, std::size_t rows, std::size_t cols, const float* k,
                              const float* a, const float* b, float* dx, std::size_t lddx);
-  // acc_dy[j] += Σ_r dy(r, j), acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order.
+  // acc_dy[j] += Σ_r g(r, j), acc_dot[j] += Σ_r g(r, j)·xhat(r, j), in double, rows in order; g
+  // as in batchnorm_backward.
   void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* h,
                                std::size_t ldh, const float* mean, const float* inv_std,
-                               std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot);
+                               const float* gamma, const float* beta, std::size_t rows,
+                               std::size_t cols, double* acc_dy, double* acc_dot);
 
   // Binary cross-entropy from logits over n elements, in double: returns
   // Σ max(z, 0) − z·y + log1p(e^−|z|), and when dz is not null sets dz = (σ(z) − y)/divisor

@@ -7,11 +7,14 @@
 namespace simdnn::repro {
 
 GradientTrace trace_gradients(Sequential& model, ConstMatrixView x, ConstMatrixView y) {
-  const ConstMatrixView out = model.forward(x, Mode::train);
+  // Child by child both ways: Sequential's own forward may run a BatchNorm and the ReLU after it
+  // as one pass, whose backward is then the BatchNorm's alone.
+  const std::vector<Layer*> children = model.children();
+  ConstMatrixView out = x;
+  for (Layer* child : children) out = child->forward(out, Mode::train);
   BinaryCrossEntropyWithLogits loss;
   loss.forward_backward(out, y);
   zero_grad(model);
-  const std::vector<Layer*> children = model.children();
   GradientTrace t;
   t.output_grad.assign(children.size(), 0.0);
   t.weight_grad.assign(children.size(), 0.0);

@@ -9,6 +9,16 @@
 
 namespace simdnn {
 
+namespace {
+
+// batchnorm_normalize without xhat, as a function batchnorm_normalize_relu's type.
+void normalize_only(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma, const float* beta,
+                    MatrixView y) {
+  batchnorm_normalize(x, mean, inv_std, gamma, beta, y);
+}
+
+}  // namespace
+
 BatchNorm::BatchNorm(std::size_t width, const BatchNormOptions& options)
     : width_(width), momentum_(options.momentum), eps_(options.eps) {
   if (width == 0) throw std::invalid_argument("batchnorm: width must be positive, got 0");
@@ -46,12 +56,12 @@ std::vector<StateTensor> BatchNorm::state() {
 }
 
 // inv[j] = 1/sqrt(running_var[j] + eps), then y = γ·(x − running_mean)·inv + β.
-void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv) const {
+void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu) const {
   const float* rv = running_var_.data();
   for (std::size_t j = 0; j < width_; ++j) {
     inv[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rv[j]) + eps_));
   }
-  batchnorm_normalize(x, running_mean_.data(), inv, gamma_.data(), beta_.data(), y);
+  (relu ? batchnorm_normalize_relu : normalize_only)(x, running_mean_.data(), inv, gamma_.data(), beta_.data(), y);
 }
 
 ConstMatrixView BatchNorm::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
@@ -61,13 +71,17 @@ ConstMatrixView BatchNorm::infer(ConstMatrixView x, InferenceBuffers& buffers) c
   return y;
 }
 
-ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
+ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) { return forward(x, mode, false); }
+
+ConstMatrixView BatchNorm::forward_relu(ConstMatrixView x, Mode mode) { return forward(x, mode, true); }
+
+ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode, bool relu) {
   trained_forward_ = false;
   check_input(x);
   const std::size_t m = x.rows;
   const MatrixView y = reserve_rows(y_, m, width_);
   if (mode == Mode::eval) {
-    normalize_with_running_stats(x, y, inv_std_.data());
+    normalize_with_running_stats(x, y, inv_std_.data(), relu);
     return y;
   }
   if (m < 2) {
@@ -94,9 +108,10 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) {
       rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * unbias * var[j]);
     }
   }
-  batchnorm_normalize(x, mean, inv_std, gamma_.data(), beta_.data(), y);
+  (relu ? batchnorm_normalize_relu : normalize_only)(x, mean, inv_std, gamma_.data(), beta_.data(), y);
   x_ = x;  // backward recomputes xhat from it (the Layer contract keeps x alive until then)
   rows_ = m;
+  relu_ = relu;
   trained_forward_ = true;
   return y;
 }
@@ -140,8 +155,13 @@ ConstMatrixView BatchNorm::backward(ConstMatrixView dy) {
   const std::size_t m = rows_;
   check_output_grad(dy, m);
   const MatrixView dx = reserve_rows(dx_, m, width_);
-  batchnorm_backward(dy, x_, batch_mean_.data(), gamma_.data(), inv_std_.data(), gamma_grad_.data(),
-                     beta_grad_.data(), dx);
+  if (relu_) {
+    batchnorm_relu_backward(dy, x_, batch_mean_.data(), gamma_.data(), beta_.data(), inv_std_.data(),
+                            gamma_grad_.data(), beta_grad_.data(), dx);
+  } else {
+    batchnorm_backward(dy, x_, batch_mean_.data(), gamma_.data(), inv_std_.data(), gamma_grad_.data(),
+                       beta_grad_.data(), dx);
+  }
   return dx;
 }
 

@@ -27,6 +27,11 @@
 // slice_statistics(), shifted by s = running_mean (the same on every process, and close to μ, so
 // the sums do not cancel); with n = Σ m_c, d = Σ m_c(μ_c − s)/n: μ = s + d and
 // σ² = Σ m_c(σ_c² + (μ_c − s)²)/n − d², and the update above uses μ and σ²·n/(n − 1).
+//
+// forward_relu: the pair BatchNorm → ReLU in one pass each way (core/elementwise.h's
+// batchnorm_normalize_relu and batchnorm_relu_backward), the same bits as this layer followed by
+// ActivationLayer(relu). Sequential and the convolutional residual block run such pairs through
+// it; backward() after forward_relu() takes the gradient of the ReLU's output.
 #pragma once
 
 #include <simdnn/core/tensor.h>
@@ -50,6 +55,8 @@ class BatchNorm : public Layer {
 
   // Train mode also throws ShapeError for a batch of fewer than 2 rows.
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  // max(0, forward(x, mode)) in the same pass (see above).
+  ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
@@ -72,8 +79,9 @@ class BatchNorm : public Layer {
   Tensor& running_var() { return running_var_; }
 
  private:
+  ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
   // inv: width floats of scratch (receives 1/sqrt(running_var + eps)).
-  void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv) const;
+  void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu = false) const;
   // Adds the last train-mode batch's (a slice's) statistics to slice_stats_ (see above).
   void add_slice_statistics(std::size_t rows);
 
@@ -89,6 +97,7 @@ class BatchNorm : public Layer {
   Tensor slice_shift_;      // 1 x width: running_mean when the step's first slice began
   bool sliced_ = false;     // between begin_slice() and end_step()
   std::size_t rows_ = 0;    // rows of the last train-mode batch
+  bool relu_ = false;       // the last train-mode forward was forward_relu
   bool trained_forward_ = false;
 };
 

@@ -25,10 +25,15 @@ ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, Tensor& buffer) const {
   return pixel_rows(v, input_.channels);
 }
 
-ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode) {
+ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode) { return forward(x, mode, false); }
+
+ConstMatrixView BatchNorm2D::forward_relu(ConstMatrixView x, Mode mode) { return forward(x, mode, true); }
+
+ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode, bool relu) {
   trained_forward_ = false;
   check_input(x);
-  const ConstMatrixView y = norm_.forward(pixels(x, x_copy_), mode);
+  const ConstMatrixView pixel_view = pixels(x, x_copy_);
+  const ConstMatrixView y = relu ? norm_.forward_relu(pixel_view, mode) : norm_.forward(pixel_view, mode);
   if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
   return {y.data, x.rows, input_.size(), input_.size()};
 }

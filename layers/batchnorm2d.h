@@ -21,6 +21,9 @@ class BatchNorm2D : public Layer {
   ImageShape input_shape() const { return input_; }
 
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
+  // max(0, forward(x, mode)) in the same pass (BatchNorm::forward_relu); backward() then takes
+  // the gradient of the ReLU's output.
+  ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
@@ -33,6 +36,7 @@ class BatchNorm2D : public Layer {
   BatchNorm& channels() { return norm_; }
 
  private:
+  ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
   // v itself when contiguous, else a copy in `buffer`; as pixel rows.
   ConstMatrixView pixels(ConstMatrixView v, Tensor& buffer) const;
 

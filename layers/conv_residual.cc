@@ -63,8 +63,7 @@ ConstMatrixView ConvResidualBlock::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
   ConstMatrixView h = conv1_.forward(x, mode);
-  h = bn1_.forward(h, mode);
-  h = act1_.forward(h, mode);
+  h = relu_pair() ? bn1_.forward_relu(h, mode) : act1_.forward(bn1_.forward(h, mode), mode);
   h = conv2_.forward(h, mode);
   h = bn2_.forward(h, mode);
   const ConstMatrixView skip = projection_ ? projection_bn_->forward(projection_->forward(x, mode), mode) : x;
@@ -97,8 +96,8 @@ ConstMatrixView ConvResidualBlock::backward(ConstMatrixView dy) {
   const ConstMatrixView ds = act_out_.backward(dy);
   ConstMatrixView g = bn2_.backward(ds);
   g = conv2_.backward(g);
-  g = act1_.backward(g);
-  g = bn1_.backward(g);
+  if (!relu_pair()) g = act1_.backward(g);
+  g = bn1_.backward(g);  // through act1 too after forward_relu
   g = conv1_.backward(g);
   const ConstMatrixView dskip = projection_ ? projection_->backward(projection_bn_->backward(ds)) : ds;
   const MatrixView dx = reserve_rows(dx_, rows_, input_width());

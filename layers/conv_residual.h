@@ -13,6 +13,7 @@
 // Sub-layers, in children() order and with these names: "conv1", "bn1", "act1", "conv2", "bn2",
 // "projection" and "projection_bn" (when the shape changes), "act_out". Weights are drawn with
 // weight_init from (seed, substream(stream, k)), k = 0 for conv1, 1 for conv2, 3 for the projection.
+// With ReLU as f, bn1 and act1 run as one pass each way (BatchNorm2D::forward_relu; same bits).
 #pragma once
 
 #include <memory>
@@ -55,6 +56,8 @@ class ConvResidualBlock : public Layer {
   Conv2D* projection() { return projection_.get(); }  // nullptr when the shape is kept
 
  private:
+  bool relu_pair() const { return act1_.activation().kind == Activation::relu; }
+
   Conv2D conv1_;
   BatchNorm2D bn1_;
   ActivationLayer act1_;

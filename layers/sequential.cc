@@ -2,10 +2,40 @@
 
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 
 #include <simdnn/core/error.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
 
 namespace simdnn {
+
+namespace {
+
+// forward_relu of a BatchNorm or BatchNorm2D (exactly those types: a subclass may override
+// forward), nullptr for other layers.
+using ForwardRelu = ConstMatrixView (*)(Layer&, ConstMatrixView, Mode);
+template <class Norm>
+ConstMatrixView forward_relu_of(Layer& layer, ConstMatrixView x, Mode mode) {
+  return static_cast<Norm&>(layer).forward_relu(x, mode);
+}
+ForwardRelu forward_relu(const Layer& layer) {
+  if (typeid(layer) == typeid(BatchNorm)) return &forward_relu_of<BatchNorm>;
+  if (typeid(layer) == typeid(BatchNorm2D)) return &forward_relu_of<BatchNorm2D>;
+  return nullptr;
+}
+
+bool is_relu(const Layer& layer) {
+  return typeid(layer) == typeid(ActivationLayer) &&
+         static_cast<const ActivationLayer&>(layer).activation().kind == Activation::relu;
+}
+
+}  // namespace
+
+bool Sequential::relu_pair(std::size_t i) const {
+  return i + 1 < layers_.size() && forward_relu(*layers_[i]) != nullptr && is_relu(*layers_[i + 1]);
+}
 
 Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers) {
   for (auto& layer : layers) add(std::move(layer));
@@ -76,7 +106,14 @@ ConstMatrixView Sequential::forward(ConstMatrixView x, Mode mode) {
   if (layers_.empty()) throw std::logic_error(label() + ": forward() on an empty network");
   check_input(x);
   ConstMatrixView h = x;
-  for (auto& l : layers_) h = l->forward(h, mode);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (relu_pair(i)) {
+      h = forward_relu(*layers_[i])(*layers_[i], h, mode);
+      ++i;  // the ReLU ran in the same pass
+    } else {
+      h = layers_[i]->forward(h, mode);
+    }
+  }
   if (mode == Mode::train) {
     rows_ = x.rows;
     trained_forward_ = true;
@@ -100,7 +137,7 @@ ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<voi
   ConstMatrixView g = dy;
   layers_.front()->set_input_gradient(input_gradient());  // this input's gradient is the first child's
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    g = layers_[i]->backward(g);
+    if (i == 0 || !relu_pair(i - 1)) g = layers_[i]->backward(g);  // else the batch norm's backward covers it
     if (after_child) after_child(i);
   }
   return g;

@@ -7,7 +7,9 @@
 // time (a hash of the children's names), so building a network is linear in its layer count.
 // The names checked are those of the children when they were added, and the last child's current
 // name (so `emplace<L>(...).set_name("x")` is seen); a child renamed later with at(i).set_name()
-// is not checked again.
+// is not checked again. A BatchNorm followed by a ReLU runs as one pass each way (relu_pair), so
+// a caller who drives the children one by one runs their forward passes one by one too, not
+// Sequential::forward, before calling their backward passes.
 #pragma once
 
 #include <functional>
@@ -63,6 +65,10 @@ class Sequential : public Layer {
  private:
   // Whether a child is named `name` (exact: a stale entry is verified against the children).
   bool name_taken(const std::string& name);
+  // Whether children i and i + 1 are a BatchNorm (or BatchNorm2D) and a ReLU ActivationLayer,
+  // which forward runs as one pass (BatchNorm::forward_relu, the same bits); the norm's backward
+  // then covers the ReLU's, whose own forward and backward are not called.
+  bool relu_pair(std::size_t i) const;
 
   std::vector<std::unique_ptr<Layer>> layers_;
   // Name → index of the child, as added; the last child's entry is refreshed on each add().

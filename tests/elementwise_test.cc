@@ -819,6 +819,48 @@ TEST_P(BatchNormPasses, MatchDoubleFormulasAndAreThreadIndependent) {
   }
 }
 
+// The pair BatchNorm → ReLU in one pass each way gives the bits of the two passes: forward
+// against batchnorm_normalize then activation_forward(relu); backward against
+// activation_backward(relu) at the normalized values then batchnorm_backward. Values include
+// exact zeros of γ·xhat + β (β = 0 where x = mean), NaN and ±inf, over shapes with partial vectors
+// and column blocks, with leading dimensions.
+TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
+  const ActivationSpec relu = ActivationSpec::relu();
+  for (Shape s : {Shape{1, 1}, Shape{3, 5}, Shape{40, 16}, Shape{33, 17}, Shape{9, 70}, Shape{2000, 16}}) {
+    SCOPED_TRACE(shape_string(s.rows, s.cols));
+    const std::size_t ld = s.cols + 3;
+    std::vector<float> xs = random_floats(s.rows * ld, -2.0f, 2.0f, static_cast<unsigned>(s.cols + 1));
+    std::vector<float> gs = random_floats(s.rows * ld, -1.0f, 1.0f, static_cast<unsigned>(s.rows + 2));
+    std::vector<float> mean = random_floats(s.cols, -0.5f, 0.5f, 3);
+    const std::vector<float> inv = random_floats(s.cols, 0.5f, 2.0f, 4);
+    const std::vector<float> gamma = random_floats(s.cols, -1.5f, 1.5f, 5);
+    std::vector<float> beta = random_floats(s.cols, -1.0f, 1.0f, 6);
+    beta[0] = 0.0f;
+    xs[0] = mean[0];  // z = γ·0 + 0: the ReLU's kink
+    if (s.rows * s.cols > 2) {
+      xs[ld + s.cols - 1] = std::numeric_limits<float>::quiet_NaN();
+      gs[1] = std::numeric_limits<float>::infinity();
+    }
+    const ConstMatrixView x{xs.data(), s.rows, s.cols, ld};
+    const ConstMatrixView dy{gs.data(), s.rows, s.cols, ld};
+    Tensor z(s.rows, s.cols), y(s.rows, s.cols), fused(s.rows, s.cols);
+    batchnorm_normalize(x, mean.data(), inv.data(), gamma.data(), beta.data(), z.view());
+    activation_forward(relu, z.cview(), y.view());
+    batchnorm_normalize_relu(x, mean.data(), inv.data(), gamma.data(), beta.data(), fused.view());
+    ASSERT_EQ(std::memcmp(y.data(), fused.data(), y.size() * sizeof(float)), 0);
+
+    Tensor g(s.rows, s.cols), dx(s.rows, s.cols), fused_dx(s.rows, s.cols);
+    activation_backward(relu, z.cview(), y.cview(), dy, g.view());
+    std::vector<float> dgamma(s.cols, 0.25f), dbeta(s.cols, -0.25f), fused_dgamma = dgamma, fused_dbeta = dbeta;
+    batchnorm_backward(g.cview(), x, mean.data(), gamma.data(), inv.data(), dgamma.data(), dbeta.data(), dx.view());
+    batchnorm_relu_backward(dy, x, mean.data(), gamma.data(), beta.data(), inv.data(), fused_dgamma.data(),
+                            fused_dbeta.data(), fused_dx.view());
+    EXPECT_EQ(std::memcmp(dx.data(), fused_dx.data(), dx.size() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(dgamma.data(), fused_dgamma.data(), s.cols * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(dbeta.data(), fused_dbeta.data(), s.cols * sizeof(float)), 0);
+  }
+}
+
 TEST(BatchNormPassesErrors, NameTheArgument) {
   Tensor x(4, 3), y(4, 3), small(4, 2);
   const std::vector<float> p(3, 1.0f);

@@ -23,6 +23,7 @@
 #include <simdnn/core/threading.h>
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dense_block.h>
@@ -701,6 +702,50 @@ TEST(GradientChunks, BadEndsAreNamed) {
   testing::expect_throw_with("ends short of the batch", [&] { dense.backward(dy.cview()); }, {"dense \"fc\"", "end at row 3", "4 rows"});
   dense.set_gradient_chunks({});
   EXPECT_NO_THROW(dense.backward(dy.cview()));
+}
+
+// Sequential runs a BatchNorm (or BatchNorm2D) followed by a ReLU as one pass each way
+// (BatchNorm::forward_relu): the same bits as the two layers run one after the other, in train
+// and eval mode, for the output, the input gradient and γ's and β's gradients (and the
+// activation after the pair runs on its own).
+TEST_P(SequentialPerIsa, BatchNormThenReluEqualsTheTwoLayers) {
+  const ImageShape image{3, 4, 5};
+  for (const bool images : {false, true}) {
+    SCOPED_TRACE(images ? "BatchNorm2D" : "BatchNorm");
+    const std::size_t width = image.size();
+    auto norm = [&]() -> std::unique_ptr<Layer> {
+      if (images) return std::make_unique<BatchNorm2D>(image);
+      return std::make_unique<BatchNorm>(width);
+    };
+    auto params = [](Layer& l) { return l.parameters(); };
+    Sequential net;
+    net.add(norm());
+    net.emplace<ActivationLayer>(width, ActivationSpec::relu());
+    net.emplace<ActivationLayer>(width, ActivationSpec::of(Activation::tanh));  // its own pass
+    std::unique_ptr<Layer> alone = norm();
+    ActivationLayer relu1(width, ActivationSpec::relu()), tanh(width, ActivationSpec::of(Activation::tanh));
+    for (std::size_t p = 0; p < 2; ++p) {  // the same γ and β, away from 1 and 0
+      fill_normal(params(net.at(0))[p].value->view(), 0.5f, 0.5f, 3, p);
+      fill_normal(params(*alone)[p].value->view(), 0.5f, 0.5f, 3, p);
+    }
+    const Tensor x = feature_data(6, width, 5);
+    Tensor dy(6, width);
+    fill_normal(dy.view(), 0.0f, 1.0f, 6, 0);
+    for (const Mode mode : {Mode::train, Mode::eval, Mode::train}) {  // train last: backward follows
+      const ConstMatrixView y = net.forward(x.cview(), mode);
+      const ConstMatrixView want = tanh.forward(relu1.forward(alone->forward(x.cview(), mode), mode), mode);
+      ASSERT_TRUE(same_bits(y.data, want.data, 6 * width)) << "y";
+    }
+    zero_grad(net);
+    zero_grad(*alone);
+    const ConstMatrixView dx = net.backward(dy.cview());
+    const ConstMatrixView want_dx = alone->backward(relu1.backward(tanh.backward(dy.cview())));
+    EXPECT_TRUE(same_bits(dx.data, want_dx.data, 6 * width)) << "dx";
+    for (std::size_t p = 0; p < 2; ++p) {
+      const Tensor& got = *params(net.at(0))[p].grad;
+      EXPECT_TRUE(same_bits(got.data(), params(*alone)[p].grad->data(), got.size())) << "parameter " << p;
+    }
+  }
 }
 
 TEST(Sequential, ChecksThatWidthsChainAndNamesChildren) {

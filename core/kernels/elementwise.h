@@ -638,11 +638,12 @@ template <class Arch, int kIn, int kParams, int kOut, class F>
   }
 }
 
-// h = (x − μ_j)·s_j; y = γ_j·h + β_j (xhat = h unless null), row by row.
-template <class Arch>
-void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols,
-                       const float* mean, const float* inv_std, const float* gamma,
-                       const float* beta, float* xhat, std::size_t ldh, float* y, std::size_t ldy) {
+// h = (x − μ_j)·s_j; y = γ_j·h + β_j (xhat = h unless null), row by row; kRelu: y = max(0, y),
+// activation_forward's ReLU.
+template <class Arch, bool kRelu>
+void batchnorm_forward_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols, const float* mean,
+                            const float* inv_std, const float* gamma, const float* beta, float* xhat, std::size_t ldh,
+                            float* y, std::size_t ldy) {
   using V = Vec<Arch>;
   for (std::size_t r = 0; r < rows; ++r) {
     map_row_columns<Arch, 1, 4, 2>({x + r * ldx}, {mean, inv_std, gamma, beta},
@@ -651,61 +652,103 @@ void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::s
                                      const V h = (in[0] - p[0]) * p[1];
                                      out[0] = h;
                                      out[1] = vmath::vfma(p[2], h, p[3]);
+                                     if constexpr (kRelu) out[1] = vmath::vmax(V(0.0f), out[1]);
                                    });
   }
 }
 
-// dx = k_j·(dy − a_j − xhat·b_j), row by row; xhat from h, or recomputed from x in h as
-// (x − mean_j)·inv_std_j, batchnorm_forward's arithmetic.
 template <class Arch>
-void batchnorm_backward(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
-                        const float* inv_std, std::size_t rows, std::size_t cols, const float* k, const float* a,
-                        const float* b, float* dx, std::size_t lddx) {
+void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols, const float* mean,
+                       const float* inv_std, const float* gamma, const float* beta, float* xhat, std::size_t ldh,
+                       float* y, std::size_t ldy, bool relu) {
+  (relu ? batchnorm_forward_rows<Arch, true> : batchnorm_forward_rows<Arch, false>)(
+      x, ldx, rows, cols, mean, inv_std, gamma, beta, xhat, ldh, y, ldy);
+}
+
+// The gradient reaching a BatchNorm's output z = γ·xhat + β through a ReLU after it, given the
+// ReLU output's gradient dy: activation_backward's ReLU on z (dy where z > 0, NaN where z is NaN,
+// else 0), z recomputed with batchnorm_forward's arithmetic. kRelu false: dy.
+template <class Arch, bool kRelu>
+[[gnu::always_inline]] inline Vec<Arch> through_relu(Vec<Arch> dy, Vec<Arch> xhat, Vec<Arch> gamma, Vec<Arch> beta) {
   using V = Vec<Arch>;
-  for (std::size_t r = 0; r < rows; ++r) {
-    if (mean == nullptr) {
-      map_row_columns<Arch, 2, 3, 1>({dy + r * lddy, h + r * ldh}, {k, a, b}, {dx + r * lddx}, cols,
-                                     [](const V (&in)[2], const V (&p)[3], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
-                                       out[0] = p[0] * vmath::vfnma(in[1], p[2], in[0] - p[1]);
-                                     });
-    } else {
-      map_row_columns<Arch, 2, 5, 1>({dy + r * lddy, h + r * ldh}, {k, a, b, mean, inv_std}, {dx + r * lddx}, cols,
-                                     [](const V (&in)[2], const V (&p)[5], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
-                                       const V xhat = (in[1] - p[3]) * p[4];
-                                       out[0] = p[0] * vmath::vfnma(xhat, p[2], in[0] - p[1]);
-                                     });
-    }
+  if constexpr (!kRelu) {
+    return dy;
+  } else {
+    const V z = vmath::vfma(gamma, xhat, beta);
+    return keep_nan<Arch>(z, xsimd::select(z > V(0.0f), dy, V(0.0f)));
   }
 }
 
-// Columns [0, G·W): Σ_r dy and Σ_r dy·xhat in 4·G registers while the rows stream by (as
-// column_reduce_group), then added to sum and dot. xhat is h, or (kRecompute) (h − mean)·inv_std.
-template <class Arch, int G, bool kRecompute>
+// dx = k_j·(g − a_j − xhat·b_j), row by row, g = through_relu(dy); xhat from h, or (kRecompute)
+// recomputed from x in h as (x − mean_j)·inv_std_j, batchnorm_forward's arithmetic. Parameters a
+// variant does not read are any readable vector (map_row_columns loads them all).
+template <class Arch, bool kRecompute, bool kRelu>
+void batchnorm_backward_rows(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
+                             const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
+                             std::size_t cols, const float* k, const float* a, const float* b, float* dx,
+                             std::size_t lddx) {
+  using V = Vec<Arch>;
+  const float* const unused = k;
+  for (std::size_t r = 0; r < rows; ++r) {
+    map_row_columns<Arch, 2, 7, 1>(
+        {dy + r * lddy, h + r * ldh},
+        {k, a, b, kRecompute ? mean : unused, kRecompute ? inv_std : unused, kRelu ? gamma : unused,
+         kRelu ? beta : unused},
+        {dx + r * lddx}, cols, [](const V (&in)[2], const V (&p)[7], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+          const V xhat = kRecompute ? (in[1] - p[3]) * p[4] : in[1];
+          const V g = through_relu<Arch, kRelu>(in[0], xhat, p[5], p[6]);
+          out[0] = p[0] * vmath::vfnma(xhat, p[2], g - p[1]);
+        });
+  }
+}
+
+template <class Arch>
+void batchnorm_backward(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
+                        const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
+                        std::size_t cols, const float* k, const float* a, const float* b, float* dx, std::size_t lddx) {
+  const bool recompute = mean != nullptr, relu = gamma != nullptr;
+  auto* const rows_of = recompute ? (relu ? batchnorm_backward_rows<Arch, true, true>
+                                          : batchnorm_backward_rows<Arch, true, false>)
+                                  : (relu ? batchnorm_backward_rows<Arch, false, true>
+                                          : batchnorm_backward_rows<Arch, false, false>);
+  rows_of(dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, k, a, b, dx, lddx);
+}
+
+// Columns [0, G·W): Σ_r g and Σ_r g·xhat in 4·G registers while the rows stream by (as
+// column_reduce_group), then added to sum and dot. xhat is h, or (kRecompute) (h − mean)·inv_std;
+// g = through_relu<kRelu>(dy).
+template <class Arch, int G, bool kRecompute, bool kRelu>
 [[gnu::always_inline]] inline void sums_and_dots_group(const float* dy, std::size_t lddy, const float* h,
                                                        std::size_t ldh, const float* mean, const float* inv_std,
-                                                       std::size_t rows, double* sum, double* dot) {
+                                                       const float* gamma, const float* beta, std::size_t rows,
+                                                       double* sum, double* dot) {
   using V = Vec<Arch>;
   using D = DVec<Arch>;
   constexpr std::size_t W = V::size;
   constexpr std::size_t H = D::size;
   D s[2 * G], d[2 * G];
-  V mu[G], is[G];
+  V mu[G], is[G], gm[G] = {}, bt[G] = {};  // gm, bt: read by through_relu only with kRelu
   unroll<2 * G>([&](auto i) {
     s[i] = D::load_unaligned(sum + i * H);
     d[i] = D::load_unaligned(dot + i * H);
   });
-  if constexpr (kRecompute) {
-    unroll<G>([&](auto g) {
+  unroll<G>([&](auto g) {
+    if constexpr (kRecompute) {
       mu[g] = V::load_unaligned(mean + g * W);
       is[g] = V::load_unaligned(inv_std + g * W);
-    });
-  }
+    }
+    if constexpr (kRelu) {
+      gm[g] = V::load_unaligned(gamma + g * W);
+      bt[g] = V::load_unaligned(beta + g * W);
+    }
+  });
   for (std::size_t r = 0; r < rows; ++r) {
     unroll<G>([&](auto g) {
       D glo, ghi, hlo, hhi;
-      vmath::widen<Arch>(V::load_unaligned(dy + r * lddy + g * W), glo, ghi);
       V xhat = V::load_unaligned(h + r * ldh + g * W);
       if constexpr (kRecompute) xhat = (xhat - mu[g]) * is[g];
+      vmath::widen<Arch>(through_relu<Arch, kRelu>(V::load_unaligned(dy + r * lddy + g * W), xhat, gm[g], bt[g]),
+                         glo, ghi);
       vmath::widen<Arch>(xhat, hlo, hhi);
       s[2 * g] += glo;
       s[2 * g + 1] += ghi;
@@ -719,42 +762,44 @@ template <class Arch, int G, bool kRecompute>
   });
 }
 
-// acc_dy[j] += Σ_r dy(r, j) and acc_dot[j] += Σ_r dy(r, j)·xhat(r, j), in double, rows in order
+// acc_dy[j] += Σ_r g(r, j) and acc_dot[j] += Σ_r g(r, j)·xhat(r, j), in double, rows in order
 // (by groups of columns, and the last partial vector through padded copies, as column_reduce).
-template <class Arch, bool kRecompute>
+template <class Arch, bool kRecompute, bool kRelu>
 void column_sums_and_dots_of(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
-                             const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy,
-                             double* acc_dot) {
+                             const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
+                             std::size_t cols, double* acc_dy, double* acc_dot) {
   constexpr std::size_t W = Vec<Arch>::size;
   const std::size_t full = cols / W * W;
   const std::size_t rest = cols - full;
-  auto at = [](const float* p, std::size_t j) { return kRecompute ? p + j : nullptr; };  // p is null otherwise
+  auto at = [](bool used, const float* p, std::size_t j) { return used ? p + j : nullptr; };  // p is null otherwise
   std::size_t j = 0;
   for (; j + 2 * W <= full; j += 2 * W) {
-    sums_and_dots_group<Arch, 2, kRecompute>(dy + j, lddy, h + j, ldh, at(mean, j), at(inv_std, j), rows,
-                                             acc_dy + j, acc_dot + j);
+    sums_and_dots_group<Arch, 2, kRecompute, kRelu>(dy + j, lddy, h + j, ldh, at(kRecompute, mean, j),
+                                                    at(kRecompute, inv_std, j), at(kRelu, gamma, j),
+                                                    at(kRelu, beta, j), rows, acc_dy + j, acc_dot + j);
   }
   for (; j < full; j += W) {
-    sums_and_dots_group<Arch, 1, kRecompute>(dy + j, lddy, h + j, ldh, at(mean, j), at(inv_std, j), rows,
-                                             acc_dy + j, acc_dot + j);
+    sums_and_dots_group<Arch, 1, kRecompute, kRelu>(dy + j, lddy, h + j, ldh, at(kRecompute, mean, j),
+                                                    at(kRecompute, inv_std, j), at(kRelu, gamma, j),
+                                                    at(kRelu, beta, j), rows, acc_dy + j, acc_dot + j);
   }
   if (rest == 0) return;
   alignas(64) double tail_sum[W] = {};
   alignas(64) double tail_dot[W] = {};
-  alignas(64) float tail_mean[W] = {};
-  alignas(64) float tail_inv[W] = {};
+  alignas(64) float tail_params[4][W] = {};  // mean, inv_std, gamma, beta
   std::copy(acc_dy + full, acc_dy + cols, tail_sum);
   std::copy(acc_dot + full, acc_dot + cols, tail_dot);
-  if constexpr (kRecompute) {
-    std::copy(mean + full, mean + cols, tail_mean);
-    std::copy(inv_std + full, inv_std + cols, tail_inv);
+  const float* const params[4] = {mean, inv_std, gamma, beta};
+  for (int i = 0; i < 4; ++i) {
+    if (params[i] != nullptr) std::copy(params[i] + full, params[i] + cols, tail_params[i]);
   }
   for (std::size_t r = 0; r < rows; ++r) {
     alignas(64) float tg[W] = {};
     alignas(64) float th[W] = {};
     std::copy(dy + r * lddy + full, dy + r * lddy + cols, tg);
     std::copy(h + r * ldh + full, h + r * ldh + cols, th);
-    sums_and_dots_group<Arch, 1, kRecompute>(tg, 0, th, 0, tail_mean, tail_inv, 1, tail_sum, tail_dot);
+    sums_and_dots_group<Arch, 1, kRecompute, kRelu>(tg, 0, th, 0, tail_params[0], tail_params[1], tail_params[2],
+                                                    tail_params[3], 1, tail_sum, tail_dot);
   }
   std::copy(tail_sum, tail_sum + rest, acc_dy + full);
   std::copy(tail_dot, tail_dot + rest, acc_dot + full);
@@ -762,9 +807,14 @@ void column_sums_and_dots_of(const float* dy, std::size_t lddy, const float* h, 
 
 template <class Arch>
 void column_sums_and_dots(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
-                          const float* inv_std, std::size_t rows, std::size_t cols, double* acc_dy, double* acc_dot) {
-  (mean == nullptr ? column_sums_and_dots_of<Arch, false> : column_sums_and_dots_of<Arch, true>)(
-      dy, lddy, h, ldh, mean, inv_std, rows, cols, acc_dy, acc_dot);
+                          const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
+                          std::size_t cols, double* acc_dy, double* acc_dot) {
+  const bool recompute = mean != nullptr, relu = gamma != nullptr;
+  auto* const of = recompute ? (relu ? column_sums_and_dots_of<Arch, true, true>
+                                     : column_sums_and_dots_of<Arch, true, false>)
+                             : (relu ? column_sums_and_dots_of<Arch, false, true>
+                                     : column_sums_and_dots_of<Arch, false, false>);
+  of(dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, acc_dy, acc_dot);
 }
 
 // ---- losses --------------------------------------------------------------------------------
