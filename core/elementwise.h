@@ -166,7 +166,8 @@ void batchnorm_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean
 
 // The pair BatchNorm → ReLU in one pass each way (one read and one write of the batch fewer
 // forward, three backward), with the same bits as batchnorm_normalize followed by
-// activation_forward(relu), and as activation_backward(relu) followed by batchnorm_backward:
+// activation_forward(relu), and as activation_backward(relu) followed by batchnorm_backward (a NaN
+// may differ in sign or payload where several NaNs meet):
 //   y(r, j) = max(0, γ_j·h + β_j), h = (x(r, j) − mean_j)·inv_std_j (y may be x);
 //   backward, given the ReLU output's gradient dy: g = dy where z = γ_j·xhat + β_j > 0, NaN where
 //   z is NaN, else 0 (z recomputed from x with the forward's arithmetic), then batchnorm_backward

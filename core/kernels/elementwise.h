@@ -638,6 +638,51 @@ template <class Arch, int kIn, int kParams, int kOut, class F>
   }
 }
 
+// f over rows × cols, row r of input i at in[i] + r·ld_in[i] (outputs likewise; a null output is
+// not stored): map_row_columns row by row, except that when a row is 1 to 4 whole vectors (a
+// BatchNorm2D's 16 to 64 channels) the parameters stay in registers across the rows, where
+// map_row_columns would reload them for each row's few vectors. Same arithmetic, same bits.
+template <class Arch, int kIn, int kParams, int kOut, class F>
+[[gnu::always_inline]] inline void map_rows(const float* const (&in)[kIn], const std::size_t (&ld_in)[kIn],
+                                            const float* const (&params)[kParams], float* const (&out)[kOut],
+                                            const std::size_t (&ld_out)[kOut], std::size_t rows, std::size_t cols,
+                                            F f) {
+  using V = Vec<Arch>;
+  constexpr std::size_t W = V::size;
+  auto row_of = [](auto* p, std::size_t ld, std::size_t r) { return p != nullptr ? p + r * ld : nullptr; };
+  auto held = [&](auto groups) SIMDNN_ALWAYS_INLINE {
+    constexpr int G = decltype(groups)::value;
+    V p[G][kParams];
+    unroll<G>([&](auto g) { unroll<kParams>([&](auto i) { p[g][i] = V::load_unaligned(params[i] + g * W); }); });
+    for (std::size_t r = 0; r < rows; ++r) {
+      unroll<G>([&](auto g) SIMDNN_ALWAYS_INLINE {
+        V xs[kIn], ys[kOut];
+        unroll<kIn>([&](auto i) { xs[i] = V::load_unaligned(in[i] + r * ld_in[i] + g * W); });
+        f(xs, p[g], ys);
+        unroll<kOut>([&](auto i) {
+          if (out[i] != nullptr) ys[i].store_unaligned(out[i] + r * ld_out[i] + g * W);
+        });
+      });
+    }
+  };
+  if (cols % W == 0) {
+    switch (cols / W) {
+      case 1: return held(std::integral_constant<int, 1>{});
+      case 2: return held(std::integral_constant<int, 2>{});
+      case 3: return held(std::integral_constant<int, 3>{});
+      case 4: return held(std::integral_constant<int, 4>{});
+      default: break;
+    }
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row_in[kIn];
+    float* row_out[kOut];
+    for (int i = 0; i < kIn; ++i) row_in[i] = row_of(in[i], ld_in[i], r);
+    for (int i = 0; i < kOut; ++i) row_out[i] = row_of(out[i], ld_out[i], r);
+    map_row_columns<Arch, kIn, kParams, kOut>(row_in, params, row_out, cols, f);
+  }
+}
+
 // h = (x − μ_j)·s_j; y = γ_j·h + β_j (xhat = h unless null), row by row; kRelu: y = max(0, y),
 // activation_forward's ReLU.
 template <class Arch, bool kRelu>
@@ -645,16 +690,13 @@ void batchnorm_forward_rows(const float* x, std::size_t ldx, std::size_t rows, s
                             const float* inv_std, const float* gamma, const float* beta, float* xhat, std::size_t ldh,
                             float* y, std::size_t ldy) {
   using V = Vec<Arch>;
-  for (std::size_t r = 0; r < rows; ++r) {
-    map_row_columns<Arch, 1, 4, 2>({x + r * ldx}, {mean, inv_std, gamma, beta},
-                                   {xhat != nullptr ? xhat + r * ldh : nullptr, y + r * ldy}, cols,
-                                   [](const V (&in)[1], const V (&p)[4], V (&out)[2]) SIMDNN_ALWAYS_INLINE {
-                                     const V h = (in[0] - p[0]) * p[1];
-                                     out[0] = h;
-                                     out[1] = vmath::vfma(p[2], h, p[3]);
-                                     if constexpr (kRelu) out[1] = vmath::vmax(V(0.0f), out[1]);
-                                   });
-  }
+  map_rows<Arch, 1, 4, 2>({x}, {ldx}, {mean, inv_std, gamma, beta}, {xhat, y}, {ldh, ldy}, rows, cols,
+                          [](const V (&in)[1], const V (&p)[4], V (&out)[2]) SIMDNN_ALWAYS_INLINE {
+                            const V h = (in[0] - p[0]) * p[1];
+                            out[0] = h;
+                            out[1] = vmath::vfma(p[2], h, p[3]);
+                            if constexpr (kRelu) out[1] = vmath::vmax(V(0.0f), out[1]);
+                          });
 }
 
 template <class Arch>
@@ -681,7 +723,7 @@ template <class Arch, bool kRelu>
 
 // dx = k_j·(g − a_j − xhat·b_j), row by row, g = through_relu(dy); xhat from h, or (kRecompute)
 // recomputed from x in h as (x − mean_j)·inv_std_j, batchnorm_forward's arithmetic. Parameters a
-// variant does not read are any readable vector (map_row_columns loads them all).
+// variant does not read are any readable vector (map_rows loads them all).
 template <class Arch, bool kRecompute, bool kRelu>
 void batchnorm_backward_rows(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
                              const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
@@ -689,17 +731,15 @@ void batchnorm_backward_rows(const float* dy, std::size_t lddy, const float* h, 
                              std::size_t lddx) {
   using V = Vec<Arch>;
   const float* const unused = k;
-  for (std::size_t r = 0; r < rows; ++r) {
-    map_row_columns<Arch, 2, 7, 1>(
-        {dy + r * lddy, h + r * ldh},
-        {k, a, b, kRecompute ? mean : unused, kRecompute ? inv_std : unused, kRelu ? gamma : unused,
-         kRelu ? beta : unused},
-        {dx + r * lddx}, cols, [](const V (&in)[2], const V (&p)[7], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
-          const V xhat = kRecompute ? (in[1] - p[3]) * p[4] : in[1];
-          const V g = through_relu<Arch, kRelu>(in[0], xhat, p[5], p[6]);
-          out[0] = p[0] * vmath::vfnma(xhat, p[2], g - p[1]);
-        });
-  }
+  map_rows<Arch, 2, 7, 1>({dy, h}, {lddy, ldh},
+                          {k, a, b, kRecompute ? mean : unused, kRecompute ? inv_std : unused, kRelu ? gamma : unused,
+                           kRelu ? beta : unused},
+                          {dx}, {lddx}, rows, cols,
+                          [](const V (&in)[2], const V (&p)[7], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+                            const V xhat = kRecompute ? (in[1] - p[3]) * p[4] : in[1];
+                            const V g = through_relu<Arch, kRelu>(in[0], xhat, p[5], p[6]);
+                            out[0] = p[0] * vmath::vfnma(xhat, p[2], g - p[1]);
+                          });
 }
 
 template <class Arch>
