@@ -3,7 +3,9 @@
 // GEMM; use this layer only where nothing can fuse it.
 //
 // backward: dx = dy ⊙ f'(x), reading the kept input x and the output y (core/elementwise.h's
-// activation_backward). The input is not copied (see layer.h).
+// activation_backward). The input is not copied (see layer.h). A ReLU after a BatchNorm in a
+// Sequential is run by the BatchNorm (Sequential::relu_pair): its own forward and backward are
+// then skipped, so call its backward only after its own forward.
 #pragma once
 
 #include <simdnn/core/activation.h>

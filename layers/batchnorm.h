@@ -57,6 +57,8 @@ class BatchNorm : public Layer {
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   // max(0, forward(x, mode)) in the same pass (see above).
   ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
+  // Whether the last train-mode forward was forward_relu (so backward() covers the ReLU).
+  bool relu_fused() const { return relu_; }
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 

@@ -24,6 +24,7 @@ class BatchNorm2D : public Layer {
   // max(0, forward(x, mode)) in the same pass (BatchNorm::forward_relu); backward() then takes
   // the gradient of the ReLU's output.
   ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
+  bool relu_fused() const { return norm_.relu_fused(); }
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 

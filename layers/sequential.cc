@@ -26,6 +26,14 @@ ForwardRelu forward_relu(const Layer& layer) {
   return nullptr;
 }
 
+// Whether layer's last train-mode forward was forward_relu: what backward goes by, so a child
+// run on its own in between, or a ReLU added since, is not taken for a fused pair.
+bool relu_fused(const Layer& layer) {
+  if (typeid(layer) == typeid(BatchNorm)) return static_cast<const BatchNorm&>(layer).relu_fused();
+  if (typeid(layer) == typeid(BatchNorm2D)) return static_cast<const BatchNorm2D&>(layer).relu_fused();
+  return false;
+}
+
 bool is_relu(const Layer& layer) {
   return typeid(layer) == typeid(ActivationLayer) &&
          static_cast<const ActivationLayer&>(layer).activation().kind == Activation::relu;
@@ -137,7 +145,8 @@ ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<voi
   ConstMatrixView g = dy;
   layers_.front()->set_input_gradient(input_gradient());  // this input's gradient is the first child's
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    if (i == 0 || !relu_pair(i - 1)) g = layers_[i]->backward(g);  // else the batch norm's backward covers it
+    // A ReLU whose batch norm ran it in its forward is covered by that norm's backward.
+    if (i == 0 || !(relu_pair(i - 1) && relu_fused(*layers_[i - 1]))) g = layers_[i]->backward(g);
     if (after_child) after_child(i);
   }
   return g;

@@ -826,7 +826,8 @@ TEST_P(BatchNormPasses, MatchDoubleFormulasAndAreThreadIndependent) {
 // and column blocks, with leading dimensions.
 TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
   const ActivationSpec relu = ActivationSpec::relu();
-  for (Shape s : {Shape{1, 1}, Shape{3, 5}, Shape{40, 16}, Shape{33, 17}, Shape{9, 70}, Shape{2000, 16}}) {
+  for (Shape s : {Shape{1, 1}, Shape{3, 5}, Shape{40, 16}, Shape{33, 17}, Shape{9, 70}, Shape{2000, 16},
+                  Shape{20, 24}, Shape{30, 32}, Shape{25, 48}, Shape{21, 64}}) {
     SCOPED_TRACE(shape_string(s.rows, s.cols));
     const std::size_t ld = s.cols + 3;
     std::vector<float> xs = random_floats(s.rows * ld, -2.0f, 2.0f, static_cast<unsigned>(s.cols + 1));
@@ -837,7 +838,7 @@ TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
     std::vector<float> beta = random_floats(s.cols, -1.0f, 1.0f, 6);
     beta[0] = 0.0f;
     xs[0] = mean[0];  // z = γ·0 + 0: the ReLU's kink
-    if (s.rows * s.cols > 2) {
+    if (s.rows >= 2) {
       xs[ld + s.cols - 1] = std::numeric_limits<float>::quiet_NaN();
       gs[1] = std::numeric_limits<float>::infinity();
     }
@@ -866,6 +867,57 @@ TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
     EXPECT_TRUE(same(dx.data(), fused_dx.data(), dx.size())) << "dx";
     EXPECT_TRUE(same(dgamma.data(), fused_dgamma.data(), s.cols)) << "dgamma";
     EXPECT_TRUE(same(dbeta.data(), fused_dbeta.data(), s.cols)) << "dbeta";
+  }
+}
+
+// A row of 1 to 4 whole vectors keeps the parameters in registers (kernels/elementwise.h,
+// map_rows); other widths reload them row by row. Column j's results are the same bits either
+// way: the first c columns of a 65-column problem against those columns alone.
+TEST_P(BatchNormPasses, WholeVectorRowsGiveTheBitsOfAnyOtherWidth) {
+  constexpr std::size_t kRows = 37, kWide = 65;
+  const std::vector<float> xs = random_floats(kRows * kWide, -2.0f, 2.0f, 11);
+  const std::vector<float> gs = random_floats(kRows * kWide, -1.0f, 1.0f, 12);
+  const std::vector<float> mean = random_floats(kWide, -0.5f, 0.5f, 13);
+  const std::vector<float> inv = random_floats(kWide, 0.5f, 2.0f, 14);
+  const std::vector<float> gamma = random_floats(kWide, -1.5f, 1.5f, 15);
+  const std::vector<float> beta = random_floats(kWide, -1.0f, 1.0f, 16);
+  // y, xhat, the fused y, dx (from x and from xhat), the fused dx, then dgamma, dbeta (plain and
+  // fused) of the first `cols` columns.
+  auto passes = [&](std::size_t cols) {
+    const ConstMatrixView x{xs.data(), kRows, cols, kWide}, dy{gs.data(), kRows, cols, kWide};
+    Tensor y(kRows, cols), xhat(kRows, cols), fused(kRows, cols), dx(kRows, cols), dx2(kRows, cols),
+        dx3(kRows, cols);
+    std::vector<float> grads(4 * cols, 0.5f);
+    batchnorm_normalize(x, mean.data(), inv.data(), gamma.data(), beta.data(), y.view(), xhat.view());
+    batchnorm_normalize_relu(x, mean.data(), inv.data(), gamma.data(), beta.data(), fused.view());
+    batchnorm_backward(dy, x, mean.data(), gamma.data(), inv.data(), grads.data(), grads.data() + cols, dx.view());
+    batchnorm_backward(dy, xhat.cview(), gamma.data(), inv.data(), grads.data(), grads.data() + cols, dx2.view());
+    batchnorm_relu_backward(dy, x, mean.data(), gamma.data(), beta.data(), inv.data(), grads.data() + 2 * cols,
+                            grads.data() + 3 * cols, dx3.view());
+    std::vector<std::vector<float>> columns;
+    for (const Tensor* t : {&y, &xhat, &fused, &dx, &dx2, &dx3}) {
+      for (std::size_t j = 0; j < std::min<std::size_t>(cols, 64); ++j) {
+        std::vector<float> column(kRows);
+        for (std::size_t r = 0; r < kRows; ++r) column[r] = (*t)(r, j);
+        columns.push_back(column);
+      }
+    }
+    for (std::size_t i = 0; i < 4; ++i) {  // each gradient vector's entries as columns of one value
+      for (std::size_t j = 0; j < std::min<std::size_t>(cols, 64); ++j) columns.push_back({grads[i * cols + j]});
+    }
+    return columns;
+  };
+  const auto wide = passes(kWide);
+  for (std::size_t cols : {4, 8, 16, 24, 32, 48, 64}) {
+    SCOPED_TRACE(cols);
+    const auto narrow = passes(cols);
+    for (std::size_t k = 0; k < 10; ++k) {  // six matrices, then four gradient vectors
+      for (std::size_t j = 0; j < cols; ++j) {
+        const std::vector<float>& a = narrow[k * cols + j];
+        const std::vector<float>& b = wide[k * 64 + j];
+        ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "block " << k << " column " << j;
+      }
+    }
   }
 }
 

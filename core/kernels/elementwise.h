@@ -665,13 +665,26 @@ template <class Arch, int kIn, int kParams, int kOut, class F>
       });
     }
   };
+  // Held only while the parameters, a row's vectors and a temporary fit the vector registers (16
+  // below AVX-512, 32 with it); beyond that they would be spilled and reloaded anyway.
+  constexpr int kRegisters = W >= 16 ? 32 : 16;
+  constexpr auto fits = [](int groups) { return groups * kParams + kIn + kOut + 1 <= kRegisters; };
   if (cols % W == 0) {
     switch (cols / W) {
-      case 1: return held(std::integral_constant<int, 1>{});
-      case 2: return held(std::integral_constant<int, 2>{});
-      case 3: return held(std::integral_constant<int, 3>{});
-      case 4: return held(std::integral_constant<int, 4>{});
-      default: break;
+      case 1:
+        if constexpr (fits(1)) return held(std::integral_constant<int, 1>{});
+        break;
+      case 2:
+        if constexpr (fits(2)) return held(std::integral_constant<int, 2>{});
+        break;
+      case 3:
+        if constexpr (fits(3)) return held(std::integral_constant<int, 3>{});
+        break;
+      case 4:
+        if constexpr (fits(4)) return held(std::integral_constant<int, 4>{});
+        break;
+      default:
+        break;
     }
   }
   for (std::size_t r = 0; r < rows; ++r) {
@@ -813,7 +826,10 @@ void column_sums_and_dots_of(const float* dy, std::size_t lddy, const float* h, 
   const std::size_t rest = cols - full;
   auto at = [](bool used, const float* p, std::size_t j) { return used ? p + j : nullptr; };  // p is null otherwise
   std::size_t j = 0;
-  for (; j + 2 * W <= full; j += 2 * W) {
+  // Two groups at a time hold 8 accumulators and, with the ReLU, 8 parameter vectors: more than
+  // the 16 registers below AVX-512, so there one group at a time.
+  constexpr bool kPairs = !kRelu || W >= 16;
+  for (; kPairs && j + 2 * W <= full; j += 2 * W) {
     sums_and_dots_group<Arch, 2, kRecompute, kRelu>(dy + j, lddy, h + j, ldh, at(kRecompute, mean, j),
                                                     at(kRecompute, inv_std, j), at(kRelu, gamma, j),
                                                     at(kRelu, beta, j), rows, acc_dy + j, acc_dot + j);
