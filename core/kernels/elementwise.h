@@ -669,24 +669,17 @@ template <class Arch, int kIn, int kParams, int kOut, class F>
   // below AVX-512, 32 with it); beyond that they would be spilled and reloaded anyway.
   constexpr int kRegisters = W >= 16 ? 32 : 16;
   constexpr auto fits = [](int groups) { return groups * kParams + kIn + kOut + 1 <= kRegisters; };
-  if (cols % W == 0) {
-    switch (cols / W) {
-      case 1:
-        if constexpr (fits(1)) return held(std::integral_constant<int, 1>{});
-        break;
-      case 2:
-        if constexpr (fits(2)) return held(std::integral_constant<int, 2>{});
-        break;
-      case 3:
-        if constexpr (fits(3)) return held(std::integral_constant<int, 3>{});
-        break;
-      case 4:
-        if constexpr (fits(4)) return held(std::integral_constant<int, 4>{});
-        break;
-      default:
-        break;
+  bool done = false;
+  unroll<4>([&](auto i) {
+    constexpr int G = decltype(i)::value + 1;
+    if constexpr (fits(G)) {
+      if (!done && cols == G * W) {
+        held(std::integral_constant<int, G>{});
+        done = true;
+      }
     }
-  }
+  });
+  if (done) return;
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row_in[kIn];
     float* row_out[kOut];
