@@ -95,30 +95,41 @@ void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::si
   }
 }
 
-// A chunk's images padded as above at x, and the windows of its output pixels: `count` images of
-// shape s padded by `pad`, a kernel × kernel window moving by `stride`, out_h × out_w outputs
-// per image. The offsets go to this thread's scratch: they stay valid until its next call.
-internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
-                             std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
-  const std::size_t row_floats = (s.width + 2 * pad) * s.channels, image_floats = padded_floats(s, pad);
-  std::size_t* const offsets = scratch<std::size_t>(0, count * out_h * out_w);
-  std::size_t* o = offsets;
-  for (std::size_t n = 0; n < count; ++n) {
-    for (std::size_t oh = 0; oh < out_h; ++oh) {
-      for (std::size_t ow = 0; ow < out_w; ++ow) *o++ = n * image_floats + (oh * row_floats + ow * s.channels) * stride;
-    }
-  }
-  return {.x = x,
-          .offsets = offsets,
+// The geometry of `count` images of shape s padded by `pad` under a kernel × kernel window moving
+// by `stride`, out_h × out_w outputs per image; no images or window offsets yet.
+internal::ConvWindow window_geometry(const ImageShape& s, std::size_t pad, std::size_t kernel, std::size_t stride,
+                                     std::size_t out_h, std::size_t out_w, std::size_t count) {
+  return {.x = nullptr,
+          .offsets = nullptr,
           .pixels = count * out_h * out_w,
           .channels = s.channels,
           .kernel = kernel,
-          .row_floats = row_floats,
+          .row_floats = (s.width + 2 * pad) * s.channels,
           .row_pixels = out_w,
           .image_rows = out_h,
           .padded_rows = s.height + 2 * pad,
           .stride = stride,
           .padding = pad};
+}
+
+// A chunk's images padded as above at x, and the windows of its output pixels (window_geometry's
+// arguments). The offsets go to this thread's scratch: they stay valid until its next call.
+internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
+                             std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
+  internal::ConvWindow w = window_geometry(s, pad, kernel, stride, out_h, out_w, count);
+  const std::size_t image_floats = padded_floats(s, pad);
+  std::size_t* const offsets = scratch<std::size_t>(0, w.pixels);
+  std::size_t* o = offsets;
+  for (std::size_t n = 0; n < count; ++n) {
+    for (std::size_t oh = 0; oh < out_h; ++oh) {
+      for (std::size_t ow = 0; ow < out_w; ++ow) {
+        *o++ = n * image_floats + (oh * w.row_floats + ow * s.channels) * stride;
+      }
+    }
+  }
+  w.x = x;
+  w.offsets = offsets;
+  return w;
 }
 
 // Images [begin, begin + count) of x padded by g.padding into this thread's scratch, and the
@@ -208,19 +219,8 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
 // the weights wt, laid out as below), when they have one for g; else false.
 bool gathered_input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, ConstMatrixView dy,
                                const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
-  const ImageShape& in = g.input;
-  const internal::ConvWindow geometry{.x = nullptr,
-                                      .offsets = nullptr,
-                                      .pixels = rows * g.out_pixels(),
-                                      .channels = in.channels,
-                                      .kernel = g.kernel,
-                                      .row_floats = (in.width + 2 * g.padding) * in.channels,
-                                      .row_pixels = g.out_width(),
-                                      .image_rows = g.out_height(),
-                                      .padded_rows = in.height + 2 * g.padding,
-                                      .stride = g.stride,
-                                      .padding = g.padding};
-  return k.input_grad_rows({.window = geometry,
+  return k.input_grad_rows({.window = window_geometry(g.input, g.padding, g.kernel, g.stride, g.out_height(),
+                                                     g.out_width(), rows),
                             .dx = dx.row(begin),
                             .dy = dy.row(begin),
                             .out_channels = dy.cols / g.out_pixels(),

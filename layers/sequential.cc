@@ -13,24 +13,18 @@ namespace simdnn {
 
 namespace {
 
-// forward_relu of a BatchNorm or BatchNorm2D (exactly those types: a subclass may override
-// forward), nullptr for other layers.
-using ForwardRelu = ConstMatrixView (*)(Layer&, ConstMatrixView, Mode);
-template <class Norm>
-ConstMatrixView forward_relu_of(Layer& layer, ConstMatrixView x, Mode mode) {
-  return static_cast<Norm&>(layer).forward_relu(x, mode);
-}
-ForwardRelu forward_relu(const Layer& layer) {
-  if (typeid(layer) == typeid(BatchNorm)) return &forward_relu_of<BatchNorm>;
-  if (typeid(layer) == typeid(BatchNorm2D)) return &forward_relu_of<BatchNorm2D>;
-  return nullptr;
-}
-
-// Whether layer's last train-mode forward was forward_relu: what backward goes by, so a child
-// run on its own in between, or a ReLU added since, is not taken for a fused pair.
-bool relu_fused(const Layer& layer) {
-  if (typeid(layer) == typeid(BatchNorm)) return static_cast<const BatchNorm&>(layer).relu_fused();
-  if (typeid(layer) == typeid(BatchNorm2D)) return static_cast<const BatchNorm2D&>(layer).relu_fused();
+// f(norm) when layer is a BatchNorm or a BatchNorm2D (exactly those types: a subclass may
+// override forward), as that type; returns whether it was.
+template <class F>
+bool with_norm(Layer& layer, const F& f) {
+  if (typeid(layer) == typeid(BatchNorm)) {
+    f(static_cast<BatchNorm&>(layer));
+    return true;
+  }
+  if (typeid(layer) == typeid(BatchNorm2D)) {
+    f(static_cast<BatchNorm2D&>(layer));
+    return true;
+  }
   return false;
 }
 
@@ -42,7 +36,7 @@ bool is_relu(const Layer& layer) {
 }  // namespace
 
 bool Sequential::relu_pair(std::size_t i) const {
-  return i + 1 < layers_.size() && forward_relu(*layers_[i]) != nullptr && is_relu(*layers_[i + 1]);
+  return i + 1 < layers_.size() && is_relu(*layers_[i + 1]) && with_norm(*layers_[i], [](auto&) {});
 }
 
 Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers) {
@@ -116,7 +110,7 @@ ConstMatrixView Sequential::forward(ConstMatrixView x, Mode mode) {
   ConstMatrixView h = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     if (relu_pair(i)) {
-      h = forward_relu(*layers_[i])(*layers_[i], h, mode);
+      with_norm(*layers_[i], [&](auto& norm) { h = norm.forward_relu(h, mode); });
       ++i;  // the ReLU ran in the same pass
     } else {
       h = layers_[i]->forward(h, mode);
@@ -145,8 +139,11 @@ ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<voi
   ConstMatrixView g = dy;
   layers_.front()->set_input_gradient(input_gradient());  // this input's gradient is the first child's
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    // A ReLU whose batch norm ran it in its forward is covered by that norm's backward.
-    if (i == 0 || !(relu_pair(i - 1) && relu_fused(*layers_[i - 1]))) g = layers_[i]->backward(g);
+    // A ReLU whose batch norm ran it in its last forward (not a child run on its own since, nor a
+    // ReLU added since) is covered by that norm's backward.
+    bool fused = false;
+    if (i > 0 && relu_pair(i - 1)) with_norm(*layers_[i - 1], [&](auto& norm) { fused = norm.relu_fused(); });
+    if (!fused) g = layers_[i]->backward(g);
     if (after_child) after_child(i);
   }
   return g;

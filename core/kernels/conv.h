@@ -377,7 +377,7 @@ template <class Arch, int MR, int NV, bool kOneRun>
     V<Arch> b[NV];
     unroll<NV>([&](auto j) { b[j] = V<Arch>::load_unaligned(dy + j * W); });
     unroll<MR>([&](auto i) {
-      const V<Arch> xi(kOneRun ? x[0][at + i] : x[kOneRun ? 0 : i][at]);
+      const V<Arch> xi(x[kOneRun ? 0 : i][kOneRun ? at + i : at]);
       unroll<NV>([&](auto j) { acc[i][j] = vmath::vfma(xi, b[j], acc[i][j]); });
     });
   });

@@ -709,8 +709,10 @@ template <class Arch>
 void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::size_t cols, const float* mean,
                        const float* inv_std, const float* gamma, const float* beta, float* xhat, std::size_t ldh,
                        float* y, std::size_t ldy, bool relu) {
-  (relu ? batchnorm_forward_rows<Arch, true> : batchnorm_forward_rows<Arch, false>)(
-      x, ldx, rows, cols, mean, inv_std, gamma, beta, xhat, ldh, y, ldy);
+  with_flag(relu, [&](auto r) {
+    batchnorm_forward_rows<Arch, decltype(r)::value>(x, ldx, rows, cols, mean, inv_std, gamma, beta, xhat, ldh, y,
+                                                     ldy);
+  });
 }
 
 // The gradient reaching a BatchNorm's output z = γ·xhat + β through a ReLU after it, given the
@@ -752,12 +754,12 @@ template <class Arch>
 void batchnorm_backward(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
                         const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
                         std::size_t cols, const float* k, const float* a, const float* b, float* dx, std::size_t lddx) {
-  const bool recompute = mean != nullptr, relu = gamma != nullptr;
-  auto* const rows_of = recompute ? (relu ? batchnorm_backward_rows<Arch, true, true>
-                                          : batchnorm_backward_rows<Arch, true, false>)
-                                  : (relu ? batchnorm_backward_rows<Arch, false, true>
-                                          : batchnorm_backward_rows<Arch, false, false>);
-  rows_of(dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, k, a, b, dx, lddx);
+  with_flag(mean != nullptr, [&](auto recompute) {
+    with_flag(gamma != nullptr, [&](auto relu) {
+      batchnorm_backward_rows<Arch, decltype(recompute)::value, decltype(relu)::value>(
+          dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, k, a, b, dx, lddx);
+    });
+  });
 }
 
 // Columns [0, G·W): Σ_r g and Σ_r g·xhat in 4·G registers while the rows stream by (as
@@ -858,12 +860,12 @@ template <class Arch>
 void column_sums_and_dots(const float* dy, std::size_t lddy, const float* h, std::size_t ldh, const float* mean,
                           const float* inv_std, const float* gamma, const float* beta, std::size_t rows,
                           std::size_t cols, double* acc_dy, double* acc_dot) {
-  const bool recompute = mean != nullptr, relu = gamma != nullptr;
-  auto* const of = recompute ? (relu ? column_sums_and_dots_of<Arch, true, true>
-                                     : column_sums_and_dots_of<Arch, true, false>)
-                             : (relu ? column_sums_and_dots_of<Arch, false, true>
-                                     : column_sums_and_dots_of<Arch, false, false>);
-  of(dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, acc_dy, acc_dot);
+  with_flag(mean != nullptr, [&](auto recompute) {
+    with_flag(gamma != nullptr, [&](auto relu) {
+      column_sums_and_dots_of<Arch, decltype(recompute)::value, decltype(relu)::value>(
+          dy, lddy, h, ldh, mean, inv_std, gamma, beta, rows, cols, acc_dy, acc_dot);
+    });
+  });
 }
 
 // ---- losses --------------------------------------------------------------------------------

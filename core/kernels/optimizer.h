@@ -17,22 +17,13 @@
 #include <cstddef>
 #include <type_traits>
 
+#include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/optimizer_kernels.h>
 
 namespace simdnn::internal::kernels::optimizer {
 
 template <class Arch>
 using Vec = xsimd::batch<float, Arch>;
-
-// f(std::true_type{}) or f(std::false_type{}): a run-time flag as a compile-time constant.
-template <class Arch, class F>
-[[gnu::always_inline]] inline void with_flag(bool flag, const F& f) {
-  if (flag) {
-    f(std::true_type{});
-  } else {
-    f(std::false_type{});
-  }
-}
 
 // body(g, p) for each vector of elements of [0, n): g points at the gradient, p[k] at array k of
 // `arrays` (parameter first, then state; null arrays stay null and must not be touched by the
@@ -75,7 +66,7 @@ void sgd(const internal::SgdCoefficients& c, float* w, const float* g, float* bu
   using V = Vec<Arch>;
   const V lr(c.lr), wd(c.weight_decay), mom(c.momentum), keep(c.dampening_keep);
   float* const arrays[2] = {w, c.has_momentum ? buf : nullptr};
-  with_flag<Arch>(c.has_weight_decay, [&](auto decay) {
+  with_flag(c.has_weight_decay, [&](auto decay) {
     constexpr bool kDecay = decltype(decay)::value;
     if (!c.has_momentum) {
       update_loop<Arch>(n, g, arrays, [&](const float* gp, float* const* p) {
@@ -86,8 +77,8 @@ void sgd(const internal::SgdCoefficients& c, float* w, const float* g, float* bu
       });
       return;
     }
-    with_flag<Arch>(c.nesterov, [&](auto nesterov) {
-      with_flag<Arch>(c.first, [&](auto first) {
+    with_flag(c.nesterov, [&](auto nesterov) {
+      with_flag(c.first, [&](auto first) {
         update_loop<Arch>(n, g, arrays, [&](const float* gp, float* const* p) {
           const V wv = V::load_unaligned(p[0]);
           V gv = V::load_unaligned(gp);
@@ -121,9 +112,9 @@ void rmsprop(const internal::RmspropCoefficients& c, float* w, const float* g, f
       mom(c.momentum);
   float* const arrays[4] = {w, square_avg, c.centered ? grad_avg : nullptr,
                             c.has_momentum ? buf : nullptr};
-  with_flag<Arch>(c.has_weight_decay, [&](auto decay) {
-    with_flag<Arch>(c.centered, [&](auto centered) {
-      with_flag<Arch>(c.has_momentum, [&](auto momentum) {
+  with_flag(c.has_weight_decay, [&](auto decay) {
+    with_flag(c.centered, [&](auto centered) {
+      with_flag(c.has_momentum, [&](auto momentum) {
         update_loop<Arch>(n, g, arrays, [&](const float* gp, float* const* p) {
           V wv = V::load_unaligned(p[0]);
           V gv = V::load_unaligned(gp);
@@ -164,9 +155,9 @@ void adam(const internal::AdamCoefficients& c, float* w, const float* g, float* 
       omb2(c.one_minus_beta2), inv_bc2(c.inv_sqrt_bias_correction2), eps(c.eps),
       wd(c.weight_decay), factor(c.decay_factor);
   float* const arrays[4] = {w, exp_avg, exp_avg_sq, c.amsgrad ? max_exp_avg_sq : nullptr};
-  with_flag<Arch>(c.has_weight_decay, [&](auto decay) {
-    with_flag<Arch>(c.has_decoupled_decay, [&](auto decoupled) {
-      with_flag<Arch>(c.amsgrad, [&](auto amsgrad) {
+  with_flag(c.has_weight_decay, [&](auto decay) {
+    with_flag(c.has_decoupled_decay, [&](auto decoupled) {
+      with_flag(c.amsgrad, [&](auto amsgrad) {
         update_loop<Arch>(n, g, arrays, [&](const float* gp, float* const* p) {
           V wv = V::load_unaligned(p[0]);
           V gv = V::load_unaligned(gp);
@@ -197,7 +188,7 @@ void adagrad(const internal::AdagradCoefficients& c, float* w, const float* g, f
   using V = Vec<Arch>;
   const V clr(c.clr), eps(c.eps), wd(c.weight_decay);
   float* const arrays[2] = {w, sum};
-  with_flag<Arch>(c.has_weight_decay, [&](auto decay) {
+  with_flag(c.has_weight_decay, [&](auto decay) {
     update_loop<Arch>(n, g, arrays, [&](const float* gp, float* const* p) {
       const V wv = V::load_unaligned(p[0]);
       V gv = V::load_unaligned(gp);

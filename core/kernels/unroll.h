@@ -1,6 +1,8 @@
-// Compile-time loop unrolling for kernels templated on the xsimd architecture.
+// Compile-time loop unrolling, and run-time flags as compile-time constants, for kernels
+// templated on the xsimd architecture.
 #pragma once
 
+#include <type_traits>
 #include <utility>
 
 namespace simdnn::internal::kernels {
@@ -12,6 +14,17 @@ template <int N, class F>
   [&]<int... I>(std::integer_sequence<int, I...>) __attribute__((always_inline)) {
     (f(std::integral_constant<int, I>{}), ...);
   }(std::make_integer_sequence<int, N>{});
+}
+
+// f(std::true_type{}) or f(std::false_type{}): a run-time flag as a compile-time constant, so a
+// kernel's variants are one body with `if constexpr` instead of a branch per element.
+template <class F>
+[[gnu::always_inline]] inline void with_flag(bool flag, const F& f) {
+  if (flag) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
 }
 
 }  // namespace simdnn::internal::kernels
