@@ -112,20 +112,33 @@ internal::ConvWindow window_geometry(const ImageShape& s, std::size_t pad, std::
           .padding = pad};
 }
 
+// What a thread's window offsets were computed for: the same key, the same offsets.
+struct OffsetsKey {
+  const std::size_t* offsets;
+  std::size_t image_floats, row_floats, channels, stride, out_h, out_w, count;
+  bool operator==(const OffsetsKey&) const = default;
+};
+
 // A chunk's images padded as above at x, and the windows of its output pixels (window_geometry's
-// arguments). The offsets go to this thread's scratch: they stay valid until its next call.
+// arguments). The offsets go to this thread's scratch: they stay valid until its next call. They
+// depend only on the geometry, so a thread keeps them from one chunk to the next of the same shape.
 internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
                              std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
   internal::ConvWindow w = window_geometry(s, pad, kernel, stride, out_h, out_w, count);
   const std::size_t image_floats = padded_floats(s, pad);
   std::size_t* const offsets = scratch<std::size_t>(0, w.pixels);
-  std::size_t* o = offsets;
-  for (std::size_t n = 0; n < count; ++n) {
-    for (std::size_t oh = 0; oh < out_h; ++oh) {
-      for (std::size_t ow = 0; ow < out_w; ++ow) {
-        *o++ = n * image_floats + (oh * w.row_floats + ow * s.channels) * stride;
+  const OffsetsKey key{offsets, image_floats, w.row_floats, s.channels, stride, out_h, out_w, count};
+  thread_local OffsetsKey computed{};
+  if (!(key == computed)) {
+    std::size_t* o = offsets;
+    for (std::size_t n = 0; n < count; ++n) {
+      for (std::size_t oh = 0; oh < out_h; ++oh) {
+        for (std::size_t ow = 0; ow < out_w; ++ow) {
+          *o++ = n * image_floats + (oh * w.row_floats + ow * s.channels) * stride;
+        }
       }
     }
+    computed = key;
   }
   w.x = x;
   w.offsets = offsets;

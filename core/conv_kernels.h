@@ -1,4 +1,5 @@
-// The per-ISA direct-convolution kernel table: core/conv.cc's convolutions without im2col.
+// The per-ISA direct-convolution kernel table: core/conv.cc's convolutions without im2col, and
+// core/image.cc's max pooling.
 //
 // Why direct: the ResNet's convolutions have 1–64 channels. As im2col + GEMM, their GEMMs are 16
 // to 64 columns wide (one to four vectors, part of every microkernel tile wasted) and the im2col
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <simdnn/core/isa.h>
 #include <simdnn/core/kernels/arch.h>
@@ -85,6 +87,32 @@ struct ConvInputGradArgs {
   std::size_t w_ld;
 };
 
+// A pooling window over H × W × C NHWC images, as core/image.h's WindowGeometry (checked there):
+// output pixel (oh, ow) covers rows oh·stride − padding + kh and columns ow·stride − padding + kw.
+struct PoolWindow {
+  std::size_t height, width, channels;
+  std::size_t kernel, stride, padding;
+  std::size_t out_height, out_width;
+};
+
+// Max pooling of one image: y[o·C + c] = the first maximum of output pixel o's window in (kh, kw)
+// order, or the window's first NaN; argmax[o·C + c] (null: not wanted) = its index in the image.
+// y and argmax: out_height·out_width·C entries.
+struct MaxPoolArgs {
+  PoolWindow g;
+  const float* x;
+  float* y;
+  std::uint32_t* argmax;
+};
+
+// Its gradient: dx (H·W·C floats, overwritten) = 0, then dx[argmax[i]] += dy[i] in order of i.
+struct MaxPoolBackwardArgs {
+  PoolWindow g;
+  const float* dy;
+  const std::uint32_t* argmax;
+  float* dx;
+};
+
 // A plain aggregate of function pointers (see random_kernels.h for why).
 struct ConvKernels {
   std::size_t vector_floats;  // the vector width: w_ld and dy_ld are multiples of it
@@ -99,6 +127,9 @@ struct ConvKernels {
   // dx element sums over the window rows kh, then the output channels, then the output columns,
   // in order: no order depends on the other images of the chunk.
   bool (*input_grad_rows)(const ConvInputGradArgs& args);
+  // Max pooling, the other windowed pass of the convolutional models (kernels/pooling.h).
+  void (*max_pool)(const MaxPoolArgs& args);
+  void (*max_pool_backward)(const MaxPoolBackwardArgs& args);
 };
 
 // The table for `isa`, built once on first use. Throws std::invalid_argument if the CPU lacks it.

@@ -1,13 +1,12 @@
 #include <simdnn/core/image.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
+#include <simdnn/core/conv_kernels.h>
 #include <simdnn/core/error.h>
+#include <simdnn/core/isa.h>
 #include <simdnn/core/parallel.h>
 
 namespace simdnn {
@@ -34,9 +33,16 @@ void WindowGeometry::check(const char* who) const {
 
 namespace {
 
-// GCC vector types of 4 lanes (compiled for the baseline ISA like the rest of this file).
-using Floats4 = float __attribute__((vector_size(16)));
-using Ints4 = std::int32_t __attribute__((vector_size(16)));
+internal::PoolWindow pool_window(const WindowGeometry& g) {
+  return {.height = g.input.height,
+          .width = g.input.width,
+          .channels = g.input.channels,
+          .kernel = g.kernel,
+          .stride = g.stride,
+          .padding = g.padding,
+          .out_height = g.out_height(),
+          .out_width = g.out_width()};
+}
 
 void check_views(const char* who, const char* x_name, ConstMatrixView x, std::size_t x_cols, const char* y_name,
                  ConstMatrixView y, std::size_t y_rows, std::size_t y_cols) {
@@ -147,48 +153,10 @@ void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::spa
     throw ShapeError("max_pool: argmax has " + std::to_string(argmax.size()) + " entries, expected " +
                      std::to_string(x.rows * out * c));
   }
+  const auto kernel = internal::conv_kernels(active_isa()).max_pool;
+  const internal::PoolWindow window = pool_window(g);
   internal::parallel_for_tiles(x.rows, [&](std::size_t n) {
-    const float* image = x.row(n);
-    for (std::size_t o = 0; o < out; ++o) {
-      float* best = y.row(n) + o * c;
-      std::uint32_t* where = argmax.empty() ? nullptr : argmax.data() + (n * out + o) * c;
-      bool first = true;
-      for_window(g, o / g.out_width(), o % g.out_width(), [&](std::size_t, std::size_t, std::size_t ih, std::size_t iw) {
-        const auto base = static_cast<std::uint32_t>((ih * g.input.width + iw) * c);
-        const float* src = image + base;
-        if (first) {
-          std::copy_n(src, c, best);
-          if (where != nullptr) std::iota(where, where + c, base);
-          first = false;
-          return;
-        }
-        // v wins over the best so far b if greater, or if it is the window's first NaN. Four
-        // channels at a time in GCC vector types (SSE2, the baseline ISA); GCC's -O2 cost model
-        // does not vectorize the plain loop.
-        std::size_t k = 0;
-        for (; k + 4 <= c; k += 4) {
-          Floats4 v, b;
-          std::memcpy(&v, src + k, sizeof v);
-          std::memcpy(&b, best + k, sizeof b);
-          const Ints4 wins = (v > b) | ((v != v) & (b == b));
-          const Floats4 chosen = wins ? v : b;
-          std::memcpy(best + k, &chosen, sizeof chosen);
-          if (where == nullptr) continue;
-          Ints4 old;
-          std::memcpy(&old, where + k, sizeof old);
-          const Ints4 index = Ints4{0, 1, 2, 3} + static_cast<std::int32_t>(base + k);
-          const Ints4 updated = wins ? index : old;
-          std::memcpy(where + k, &updated, sizeof updated);
-        }
-        for (; k < c; ++k) {
-          const float v = src[k], b = best[k];
-          if (v > b || (std::isnan(v) && !std::isnan(b))) {
-            best[k] = v;
-            if (where != nullptr) where[k] = base + static_cast<std::uint32_t>(k);
-          }
-        }
-      });
-    }
+    kernel({.g = window, .x = x.row(n), .y = y.row(n), .argmax = argmax.empty() ? nullptr : argmax.data() + n * out * c});
   });
 }
 
@@ -201,11 +169,10 @@ void max_pool_backward(const WindowGeometry& g, std::span<const std::uint32_t> a
     throw ShapeError("max_pool_backward: argmax has " + std::to_string(argmax.size()) + " entries, expected " +
                      std::to_string(dy.rows * out * c));
   }
+  const auto kernel = internal::conv_kernels(active_isa()).max_pool_backward;
+  const internal::PoolWindow window = pool_window(g);
   internal::parallel_for_tiles(dy.rows, [&](std::size_t n) {
-    float* image = dx.row(n);
-    std::fill(image, image + g.input.size(), 0.0f);
-    const std::uint32_t* where = argmax.data() + n * out * c;
-    for (std::size_t i = 0; i < out * c; ++i) image[where[i]] += dy.row(n)[i];
+    kernel({.g = window, .dy = dy.row(n), .argmax = argmax.data() + n * out * c, .dx = dx.row(n)});
   });
 }
 

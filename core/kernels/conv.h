@@ -29,6 +29,7 @@
 
 #include <simdnn/core/conv_kernels.h>
 #include <simdnn/core/kernels/gemm_microkernel.h>
+#include <simdnn/core/kernels/pooling.h>
 #include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/kernels/vector_math.h>
 
@@ -621,6 +622,8 @@ ConvKernels make_conv_kernels() {
       .weight_grad = &k::weight_grad<Arch>,
       .input_grad = &k::input_grad<Arch>,
       .input_grad_rows = &k::input_grad_rows<Arch>,
+      .max_pool = &kernels::pool::max_pool<Arch>,
+      .max_pool_backward = &kernels::pool::max_pool_backward<Arch>,
   };
 }
 

@@ -1,0 +1,158 @@
+// Max pooling kernels (core/conv_kernels.h, MaxPoolArgs), templated on the xsimd architecture.
+// Included only by the per-ISA files conv_<isa>.cc, with core/kernels/conv.h.
+//
+// Forward, per output pixel and vector of channels: the window's values are compared in
+// registers, the best so far and its index in two vectors. The index rides in a float vector as
+// its bit pattern (a blend moves bits unchanged), so it is exact at any image size. Channels past
+// the last whole vector go one at a time by the same rule.
+//
+// Backward: where windows do not overlap (stride ≥ kernel) each input pixel takes at most one
+// gradient, so every window position is written once, 0 + dy where it is the window's argmax (the
+// definition's sum: a −0 becomes +0) and 0 elsewhere, with no zero fill first where the windows
+// cover the image. Overlapping windows add their gradients into a zeroed dx in output order.
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <simdnn/core/conv_kernels.h>
+#include <simdnn/core/kernels/unroll.h>
+
+namespace simdnn::internal::kernels::pool {
+
+template <class Arch>
+using V = xsimd::batch<float, Arch>;
+template <class Arch>
+using I = xsimd::batch<std::int32_t, Arch>;
+
+// The kernel positions [begin, end) of output row (or column) `out` that fall inside an image
+// `size` pixels high (or wide). Never empty: padding < kernel and the padded image holds the
+// window (core/image.h's WindowGeometry::check).
+struct Taps {
+  std::size_t begin, end;
+};
+template <class Arch>
+[[gnu::always_inline]] inline Taps taps_inside(const PoolWindow& g, std::size_t out, std::size_t size) {
+  const std::size_t start = out * g.stride;  // the window's first position, in padded coordinates
+  return {start < g.padding ? g.padding - start : 0, std::min(g.kernel, size + g.padding - start)};
+}
+
+// The window of output pixel (oh, ow): its positions inside the image, and the image index of
+// position (kh, kw)'s channel 0.
+template <class Arch>
+struct Window {
+  const PoolWindow& g;
+  std::size_t oh, ow;
+  Taps rows, cols;
+
+  Window(const PoolWindow& geometry, std::size_t out_h, std::size_t out_w)
+      : g(geometry), oh(out_h), ow(out_w), rows(taps_inside<Arch>(g, oh, g.height)),
+        cols(taps_inside<Arch>(g, ow, g.width)) {}
+  std::size_t at(std::size_t kh, std::size_t kw) const {
+    return ((oh * g.stride + kh - g.padding) * g.width + ow * g.stride + kw - g.padding) * g.channels;
+  }
+  template <class F>
+  [[gnu::always_inline]] void for_each(const F& f) const {
+    for (std::size_t kh = rows.begin; kh < rows.end; ++kh) {
+      for (std::size_t kw = cols.begin; kw < cols.end; ++kw) f(at(kh, kw));
+    }
+  }
+};
+
+// 0, 1, ..., W − 1: the lanes' channel offsets.
+template <class Arch>
+[[gnu::always_inline]] inline I<Arch> lane_numbers() {
+  alignas(64) static constexpr std::int32_t kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return I<Arch>::load_aligned(kLanes);
+}
+
+// Channels [k, k + W) of window w: the maximum into y, its index into where when kIndex.
+template <class Arch, bool kIndex>
+[[gnu::always_inline]] inline void max_vector(const float* x, const Window<Arch>& w, std::size_t k, float* y,
+                                              std::uint32_t* where) {
+  const I<Arch> lanes = lane_numbers<Arch>();
+  const std::size_t first = w.at(w.rows.begin, w.cols.begin) + k;
+  V<Arch> best = V<Arch>::load_unaligned(x + first);
+  V<Arch> index = xsimd::bitwise_cast<V<Arch>>(I<Arch>(static_cast<std::int32_t>(first)) + lanes);
+  w.for_each([&](std::size_t at) {
+    if (at + k == first) return;
+    const V<Arch> v = V<Arch>::load_unaligned(x + at + k);
+    // v wins over the best so far b if greater, or if it is the window's first NaN.
+    const auto wins = (v > best) | (xsimd::isnan(v) & (best == best));
+    best = xsimd::select(wins, v, best);
+    if constexpr (kIndex) {
+      index = xsimd::select(wins, xsimd::bitwise_cast<V<Arch>>(I<Arch>(static_cast<std::int32_t>(at + k)) + lanes), index);
+    }
+  });
+  best.store_unaligned(y);
+  if constexpr (kIndex) xsimd::bitwise_cast<I<Arch>>(index).store_unaligned(reinterpret_cast<std::int32_t*>(where));
+}
+
+// Channel k of window w, by max_vector's rule.
+template <class Arch>
+inline void max_channel(const float* x, const Window<Arch>& w, std::size_t k, float* y, std::uint32_t* where) {
+  std::size_t chosen = w.at(w.rows.begin, w.cols.begin) + k;
+  w.for_each([&](std::size_t at) {
+    const float v = x[at + k], b = x[chosen];
+    if (v > b || (v != v && b == b)) chosen = at + k;
+  });
+  *y = x[chosen];
+  if (where != nullptr) *where = static_cast<std::uint32_t>(chosen);
+}
+
+template <class Arch>
+void max_pool(const MaxPoolArgs& a) {
+  constexpr std::size_t W = V<Arch>::size;
+  const PoolWindow& g = a.g;
+  const std::size_t c = g.channels, out_w = g.out_width;
+  with_flag(a.argmax != nullptr, [&](auto indexed) {
+    for (std::size_t oh = 0; oh < g.out_height; ++oh) {
+      for (std::size_t ow = 0; ow < out_w; ++ow) {
+        const Window<Arch> w(g, oh, ow);
+        const std::size_t o = (oh * out_w + ow) * c;
+        std::size_t k = 0;
+        for (; k + W <= c; k += W) max_vector<Arch, indexed>(a.x, w, k, a.y + o + k, indexed ? a.argmax + o + k : nullptr);
+        for (; k < c; ++k) max_channel<Arch>(a.x, w, k, a.y + o + k, indexed ? a.argmax + o + k : nullptr);
+      }
+    }
+  });
+}
+
+template <class Arch>
+void max_pool_backward(const MaxPoolBackwardArgs& a) {
+  constexpr std::size_t W = V<Arch>::size;
+  const PoolWindow& g = a.g;
+  const std::size_t c = g.channels, out_h = g.out_height, out_w = g.out_width;
+  if (g.stride < g.kernel) {
+    std::fill(a.dx, a.dx + g.height * g.width * g.channels, 0.0f);
+    for (std::size_t i = 0; i < out_h * out_w * c; ++i) a.dx[a.argmax[i]] += a.dy[i];
+    return;
+  }
+  const bool covered = g.padding == 0 && g.stride == g.kernel && out_h * g.kernel == g.height &&
+                       out_w * g.kernel == g.width;
+  if (!covered) std::fill(a.dx, a.dx + g.height * g.width * g.channels, 0.0f);
+  const I<Arch> lanes = lane_numbers<Arch>();
+  for (std::size_t oh = 0; oh < out_h; ++oh) {
+    for (std::size_t ow = 0; ow < out_w; ++ow) {
+      const Window<Arch> w(g, oh, ow);
+      const std::size_t o = (oh * out_w + ow) * c;
+      std::size_t k = 0;
+      for (; k + W <= c; k += W) {
+        const I<Arch> where = I<Arch>::load_unaligned(reinterpret_cast<const std::int32_t*>(a.argmax + o + k));
+        const I<Arch> d = xsimd::bitwise_cast<I<Arch>>(V<Arch>::load_unaligned(a.dy + o + k) + V<Arch>(0.0f));
+        w.for_each([&](std::size_t at) {
+          const I<Arch> here = I<Arch>(static_cast<std::int32_t>(at + k)) + lanes;
+          xsimd::bitwise_cast<V<Arch>>(xsimd::select(where == here, d, I<Arch>(0))).store_unaligned(a.dx + at + k);
+        });
+      }
+      for (; k < c; ++k) {
+        w.for_each([&](std::size_t at) { a.dx[at + k] = a.argmax[o + k] == at + k ? 0.0f + a.dy[o + k] : 0.0f; });
+      }
+    }
+  }
+}
+
+}  // namespace simdnn::internal::kernels::pool
