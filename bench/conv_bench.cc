@@ -9,13 +9,15 @@
 // (and, for simdnn, the bias-free Conv2D's backward as the layer runs it: dW, dcol, col2im).
 // Counter GFLOP/s: 2·N·H_out·W_out·k²·C_in·C_out per forward, twice that per backward.
 // simdnn_maxpool: MaxPool2D(2) forward (train mode, with its argmax) and backward on the stem's
-// output of repro mnist's plain CNN (batch 64, 28×28×16); Gelem/s counts input elements.
+// output of repro mnist's plain CNN (batch 64, 28×28×16), and each pass alone
+// (simdnn_maxpool_forward, simdnn_maxpool_backward); Gelem/s counts input elements.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/thread_counts.h"
@@ -69,15 +71,18 @@ void bm_simdnn(benchmark::State& state, ConvShape s, int threads, bool backward)
   set_rate(state, (backward ? 2.0 : 1.0) * forward_flops(s));
 }
 
-void bm_maxpool(benchmark::State& state, int threads) {
+enum class Pass { both, forward, backward };
+
+void bm_maxpool(benchmark::State& state, int threads, Pass pass) {
   simdnn::set_num_threads(threads);
   simdnn::MaxPool2D pool({28, 28, 16}, 2);
   simdnn::Tensor x(64, pool.input_width()), dy(64, pool.output_width());
   simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
   simdnn::fill_normal(dy.view(), 0.0f, 1.0f, 3, 0);
+  pool.forward(x.cview(), simdnn::Mode::train);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(pool.forward(x.cview(), simdnn::Mode::train).data);
-    benchmark::DoNotOptimize(pool.backward(dy.cview()).data);
+    if (pass != Pass::backward) benchmark::DoNotOptimize(pool.forward(x.cview(), simdnn::Mode::train).data);
+    if (pass != Pass::forward) benchmark::DoNotOptimize(pool.backward(dy.cview()).data);
     benchmark::ClobberMemory();
   }
   state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
@@ -181,9 +186,13 @@ int main(int argc, char** argv) {
     }
   }
   for (int threads : simdnn::bench::thread_counts()) {
-    benchmark::RegisterBenchmark(("simdnn_maxpool/28x28x16/threads:" + std::to_string(threads)).c_str(), bm_maxpool,
-                                 threads)
-        ->UseRealTime();
+    for (const auto& [name, pass] : {std::pair{"simdnn_maxpool", Pass::both},
+                                     {"simdnn_maxpool_forward", Pass::forward},
+                                     {"simdnn_maxpool_backward", Pass::backward}}) {
+      benchmark::RegisterBenchmark((std::string(name) + "/28x28x16/threads:" + std::to_string(threads)).c_str(),
+                                   bm_maxpool, threads, pass)
+          ->UseRealTime();
+    }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -112,7 +112,8 @@ internal::ConvWindow window_geometry(const ImageShape& s, std::size_t pad, std::
           .padding = pad};
 }
 
-// What a thread's window offsets were computed for: the same key, the same offsets.
+// What a thread's window offsets in one scratch slot were computed for: the same key, the same
+// offsets. windows() is the only writer of the size_t scratch slots.
 struct OffsetsKey {
   const std::size_t* offsets;
   std::size_t image_floats, row_floats, channels, stride, out_h, out_w, count;
@@ -120,15 +121,18 @@ struct OffsetsKey {
 };
 
 // A chunk's images padded as above at x, and the windows of its output pixels (window_geometry's
-// arguments). The offsets go to this thread's scratch: they stay valid until its next call. They
-// depend only on the geometry, so a thread keeps them from one chunk to the next of the same shape.
-internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pad, std::size_t kernel,
-                             std::size_t stride, std::size_t out_h, std::size_t out_w, std::size_t count) {
+// arguments). The offsets go to this thread's scratch slot `slot` (0: the input's windows, 1:
+// dy's): they stay valid until its next call for that slot. They depend only on the geometry, so
+// a thread keeps them from one chunk to the next of the same shape.
+internal::ConvWindow windows(std::size_t slot, const float* x, const ImageShape& s, std::size_t pad,
+                             std::size_t kernel, std::size_t stride, std::size_t out_h, std::size_t out_w,
+                             std::size_t count) {
   internal::ConvWindow w = window_geometry(s, pad, kernel, stride, out_h, out_w, count);
   const std::size_t image_floats = padded_floats(s, pad);
-  std::size_t* const offsets = scratch<std::size_t>(0, w.pixels);
+  std::size_t* const offsets = scratch<std::size_t>(slot, w.pixels);
   const OffsetsKey key{offsets, image_floats, w.row_floats, s.channels, stride, out_h, out_w, count};
-  thread_local OffsetsKey computed{};
+  thread_local OffsetsKey computed_for[2]{};
+  OffsetsKey& computed = computed_for[slot];
   if (!(key == computed)) {
     std::size_t* o = offsets;
     for (std::size_t n = 0; n < count; ++n) {
@@ -150,7 +154,7 @@ internal::ConvWindow windows(const float* x, const ImageShape& s, std::size_t pa
 internal::ConvWindow padded_input(const WindowGeometry& g, ConstMatrixView x, std::size_t begin, std::size_t count) {
   float* const padded = scratch(0, count * padded_floats(g.input, g.padding));
   pad_images(x, g.input, g.padding, begin, count, padded);
-  return windows(padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), count);
+  return windows(0, padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), count);
 }
 
 // A convolution's weights laid out for the kernel that will run it (core/conv_kernels.h): as
@@ -224,7 +228,7 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
   const std::size_t pad = g.kernel - 1 - g.padding;
   float* const padded = scratch(1, rows * padded_floats(out, pad));
   pad_images(dy, out, pad, begin, rows, padded);
-  run_forward(k, wt, windows(padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows), nullptr,
+  run_forward(k, wt, windows(1, padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows), nullptr,
               dx.row(begin), g.input.channels);
 }
 

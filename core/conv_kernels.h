@@ -105,7 +105,8 @@ struct MaxPoolArgs {
   std::uint32_t* argmax;
 };
 
-// Its gradient: dx (H·W·C floats, overwritten) = 0, then dx[argmax[i]] += dy[i] in order of i.
+// Its gradient: dx (H·W·C floats, overwritten) = 0, then dx[argmax[i]] += dy[i] in order of i;
+// argmax as max_pool wrote it (each index inside its output's window).
 struct MaxPoolBackwardArgs {
   PoolWindow g;
   const float* dy;

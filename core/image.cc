@@ -1,6 +1,8 @@
 #include <simdnn/core/image.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -33,7 +35,14 @@ void WindowGeometry::check(const char* who) const {
 
 namespace {
 
-internal::PoolWindow pool_window(const WindowGeometry& g) {
+// The kernels' window for g; throws ShapeError naming `who` when an image has more elements than
+// a uint32 argmax can index.
+internal::PoolWindow pool_window(const char* who, const WindowGeometry& g) {
+  if (g.input.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw ShapeError(std::string(who) + ": images of " + to_string(g.input) + " have " +
+                     std::to_string(g.input.size()) + " elements, more than a uint32 argmax indexes (" +
+                     std::to_string(std::numeric_limits<std::uint32_t>::max()) + ")");
+  }
   return {.height = g.input.height,
           .width = g.input.width,
           .channels = g.input.channels,
@@ -153,10 +162,11 @@ void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::spa
     throw ShapeError("max_pool: argmax has " + std::to_string(argmax.size()) + " entries, expected " +
                      std::to_string(x.rows * out * c));
   }
+  const internal::PoolWindow window = pool_window("max_pool", g);
   const auto kernel = internal::conv_kernels(active_isa()).max_pool;
-  const internal::PoolWindow window = pool_window(g);
   internal::parallel_for_tiles(x.rows, [&](std::size_t n) {
-    kernel({.g = window, .x = x.row(n), .y = y.row(n), .argmax = argmax.empty() ? nullptr : argmax.data() + n * out * c});
+    std::uint32_t* const where = argmax.empty() ? nullptr : argmax.data() + n * out * c;
+    kernel({.g = window, .x = x.row(n), .y = y.row(n), .argmax = where});
   });
 }
 
@@ -169,8 +179,8 @@ void max_pool_backward(const WindowGeometry& g, std::span<const std::uint32_t> a
     throw ShapeError("max_pool_backward: argmax has " + std::to_string(argmax.size()) + " entries, expected " +
                      std::to_string(dy.rows * out * c));
   }
+  const internal::PoolWindow window = pool_window("max_pool_backward", g);
   const auto kernel = internal::conv_kernels(active_isa()).max_pool_backward;
-  const internal::PoolWindow window = pool_window(g);
   internal::parallel_for_tiles(dy.rows, [&](std::size_t n) {
     kernel({.g = window, .dy = dy.row(n), .argmax = argmax.data() + n * out * c, .dx = dx.row(n)});
   });

@@ -72,11 +72,13 @@ void im2col(const WindowGeometry& g, ConstMatrixView x, MatrixView col);
 // pixel, added in the order of col's rows and then columns. Overwrites dx (N × input.size()).
 void col2im(const WindowGeometry& g, ConstMatrixView col, MatrixView dx);
 
-// y[n, oh, ow, c] = the maximum of x over the window (padding never wins); a NaN in the window
-// gives NaN. argmax (N · out_pixels · C entries, or empty) receives, per output element, the index
-// within its image row of the input element chosen (the first maximum in window order).
+// y[n, oh, ow, c] = the maximum of x over the window (padding never wins): the first maximum in
+// window order, or the window's first NaN. argmax (N · out_pixels · C entries, or empty) receives,
+// per output element, the index within its image row of the input element chosen. Throws
+// ShapeError when an image has more than 2^32 − 1 elements (argmax could not index them).
 void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::span<std::uint32_t> argmax);
-// dx = 0, then dx[n, argmax] += dy for every output element, in output order.
+// dx = 0, then dx[n, argmax] += dy for every output element, in output order. argmax must be
+// what max_pool wrote for the same geometry (each index inside its output's window).
 void max_pool_backward(const WindowGeometry& g, std::span<const std::uint32_t> argmax, ConstMatrixView dy,
                        MatrixView dx);
 

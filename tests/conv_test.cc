@@ -8,6 +8,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -417,11 +418,12 @@ TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
   EXPECT_EQ(dx(1, 1), 1.0f);  // the NaN's position
 }
 
-// core's max_pool and max_pool_backward (under MaxPool2D) with channels below, at and past whole
-// vectors of every ISA, ties and NaNs, windows that overlap, tile the image, leave parts of it
-// out or cross the padding: every output is the first maximum
-// in window order, or the window's first NaN, and dx = 0 + the gradients of the outputs that
-// chose each element, added in output order (bit for bit: a −0 gradient gives +0).
+// core's max_pool and max_pool_backward (MaxPool2D's passes) with channels below, at and past
+// whole vectors of every ISA; ties (±0 among them) and NaNs of several payloads; windows that
+// overlap, tile the image, leave parts of it out or cross the padding. Bit for bit: every output
+// is the first maximum in window order or the window's first NaN, with or without argmax, which
+// names that element; dx = 0 + the gradients of the outputs that chose each element, added in
+// output order (a −0 gradient gives +0).
 TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
   using Window = std::array<std::size_t, 3>;  // kernel, stride, padding
   const Window windows[] = {{2, 2, 0}, {3, 1, 1}, {3, 2, 1}, {2, 3, 0}, {3, 3, 1}, {1, 1, 0}};
@@ -430,7 +432,8 @@ TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
     Rng rng(11, s.channels);
     for (std::size_t i = 0; i < x.size(); ++i) {
       const std::uint32_t r = rng.next_u32() % 16;
-      x.data()[i] = r == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(r % 4);
+      const float nan = std::bit_cast<float>(0x7fc00000u | static_cast<std::uint32_t>(i));  // payload i
+      x.data()[i] = r == 0 ? nan : r == 1 ? -0.0f : static_cast<float>(r % 4);
     }
     for (const auto& [kernel, stride, padding] : windows) {
       SCOPED_TRACE(to_string(s) + " kernel " + std::to_string(kernel) + " stride " + std::to_string(stride) +
@@ -439,6 +442,9 @@ TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
       Tensor y(2, g.out_pixels() * s.channels);
       std::vector<std::uint32_t> argmax(y.size());
       max_pool(g, x.cview(), y.view(), argmax);
+      Tensor y_alone(2, y.cols());  // without argmax: another kernel instance
+      max_pool(g, x.cview(), y_alone.view(), {});
+      ASSERT_EQ(std::memcmp(y.data(), y_alone.data(), y.size() * sizeof(float)), 0);
       Tensor dy(2, y.cols());
       for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = i % 5 == 0 ? -0.0f : static_cast<float>(i + 1);
       std::vector<float> dx(x.size(), 0.0f);
@@ -457,13 +463,10 @@ TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
                 if (chosen < 0 || v > b || (std::isnan(v) && !std::isnan(b))) chosen = at;
               }
             }
-            const float expected = x(n, static_cast<std::size_t>(chosen));
-            const float got = y(n, o * s.channels + c);
-            if (std::isnan(expected)) {
-              ASSERT_TRUE(std::isnan(got)) << "n " << n << " o " << o << " c " << c;
-            } else {
-              ASSERT_EQ(got, expected) << "n " << n << " o " << o << " c " << c;
-            }
+            const std::size_t out = (n * g.out_pixels() + o) * s.channels + c;
+            ASSERT_EQ(argmax[out], static_cast<std::uint32_t>(chosen)) << "n " << n << " o " << o << " c " << c;
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(y.data()[out]),
+                      std::bit_cast<std::uint32_t>(x(n, static_cast<std::size_t>(chosen))));
             dx[n * s.size() + static_cast<std::size_t>(chosen)] += dy(n, o * s.channels + c);
           }
         }
@@ -489,6 +492,15 @@ TEST(Conv, BadArgumentsAreNamed) {
   expect_throw_with("no outputs", [] { Conv2D({4, 4, 1}, 0, 3); }, {"out_channels must be positive"});
   expect_throw_with("pool", [] { MaxPool2D({3, 3, 1}, 4); }, {"maxpool2d", "kernel 4"});
   expect_throw_with("gap", [] { GlobalAvgPool2D({0, 3, 1}); }, {"globalavgpool2d"});
+  // Images of 2^33 elements: a uint32 argmax cannot index them (empty batches: nothing is read).
+  const WindowGeometry huge{{65536, 65536, 2}, 2, 2, 0};
+  float cell = 0.0f;
+  const ConstMatrixView huge_x{&cell, 0, huge.input.size(), huge.input.size()};
+  const MatrixView huge_y{&cell, 0, huge.out_pixels() * 2, huge.out_pixels() * 2};
+  expect_throw_with("huge", [&] { max_pool(huge, huge_x, huge_y, {}); }, {"max_pool", "65536x65536x2", "uint32"});
+  const MatrixView huge_dx{&cell, 0, huge.input.size(), huge.input.size()};
+  expect_throw_with("huge backward", [&] { max_pool_backward(huge, {}, huge_y, huge_dx); },
+                    {"max_pool_backward", "65536x65536x2", "uint32"});
   Conv2D conv({4, 4, 2}, 3, 3);
   const Tensor wrong(2, 31);
   expect_throw_with("width", [&] { conv.forward(wrong.cview(), Mode::train); }, {"conv2d", "2x31", "input width 32"});

@@ -3,30 +3,33 @@
 //
 // Forward, per output pixel and vector of channels: the window's values are compared in
 // registers, the best so far and its index in two vectors. The index rides in a float vector as
-// its bit pattern (a blend moves bits unchanged), so it is exact at any image size. Channels past
-// the last whole vector go one at a time by the same rule.
+// its bit pattern (a blend moves bits unchanged), so it is exact for any index a uint32 holds
+// (core/image.cc refuses larger images). Channels past the last whole vector go one at a time by
+// the same rule.
 //
 // Backward: where windows do not overlap (stride ≥ kernel) each input pixel takes at most one
 // gradient, so every window position is written once, 0 + dy where it is the window's argmax (the
 // definition's sum: a −0 becomes +0) and 0 elsewhere, with no zero fill first where the windows
 // cover the image. Overlapping windows add their gradients into a zeroed dx in output order.
+//
+// Like the other kernel headers, this one calls no inline function that baseline code also
+// instantiates (std::fill, std::min): the linker could keep an AVX copy for the SSE2 path.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <simdnn/core/conv_kernels.h>
 #include <simdnn/core/kernels/unroll.h>
+#include <simdnn/core/kernels/vector_math.h>
 
 namespace simdnn::internal::kernels::pool {
 
-template <class Arch>
-using V = xsimd::batch<float, Arch>;
-template <class Arch>
-using I = xsimd::batch<std::int32_t, Arch>;
+using vmath::IVec;
+using vmath::Vec;
 
 // The kernel positions [begin, end) of output row (or column) `out` that fall inside an image
 // `size` pixels high (or wide). Never empty: padding < kernel and the padded image holds the
@@ -37,7 +40,8 @@ struct Taps {
 template <class Arch>
 [[gnu::always_inline]] inline Taps taps_inside(const PoolWindow& g, std::size_t out, std::size_t size) {
   const std::size_t start = out * g.stride;  // the window's first position, in padded coordinates
-  return {start < g.padding ? g.padding - start : 0, std::min(g.kernel, size + g.padding - start)};
+  const std::size_t end = size + g.padding - start;  // one past the image's last position
+  return {start < g.padding ? g.padding - start : 0, end < g.kernel ? end : g.kernel};
 }
 
 // The window of output pixel (oh, ow): its positions inside the image, and the image index of
@@ -64,31 +68,32 @@ struct Window {
 
 // 0, 1, ..., W − 1: the lanes' channel offsets.
 template <class Arch>
-[[gnu::always_inline]] inline I<Arch> lane_numbers() {
+[[gnu::always_inline]] inline IVec<Arch> lane_numbers() {
   alignas(64) static constexpr std::int32_t kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  return I<Arch>::load_aligned(kLanes);
+  return IVec<Arch>::load_aligned(kLanes);
 }
 
 // Channels [k, k + W) of window w: the maximum into y, its index into where when kIndex.
 template <class Arch, bool kIndex>
 [[gnu::always_inline]] inline void max_vector(const float* x, const Window<Arch>& w, std::size_t k, float* y,
                                               std::uint32_t* where) {
-  const I<Arch> lanes = lane_numbers<Arch>();
+  const IVec<Arch> lanes = lane_numbers<Arch>();
   const std::size_t first = w.at(w.rows.begin, w.cols.begin) + k;
-  V<Arch> best = V<Arch>::load_unaligned(x + first);
-  V<Arch> index = xsimd::bitwise_cast<V<Arch>>(I<Arch>(static_cast<std::int32_t>(first)) + lanes);
+  Vec<Arch> best = Vec<Arch>::load_unaligned(x + first);
+  Vec<Arch> index = xsimd::bitwise_cast<Vec<Arch>>(IVec<Arch>(static_cast<std::int32_t>(first)) + lanes);
   w.for_each([&](std::size_t at) {
     if (at + k == first) return;
-    const V<Arch> v = V<Arch>::load_unaligned(x + at + k);
+    const Vec<Arch> v = Vec<Arch>::load_unaligned(x + at + k);
     // v wins over the best so far b if greater, or if it is the window's first NaN.
     const auto wins = (v > best) | (xsimd::isnan(v) & (best == best));
     best = xsimd::select(wins, v, best);
     if constexpr (kIndex) {
-      index = xsimd::select(wins, xsimd::bitwise_cast<V<Arch>>(I<Arch>(static_cast<std::int32_t>(at + k)) + lanes), index);
+      const IVec<Arch> here = IVec<Arch>(static_cast<std::int32_t>(at + k)) + lanes;
+      index = xsimd::select(wins, xsimd::bitwise_cast<Vec<Arch>>(here), index);
     }
   });
   best.store_unaligned(y);
-  if constexpr (kIndex) xsimd::bitwise_cast<I<Arch>>(index).store_unaligned(reinterpret_cast<std::int32_t*>(where));
+  if constexpr (kIndex) xsimd::bitwise_cast<IVec<Arch>>(index).store_unaligned(reinterpret_cast<std::int32_t*>(where));
 }
 
 // Channel k of window w, by max_vector's rule.
@@ -105,7 +110,7 @@ inline void max_channel(const float* x, const Window<Arch>& w, std::size_t k, fl
 
 template <class Arch>
 void max_pool(const MaxPoolArgs& a) {
-  constexpr std::size_t W = V<Arch>::size;
+  constexpr std::size_t W = Vec<Arch>::size;
   const PoolWindow& g = a.g;
   const std::size_t c = g.channels, out_w = g.out_width;
   with_flag(a.argmax != nullptr, [&](auto indexed) {
@@ -113,9 +118,10 @@ void max_pool(const MaxPoolArgs& a) {
       for (std::size_t ow = 0; ow < out_w; ++ow) {
         const Window<Arch> w(g, oh, ow);
         const std::size_t o = (oh * out_w + ow) * c;
+        std::uint32_t* const where = indexed ? a.argmax + o : nullptr;
         std::size_t k = 0;
-        for (; k + W <= c; k += W) max_vector<Arch, indexed>(a.x, w, k, a.y + o + k, indexed ? a.argmax + o + k : nullptr);
-        for (; k < c; ++k) max_channel<Arch>(a.x, w, k, a.y + o + k, indexed ? a.argmax + o + k : nullptr);
+        for (; k + W <= c; k += W) max_vector<Arch, indexed>(a.x, w, k, a.y + o + k, indexed ? where + k : nullptr);
+        for (; k < c; ++k) max_channel<Arch>(a.x, w, k, a.y + o + k, indexed ? where + k : nullptr);
       }
     }
   });
@@ -123,29 +129,29 @@ void max_pool(const MaxPoolArgs& a) {
 
 template <class Arch>
 void max_pool_backward(const MaxPoolBackwardArgs& a) {
-  constexpr std::size_t W = V<Arch>::size;
+  constexpr std::size_t W = Vec<Arch>::size;
   const PoolWindow& g = a.g;
   const std::size_t c = g.channels, out_h = g.out_height, out_w = g.out_width;
   if (g.stride < g.kernel) {
-    std::fill(a.dx, a.dx + g.height * g.width * g.channels, 0.0f);
+    std::memset(a.dx, 0, g.height * g.width * g.channels * sizeof(float));
     for (std::size_t i = 0; i < out_h * out_w * c; ++i) a.dx[a.argmax[i]] += a.dy[i];
     return;
   }
   const bool covered = g.padding == 0 && g.stride == g.kernel && out_h * g.kernel == g.height &&
                        out_w * g.kernel == g.width;
-  if (!covered) std::fill(a.dx, a.dx + g.height * g.width * g.channels, 0.0f);
-  const I<Arch> lanes = lane_numbers<Arch>();
+  if (!covered) std::memset(a.dx, 0, g.height * g.width * g.channels * sizeof(float));
+  const IVec<Arch> lanes = lane_numbers<Arch>();
   for (std::size_t oh = 0; oh < out_h; ++oh) {
     for (std::size_t ow = 0; ow < out_w; ++ow) {
       const Window<Arch> w(g, oh, ow);
       const std::size_t o = (oh * out_w + ow) * c;
       std::size_t k = 0;
       for (; k + W <= c; k += W) {
-        const I<Arch> where = I<Arch>::load_unaligned(reinterpret_cast<const std::int32_t*>(a.argmax + o + k));
-        const I<Arch> d = xsimd::bitwise_cast<I<Arch>>(V<Arch>::load_unaligned(a.dy + o + k) + V<Arch>(0.0f));
+        const IVec<Arch> where = IVec<Arch>::load_unaligned(reinterpret_cast<const std::int32_t*>(a.argmax + o + k));
+        const IVec<Arch> d = xsimd::bitwise_cast<IVec<Arch>>(Vec<Arch>::load_unaligned(a.dy + o + k) + Vec<Arch>(0.0f));
         w.for_each([&](std::size_t at) {
-          const I<Arch> here = I<Arch>(static_cast<std::int32_t>(at + k)) + lanes;
-          xsimd::bitwise_cast<V<Arch>>(xsimd::select(where == here, d, I<Arch>(0))).store_unaligned(a.dx + at + k);
+          const IVec<Arch> here = IVec<Arch>(static_cast<std::int32_t>(at + k)) + lanes;
+          xsimd::bitwise_cast<Vec<Arch>>(xsimd::select(where == here, d, IVec<Arch>(0))).store_unaligned(a.dx + at + k);
         });
       }
       for (; k < c; ++k) {
