@@ -8,12 +8,17 @@ imported. When the MNIST files are installed (tools/setup.sh --data), both sides
 whole run of `repro mnist`'s convolutional ResNet at 1 and 2 threads: PyTorch in
 torch_conv_baseline.json, simdnn (`repro --threads T mnist`, its own timing of the ResNet's
 training and per-epoch evaluation) in simdnn_mnist.json, a list of {"name", "seconds",
-"test_accuracy", "threads"}.
+"test_accuracy", "threads"}. On a machine of two or more CPUs the 1-thread run is then repeated
+with both programs at once, each pinned to its own CPU (taskset), so that both see the same
+machine: on a shared VM one program's run can take a third longer than the next one's, which one
+pair of runs in turns cannot tell from a speed difference. Those entries are named
+mnist_resnet_cnn/threads:1/side_by_side on both sides.
 """
 import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,17 +41,41 @@ def _mnist_dir():
     return d if os.path.exists(os.path.join(d, "9.json")) else None
 
 
-def _repro_mnist(threads):
-    """{"name", "seconds", "test_accuracy", "threads"} of the ResNet in one `repro mnist` run."""
+def _repro_mnist(threads, pin=None):
+    """{"name", "seconds", "test_accuracy", "threads"} of the ResNet in one `repro mnist` run;
+    pin: a CPU to run it on (named .../side_by_side then), or None."""
     repro = os.path.join(ROOT, "bazel-bin", "experiments", "repro")
     with tempfile.TemporaryDirectory(prefix="simdnn-mnist-") as out:
-        cmd = [repro, "--threads", str(threads), "-o", out, "mnist"]
+        cmd = _pinned(pin) + [repro, "--threads", str(threads), "-o", out, "mnist"]
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(out, "mnist_accuracy.csv"), newline="") as f:
             row = next(r for r in csv.DictReader(f) if r["model"].startswith("convolutional ResNet"))
-    return {"name": f"mnist_resnet_cnn/threads:{threads}", "seconds": float(row["seconds"]),
-            "test_accuracy": float(row["test_acc"]), "threads": threads}
+    return {"name": f"mnist_resnet_cnn/threads:{threads}" + ("" if pin is None else "/side_by_side"),
+            "seconds": float(row["seconds"]), "test_accuracy": float(row["test_acc"]), "threads": threads}
+
+
+def _pinned(cpu):
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
+def _side_by_side():
+    """The 1-thread MNIST run of both programs at once, each on its own CPU: (simdnn's entry,
+    PyTorch's entry), or None where the machine has fewer than two CPUs or no taskset."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or not shutil.which("taskset"):
+        print("convolution: no side-by-side MNIST run (it needs two CPUs and taskset)", file=sys.stderr)
+        return None
+    cmd = _pinned(cpus[1]) + [PYTHON, os.path.join(HERE, "torch_conv_baseline.py"), "--threads", "1", "--epoch-only"]
+    print("+ " + " ".join(cmd) + " &", file=sys.stderr, flush=True)
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as torch_run:
+        mine = _repro_mnist(1, pin=cpus[0])
+        theirs = json.loads(torch_run.communicate()[0])
+    if torch_run.returncode != 0:
+        raise subprocess.CalledProcessError(torch_run.returncode, cmd)
+    for entry in theirs:
+        entry["name"] += "/side_by_side"
+    return mine, theirs
 
 
 def _torch_missing():
@@ -74,6 +103,11 @@ def run_all(run_suite, binaries, json_dir, min_time, bench_env):
     print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     res = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
     out["torch"] = json.loads(res.stdout)
+    pair = _side_by_side() if "mnist" in out else None
+    if pair:
+        out["mnist"].append(pair[0])
+        out["torch"] += pair[1]
+        bench_report_e2e.write_json(os.path.join(json_dir, FILES["mnist"]), out["mnist"])
     bench_report_e2e.write_json(os.path.join(json_dir, FILES["torch"]), out["torch"])
     return out
 
@@ -144,12 +178,18 @@ def _mnist_table(torch_runs, simdnn_runs):
         return []
     md = ["", "`repro mnist`'s convolutional ResNet, the whole run (8 epochs over 8,000 images and the "
           "evaluation of 2,000 after each), simdnn's as `repro --threads T mnist` times it, PyTorch's "
-          "(`tools/torch_conv_baseline.py`) with the same architecture, data, batch and optimizer; one run each:",
+          "(`tools/torch_conv_baseline.py`) with the same architecture, data, batch and optimizer; one run each, "
+          "in turns, and at 1 thread once more side by side (both at once, each pinned to its own CPU):",
           "", "| threads | simdnn s | PyTorch s | simdnn / PyTorch speed | simdnn test accuracy |",
           "| ---: | ---: | ---: | ---: | ---: |"]
-    for name in sorted(set(torch_runs) | set(simdnn_runs), key=lambda n: int(n.split(":")[-1])):
+
+    def label(name):  # "mnist_resnet_cnn/threads:1/side_by_side" -> (1, "1, side by side")
+        threads, _, mode = name.split(":")[-1].partition("/")
+        return int(threads), threads + (", " + mode.replace("_", " ") if mode else "")
+
+    for name in sorted(set(torch_runs) | set(simdnn_runs), key=label):
         mine, theirs = simdnn_runs.get(name), torch_runs.get(name)
-        cells = [name.split(":")[-1],
+        cells = [label(name)[1],
                  f"{mine['seconds']:.1f}" if mine else "–",
                  f"{theirs:.1f}" if theirs else "–",
                  f"{theirs / mine['seconds']:.2f}×" if mine and theirs else "–",

@@ -3,7 +3,7 @@
 `repro mnist`'s convolutional ResNet, timed in PyTorch on the same machine.
 
   /usr/bin/python3 tools/torch_conv_baseline.py [--threads 1,2] [--repeats 10] [--epochs 8]
-                                                [--mnist DIR] [--skip-epoch]
+                                                [--mnist DIR] [--skip-epoch | --epoch-only]
 
   conv/<forward|backward>/<shape>/threads:T
       nn.Conv2d (3x3, padding 1, no bias) on a batch of 64 in channels_last (NHWC) memory, as
@@ -145,8 +145,8 @@ def mnist_seconds(torch, directory, epochs):
 def child(args, threads):
     import torch
     torch.set_num_threads(threads)
-    rows = [{"name": f"conv/{kind}/{name}/threads:{threads}", "seconds": s, "threads": threads}
-            for kind, name, s in conv_times(torch, args.repeats)]
+    rows = [] if args.epoch_only else [{"name": f"conv/{kind}/{name}/threads:{threads}", "seconds": s,
+                                         "threads": threads} for kind, name, s in conv_times(torch, args.repeats)]
     mnist = args.mnist or os.environ.get("SIMDNN_MNIST_DIR") or os.path.expanduser("~/.local/share/simdnn/mnist")
     if not args.skip_epoch and os.path.exists(os.path.join(mnist, "9.json")):
         rows.append({"name": f"mnist_resnet_cnn/threads:{threads}", "seconds": mnist_seconds(torch, mnist, args.epochs),
@@ -161,6 +161,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--mnist", default="")
     parser.add_argument("--skip-epoch", action="store_true")
+    parser.add_argument("--epoch-only", action="store_true", help="the MNIST run alone, no conv shapes")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
