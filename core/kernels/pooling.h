@@ -132,14 +132,15 @@ void max_pool_backward(const MaxPoolBackwardArgs& a) {
   constexpr std::size_t W = Vec<Arch>::size;
   const PoolWindow& g = a.g;
   const std::size_t c = g.channels, out_h = g.out_height, out_w = g.out_width;
+  const std::size_t dx_bytes = g.height * g.width * c * sizeof(float);
   if (g.stride < g.kernel) {
-    std::memset(a.dx, 0, g.height * g.width * g.channels * sizeof(float));
+    std::memset(a.dx, 0, dx_bytes);
     for (std::size_t i = 0; i < out_h * out_w * c; ++i) a.dx[a.argmax[i]] += a.dy[i];
     return;
   }
   const bool covered = g.padding == 0 && g.stride == g.kernel && out_h * g.kernel == g.height &&
                        out_w * g.kernel == g.width;
-  if (!covered) std::memset(a.dx, 0, g.height * g.width * g.channels * sizeof(float));
+  if (!covered) std::memset(a.dx, 0, dx_bytes);
   const IVec<Arch> lanes = lane_numbers<Arch>();
   for (std::size_t oh = 0; oh < out_h; ++oh) {
     for (std::size_t ow = 0; ow < out_w; ++ow) {
