@@ -450,9 +450,13 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   thread_local PackBuffers buffers[2];
   float* a_pack[2] = {};
   float* b_pack[2] = {};
+  // Sized for blocks of the blocking's kc, not kc_max: kc_max grows as k shrinks past a multiple
+  // of kc (k = 800, kc 256: 4 blocks of 200; k = 500: 2 of 250), and a smaller last batch would
+  // then grow the buffers of a warm step.
+  const std::size_t depth = std::min(k, blocking.kc);
   for (int i = 0; i < (overlap ? 2 : 1); ++i) {
-    a_pack[i] = reserve(buffers[i].a, a_panels * mr * std::min(k, kc_max));
-    b_pack[i] = reserve(buffers[i].b, ceil_div(std::min(n, nc_max), nr) * nr * std::min(k, kc_max));
+    a_pack[i] = reserve(buffers[i].a, a_panels * mr * depth);
+    b_pack[i] = reserve(buffers[i].b, ceil_div(std::min(n, nc_max), nr) * nr * depth);
   }
 
   // Packing a block: the first tasks pack panels of B, the rest panels of A.
@@ -553,9 +557,9 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t mc_max = std::min(blocking.mc, ceil_div(i_end - i_begin, mr) * mr);
   // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
   // waits for nothing, so no other call can reuse them meanwhile.
-  thread_local PackBuffers buffers;
-  float* const a_pack = reserve(buffers.a, mc_max * std::min(k, kc_max));
-  float* const b_pack = reserve(buffers.b, nc_max * std::min(k, kc_max));
+  thread_local PackBuffers buffers;  // sized as gemm_packed's, for blocks of the blocking's kc
+  float* const a_pack = reserve(buffers.a, mc_max * std::min(k, blocking.kc));
+  float* const b_pack = reserve(buffers.b, nc_max * std::min(k, blocking.kc));
   for (std::size_t jc = j_begin; jc < j_end; jc += nc_max) {
     const std::size_t nc = std::min(nc_max, j_end - jc);
     for (std::size_t pc = 0; pc < k; pc += kc_max) {
