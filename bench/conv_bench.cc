@@ -11,6 +11,9 @@
 // simdnn_maxpool: MaxPool2D(2) forward (train mode, with its argmax) and backward on the stem's
 // output of repro mnist's plain CNN (batch 64, 28×28×16), and each pass alone
 // (simdnn_maxpool_forward, simdnn_maxpool_backward); Gelem/s counts input elements.
+// simdnn_stem_forward: the ResNet stem's BatchNorm2D → ReLU → MaxPool2D forward (train mode, same
+// shape) as Sequential runs it, one pass per image (BatchNorm2D::forward_relu_max_pool), and
+// simdnn_stem_forward_two_passes: the pair's pass (forward_relu) then the pooling's, as before.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -23,8 +26,11 @@
 #include "bench/thread_counts.h"
 #include <simdnn/core/random.h>
 #include <simdnn/core/threading.h>
+#include <simdnn/layers/activation_layer.h>
+#include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/pooling.h>
+#include <simdnn/layers/sequential.h>
 
 namespace {
 
@@ -83,6 +89,27 @@ void bm_maxpool(benchmark::State& state, int threads, Pass pass) {
   for (auto _ : state) {
     if (pass != Pass::backward) benchmark::DoNotOptimize(pool.forward(x.cview(), simdnn::Mode::train).data);
     if (pass != Pass::forward) benchmark::DoNotOptimize(pool.backward(dy.cview()).data);
+    benchmark::ClobberMemory();
+  }
+  state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_stem_forward(benchmark::State& state, int threads, bool one_pass) {
+  simdnn::set_num_threads(threads);
+  const simdnn::ImageShape image{28, 28, 16};
+  simdnn::Sequential stem;
+  auto& norm = stem.emplace<simdnn::BatchNorm2D>(image);
+  stem.emplace<simdnn::ActivationLayer>(image.size(), simdnn::ActivationSpec::relu());
+  auto& pool = stem.emplace<simdnn::MaxPool2D>(image, 2);
+  simdnn::Tensor x(64, image.size());
+  simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
+  const auto forward = [&] {
+    if (one_pass) return stem.forward(x.cview(), simdnn::Mode::train).data;
+    return pool.forward(norm.forward_relu(x.cview(), simdnn::Mode::train), simdnn::Mode::train).data;
+  };
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(forward());
     benchmark::ClobberMemory();
   }
   state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
@@ -191,6 +218,12 @@ int main(int argc, char** argv) {
                                      {"simdnn_maxpool_backward", Pass::backward}}) {
       benchmark::RegisterBenchmark((std::string(name) + "/28x28x16/threads:" + std::to_string(threads)).c_str(),
                                    bm_maxpool, threads, pass)
+          ->UseRealTime();
+    }
+    for (const auto& [name, one_pass] :
+         {std::pair{"simdnn_stem_forward", true}, {"simdnn_stem_forward_two_passes", false}}) {
+      benchmark::RegisterBenchmark((std::string(name) + "/28x28x16/threads:" + std::to_string(threads)).c_str(),
+                                   bm_stem_forward, threads, one_pass)
           ->UseRealTime();
     }
   }

@@ -5,11 +5,14 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <simdnn/core/conv_kernels.h>
+#include <simdnn/core/elementwise_kernels.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/parallel.h>
+#include <simdnn/core/thread_scratch.h>
 
 namespace simdnn {
 
@@ -97,6 +100,21 @@ Span window_row(const WindowGeometry& g, std::size_t ow) {
   return {kw_begin, std::max(kw_begin, kw_end), left + kw_begin - g.padding};
 }
 
+// max_pool's and batchnorm_relu_max_pool's checks; the kernels' window.
+internal::PoolWindow checked_pooling(const char* who, const WindowGeometry& g, ConstMatrixView x, MatrixView y,
+                                     std::span<std::uint32_t> argmax) {
+  g.check(who);
+  const std::size_t outputs = g.out_pixels() * g.input.channels;
+  check_views(who, "x", x, g.input.size(), "y", y, x.rows, outputs);
+  if (!argmax.empty() && argmax.size() != x.rows * outputs) {
+    throw ShapeError(std::string(who) + ": argmax has " + std::to_string(argmax.size()) + " entries, expected " +
+                     std::to_string(x.rows * outputs));
+  }
+  return pool_window(who, g);
+}
+
+struct NormalizedImageScratch {};  // thread_scratch's owner tag
+
 }  // namespace
 
 void im2col(const WindowGeometry& g, ConstMatrixView x, MatrixView col) {
@@ -155,18 +173,30 @@ void col2im(const WindowGeometry& g, ConstMatrixView col, MatrixView dx) {
 }
 
 void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::span<std::uint32_t> argmax) {
-  g.check("max_pool");
-  const std::size_t c = g.input.channels, out = g.out_pixels();
-  check_views("max_pool", "x", x, g.input.size(), "y", y, x.rows, out * c);
-  if (!argmax.empty() && argmax.size() != x.rows * out * c) {
-    throw ShapeError("max_pool: argmax has " + std::to_string(argmax.size()) + " entries, expected " +
-                     std::to_string(x.rows * out * c));
-  }
-  const internal::PoolWindow window = pool_window("max_pool", g);
+  const internal::PoolWindow window = checked_pooling("max_pool", g, x, y, argmax);
+  const std::size_t outputs = g.out_pixels() * g.input.channels;
   const auto kernel = internal::conv_kernels(active_isa()).max_pool;
   internal::parallel_for_tiles(x.rows, [&](std::size_t n) {
-    std::uint32_t* const where = argmax.empty() ? nullptr : argmax.data() + n * out * c;
+    std::uint32_t* const where = argmax.empty() ? nullptr : argmax.data() + n * outputs;
     kernel({.g = window, .x = x.row(n), .y = y.row(n), .argmax = where});
+  });
+}
+
+void batchnorm_relu_max_pool(const WindowGeometry& g, ConstMatrixView x, const float* mean, const float* inv_std,
+                             const float* gamma, const float* beta, MatrixView y, std::span<std::uint32_t> argmax) {
+  constexpr const char* who = "batchnorm_relu_max_pool";
+  const internal::PoolWindow window = checked_pooling(who, g, x, y, argmax);
+  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
+    if (p == nullptr) throw std::invalid_argument(std::string(who) + ": " + name + " is null");
+  }
+  const std::size_t c = g.input.channels, pixels = g.input.height * g.input.width, outputs = g.out_pixels() * c;
+  const auto normalize = internal::elementwise_kernels(active_isa()).batchnorm_forward;
+  const auto pool = internal::conv_kernels(active_isa()).max_pool;
+  internal::parallel_for_tiles(x.rows, [&](std::size_t n) {
+    float* const image = internal::thread_scratch<NormalizedImageScratch, float, 1>(0, g.input.size());
+    normalize(x.row(n), c, pixels, c, mean, inv_std, gamma, beta, nullptr, 0, image, c, true);
+    std::uint32_t* const where = argmax.empty() ? nullptr : argmax.data() + n * outputs;
+    pool({.g = window, .x = image, .y = y.row(n), .argmax = where});
   });
 }
 

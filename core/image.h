@@ -77,6 +77,12 @@ void col2im(const WindowGeometry& g, ConstMatrixView col, MatrixView dx);
 // per output element, the index within its image row of the input element chosen. Throws
 // ShapeError when an image has more than 2^32 − 1 elements (argmax could not index them).
 void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::span<std::uint32_t> argmax);
+// max_pool of max(0, γ_c·(x − mean_c)·inv_std_c + β_c), the pair BatchNorm → ReLU before a
+// MaxPool2D (a ResNet's stem), without storing the normalized batch: each image is normalized
+// into a per-thread buffer by batchnorm_normalize_relu's kernel and pooled from there while it is
+// in cache. The same bits as those two calls; mean, inv_std, gamma and beta hold C floats each.
+void batchnorm_relu_max_pool(const WindowGeometry& g, ConstMatrixView x, const float* mean, const float* inv_std,
+                             const float* gamma, const float* beta, MatrixView y, std::span<std::uint32_t> argmax);
 // dx = 0, then dx[n, argmax] += dy for every output element, in output order. argmax must be
 // what max_pool wrote for the same geometry (each index inside its output's window).
 void max_pool_backward(const WindowGeometry& g, std::span<const std::uint32_t> argmax, ConstMatrixView dy,

@@ -55,12 +55,15 @@ std::vector<StateTensor> BatchNorm::state() {
   return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
 }
 
-// inv[j] = 1/sqrt(running_var[j] + eps), then y = γ·(x − running_mean)·inv + β.
-void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu) const {
+void BatchNorm::running_inv_std(float* inv) const {
   const float* rv = running_var_.data();
   for (std::size_t j = 0; j < width_; ++j) {
     inv[j] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rv[j]) + eps_));
   }
+}
+
+void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu) const {
+  running_inv_std(inv);
   (relu ? batchnorm_normalize_relu : normalize_only)(x, running_mean_.data(), inv, gamma_.data(), beta_.data(), y);
 }
 
@@ -76,13 +79,19 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode) { return forwar
 ConstMatrixView BatchNorm::forward_relu(ConstMatrixView x, Mode mode) { return forward(x, mode, true); }
 
 ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode, bool relu) {
+  const Normalization n = prepare_forward(x, mode, relu);
+  const MatrixView y = reserve_rows(y_, x.rows, width_);
+  (relu ? batchnorm_normalize_relu : normalize_only)(x, n.mean, n.inv_std, gamma_.data(), beta_.data(), y);
+  return y;
+}
+
+BatchNorm::Normalization BatchNorm::prepare_forward(ConstMatrixView x, Mode mode, bool relu) {
   trained_forward_ = false;
   check_input(x);
   const std::size_t m = x.rows;
-  const MatrixView y = reserve_rows(y_, m, width_);
   if (mode == Mode::eval) {
-    normalize_with_running_stats(x, y, inv_std_.data(), relu);
-    return y;
+    running_inv_std(inv_std_.data());
+    return {running_mean_.data(), inv_std_.data()};
   }
   if (m < 2) {
     throw ShapeError(label() + ": a train-mode batch needs at least 2 rows, got input " +
@@ -108,12 +117,11 @@ ConstMatrixView BatchNorm::forward(ConstMatrixView x, Mode mode, bool relu) {
       rv[j] = static_cast<float>((1.0 - mom) * rv[j] + mom * unbias * var[j]);
     }
   }
-  (relu ? batchnorm_normalize_relu : normalize_only)(x, mean, inv_std, gamma_.data(), beta_.data(), y);
   x_ = x;  // backward recomputes xhat from it (the Layer contract keeps x alive until then)
   rows_ = m;
   relu_ = relu;
   trained_forward_ = true;
-  return y;
+  return {mean, inv_std};
 }
 
 void BatchNorm::begin_slice(std::size_t) {

@@ -82,7 +82,18 @@ class BatchNorm : public Layer {
 
  private:
   ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
-  // inv: width floats of scratch (receives 1/sqrt(running_var + eps)).
+  // What forward(x, mode, relu) does before it normalizes (in train mode the batch's statistics,
+  // the running statistics' update and x kept for backward), and the per-feature mean and 1/σ it
+  // then normalizes with: BatchNorm2D's pooling pass applies them itself.
+  struct Normalization {
+    const float* mean;
+    const float* inv_std;
+  };
+  Normalization prepare_forward(ConstMatrixView x, Mode mode, bool relu);
+  friend class BatchNorm2D;
+  // inv[j] = 1/sqrt(running_var[j] + eps): width floats.
+  void running_inv_std(float* inv) const;
+  // y = γ·(x − running_mean)·inv + β (max(0, ·) with relu); inv: width floats of scratch.
   void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu = false) const;
   // Adds the last train-mode batch's (a slice's) statistics to slice_stats_ (see above).
   void add_slice_statistics(std::size_t rows);

@@ -1,5 +1,6 @@
 #include <simdnn/layers/batchnorm2d.h>
 
+#include <simdnn/core/error.h>
 #include <simdnn/layers/ops.h>
 
 namespace simdnn {
@@ -36,6 +37,21 @@ ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode, bool relu) {
   const ConstMatrixView y = relu ? norm_.forward_relu(pixel_view, mode) : norm_.forward(pixel_view, mode);
   if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
   return {y.data, x.rows, input_.size(), input_.size()};
+}
+
+ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool) {
+  if (pool.geometry().input != input_) {
+    throw ShapeError(label() + ": forward_relu_max_pool needs a maxpool2d over " + to_string(input_) + ", got " +
+                     pool.label() + " over " + to_string(pool.geometry().input));
+  }
+  trained_forward_ = false;
+  check_input(x);
+  const ConstMatrixView pixel_view = pixels(x, x_copy_);
+  const BatchNorm::Normalization n = norm_.prepare_forward(pixel_view, mode, true);
+  const MaxPool2D::ReluNorm relu_norm{n.mean, n.inv_std, norm_.gamma().data(), norm_.beta().data()};
+  const ConstMatrixView y = pool.forward({pixel_view.data, x.rows, input_.size(), input_.size()}, mode, &relu_norm);
+  if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
+  return y;
 }
 
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {

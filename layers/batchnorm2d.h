@@ -7,6 +7,7 @@
 
 #include <simdnn/core/image.h>
 #include <simdnn/layers/batchnorm.h>
+#include <simdnn/layers/pooling.h>
 
 namespace simdnn {
 
@@ -25,6 +26,11 @@ class BatchNorm2D : public Layer {
   // the gradient of the ReLU's output.
   ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
   bool relu_fused() const { return norm_.relu_fused(); }
+  // pool.forward(forward_relu(x, mode), mode) without storing forward_relu's output (core/image.h's
+  // batchnorm_relu_max_pool): the same bits, the same state for both layers' backward(), and this
+  // layer's own output is not kept. Sequential runs BatchNorm2D → ReLU → MaxPool2D through it.
+  // Throws ShapeError unless pool's input shape is this layer's.
+  ConstMatrixView forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool);
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 

@@ -18,18 +18,24 @@ WindowGeometry pooling_window(const char* who, ImageShape input, std::size_t ker
 MaxPool2D::MaxPool2D(ImageShape input, std::size_t kernel, std::size_t stride, std::size_t padding)
     : geometry_(pooling_window("maxpool2d", input, kernel, stride, padding)) {}
 
-ConstMatrixView MaxPool2D::forward(ConstMatrixView x, Mode mode) {
+ConstMatrixView MaxPool2D::forward(ConstMatrixView x, Mode mode) { return forward(x, mode, nullptr); }
+
+ConstMatrixView MaxPool2D::forward(ConstMatrixView x, Mode mode, const ReluNorm* relu_norm) {
   trained_forward_ = false;
   check_input(x);
   const MatrixView y = reserve_rows(y_, x.rows, output_width());
+  std::span<std::uint32_t> argmax;
   if (mode == Mode::train) {
     argmax_.resize(x.rows * output_width());
-    max_pool(geometry_, x, y, argmax_);
-    rows_ = x.rows;
-    trained_forward_ = true;
-  } else {
-    max_pool(geometry_, x, y, {});
+    argmax = argmax_;
   }
+  if (relu_norm != nullptr) {
+    const auto& n = *relu_norm;
+    batchnorm_relu_max_pool(geometry_, x, n.mean, n.inv_std, n.gamma, n.beta, y, argmax);
+  } else {
+    max_pool(geometry_, x, y, argmax);
+  }
+  if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
   return y;
 }
 

@@ -32,6 +32,15 @@ class MaxPool2D : public Layer {
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
 
  private:
+  // A BatchNorm2D's per-channel normalization, applied with a ReLU before pooling.
+  struct ReluNorm {
+    const float *mean, *inv_std, *gamma, *beta;
+  };
+  // forward(x, mode), or with relu_norm forward(max(0, γ·(x − mean)·inv_std + β), mode) without
+  // storing that argument (core/image.h's batchnorm_relu_max_pool): BatchNorm2D's pooling pass.
+  ConstMatrixView forward(ConstMatrixView x, Mode mode, const ReluNorm* relu_norm);
+  friend class BatchNorm2D;
+
   WindowGeometry geometry_;
   Tensor y_, dx_;
   std::vector<std::uint32_t> argmax_;  // of the last train-mode forward

@@ -8,6 +8,7 @@
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/pooling.h>
 
 namespace simdnn {
 
@@ -34,6 +35,15 @@ bool is_relu(const Layer& layer) {
 }
 
 }  // namespace
+
+MaxPool2D* Sequential::pooled_relu_pair(std::size_t i) const {
+  if (i + 2 >= layers_.size() || typeid(*layers_[i]) != typeid(BatchNorm2D) || !is_relu(*layers_[i + 1]) ||
+      typeid(*layers_[i + 2]) != typeid(MaxPool2D)) {
+    return nullptr;
+  }
+  auto& pool = static_cast<MaxPool2D&>(*layers_[i + 2]);
+  return pool.geometry().input == static_cast<const BatchNorm2D&>(*layers_[i]).input_shape() ? &pool : nullptr;
+}
 
 bool Sequential::relu_pair(std::size_t i) const {
   return i + 1 < layers_.size() && is_relu(*layers_[i + 1]) && with_norm(*layers_[i], [](auto&) {});
@@ -109,7 +119,10 @@ ConstMatrixView Sequential::forward(ConstMatrixView x, Mode mode) {
   check_input(x);
   ConstMatrixView h = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    if (relu_pair(i)) {
+    if (MaxPool2D* const pool = pooled_relu_pair(i)) {
+      h = static_cast<BatchNorm2D&>(*layers_[i]).forward_relu_max_pool(h, mode, *pool);
+      i += 2;  // the ReLU and the pooling ran in the same pass
+    } else if (relu_pair(i)) {
       with_norm(*layers_[i], [&](auto& norm) { h = norm.forward_relu(h, mode); });
       ++i;  // the ReLU ran in the same pass
     } else {

@@ -7,9 +7,10 @@
 // time (a hash of the children's names), so building a network is linear in its layer count.
 // The names checked are those of the children when they were added, and the last child's current
 // name (so `emplace<L>(...).set_name("x")` is seen); a child renamed later with at(i).set_name()
-// is not checked again. A BatchNorm followed by a ReLU runs as one pass each way (relu_pair), so
-// a caller who drives the children one by one runs their forward passes one by one too, not
-// Sequential::forward, before calling their backward passes.
+// is not checked again. A BatchNorm followed by a ReLU runs as one pass each way (relu_pair), and
+// with a MaxPool2D after them as one forward pass (pooled_relu_pair), so a caller who drives the
+// children one by one runs their forward passes one by one too, not Sequential::forward, before
+// calling their backward passes.
 #pragma once
 
 #include <functional>
@@ -22,6 +23,8 @@
 #include <simdnn/layers/layer.h>
 
 namespace simdnn {
+
+class MaxPool2D;
 
 class Sequential : public Layer {
  public:
@@ -70,6 +73,11 @@ class Sequential : public Layer {
   // the norm's backward cover the ReLU's (when the norm's last forward was that fused one). The
   // ReLU child's own forward and backward are not called: its state is that of its last own run.
   bool relu_pair(std::size_t i) const;
+  // The MaxPool2D at i + 2 when children i, i + 1, i + 2 are a BatchNorm2D, a ReLU and a MaxPool2D
+  // over the norm's shape (a ResNet's stem), which forward runs as one pass
+  // (BatchNorm2D::forward_relu_max_pool, the same bits); else null. backward runs the pooling's
+  // backward and then, as for relu_pair, the norm's.
+  MaxPool2D* pooled_relu_pair(std::size_t i) const;
 
   std::vector<std::unique_ptr<Layer>> layers_;
   // Name → index of the child, as added; the last child's entry is refreshed on each add().

@@ -8,6 +8,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include <simdnn/core/conv.h>
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/image.h>
 #include <simdnn/core/random.h>
 #include <simdnn/layers/batchnorm2d.h>
@@ -479,6 +481,46 @@ TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
       }
     }
   }
+}
+
+// batchnorm_relu_max_pool (BatchNorm2D → ReLU → MaxPool2D in one pass) against its definition,
+// batchnorm_normalize_relu then max_pool, bit for bit: outputs and argmax, with and without
+// argmax, NaNs in x and a negative γ among the channels, windows that tile, overlap or skip.
+TEST_P(ConvPerIsa, BatchNormReluMaxPoolIsNormalizeThenPool) {
+  using Window = std::array<std::size_t, 3>;  // kernel, stride, padding
+  for (const ImageShape s : {ImageShape{4, 6, 16}, {5, 5, 9}, {3, 4, 33}}) {
+    const std::size_t batch = 3, c = s.channels;
+    Tensor x = random_images(batch, s, 21);
+    x.data()[7] = std::numeric_limits<float>::quiet_NaN();
+    Tensor stats(4, c);  // mean, 1/σ, γ, β
+    fill_normal(stats.view(), 0.2f, 0.8f, 22, c);
+    for (std::size_t j = 0; j < c; ++j) stats(1, j) = 0.5f + std::abs(stats(1, j));
+    const float *mean = &stats(0, 0), *inv_std = &stats(1, 0), *gamma = &stats(2, 0), *beta = &stats(3, 0);
+    Tensor normalized(batch * s.height * s.width, c);
+    batchnorm_normalize_relu({x.data(), normalized.rows(), c, c}, mean, inv_std, gamma, beta, normalized.view());
+    for (const auto& [kernel, stride, padding] : {Window{2, 2, 0}, Window{3, 2, 1}, Window{2, 3, 0}}) {
+      SCOPED_TRACE(to_string(s) + " kernel " + std::to_string(kernel) + " stride " + std::to_string(stride));
+      const WindowGeometry g{s, kernel, stride, padding};
+      const std::size_t outputs = g.out_pixels() * c;
+      Tensor want(batch, outputs), got(batch, outputs), got_alone(batch, outputs);
+      std::vector<std::uint32_t> want_argmax(want.size()), got_argmax(want.size());
+      max_pool(g, {normalized.data(), batch, s.size(), s.size()}, want.view(), want_argmax);
+      batchnorm_relu_max_pool(g, x.cview(), mean, inv_std, gamma, beta, got.view(), got_argmax);
+      batchnorm_relu_max_pool(g, x.cview(), mean, inv_std, gamma, beta, got_alone.view(), {});
+      ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0);
+      ASSERT_EQ(std::memcmp(got_alone.data(), want.data(), want.size() * sizeof(float)), 0);
+      ASSERT_EQ(got_argmax, want_argmax);
+    }
+  }
+  const WindowGeometry g{{4, 4, 2}, 2, 2, 0};
+  Tensor x(1, 32), y(1, 8), p(1, 2);
+  testing::expect_throw_with("null beta",
+                             [&] { batchnorm_relu_max_pool(g, x.cview(), p.data(), p.data(), p.data(), nullptr, y.view(), {}); },
+                             {"batchnorm_relu_max_pool", "beta"});
+  Tensor short_y(1, 7);
+  testing::expect_throw_with("y", [&] {
+    batchnorm_relu_max_pool(g, x.cview(), p.data(), p.data(), p.data(), p.data(), short_y.view(), {});
+  }, {"batchnorm_relu_max_pool", "y is 1x7"});
 }
 
 TEST(Conv, BadArgumentsAreNamed) {

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <simdnn/core/activation.h>
@@ -29,6 +31,7 @@
 #include <simdnn/layers/dense_block.h>
 #include <simdnn/layers/dropout.h>
 #include <simdnn/layers/layer.h>
+#include <simdnn/layers/pooling.h>
 #include <simdnn/layers/residual.h>
 #include <simdnn/layers/sequential.h>
 #include "tests/gradient_check.h"
@@ -744,6 +747,64 @@ TEST_P(SequentialPerIsa, BatchNormThenReluEqualsTheTwoLayers) {
     for (std::size_t p = 0; p < 2; ++p) {
       const Tensor& got = *params(net.at(0))[p].grad;
       EXPECT_TRUE(same_bits(got.data(), params(*alone)[p].grad->data(), got.size())) << "parameter " << p;
+    }
+  }
+}
+
+// Sequential runs BatchNorm2D → ReLU → MaxPool2D as one forward pass
+// (BatchNorm2D::forward_relu_max_pool, the normalized images never stored): the same bits as the
+// three layers one after the other, in train and eval mode, for the output, the input gradient
+// and γ's and β's gradients. Channels in whole vectors and not; windows that tile the image,
+// overlap across the padding, or skip pixels; a strided input view (copied first). Pooling over
+// another shape of the same size is not fused, and refused when called directly.
+TEST_P(SequentialPerIsa, BatchNorm2DReluMaxPoolEqualsTheThreeLayers) {
+  using Window = std::array<std::size_t, 3>;  // kernel, stride, padding
+  const std::pair<ImageShape, Window> cases[] = {{{6, 4, 16}, {2, 2, 0}}, {{5, 5, 9}, {3, 2, 1}},
+                                                 {{5, 7, 3}, {2, 3, 0}}, {{4, 4, 4}, {2, 2, 0}}};
+  for (std::size_t c = 0; c < std::size(cases); ++c) {
+    const auto& [image, window] = cases[c];
+    const auto& [kernel, stride, padding] = window;
+    const bool other_shape = c == 3;  // the pooling sees 4x8x2: not the pair's images
+    const ImageShape pooled_shape = other_shape ? ImageShape{4, 8, 2} : image;
+    SCOPED_TRACE(to_string(image) + " pooled as " + to_string(pooled_shape) + ", kernel " + std::to_string(kernel));
+    const std::size_t width = image.size(), batch = 3;
+    Sequential net;
+    net.emplace<BatchNorm2D>(image);
+    net.emplace<ActivationLayer>(width, ActivationSpec::relu());
+    auto& pool = net.emplace<MaxPool2D>(pooled_shape, kernel, stride, padding);
+    BatchNorm2D norm(image), fused_norm(image);  // the layers one by one; the pair called directly
+    ActivationLayer relu(width, ActivationSpec::relu());
+    MaxPool2D pool_alone(pooled_shape, kernel, stride, padding), fused_pool(image, kernel, stride, padding);
+    for (std::size_t p = 0; p < 2; ++p) {  // the same γ and β, some γ negative
+      for (Layer* l : {&net.at(0), static_cast<Layer*>(&norm), static_cast<Layer*>(&fused_norm)}) {
+        fill_normal(l->parameters()[p].value->view(), 0.3f, 0.7f, 3, p);
+      }
+    }
+    const Tensor wide = feature_data(batch, width + 5, 5 + c);  // rows of x with 5 columns to spare
+    const ConstMatrixView x{wide.data(), batch, width, wide.cols()};
+    Tensor dy(batch, pool.output_width());
+    fill_normal(dy.view(), 0.0f, 1.0f, 6, c);
+    for (const Mode mode : {Mode::train, Mode::eval, Mode::train}) {  // train last: backward follows
+      const ConstMatrixView y = net.forward(x, mode);
+      const ConstMatrixView want = pool_alone.forward(relu.forward(norm.forward(x, mode), mode), mode);
+      ASSERT_TRUE(same_bits(y.data, want.data, batch * pool.output_width())) << "y";
+      if (!other_shape) {
+        const ConstMatrixView direct = fused_norm.forward_relu_max_pool(x, mode, fused_pool);
+        ASSERT_TRUE(same_bits(direct.data, want.data, batch * pool.output_width())) << "y, called directly";
+      }
+    }
+    zero_grad(net);
+    zero_grad(norm);
+    const ConstMatrixView dx = net.backward(dy.cview());
+    const ConstMatrixView want_dx = norm.backward(relu.backward(pool_alone.backward(dy.cview())));
+    EXPECT_TRUE(same_bits(dx.data, want_dx.data, batch * width)) << "dx";
+    for (std::size_t p = 0; p < 2; ++p) {
+      const Tensor& got = *net.at(0).parameters()[p].grad;
+      EXPECT_TRUE(same_bits(got.data(), norm.parameters()[p].grad->data(), got.size())) << "parameter " << p;
+    }
+    if (other_shape) {
+      testing::expect_throw_with("another shape", [&] { norm.forward_relu_max_pool(x, Mode::train, pool_alone); },
+                                 {"forward_relu_max_pool", "4x4x4", "4x8x2"});
     }
   }
 }
