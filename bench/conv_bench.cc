@@ -14,6 +14,8 @@
 // simdnn_stem_forward: the ResNet stem's BatchNorm2D → ReLU → MaxPool2D forward (train mode, same
 // shape) as Sequential runs it, one pass per image (BatchNorm2D::forward_relu_max_pool), and
 // simdnn_stem_forward_two_passes: the pair's pass (forward_relu) then the pooling's, as before.
+// simdnn_stem_infer and simdnn_stem_infer_three_passes: Sequential::infer of the same stem (one
+// pass, BatchNorm2D::infer_relu_max_pool), and the three layers' infer() one after the other.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -95,21 +97,25 @@ void bm_maxpool(benchmark::State& state, int threads, Pass pass) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bm_stem_forward(benchmark::State& state, int threads, bool one_pass) {
+void bm_stem(benchmark::State& state, int threads, bool one_pass, bool infer) {
   simdnn::set_num_threads(threads);
   const simdnn::ImageShape image{28, 28, 16};
   simdnn::Sequential stem;
   auto& norm = stem.emplace<simdnn::BatchNorm2D>(image);
-  stem.emplace<simdnn::ActivationLayer>(image.size(), simdnn::ActivationSpec::relu());
+  auto& relu = stem.emplace<simdnn::ActivationLayer>(image.size(), simdnn::ActivationSpec::relu());
   auto& pool = stem.emplace<simdnn::MaxPool2D>(image, 2);
   simdnn::Tensor x(64, image.size());
   simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
-  const auto forward = [&] {
+  simdnn::InferenceBuffers buffers;
+  const auto run = [&] {
+    buffers.rewind();
+    if (infer && one_pass) return stem.infer(x.cview(), buffers).data;
+    if (infer) return pool.infer(relu.infer(norm.infer(x.cview(), buffers), buffers), buffers).data;
     if (one_pass) return stem.forward(x.cview(), simdnn::Mode::train).data;
     return pool.forward(norm.forward_relu(x.cview(), simdnn::Mode::train), simdnn::Mode::train).data;
   };
   for (auto _ : state) {
-    benchmark::DoNotOptimize(forward());
+    benchmark::DoNotOptimize(run());
     benchmark::ClobberMemory();
   }
   state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
@@ -220,11 +226,13 @@ int main(int argc, char** argv) {
                                    bm_maxpool, threads, pass)
           ->UseRealTime();
     }
-    for (const auto& [name, one_pass] :
-         {std::pair{"simdnn_stem_forward", true}, {"simdnn_stem_forward_two_passes", false}}) {
-      benchmark::RegisterBenchmark((std::string(name) + "/28x28x16/threads:" + std::to_string(threads)).c_str(),
-                                   bm_stem_forward, threads, one_pass)
-          ->UseRealTime();
+    for (const bool infer : {false, true}) {
+      for (const bool one_pass : {true, false}) {
+        const std::string name = std::string(infer ? "simdnn_stem_infer" : "simdnn_stem_forward") +
+                                 (one_pass ? "" : infer ? "_three_passes" : "_two_passes") +
+                                 "/28x28x16/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), bm_stem, threads, one_pass, infer)->UseRealTime();
+      }
     }
   }
   benchmark::RunSpecifiedBenchmarks();

@@ -68,9 +68,17 @@ void BatchNorm::normalize_with_running_stats(ConstMatrixView x, MatrixView y, fl
 }
 
 ConstMatrixView BatchNorm::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  return infer(x, buffers, false);
+}
+
+ConstMatrixView BatchNorm::infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const {
+  return infer(x, buffers, true);
+}
+
+ConstMatrixView BatchNorm::infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const {
   check_input(x);
   const MatrixView y = buffers.next(x.rows, width_);
-  normalize_with_running_stats(x, y, buffers.next(1, width_).data);
+  normalize_with_running_stats(x, y, buffers.next(1, width_).data, relu);
   return y;
 }
 

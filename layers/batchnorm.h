@@ -61,6 +61,8 @@ class BatchNorm : public Layer {
   bool relu_fused() const { return relu_; }
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
+  // max(0, infer(x, buffers)) in the same pass.
+  ConstMatrixView infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const;
 
   // "gamma" and "beta" (not regularized).
   std::vector<Parameter> parameters() override;
@@ -82,6 +84,7 @@ class BatchNorm : public Layer {
 
  private:
   ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const;
   // What forward(x, mode, relu) does before it normalizes (in train mode the batch's statistics,
   // the running statistics' update and x kept for backward), and the per-feature mean and 1/σ it
   // then normalizes with: BatchNorm2D's pooling pass applies them itself.

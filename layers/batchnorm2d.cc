@@ -39,11 +39,15 @@ ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode, bool relu) {
   return {y.data, x.rows, input_.size(), input_.size()};
 }
 
-ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool) {
+void BatchNorm2D::check_pooling(const char* who, const MaxPool2D& pool) const {
   if (pool.geometry().input != input_) {
-    throw ShapeError(label() + ": forward_relu_max_pool needs a maxpool2d over " + to_string(input_) + ", got " +
-                     pool.label() + " over " + to_string(pool.geometry().input));
+    throw ShapeError(label() + ": " + who + " needs a maxpool2d over " + to_string(input_) + ", got " + pool.label() +
+                     " over " + to_string(pool.geometry().input));
   }
+}
+
+ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool) {
+  check_pooling("forward_relu_max_pool", pool);
   trained_forward_ = false;
   check_input(x);
   const ConstMatrixView pixel_view = pixels(x, x_copy_);
@@ -54,16 +58,39 @@ ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode,
   return y;
 }
 
+ConstMatrixView BatchNorm2D::contiguous(ConstMatrixView x, InferenceBuffers& buffers) {
+  if (x.ld == x.cols) return x;
+  const MatrixView copy = buffers.next(x.rows, x.cols);
+  internal::copy_view(x, copy);
+  return copy;
+}
+
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
+  return infer(x, buffers, false);
+}
+
+ConstMatrixView BatchNorm2D::infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const {
+  return infer(x, buffers, true);
+}
+
+ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const {
   check_input(x);
-  ConstMatrixView contiguous = x;
-  if (x.ld != x.cols) {
-    const MatrixView copy = buffers.next(x.rows, x.cols);
-    internal::copy_view(x, copy);
-    contiguous = copy;
-  }
-  const ConstMatrixView y = norm_.infer(pixel_rows(contiguous, input_.channels), buffers);
+  const ConstMatrixView pixel_view = pixel_rows(contiguous(x, buffers), input_.channels);
+  const ConstMatrixView y = relu ? norm_.infer_relu(pixel_view, buffers) : norm_.infer(pixel_view, buffers);
   return {y.data, x.rows, input_.size(), input_.size()};
+}
+
+ConstMatrixView BatchNorm2D::infer_relu_max_pool(ConstMatrixView x, InferenceBuffers& buffers,
+                                                 const MaxPool2D& pool) const {
+  check_pooling("infer_relu_max_pool", pool);
+  check_input(x);
+  const ConstMatrixView images = contiguous(x, buffers);
+  float* const inv_std = buffers.next(1, input_.channels).data;
+  norm_.running_inv_std(inv_std);
+  const MatrixView y = buffers.next(x.rows, pool.output_width());
+  batchnorm_relu_max_pool(pool.geometry(), images, norm_.running_mean_.data(), inv_std, norm_.gamma_.data(),
+                          norm_.beta_.data(), y, {});
+  return y;
 }
 
 ConstMatrixView BatchNorm2D::backward(ConstMatrixView dy) {

@@ -33,6 +33,11 @@ class BatchNorm2D : public Layer {
   ConstMatrixView forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool);
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
+  // The same fusions for inference: max(0, infer(x, buffers)) in one pass, and
+  // pool.infer(infer_relu(x, buffers), buffers) in one pass per image (the normalized batch is not
+  // stored). Same bits; the latter throws ShapeError unless pool's input shape is this layer's.
+  ConstMatrixView infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const;
+  ConstMatrixView infer_relu_max_pool(ConstMatrixView x, InferenceBuffers& buffers, const MaxPool2D& pool) const;
 
   std::vector<Parameter> parameters() override { return norm_.parameters(); }
   std::vector<StateTensor> state() override { return norm_.state(); }
@@ -44,6 +49,11 @@ class BatchNorm2D : public Layer {
 
  private:
   ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
+  ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const;
+  // x itself when contiguous, else a copy in the next of `buffers`.
+  static ConstMatrixView contiguous(ConstMatrixView x, InferenceBuffers& buffers);
+  // Throws ShapeError naming `who` unless pool's input shape is this layer's.
+  void check_pooling(const char* who, const MaxPool2D& pool) const;
   // v itself when contiguous, else a copy in `buffer`; as pixel rows.
   ConstMatrixView pixels(ConstMatrixView v, Tensor& buffer) const;
 

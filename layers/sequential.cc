@@ -140,7 +140,17 @@ ConstMatrixView Sequential::infer(ConstMatrixView x, InferenceBuffers& buffers) 
   if (layers_.empty()) throw std::logic_error(label() + ": infer() on an empty network");
   check_input(x);
   ConstMatrixView h = x;
-  for (const auto& l : layers_) h = l->infer(h, buffers);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {  // the fusions of forward, same bits
+    if (const MaxPool2D* const pool = pooled_relu_pair(i)) {
+      h = static_cast<const BatchNorm2D&>(*layers_[i]).infer_relu_max_pool(h, buffers, *pool);
+      i += 2;
+    } else if (relu_pair(i)) {
+      with_norm(*layers_[i], [&](const auto& norm) { h = norm.infer_relu(h, buffers); });
+      ++i;
+    } else {
+      h = layers_[i]->infer(h, buffers);
+    }
+  }
   return h;
 }
 

@@ -8,9 +8,9 @@
 // The names checked are those of the children when they were added, and the last child's current
 // name (so `emplace<L>(...).set_name("x")` is seen); a child renamed later with at(i).set_name()
 // is not checked again. A BatchNorm followed by a ReLU runs as one pass each way (relu_pair), and
-// with a MaxPool2D after them as one forward pass (pooled_relu_pair), so a caller who drives the
-// children one by one runs their forward passes one by one too, not Sequential::forward, before
-// calling their backward passes.
+// with a MaxPool2D after them as one forward pass (pooled_relu_pair); infer() fuses both the same
+// way. So a caller who drives the children one by one runs their forward passes one by one too,
+// not Sequential::forward, before calling their backward passes.
 #pragma once
 
 #include <functional>

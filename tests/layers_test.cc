@@ -739,6 +739,11 @@ TEST_P(SequentialPerIsa, BatchNormThenReluEqualsTheTwoLayers) {
       const ConstMatrixView want = tanh.forward(relu1.forward(alone->forward(x.cview(), mode), mode), mode);
       ASSERT_TRUE(same_bits(y.data, want.data, 6 * width)) << "y";
     }
+    InferenceBuffers net_buffers, alone_buffers;  // infer() fuses the pair too
+    const ConstMatrixView inferred = net.infer(x.cview(), net_buffers);
+    const ConstMatrixView want_inferred =
+        tanh.infer(relu1.infer(alone->infer(x.cview(), alone_buffers), alone_buffers), alone_buffers);
+    ASSERT_TRUE(same_bits(inferred.data, want_inferred.data, 6 * width)) << "infer";
     zero_grad(net);
     zero_grad(*alone);
     const ConstMatrixView dx = net.backward(dy.cview());
@@ -793,6 +798,11 @@ TEST_P(SequentialPerIsa, BatchNorm2DReluMaxPoolEqualsTheThreeLayers) {
         ASSERT_TRUE(same_bits(direct.data, want.data, batch * pool.output_width())) << "y, called directly";
       }
     }
+    InferenceBuffers net_buffers, alone_buffers;  // infer() fuses the triple too
+    const ConstMatrixView inferred = net.infer(x, net_buffers);
+    const ConstMatrixView want_inferred =
+        pool_alone.infer(relu.infer(norm.infer(x, alone_buffers), alone_buffers), alone_buffers);
+    ASSERT_TRUE(same_bits(inferred.data, want_inferred.data, batch * pool.output_width())) << "infer";
     zero_grad(net);
     zero_grad(norm);
     const ConstMatrixView dx = net.backward(dy.cview());
@@ -805,6 +815,8 @@ TEST_P(SequentialPerIsa, BatchNorm2DReluMaxPoolEqualsTheThreeLayers) {
     if (other_shape) {
       testing::expect_throw_with("another shape", [&] { norm.forward_relu_max_pool(x, Mode::train, pool_alone); },
                                  {"forward_relu_max_pool", "4x4x4", "4x8x2"});
+      testing::expect_throw_with("another shape", [&] { norm.infer_relu_max_pool(x, alone_buffers, pool_alone); },
+                                 {"infer_relu_max_pool", "4x4x4", "4x8x2"});
     }
   }
 }
