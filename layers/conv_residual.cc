@@ -80,8 +80,7 @@ ConstMatrixView ConvResidualBlock::forward(ConstMatrixView x, Mode mode) {
 ConstMatrixView ConvResidualBlock::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   check_input(x);
   ConstMatrixView h = conv1_.infer(x, buffers);
-  h = bn1_.infer(h, buffers);
-  h = act1_.infer(h, buffers);
+  h = relu_pair() ? bn1_.infer_relu(h, buffers) : act1_.infer(bn1_.infer(h, buffers), buffers);
   h = conv2_.infer(h, buffers);
   h = bn2_.infer(h, buffers);
   const ConstMatrixView skip = projection_ ? projection_bn_->infer(projection_->infer(x, buffers), buffers) : x;

@@ -13,7 +13,8 @@
 // Sub-layers, in children() order and with these names: "conv1", "bn1", "act1", "conv2", "bn2",
 // "projection" and "projection_bn" (when the shape changes), "act_out". Weights are drawn with
 // weight_init from (seed, substream(stream, k)), k = 0 for conv1, 1 for conv2, 3 for the projection.
-// With ReLU as f, bn1 and act1 run as one pass each way (BatchNorm2D::forward_relu; same bits).
+// With ReLU as f, bn1 and act1 run as one pass each way and in infer() (BatchNorm2D::forward_relu,
+// infer_relu; same bits).
 #pragma once
 
 #include <memory>

@@ -48,8 +48,8 @@ ConstMatrixView DenseBlock::forward(ConstMatrixView x, Mode mode) {
   for (std::size_t i = 0; i < units_.size(); ++i) {
     const std::size_t w = in_ + i * growth_rate_;
     Unit& u = units_[i];
-    ConstMatrixView h = u.bn.forward(ConstMatrixView{cat.data, m, w, total}, mode);
-    h = u.act.forward(h, mode);
+    const ConstMatrixView in{cat.data, m, w, total};
+    ConstMatrixView h = u.relu_pair() ? u.bn.forward_relu(in, mode) : u.act.forward(u.bn.forward(in, mode), mode);
     h = u.dense.forward(h, mode);
     internal::copy_view(h, MatrixView{cat.data + w, m, growth_rate_, total});
   }
@@ -69,8 +69,8 @@ ConstMatrixView DenseBlock::infer(ConstMatrixView x, InferenceBuffers& buffers) 
   for (std::size_t i = 0; i < units_.size(); ++i) {
     const std::size_t w = in_ + i * growth_rate_;
     const Unit& u = units_[i];
-    ConstMatrixView h = u.bn.infer(ConstMatrixView{cat.data, m, w, total}, buffers);
-    h = u.act.infer(h, buffers);
+    const ConstMatrixView in{cat.data, m, w, total};
+    ConstMatrixView h = u.relu_pair() ? u.bn.infer_relu(in, buffers) : u.act.infer(u.bn.infer(in, buffers), buffers);
     h = u.dense.infer(h, buffers);
     internal::copy_view(h, MatrixView{cat.data + w, m, growth_rate_, total});
   }
@@ -88,8 +88,8 @@ ConstMatrixView DenseBlock::backward(ConstMatrixView dy) {
     const std::size_t w = in_ + i * growth_rate_;
     Unit& u = units_[i];
     ConstMatrixView g = u.dense.backward(ConstMatrixView{dcat.data + w, m, growth_rate_, total});
-    g = u.act.backward(g);
-    g = u.bn.backward(g);
+    if (!u.relu_pair()) g = u.act.backward(g);
+    g = u.bn.backward(g);  // through act too after forward_relu
     const MatrixView prefix{dcat.data, m, w, total};
     internal::add_views(prefix, g, prefix);
   }

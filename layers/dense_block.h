@@ -62,6 +62,9 @@ class DenseBlock : public Layer {
     BatchNorm bn;
     ActivationLayer act;
     Dense dense;
+    // With ReLU, bn and act run as one pass each way (BatchNorm::forward_relu, infer_relu; same
+    // bits).
+    bool relu_pair() const { return act.activation().kind == Activation::relu; }
   };
   std::size_t in_;
   std::size_t growth_rate_;

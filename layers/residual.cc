@@ -72,8 +72,7 @@ ConstMatrixView ResidualBlock::forward(ConstMatrixView x, Mode mode) {
   trained_forward_ = false;
   check_input(x);
   ConstMatrixView h = dense1_.forward(x, mode);
-  h = bn1_.forward(h, mode);
-  h = act1_.forward(h, mode);
+  h = relu_pair() ? bn1_.forward_relu(h, mode) : act1_.forward(bn1_.forward(h, mode), mode);
   if (dropout_) h = dropout_->forward(h, mode);
   h = dense2_.forward(h, mode);
   h = bn2_.forward(h, mode);
@@ -91,8 +90,7 @@ ConstMatrixView ResidualBlock::forward(ConstMatrixView x, Mode mode) {
 ConstMatrixView ResidualBlock::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   check_input(x);
   ConstMatrixView h = dense1_.infer(x, buffers);
-  h = bn1_.infer(h, buffers);
-  h = act1_.infer(h, buffers);
+  h = relu_pair() ? bn1_.infer_relu(h, buffers) : act1_.infer(bn1_.infer(h, buffers), buffers);
   if (dropout_) h = dropout_->infer(h, buffers);
   h = dense2_.infer(h, buffers);
   h = bn2_.infer(h, buffers);
@@ -109,8 +107,8 @@ ConstMatrixView ResidualBlock::backward(ConstMatrixView dy) {
   ConstMatrixView g = bn2_.backward(ds);
   g = dense2_.backward(g);
   if (dropout_) g = dropout_->backward(g);
-  g = act1_.backward(g);
-  g = bn1_.backward(g);
+  if (!relu_pair()) g = act1_.backward(g);
+  g = bn1_.backward(g);  // through act1 too after forward_relu
   g = dense1_.backward(g);
   const ConstMatrixView dskip = projection_ ? projection_->backward(ds) : ds;
   const MatrixView dx = reserve_rows(dx_, rows_, input_width());

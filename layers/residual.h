@@ -66,6 +66,10 @@ class ResidualBlock : public Layer {
   Dense* projection() { return projection_.get(); }  // nullptr when in == out
 
  private:
+  // With ReLU as the activation, bn1 and act1 run as one pass each way (BatchNorm::forward_relu,
+  // infer_relu; same bits).
+  bool relu_pair() const { return act1_.activation().kind == Activation::relu; }
+
   Dense dense1_;
   BatchNorm bn1_;
   ActivationLayer act1_;

@@ -493,6 +493,8 @@ TEST(Dropout, RejectsRatesOutsideZeroToOne) {
 
 // ---- Residual block -------------------------------------------------------------------------
 
+bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
 // Internal ReLUs follow BatchNorms, whose outputs may land near 0; see gradient_check.h.
 // A smaller step makes crossing a kink rarer; its rounding noise is still far below the tolerance
 // for these few outputs.
@@ -526,20 +528,33 @@ TEST(ResidualBlock, GradientsMatchFiniteDifferencesWithReluAndDropout) {
 }
 
 TEST(ResidualBlock, MatchesTheNotebookComposition) {
-  // y = relu(BN2(Dense2(relu(BN1(Dense1(x))))) + x), built from the sub-layers by hand.
+  // y = relu(BN2(Dense2(relu(BN1(Dense1(x))))) + x), built from the sub-layers by hand; so are
+  // the gradients (the block runs BN1 and its ReLU as one pass each way: the same bits).
   ResidualBlock block(5, 4, 5, {.seed = 3});
   const Tensor x = random_matrix(6, 5, 1);
   const Tensor y = copy_of(block.forward(x.cview(), Mode::train));
   Dense d1(5, 4, {.weight_init = InitSpec::he_normal(), .seed = 3, .stream = substream(0, 0)});
   Dense d2(4, 5, {.weight_init = InitSpec::he_normal(), .seed = 3, .stream = substream(0, 1)});
   BatchNorm bn1(4), bn2(5);
-  ActivationLayer relu1(4, ActivationSpec::relu());
+  ActivationLayer relu1(4, ActivationSpec::relu()), relu_out(5, ActivationSpec::relu());
   ConstMatrixView h = d1.forward(x.cview(), Mode::train);
   h = relu1.forward(bn1.forward(h, Mode::train), Mode::train);
   h = bn2.forward(d2.forward(h, Mode::train), Mode::train);
+  Tensor sum(6, 5);
   for (std::size_t r = 0; r < 6; ++r) {
-    for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(y(r, j), std::max(h(r, j) + x(r, j), 0.0f));
+    for (std::size_t j = 0; j < 5; ++j) sum(r, j) = h(r, j) + x(r, j);
   }
+  const ConstMatrixView want_y = relu_out.forward(sum.cview(), Mode::train);
+  ASSERT_TRUE(same_bits(y.data(), want_y.data, y.size())) << "y";
+  const Tensor dy = random_matrix(6, 5, 2);
+  const ConstMatrixView dx = block.backward(dy.cview());
+  const ConstMatrixView ds = relu_out.backward(dy.cview());
+  const ConstMatrixView g = d1.backward(bn1.backward(relu1.backward(d2.backward(bn2.backward(ds)))));
+  for (std::size_t r = 0; r < 6; ++r) {
+    for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(dx(r, j), g(r, j) + ds(r, j)) << r << ", " << j;
+  }
+  EXPECT_TRUE(same_bits(block.bn1().gamma_grad().data(), bn1.gamma_grad().data(), 4)) << "bn1 gamma";
+  EXPECT_TRUE(same_bits(block.dense1().weight_grad().data(), d1.weight_grad().data(), 20)) << "dense1 weights";
 }
 
 // ---- Dense block ----------------------------------------------------------------------------
@@ -612,8 +627,6 @@ TEST_P(SequentialPerIsa, GradientsMatchFiniteDifferencesOnEveryIsa) {
 // batch's forward and dx are, row for row, the chunks'.
 class GradientChunksPerIsa : public testing::PerIsaTest {};
 SIMDNN_INSTANTIATE_PER_ISA(GradientChunksPerIsa);
-
-bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
 template <class L>  // Dense or Conv2D
 void expect_sums_chunks(L& layer, const Tensor& x, const Tensor& dy, const std::vector<std::size_t>& ends) {
