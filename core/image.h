@@ -81,6 +81,7 @@ void max_pool(const WindowGeometry& g, ConstMatrixView x, MatrixView y, std::spa
 // MaxPool2D (a ResNet's stem), without storing the normalized batch: each image is normalized
 // into a per-thread buffer by batchnorm_normalize_relu's kernel and pooled from there while it is
 // in cache. The same bits as those two calls; mean, inv_std, gamma and beta hold C floats each.
+// Throws as max_pool does, and std::invalid_argument naming a null mean, inv_std, gamma or beta.
 void batchnorm_relu_max_pool(const WindowGeometry& g, ConstMatrixView x, const float* mean, const float* inv_std,
                              const float* gamma, const float* beta, MatrixView y, std::span<std::uint32_t> argmax);
 // dx = 0, then dx[n, argmax] += dy for every output element, in output order. argmax must be

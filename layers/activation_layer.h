@@ -4,8 +4,9 @@
 //
 // backward: dx = dy ⊙ f'(x), reading the kept input x and the output y (core/elementwise.h's
 // activation_backward). The input is not copied (see layer.h). A ReLU after a BatchNorm in a
-// Sequential is run by the BatchNorm (Sequential::relu_pair): its own forward and backward are
-// then skipped, so call its backward only after its own forward.
+// Sequential, or inside a residual or dense block, is run by the BatchNorm
+// (BatchNorm::forward_relu, infer_relu): its own forward, backward and infer are then skipped,
+// so call its backward only after its own forward.
 #pragma once
 
 #include <simdnn/core/activation.h>

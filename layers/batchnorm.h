@@ -30,8 +30,9 @@
 //
 // forward_relu: the pair BatchNorm → ReLU in one pass each way (core/elementwise.h's
 // batchnorm_normalize_relu and batchnorm_relu_backward), the same bits as this layer followed by
-// ActivationLayer(relu). Sequential and the convolutional residual block run such pairs through
-// it; backward() after forward_relu() takes the gradient of the ReLU's output.
+// ActivationLayer(relu). Sequential and the residual and dense blocks run such pairs through it
+// (and through infer_relu in infer()); backward() after forward_relu() takes the gradient of the
+// ReLU's output.
 #pragma once
 
 #include <simdnn/core/tensor.h>
@@ -57,7 +58,8 @@ class BatchNorm : public Layer {
   ConstMatrixView forward(ConstMatrixView x, Mode mode) override;
   // max(0, forward(x, mode)) in the same pass (see above).
   ConstMatrixView forward_relu(ConstMatrixView x, Mode mode);
-  // Whether the last train-mode forward was forward_relu (so backward() covers the ReLU).
+  // Whether the last train-mode forward was forward_relu, or BatchNorm2D's forward_relu_max_pool
+  // (so backward() covers the ReLU).
   bool relu_fused() const { return relu_; }
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
@@ -97,7 +99,7 @@ class BatchNorm : public Layer {
   // inv[j] = 1/sqrt(running_var[j] + eps): width floats.
   void running_inv_std(float* inv) const;
   // y = γ·(x − running_mean)·inv + β (max(0, ·) with relu); inv: width floats of scratch.
-  void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu = false) const;
+  void normalize_with_running_stats(ConstMatrixView x, MatrixView y, float* inv, bool relu) const;
   // Adds the last train-mode batch's (a slice's) statistics to slice_stats_ (see above).
   void add_slice_statistics(std::size_t rows);
 

@@ -47,8 +47,8 @@ void BatchNorm2D::check_pooling(const char* who, const MaxPool2D& pool) const {
 }
 
 ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool) {
-  check_pooling("forward_relu_max_pool", pool);
   trained_forward_ = false;
+  check_pooling("forward_relu_max_pool", pool);
   check_input(x);
   const ConstMatrixView pixel_view = pixels(x, x_copy_);
   const BatchNorm::Normalization n = norm_.prepare_forward(pixel_view, mode, true);
@@ -84,11 +84,10 @@ ConstMatrixView BatchNorm2D::infer_relu_max_pool(ConstMatrixView x, InferenceBuf
                                                  const MaxPool2D& pool) const {
   check_pooling("infer_relu_max_pool", pool);
   check_input(x);
-  const ConstMatrixView images = contiguous(x, buffers);
   float* const inv_std = buffers.next(1, input_.channels).data;
   norm_.running_inv_std(inv_std);
   const MatrixView y = buffers.next(x.rows, pool.output_width());
-  batchnorm_relu_max_pool(pool.geometry(), images, norm_.running_mean_.data(), inv_std, norm_.gamma_.data(),
+  batchnorm_relu_max_pool(pool.geometry(), x, norm_.running_mean_.data(), inv_std, norm_.gamma_.data(),
                           norm_.beta_.data(), y, {});
   return y;
 }

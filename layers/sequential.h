@@ -69,7 +69,8 @@ class Sequential : public Layer {
   // Whether a child is named `name` (exact: a stale entry is verified against the children).
   bool name_taken(const std::string& name);
   // Whether children i and i + 1 are a BatchNorm (or BatchNorm2D) and a ReLU ActivationLayer,
-  // which forward runs as one pass (BatchNorm::forward_relu, the same bits); backward then lets
+  // which forward and infer() run as one pass (BatchNorm::forward_relu and infer_relu, the same
+  // bits); backward then lets
   // the norm's backward cover the ReLU's (when the norm's last forward was that fused one). The
   // ReLU child's own forward and backward are not called: its state is that of its last own run.
   bool relu_pair(std::size_t i) const;

@@ -115,6 +115,13 @@ TEST(LayersAllocation, SteadyStateConvolutionalStepAllocatesNothing) {
   net.emplace<GlobalAvgPool2D>(ImageShape{2, 2, 8});
   expect_steady_state_allocates_nothing(net, 6, 4);
   expect_steady_state_allocates_nothing(net, 6, 4, 2);
+  // A ResNet's stem, BatchNorm2D → ReLU → MaxPool2D, which Sequential runs as one pass.
+  Sequential stem;
+  stem.emplace<Conv2D>(image, 8, 3, Conv2DOptions{.padding = 1, .seed = 1});
+  stem.emplace<BatchNorm2D>(ImageShape{8, 8, 8});
+  stem.emplace<ActivationLayer>(8 * 8 * 8, ActivationSpec::relu());
+  stem.emplace<MaxPool2D>(ImageShape{8, 8, 8}, 2);
+  expect_steady_state_allocates_nothing(stem, 6, 4);
 }
 
 // Inference: a Predictor's first call grows its buffers; later calls, over many batches and a
