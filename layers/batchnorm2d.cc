@@ -58,13 +58,6 @@ ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode,
   return y;
 }
 
-ConstMatrixView BatchNorm2D::contiguous(ConstMatrixView x, InferenceBuffers& buffers) {
-  if (x.ld == x.cols) return x;
-  const MatrixView copy = buffers.next(x.rows, x.cols);
-  internal::copy_view(x, copy);
-  return copy;
-}
-
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   return infer(x, buffers, false);
 }
@@ -75,7 +68,13 @@ ConstMatrixView BatchNorm2D::infer_relu(ConstMatrixView x, InferenceBuffers& buf
 
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const {
   check_input(x);
-  const ConstMatrixView pixel_view = pixel_rows(contiguous(x, buffers), input_.channels);
+  ConstMatrixView contiguous = x;
+  if (x.ld != x.cols) {
+    const MatrixView copy = buffers.next(x.rows, x.cols);
+    internal::copy_view(x, copy);
+    contiguous = copy;
+  }
+  const ConstMatrixView pixel_view = pixel_rows(contiguous, input_.channels);
   const ConstMatrixView y = relu ? norm_.infer_relu(pixel_view, buffers) : norm_.infer(pixel_view, buffers);
   return {y.data, x.rows, input_.size(), input_.size()};
 }

@@ -50,8 +50,6 @@ class BatchNorm2D : public Layer {
  private:
   ConstMatrixView forward(ConstMatrixView x, Mode mode, bool relu);
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const;
-  // x itself when contiguous, else a copy in the next of `buffers`.
-  static ConstMatrixView contiguous(ConstMatrixView x, InferenceBuffers& buffers);
   // Throws ShapeError naming `who` unless pool's input shape is this layer's.
   void check_pooling(const char* who, const MaxPool2D& pool) const;
   // v itself when contiguous, else a copy in `buffer`; as pixel rows.

@@ -70,13 +70,13 @@ class Sequential : public Layer {
   bool name_taken(const std::string& name);
   // Whether children i and i + 1 are a BatchNorm (or BatchNorm2D) and a ReLU ActivationLayer,
   // which forward and infer() run as one pass (BatchNorm::forward_relu and infer_relu, the same
-  // bits); backward then lets
-  // the norm's backward cover the ReLU's (when the norm's last forward was that fused one). The
-  // ReLU child's own forward and backward are not called: its state is that of its last own run.
+  // bits); backward then lets the norm's backward cover the ReLU's (when the norm's last forward
+  // was that fused one). The ReLU child's own forward and backward are not called: its state is
+  // that of its last own run.
   bool relu_pair(std::size_t i) const;
   // The MaxPool2D at i + 2 when children i, i + 1, i + 2 are a BatchNorm2D, a ReLU and a MaxPool2D
-  // over the norm's shape (a ResNet's stem), which forward runs as one pass
-  // (BatchNorm2D::forward_relu_max_pool, the same bits); else null. backward runs the pooling's
+  // over the norm's shape (a ResNet's stem), which forward and infer() run as one pass
+  // (BatchNorm2D::forward_relu_max_pool and infer_relu_max_pool, the same bits); else null. backward runs the pooling's
   // backward and then, as for relu_pair, the norm's.
   MaxPool2D* pooled_relu_pair(std::size_t i) const;
 
