@@ -16,6 +16,10 @@
 // simdnn_stem_forward_two_passes: the pair's pass (forward_relu) then the pooling's, as before.
 // simdnn_stem_infer and simdnn_stem_infer_three_passes: Sequential::infer of the same stem (one
 // pass, BatchNorm2D::infer_relu_max_pool), and the three layers' infer() one after the other.
+// simdnn_resnet_step: one training step (Trainer::train_on_batch: forward, softmax cross-entropy,
+// backward, Adam) of repro mnist's convolutional ResNet (CnnConfig: 28×28×1, stages of 16, 32 and
+// 64 channels, one block each, the stem pooled) at batch 64; its normal inputs and labels cycle
+// through 4 batches. The whole step, where the conv rows time one layer; counter images/s.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -33,6 +37,10 @@
 #include <simdnn/layers/conv2d.h>
 #include <simdnn/layers/pooling.h>
 #include <simdnn/layers/sequential.h>
+#include <simdnn/models/model_config.h>
+#include <simdnn/train/loss.h>
+#include <simdnn/train/optimizer.h>
+#include <simdnn/train/trainer.h>
 
 namespace {
 
@@ -120,6 +128,33 @@ void bm_stem(benchmark::State& state, int threads, bool one_pass, bool infer) {
   }
   state.counters["Gelem/s"] = benchmark::Counter(static_cast<double>(x.size()) * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_resnet_step(benchmark::State& state, int threads) {
+  simdnn::set_num_threads(threads);
+  constexpr std::size_t kBatch = 64, kBatches = 4;
+  simdnn::CnnConfig config;
+  config.input = {28, 28, 1};
+  config.stem_pool = true;
+  const auto model = simdnn::make_cnn(config);
+  simdnn::Tensor x(kBatches * kBatch, model->input_width()), y(kBatches * kBatch, 1);
+  simdnn::fill_normal(x.view(), 0.0f, 1.0f, 2, 0);
+  for (std::size_t i = 0; i < y.rows(); ++i) y(i, 0) = static_cast<float>(i * 7 % config.outputs);
+  simdnn::SoftmaxCrossEntropy loss;
+  simdnn::Adam adam(simdnn::all_parameters(*model));
+  simdnn::TrainerOptions options;
+  options.record_grad_norms = false;
+  simdnn::Trainer trainer(*model, loss, adam, options);
+  const auto batch = [](const simdnn::Tensor& t, std::size_t b) {
+    return simdnn::ConstMatrixView{t.data() + b * kBatch * t.cols(), kBatch, t.cols(), t.cols()};
+  };
+  std::size_t b = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(trainer.train_on_batch(batch(x, b), batch(y, b)));
+    b = (b + 1) % kBatches;
+  }
+  state.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // oneDNN's forward (training), backward-data and backward-weights primitives for one shape.
@@ -234,6 +269,10 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(name.c_str(), bm_stem, threads, one_pass, infer)->UseRealTime();
       }
     }
+    benchmark::RegisterBenchmark(("simdnn_resnet_step/mnist/threads:" + std::to_string(threads)).c_str(),
+                                 bm_resnet_step, threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -60,14 +60,21 @@ void check_shapes(const char* who, const WindowGeometry& g, ConstMatrixView x, C
 }
 
 // This thread's scratch number `slot` (core/thread_scratch.h). Slots 0 and 1 serve the chunks,
-// 2 and 3 the calling thread's packed weights and weight-gradient partials.
+// 2 and 3 the calling thread's packed weights and weight-gradient partials, 4 and 5 the chunks'
+// Winograd blocks.
 struct ConvScratch;
 template <class T = float>
 T* scratch(std::size_t slot, std::size_t n) {
-  return internal::thread_scratch<ConvScratch, T, 4>(slot, n);
+  return internal::thread_scratch<ConvScratch, T, 6>(slot, n);
 }
 
 std::size_t chunk_count(std::size_t images, std::size_t chunk) { return (images + chunk - 1) / chunk; }
+
+// The Winograd form's smallest channel count (the smallest measured faster than the direct
+// kernels: 16, 32 and 64 were), and its blocks' size in floats (V and M of one block of tiles:
+// 64 KiB, within L2 with the weights; 32 and 128 KiB measured the same).
+constexpr std::size_t kWinogradMinChannels = 16;
+constexpr std::size_t kWinogradBlockFloats = 16 * 1024;
 
 std::size_t round_up(std::size_t n, std::size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -158,11 +165,13 @@ internal::ConvWindow padded_input(const WindowGeometry& g, ConstMatrixView x, st
 }
 
 // A convolution's weights laid out for the kernel that will run it (core/conv_kernels.h): as
-// rows of vectors for `forward`, or transposed for `forward_dot` when the outputs are few.
+// rows of vectors for `forward`, transposed for `forward_dot` when the outputs are few, or
+// transformed for `winograd`.
 struct PackedWeights {
   const float* data;
   std::size_t ld;
   bool dot;
+  bool winograd = false;
 };
 
 // Packs at(r, c), the weight of window float r (of k²·c_in) for output channel c (of c_out), into
@@ -188,6 +197,67 @@ PackedWeights pack_weights(const internal::ConvKernels& k, std::size_t kernel, s
     }
   }
   return {out, ld, dot};
+}
+
+// Whether a 3×3 convolution of geometry g's window from c_in to c_out channels runs in the Winograd
+// form (kernels/winograd.h): where the ISA offers it, at stride 1 and padding 1, both channel
+// counts multiples of the vector width and at least kWinogradMinChannels.
+bool winograd_shape(const internal::ConvKernels& k, const WindowGeometry& g, std::size_t c_in, std::size_t c_out) {
+  return k.winograd != nullptr && g.kernel == 3 && g.stride == 1 && g.padding == 1 && c_in % k.vector_floats == 0 &&
+         c_out % k.vector_floats == 0 && c_in >= kWinogradMinChannels && c_out >= kWinogradMinChannels;
+}
+
+// The Winograd weights U_ξ = G g Gᵀ (core/conv_kernels.h, WinogradArgs) of the 3×3 weights at(r, c),
+// r = (kh·3 + kw)·c_in + ci, c = co, into the calling thread's scratch: per input channel, its 9
+// rows gathered, then the kernel's transform.
+template <class At>
+const float* winograd_weights(const internal::ConvKernels& k, std::size_t c_in, std::size_t c_out, At at) {
+  float* const u = scratch(2, 16 * c_in * c_out + 9 * c_out);
+  float* const g = u + 16 * c_in * c_out;
+  for (std::size_t ci = 0; ci < c_in; ++ci) {
+    for (std::size_t t = 0; t < 9; ++t) {
+      for (std::size_t co = 0; co < c_out; ++co) g[t * c_out + co] = at(t * c_in + ci, co);
+    }
+    k.winograd_weights(g, c_out, u + ci * c_out, c_in * c_out);
+  }
+  return u;
+}
+
+// Tiles per Winograd block for c_in to c_out channels: V and M (or Z) together about
+// kWinogradBlockFloats, whole register tiles.
+std::size_t winograd_block(std::size_t c_in, std::size_t c_out) {
+  return std::max<std::size_t>(12, kWinogradBlockFloats / (16 * (c_in + c_out)) / 12 * 12);
+}
+
+// The Winograd kernels' arguments for `images` images of H × W × c_in already padded by 1 at
+// `padded`, to c_out channels, their blocks in this thread's scratch.
+internal::WinogradArgs winograd_args(const float* padded, std::size_t images, std::size_t height, std::size_t width,
+                                     std::size_t c_in, std::size_t c_out) {
+  const std::size_t block = winograd_block(c_in, c_out);
+  return {.x = padded,
+          .images = images,
+          .height = height,
+          .width = width,
+          .in_channels = c_in,
+          .out_channels = c_out,
+          .u = nullptr,
+          .bias = nullptr,
+          .y = nullptr,
+          .v = scratch(4, block * internal::winograd_tile_floats(c_in)),
+          .m = scratch(5, block * internal::winograd_tile_floats(c_out)),
+          .tile_block = block};
+}
+
+// y (images × H × W × c_out) = the Winograd convolution of those images with weights u
+// (winograd_weights) and bias (or null).
+void run_winograd(const internal::ConvKernels& k, const float* u, const float* padded, std::size_t images,
+                  std::size_t height, std::size_t width, std::size_t c_in, std::size_t c_out, const float* bias,
+                  float* y) {
+  internal::WinogradArgs a = winograd_args(padded, images, height, width, c_in, c_out);
+  a.u = u;
+  a.bias = bias;
+  a.y = y;
+  k.winograd(a);
 }
 
 void run_forward(const internal::ConvKernels& k, const PackedWeights& w, const internal::ConvWindow& window,
@@ -228,6 +298,11 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
   const std::size_t pad = g.kernel - 1 - g.padding;
   float* const padded = scratch(1, rows * padded_floats(out, pad));
   pad_images(dy, out, pad, begin, rows, padded);
+  if (wt.winograd) {
+    run_winograd(k, wt.data, padded, rows, out.height, out.width, out.channels, g.input.channels, nullptr,
+                 dx.row(begin));
+    return;
+  }
   run_forward(k, wt, windows(1, padded, out, pad, g.kernel, 1, g.input.height, g.input.width, rows), nullptr,
               dx.row(begin), g.input.channels);
 }
@@ -288,6 +363,16 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
     return;
   }
   const internal::ConvKernels& k = kernels();
+  if (winograd_shape(k, g, c_in, w.cols)) {
+    const float* const u = winograd_weights(k, c_in, w.cols, [&](std::size_t r, std::size_t c) { return w(r, c); });
+    internal::parallel_for_tiles(chunks, [&](std::size_t t) {
+      const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
+      float* const padded = scratch(0, rows * padded_floats(g.input, 1));
+      pad_images(x, g.input, 1, begin, rows, padded);
+      run_winograd(k, u, padded, rows, g.input.height, g.input.width, c_in, w.cols, bias, y.row(begin));
+    });
+    return;
+  }
   const PackedWeights packed = pack_weights(k, g.kernel, c_in, w.cols, [&](std::size_t r, std::size_t c) { return w(r, c); });
   internal::parallel_for_tiles(chunks, [&](std::size_t t) {
     const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
@@ -318,11 +403,15 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
   // r = t'·C_out + co (tap t' = k² − 1 − t) for output channel ci is w[t·C_in + ci, co]. With a
   // larger stride, dy is scattered through the weights by tap: row t·C_out + co, column ci.
   const std::size_t taps = g.kernel * g.kernel;
+  const auto flipped = [&](std::size_t r, std::size_t ci) {
+    return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols);
+  };
   const PackedWeights wt =
       point || !want_dx ? PackedWeights{}
+      : direct_dx && winograd_shape(k, g, w.cols, c_in)
+          ? PackedWeights{winograd_weights(k, w.cols, c_in, flipped), 0, false, true}
       : direct_dx
-          ? pack_weights(k, g.kernel, w.cols, c_in,
-                         [&](std::size_t r, std::size_t ci) { return w((taps - 1 - r / w.cols) * c_in + ci, r % w.cols); })
+          ? pack_weights(k, g.kernel, w.cols, c_in, flipped)
           : pack_weights(
                 k, g.kernel, w.cols, c_in,
                 [&](std::size_t r, std::size_t ci) { return w(r / w.cols * c_in + ci, r % w.cols); }, false);
@@ -339,6 +428,18 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
     }
     if (direct_dx && !want_dw) {  // dx alone reads only dy and the weights
       input_grad_chunk(k, g, dy, wt, begin, rows, dx);
+      return;
+    }
+    if (want_dw && winograd_shape(k, g, c_in, w.cols)) {
+      float* const padded = scratch(0, rows * padded_floats(g.input, 1));
+      pad_images(x, g.input, 1, begin, rows, padded);
+      internal::WinogradArgs a = winograd_args(padded, rows, g.input.height, g.input.width, c_in, w.cols);
+      a.dy = dy_rows.data;
+      a.dw = part.data;
+      a.dw_ld = part.ld;
+      a.s = scratch(1, 16 * c_in * w.cols);
+      k.winograd_weight_grad(a);
+      if (want_dx) input_grad_chunk(k, g, dy, wt, begin, rows, dx);
       return;
     }
     const bool gathered = want_dx && !direct_dx && gathered_input_grad_chunk(k, g, dy, wt, begin, rows, dx);

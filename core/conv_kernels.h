@@ -87,6 +87,36 @@ struct ConvInputGradArgs {
   std::size_t w_ld;
 };
 
+// The Winograd F(2×2, 3×3) form of a 3×3 convolution at stride 1 and padding 1 (kernels/winograd.h),
+// for channel counts that are multiples of the vector width: y = conv(x) (+ bias[co], added
+// last), each output the 16 products of its tile summed over ci in order, then transformed.
+//   x: `images` images of (height + 2) × (width + 2) × C_in floats, zero-padded by 1, back to back;
+//   u: the transformed weights, 16 matrices (ξ = 4·a + b) of C_in × C_out: U_ξ[ci, co] =
+//      Σ_{kh, kw} G[a, kh] · G[b, kw] · w[(kh·3 + kw)·C_in + ci, co] (core/conv.cc);
+//   y: images × height × width × C_out, overwritten; bias: C_out floats or null;
+//   v, m: scratch of tile_block · winograd_tile_floats(C_in) and (C_out) floats.
+// winograd_weight_grad: the weight gradient of the same convolution given dy (images × height ×
+// width × C_out): dw[(kh·3 + kw)·C_in + ci, co] (rows of dw_ld floats, overwritten) = Gᵀ S G at
+// (kh, kw), where S_ξ[ci, co] = Σ over the tiles in order of V_ξ[tile, ci] · (A dY Aᵀ)_ξ[tile, co]
+// (kernels/winograd.h); u, bias and y are not read; s: scratch of 16 · C_in · C_out floats.
+constexpr std::size_t winograd_tile_floats(std::size_t channels) { return 16 * channels + 16; }
+
+struct WinogradArgs {
+  const float* x;
+  std::size_t images, height, width;
+  std::size_t in_channels, out_channels;
+  const float* u;
+  const float* bias;
+  float* y;
+  float* v;
+  float* m;
+  std::size_t tile_block;
+  const float* dy = nullptr;
+  float* dw = nullptr;
+  std::size_t dw_ld = 0;
+  float* s = nullptr;
+};
+
 // A pooling window over H × W × C NHWC images, as core/image.h's WindowGeometry (checked there):
 // output pixel (oh, ow) covers rows oh·stride − padding + kh and columns ow·stride − padding + kw.
 struct PoolWindow {
@@ -128,6 +158,12 @@ struct ConvKernels {
   // dx element sums over the window rows kh, then the output channels, then the output columns,
   // in order: no order depends on the other images of the chunk.
   bool (*input_grad_rows)(const ConvInputGradArgs& args);
+  // The Winograd form (WinogradArgs), null where the ISA does not offer it (kernels/winograd.h).
+  void (*winograd)(const WinogradArgs& args);
+  void (*winograd_weight_grad)(const WinogradArgs& args);
+  // U_ξ's rows of one input channel ci (ξ = 0..15, at u + ξ·plane) from its 9 rows of weights
+  // g[(kh·3 + kw)·C_out + co], C_out a multiple of vector_floats.
+  void (*winograd_weights)(const float* g, std::size_t c_out, float* u, std::size_t plane);
   // Max pooling, the other windowed pass of the convolutional models (kernels/pooling.h).
   void (*max_pool)(const MaxPoolArgs& args);
   void (*max_pool_backward)(const MaxPoolBackwardArgs& args);

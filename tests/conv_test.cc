@@ -140,6 +140,14 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({6, 7, 32, 50, 3, 2, 1, 1});
   cases.push_back({5, 8, 32, 64, 3, 2, 1, 1});
   cases.push_back({5, 14, 16, 32, 3, 2, 1, 2});
+  // The Winograd form (SSE2, AVX2: 3x3, stride 1, padding 1, 16 or more channels each way, whole
+  // vectors): odd heights and widths (tiles half outside), unequal channel counts both ways,
+  // images smaller than a tile, and batches of several blocks of tiles and several chunks.
+  cases.push_back({5, 9, 16, 32, 3, 1, 1, 3});
+  cases.push_back({9, 5, 32, 16, 3, 1, 1, 2});
+  cases.push_back({1, 1, 16, 16, 3, 1, 1, 3});
+  cases.push_back({2, 3, 16, 48, 3, 1, 1, 2});
+  cases.push_back({14, 14, 16, 16, 3, 1, 1, 5});
   return cases;
 }
 
@@ -173,7 +181,10 @@ TEST_P(ConvPerIsa, ForwardMatchesTheDefinitionOverManyShapes) {
 }
 
 // The backward pass by its definition, in double: dx[n, ih, iw, ci] and dw[(kh·k + kw)·C_in + ci, co]
-// collect dy[n, oh, ow, co] times w or x over every window position that reads (ih, iw).
+// collect dy[n, oh, ow, co] times w or x over every window position that reads (ih, iw). The
+// tolerance also allows 4 float ulps of each element's sum of |terms|: the Winograd form's weight
+// gradient sums transformed values over the tiles, and where the terms cancel its error is a few
+// ulps of their magnitude, not of the result.
 TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name());
@@ -183,7 +194,7 @@ TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
     const Tensor x = random_images(c.batch, in, 7);
     Tensor dy(c.batch, out.size());
     fill_normal(dy.view(), 0.0f, 1.0f, 8, 0);
-    std::vector<double> dx(x.size()), dw(conv.weight().size());
+    std::vector<double> dx(x.size()), dw(conv.weight().size()), dx_abs(x.size()), dw_abs(conv.weight().size());
     for (std::size_t n = 0; n < c.batch; ++n) {
       for (std::size_t oh = 0; oh < out.height; ++oh) {
         for (std::size_t ow = 0; ow < out.width; ++ow) {
@@ -197,8 +208,11 @@ TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
                 const std::size_t row = (kh * g.kernel + kw) * in.channels + ci;
                 for (std::size_t co = 0; co < out.channels; ++co) {
                   const double d = dy(n, (oh * out.width + ow) * out.channels + co);
-                  dx[n * in.size() + pix * in.channels + ci] += d * conv.weight()(row, co);
-                  dw[row * out.channels + co] += d * x(n, pix * in.channels + ci);
+                  const double wd = d * conv.weight()(row, co), xd = d * x(n, pix * in.channels + ci);
+                  dx[n * in.size() + pix * in.channels + ci] += wd;
+                  dx_abs[n * in.size() + pix * in.channels + ci] += std::abs(wd);
+                  dw[row * out.channels + co] += xd;
+                  dw_abs[row * out.channels + co] += std::abs(xd);
                 }
               }
             }
@@ -209,12 +223,14 @@ TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
     conv.forward(x.cview(), Mode::train);
     zero_grad(conv);
     const ConstMatrixView got = conv.backward(dy.cview());
-    const auto tolerance = [](double e) { return 1e-5 * (1.0 + std::abs(e) * 10); };
+    const auto tolerance = [](double e, double magnitude) {
+      return 1e-5 * (1.0 + std::abs(e) * 10) + 4.0 * std::numeric_limits<float>::epsilon() * magnitude;
+    };
     for (std::size_t i = 0; i < dx.size(); ++i) {
-      ASSERT_NEAR(got.data[i], dx[i], tolerance(dx[i])) << "dx element " << i;
+      ASSERT_NEAR(got.data[i], dx[i], tolerance(dx[i], dx_abs[i])) << "dx element " << i;
     }
     for (std::size_t i = 0; i < dw.size(); ++i) {
-      ASSERT_NEAR(conv.weight_grad().data()[i], dw[i], tolerance(dw[i])) << "dw element " << i;
+      ASSERT_NEAR(conv.weight_grad().data()[i], dw[i], tolerance(dw[i], dw_abs[i])) << "dw element " << i;
     }
   }
 }
@@ -288,7 +304,8 @@ TEST(Conv, BitIdenticalAcrossThreadCounts) {
   for (int threads : {1, 2, 3}) {
     testing::ScopedThreads scoped(threads);
     Sequential net;
-    auto& conv = net.emplace<Conv2D>(in, 8, 3, Conv2DOptions{.padding = 1, .seed = 1});
+    auto& conv = net.emplace<Conv2D>(in, 16, 3, Conv2DOptions{.padding = 1, .seed = 1});
+    net.emplace<Conv2D>(conv.output_shape(), 16, 3, Conv2DOptions{.padding = 1, .seed = 4});  // Winograd
     net.emplace<BatchNorm2D>(conv.output_shape());
     auto& pool = net.emplace<MaxPool2D>(conv.output_shape(), 2);
     auto& conv2 = net.emplace<Conv2D>(pool.output_shape(), 6, 3, Conv2DOptions{.stride = 2, .padding = 1, .seed = 2});
@@ -373,9 +390,13 @@ TEST(Conv, PointwiseConvolutionEqualsTheGeneralPath) {
 
 // Conv2D runs a chunk of images at a time (at least kConvChunkPixels output pixels, core/conv.h): a batch spanning
 // several chunks gives, bit for bit, what the images give one at a time — outputs, input
-// gradients, and weight gradients added in batch order — in train and eval mode and in infer.
-TEST(Conv, ChunkedBatchEqualsImageByImage) {
-  Conv2D conv({28, 28, 16}, 4, 3, {.padding = 1, .seed = 2});  // 784 output pixels per image
+// gradients, and weight gradients added in batch order — in train and eval mode and in infer;
+// with the direct kernels (4 outputs) and the Winograd form (16, on SSE2 and AVX2).
+class ConvChunks : public ::testing::TestWithParam<std::size_t> {};
+INSTANTIATE_TEST_SUITE_P(Outputs, ConvChunks, ::testing::Values(4, 16));
+
+TEST_P(ConvChunks, ChunkedBatchEqualsImageByImage) {
+  Conv2D conv({28, 28, 16}, GetParam(), 3, {.padding = 1, .seed = 2});  // 784 output pixels per image
   ASSERT_EQ(conv_chunk_images(conv.geometry()), 1u);  // one image per chunk
   const std::size_t n = 3;
   const Tensor x = random_images(n, conv.input_shape(), 3);

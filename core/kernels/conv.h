@@ -32,6 +32,7 @@
 #include <simdnn/core/kernels/pooling.h>
 #include <simdnn/core/kernels/unroll.h>
 #include <simdnn/core/kernels/vector_math.h>
+#include <simdnn/core/kernels/winograd.h>
 
 namespace simdnn::internal::kernels::conv {
 
@@ -615,7 +616,7 @@ namespace simdnn::internal {
 template <class Arch>
 ConvKernels make_conv_kernels() {
   namespace k = kernels::conv;
-  return ConvKernels{
+  ConvKernels table{
       .vector_floats = k::kW<Arch>,
       .forward = &k::forward<Arch>,
       .forward_dot = &k::forward_dot<Arch>,
@@ -625,6 +626,13 @@ ConvKernels make_conv_kernels() {
       .max_pool = &kernels::pool::max_pool<Arch>,
       .max_pool_backward = &kernels::pool::max_pool_backward<Arch>,
   };
+  if constexpr (kernels::winograd::kOffered<Arch>) {  // else null: core/conv.cc runs the direct kernels
+    namespace w = kernels::winograd;
+    table.winograd = &w::forward<Arch>;
+    table.winograd_weight_grad = &w::weight_grad<Arch>;
+    table.winograd_weights = &w::weights<Arch>;
+  }
+  return table;
 }
 
 }  // namespace simdnn::internal
