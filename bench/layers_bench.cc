@@ -3,8 +3,9 @@
 // one thread.
 //  - dense_relu: Dense(width -> width) with the fused ReLU epilogue; GFLOP/s counts
 //    6·batch·width² per iteration (2 for x·W, 4 for the two backward products).
-//  - batchnorm, dropout_0.5 and act_<name> for every activation (ActivationLayer): Gelem/s
-//    counts batch·width elements per iteration (forward and backward together).
+//  - batchnorm, batchnorm_relu (the pair BatchNorm → ReLU in one pass each way, as the residual
+//    and dense blocks run it), dropout_0.5 and act_<name> for every activation (ActivationLayer):
+//    Gelem/s counts batch·width elements per iteration (forward and backward together).
 //  - copy: a memcpy of the batch·width floats, Gelem/s: the memory bandwidth the elementwise
 //    layers are measured against (issue target: BatchNorm and Dropout at >= 50% of it).
 #include <benchmark/benchmark.h>
@@ -92,6 +93,22 @@ void bm_batchnorm(benchmark::State& state, Shape s) {
   set_elements(state, s);
 }
 
+// BatchNorm → ReLU as the blocks and Sequential run the pair: forward_relu, then backward through
+// both.
+void bm_batchnorm_relu(benchmark::State& state, Shape s) {
+  set_num_threads(1);
+  BatchNorm layer(s.width);
+  Tensor x(s.batch, s.width), dy(s.batch, s.width);
+  fill_normal(x.view(), 0.0f, 1.0f, 11, 0);
+  fill_normal(dy.view(), 0.0f, 1.0f, 11, 1);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(layer.forward_relu(x.cview(), Mode::train).data);
+    benchmark::DoNotOptimize(layer.backward(dy.cview()).data);
+    benchmark::ClobberMemory();
+  }
+  set_elements(state, s);
+}
+
 void bm_dropout(benchmark::State& state, Shape s) {
   Dropout layer(s.width, 0.5f);
   run_layer(state, layer, s);
@@ -114,6 +131,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("dense_relu" + suffix).c_str(), bm_dense, s)->UseRealTime();
     benchmark::RegisterBenchmark(("copy" + suffix).c_str(), bm_copy, s)->UseRealTime();
     benchmark::RegisterBenchmark(("batchnorm" + suffix).c_str(), bm_batchnorm, s)->UseRealTime();
+    benchmark::RegisterBenchmark(("batchnorm_relu" + suffix).c_str(), bm_batchnorm_relu, s)->UseRealTime();
     benchmark::RegisterBenchmark(("dropout_0.5" + suffix).c_str(), bm_dropout, s)->UseRealTime();
     for (Activation a : kAllActivations) {
       if (a == Activation::identity) continue;

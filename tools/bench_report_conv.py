@@ -165,11 +165,26 @@ def markdown(conv):
                 gflops = f"{mine[1]:.1f}" if mine[1] else "–"
                 md.append(f"| {_label(shape)} | {step} | {t} | {mine[0]:.2f} | {gflops} | {dnn[0]:.2f} | "
                           f"{dnn[0] / mine[0]:.2f}× | {pt_cols} |")
+    md += _step_line(conv["simdnn"])
     md += _mnist_table({k: v / 1e3 for k, v in torch.items() if k.startswith("mnist_resnet_cnn/")},
                        {e["name"]: e for e in conv.get("mnist", [])})
     if not torch:
         md += ["", "PyTorch not run (no torch for /usr/bin/python3: tools/setup.sh --bench installs it)."]
     return md + [""]
+
+
+def _step_line(results):
+    """One sentence on `simdnn_resnet_step`: the ResNet's training step per thread count (medians)."""
+    steps = {}
+    for b in results["benchmarks"]:
+        m = re.match(r"simdnn_resnet_step/mnist/threads:(\d+)", b["run_name"])
+        if m and b.get("aggregate_name") == "median":
+            steps[int(m.group(1))] = b["real_time"] / 1e3  # real_time in µs
+    if not steps:
+        return []
+    times = ", ".join(f"{ms:.2f} ms at {_threads(f':{t}')}" for t, ms in sorted(steps.items()))
+    return ["", f"One training step of `repro mnist`'s ResNet at batch 64 (`simdnn_resnet_step`: forward, loss, "
+                f"backward, Adam), medians: {times}."]
 
 
 def _mnist_table(torch_runs, simdnn_runs):
