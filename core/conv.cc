@@ -70,11 +70,13 @@ T* scratch(std::size_t slot, std::size_t n) {
 
 std::size_t chunk_count(std::size_t images, std::size_t chunk) { return (images + chunk - 1) / chunk; }
 
-// The Winograd form's smallest channel count (the smallest measured faster than the direct
-// kernels: 16, 32 and 64 were), and its blocks' size in floats (V and M of one block of tiles:
-// 128 KiB, within L2 with the weights; against 64 and 256 KiB, the forward measured the same and
-// the backward 3–6 % faster, the weight gradient's sums being loaded and stored once a block).
+// The Winograd form's channel counts: the ResNet's 16, 32 and 64, each measured faster than the
+// direct kernels (fewer were not measured; more would grow the weight gradient's 16·C_in·C_out
+// sums past L2). Its blocks' size in floats: V and M of one block of tiles in 128 KiB, within L2
+// with the weights; against 64 KiB the forward measured the same and the backward 3–6 % faster
+// (the weight gradient's sums are loaded and stored once a block), and 256 KiB no faster.
 constexpr std::size_t kWinogradMinChannels = 16;
+constexpr std::size_t kWinogradMaxChannels = 64;
 constexpr std::size_t kWinogradBlockFloats = 32 * 1024;
 
 std::size_t round_up(std::size_t n, std::size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
@@ -202,10 +204,12 @@ PackedWeights pack_weights(const internal::ConvKernels& k, std::size_t kernel, s
 
 // Whether a 3×3 convolution of geometry g's window from c_in to c_out channels runs in the Winograd
 // form (kernels/winograd.h): where the ISA offers it, at stride 1 and padding 1, both channel
-// counts multiples of the vector width and at least kWinogradMinChannels.
+// counts multiples of the vector width from kWinogradMinChannels to kWinogradMaxChannels.
 bool winograd_shape(const internal::ConvKernels& k, const WindowGeometry& g, std::size_t c_in, std::size_t c_out) {
-  return k.winograd != nullptr && g.kernel == 3 && g.stride == 1 && g.padding == 1 && c_in % k.vector_floats == 0 &&
-         c_out % k.vector_floats == 0 && c_in >= kWinogradMinChannels && c_out >= kWinogradMinChannels;
+  const auto fits = [&](std::size_t c) {
+    return c % k.vector_floats == 0 && c >= kWinogradMinChannels && c <= kWinogradMaxChannels;
+  };
+  return k.winograd != nullptr && g.kernel == 3 && g.stride == 1 && g.padding == 1 && fits(c_in) && fits(c_out);
 }
 
 // The Winograd weights U_ξ = G g Gᵀ (core/conv_kernels.h, WinogradArgs) of the 3×3 weights at(r, c),
@@ -244,8 +248,8 @@ internal::WinogradArgs winograd_args(const float* padded, std::size_t images, st
           .u = nullptr,
           .bias = nullptr,
           .y = nullptr,
-          .v = scratch(4, block * internal::winograd_tile_floats(c_in)),
-          .m = scratch(5, block * internal::winograd_tile_floats(c_out)),
+          .v = scratch(4, block * (16 * c_in + internal::kWinogradTilePad)),
+          .m = scratch(5, block * (16 * c_out + internal::kWinogradTilePad)),
           .tile_block = block};
 }
 
@@ -347,6 +351,10 @@ void strided_input_grad_chunk(const internal::ConvKernels& k, const WindowGeomet
 }
 
 }  // namespace
+
+bool conv_runs_winograd(const WindowGeometry& g, std::size_t out_channels) {
+  return winograd_shape(kernels(), g, g.input.channels, out_channels);
+}
 
 std::size_t conv_chunk_images(const WindowGeometry& g) {
   return (kConvChunkPixels + g.out_pixels() - 1) / g.out_pixels();

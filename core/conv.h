@@ -22,12 +22,16 @@
 // dx depends on where the image lies in its chunk (the scatter's tiles of output pixels run
 // across images).
 //
-// A 3×3 convolution at stride 1 and padding 1 whose channel counts are both at least 16 and whole
-// vectors runs in Winograd's F(2×2, 3×3) form where the ISA offers it (SSE2 and AVX2;
-// core/kernels/winograd.h): its forward, its dx (the same form on the flipped weights) and its
-// weight gradient take 16 multiplications per 2×2 outputs and channel pair where the direct
-// kernels take 36. The result differs from the direct form's by rounding, within a few float ulps
-// of each output's sum of |terms|. The determinism above holds for it unchanged.
+// A 3×3 convolution at stride 1 and padding 1 whose channel counts are both whole vectors from 16
+// to 64 runs in Winograd's F(2×2, 3×3) form instead, where the ISA offers it (SSE2 and AVX2;
+// core/kernels/winograd.h; conv_runs_winograd below): no direct kernels, and no windows over
+// padded pixels, but per chunk a padded copy, tiles of 2×2 outputs and 16 products over them.
+// Its forward, its dx (the same form on the flipped weights) and its weight gradient (each
+// chunk's sum over its tiles in order, then transformed) take 16 multiplications per tile and
+// channel pair where the direct kernels take 36. The results differ from the direct form's by
+// rounding: the tests bound them by 1e-5 relative plus 4 float ulps of each element's sum of
+// |terms|, which the weight gradient needs where its terms cancel. The determinism above holds
+// for it unchanged.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +45,10 @@ inline constexpr std::size_t kConvChunkPixels = 256;
 
 // Images per chunk for geometry g: ⌈kConvChunkPixels / out_pixels⌉, at least 1.
 std::size_t conv_chunk_images(const WindowGeometry& g);
+
+// Whether conv2d_forward and conv2d_backward run geometry g to out_channels in the Winograd form
+// (above) on the active ISA; its dx runs in that form too (the condition is symmetric).
+bool conv_runs_winograd(const WindowGeometry& g, std::size_t out_channels);
 
 // y = conv(x) + bias (bias: C_out floats or nullptr). x: N x input.size(); w: k²·C_in x C_out;
 // y: N x out_pixels·C_out (contiguous rows). Throws ShapeError on other shapes.

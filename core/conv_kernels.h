@@ -94,12 +94,14 @@ struct ConvInputGradArgs {
 //   u: the transformed weights, 16 matrices (ξ = 4·a + b) of C_in × C_out: U_ξ[ci, co] =
 //      Σ_{kh, kw} G[a, kh] · G[b, kw] · w[(kh·3 + kw)·C_in + ci, co] (core/conv.cc);
 //   y: images × height × width × C_out, overwritten; bias: C_out floats or null;
-//   v, m: scratch of tile_block · winograd_tile_floats(C_in) and (C_out) floats.
+//   v, m: scratch of tile_block tiles of C_in and of C_out channels (kWinogradTilePad).
 // winograd_weight_grad: the weight gradient of the same convolution given dy (images × height ×
 // width × C_out): dw[(kh·3 + kw)·C_in + ci, co] (rows of dw_ld floats, overwritten) = Gᵀ S G at
 // (kh, kw), where S_ξ[ci, co] = Σ over the tiles in order of V_ξ[tile, ci] · (A dY Aᵀ)_ξ[tile, co]
 // (kernels/winograd.h); u, bias and y are not read; s: scratch of 16 · C_in · C_out floats.
-constexpr std::size_t winograd_tile_floats(std::size_t channels) { return 16 * channels + 16; }
+// A tile of C channels in the Winograd blocks takes 16·C + kWinogradTilePad floats: a cache line
+// of padding (kernels/winograd.h says why).
+inline constexpr std::size_t kWinogradTilePad = 16;
 
 struct WinogradArgs {
   const float* x;

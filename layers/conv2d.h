@@ -6,8 +6,9 @@
 //
 // W is stored (k·k·C_in) × C_out, the layout of an im2col row: forward and backward are
 // core/conv.h's conv2d_forward and conv2d_backward (direct convolution kernels per chunk of
-// images, or Winograd's F(2×2, 3×3) for stride-1 3×3 layers over 16 or more channels on SSE2 and
-// AVX2; the chunks in parallel; results independent of the thread count):
+// images, or Winograd's F(2×2, 3×3) where core/conv.h's conv_runs_winograd says so: 3×3 at
+// stride 1 and padding 1 over 16 to 64 channels in whole vectors, on SSE2 and AVX2; the chunks
+// in parallel; results independent of the thread count):
 //   forward:  y = im2col(x)·W + b
 //   backward: dW += im2col(x)ᵀ·dy,  db += Σ_rows dy,  dx = col2im(dy·Wᵀ)
 // with dy and im2col(x) viewed as (N·H_out·W_out) × C_out and × k·k·C_in, written as if im2col

@@ -148,6 +148,7 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({1, 1, 16, 16, 3, 1, 1, 3});
   cases.push_back({2, 3, 16, 48, 3, 1, 1, 2});
   cases.push_back({14, 14, 16, 16, 3, 1, 1, 5});
+  cases.push_back({6, 7, 24, 40, 3, 1, 1, 2});  // a single vector of channels after pairs (AVX2)
   return cases;
 }
 
@@ -232,6 +233,44 @@ TEST_P(ConvPerIsa, BackwardMatchesTheDefinitionOverManyShapes) {
     for (std::size_t i = 0; i < dw.size(); ++i) {
       ASSERT_NEAR(conv.weight_grad().data()[i], dw[i], tolerance(dw[i], dw_abs[i])) << "dw element " << i;
     }
+  }
+}
+
+// The Winograd form runs exactly where conv_runs_winograd says (SSE2 and AVX2 offer it, AVX-512
+// does not), and its forward, dx and dW give the same bits at 1, 2 and 3 threads: the ResNet's
+// square layers (several blocks of tiles at 14x14x16, several chunks at 4x4x64) and unequal
+// channel counts.
+TEST_P(ConvPerIsa, WinogradFormRunsWhereOfferedWithTheSameBitsAtAnyThreadCount) {
+  const bool offered = GetParam() != Isa::avx512;
+  for (const ConvCase& c : {ConvCase{14, 14, 16, 16, 3, 1, 1, 5}, ConvCase{7, 7, 32, 32, 3, 1, 1, 3},
+                            ConvCase{4, 4, 64, 64, 3, 1, 1, 40}, ConvCase{5, 6, 16, 32, 3, 1, 1, 3}}) {
+    SCOPED_TRACE(c.name());
+    Conv2D conv = c.layer();
+    EXPECT_EQ(conv_runs_winograd(conv.geometry(), c.out_channels), offered);
+    const Tensor x = random_images(c.batch, conv.input_shape(), 6);
+    Tensor dy(c.batch, conv.output_width());
+    fill_normal(dy.view(), 0.0f, 1.0f, 7, 0);
+    std::vector<std::vector<float>> runs;
+    for (int threads : {1, 2, 3}) {
+      testing::ScopedThreads scoped(threads);
+      const ConstMatrixView y = conv.forward(x.cview(), Mode::train);
+      std::vector<float> bits(y.data, y.data + y.rows * y.cols);
+      zero_grad(conv);
+      const ConstMatrixView dx = conv.backward(dy.cview());
+      bits.insert(bits.end(), dx.data, dx.data + dx.rows * dx.cols);
+      bits.insert(bits.end(), conv.weight_grad().data(), conv.weight_grad().data() + conv.weight_grad().size());
+      runs.push_back(std::move(bits));
+    }
+    EXPECT_EQ(runs[0], runs[1]);
+    EXPECT_EQ(runs[0], runs[2]);
+  }
+  // Beside them, shapes the form does not take: stride 2, padding 0, channels past 64 or not
+  // whole vectors, fewer than 16.
+  for (const ConvCase& c : {ConvCase{8, 8, 16, 16, 3, 2, 1, 1}, ConvCase{8, 8, 16, 16, 3, 1, 0, 1},
+                            ConvCase{4, 4, 16, 80, 3, 1, 1, 1}, ConvCase{4, 4, 18, 16, 3, 1, 1, 1},
+                            ConvCase{4, 4, 8, 16, 3, 1, 1, 1}}) {
+    const Conv2D conv = c.layer();
+    EXPECT_FALSE(conv_runs_winograd(conv.geometry(), c.out_channels)) << c.name();
   }
 }
 

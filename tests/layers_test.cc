@@ -684,8 +684,9 @@ TEST_P(GradientChunksPerIsa, DenseSumsItsChunksGradientsInTreeOrder) {
   }
 }
 
-// Every kind of convolution kernel: 3x3 at stride 1 (the AVX-512 row tile on 16 channels, the
-// generic tile on 3), at stride 2, and 1x1 (a GEMM over the pixels); 7 images in 1 to 3 chunks.
+// Every kind of convolution kernel: 3x3 at stride 1 (on 16 channels the Winograd form on SSE2 and
+// AVX2, the row tile on AVX-512; the generic tile on 3), at stride 2, and 1x1 (a GEMM over the
+// pixels); 7 images in 1 to 3 chunks.
 TEST_P(GradientChunksPerIsa, Conv2DSumsItsChunksGradientsInTreeOrder) {
   struct Case {
     ImageShape input;

@@ -152,7 +152,8 @@ def markdown(conv):
           "random. PyTorch (`tools/torch_conv_baseline.py`, `nn.Conv2d` in channels_last, medians of 10 "
           "runs) runs in the same session, not interleaved. \"vs\" columns: simdnn's speed over the peer's. "
           "GFLOP/s count the direct convolution's 2·k²·C_in·C_out per output pixel: where simdnn runs "
-          "Winograd's F(2×2, 3×3) form (stride-1 3×3 layers over 16 or more channels, on SSE2 and AVX2) "
+          "Winograd's F(2×2, 3×3) form (3×3 layers at stride 1 and padding 1 over 16 to 64 channels in "
+          "whole vectors, on SSE2 and AVX2) "
           "they are effective rates, and can exceed the FMA peak.",
           "",
           "| shape | pass | threads | simdnn ms | simdnn GFLOP/s | oneDNN ms | vs oneDNN | PyTorch ms | vs PyTorch |",

@@ -15,7 +15,7 @@
 // 4×4 patch) of tiles × C_in, the products write M likewise (tiles × C_out), and the output
 // transform reads M back into the output pixels. A block is small enough for both to stay in
 // cache. Both are stored tile by tile, then by vector of channels, then by ξ: element (ξ, tile,
-// c) at tile·winograd_tile_floats(C) + (c/W·16 + ξ)·W + c mod W for vectors of W floats. So a
+// c) at tile·(16·C + kWinogradTilePad) + (c/W·16 + ξ)·W + c mod W for vectors of W floats. So a
 // transform writes (or reads) its 16 vectors at fixed offsets from one pointer, and a product's
 // rows are strided by a tile's floats: 16·C and a cache line, which keeps a power-of-two stride
 // (4 KiB at 64 channels) from mapping every row to one set of the L1 cache.
@@ -27,7 +27,6 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -48,10 +47,18 @@ using V = xsimd::batch<float, Arch>;
 template <class Arch>
 inline constexpr std::size_t kW = V<Arch>::size;
 
-// Rows of the products' register tile: MR tiles × 2 vectors of output channels, their
-// accumulators, two loads and a broadcast within 16 (SSE2, AVX2) or 32 (AVX-512) registers.
+// Rows of the products' register tiles (tiles in the forward's, input channels in the weight
+// gradient's) × 2 vectors: 12 accumulators, two loads and a broadcast within the 16 vector
+// registers of SSE2 and AVX2.
 template <class Arch>
-inline constexpr int kRows = kW<Arch> >= 16 ? 12 : 6;
+inline constexpr int kRows = 6;
+
+// The floats of one tile in a block of C channels (the layout above); C may be a compile-time
+// constant (with_channels below), and so then is the stride.
+template <class Arch, class C>
+[[gnu::always_inline]] inline constexpr auto tile_floats(C c) {
+  return 16 * c + kWinogradTilePad;
+}
 
 // U = G g Gᵀ for one input channel: g, its 9 rows (tap kh·3 + kw) of C_out floats; u + ξ·plane
 // gets row ξ = 4·a + b of C_out floats. C_out is a multiple of the vector width.
@@ -112,15 +119,17 @@ template <class Arch, bool kEdge>
   using B = V<Arch>;
   const std::size_t c = a.in_channels, padded_w = a.width + 2, padded_h = a.height + 2;
   const float* patch = a.x + ((p.image * padded_h + p.row) * padded_w + p.col) * c;
-  const std::size_t rows = std::min<std::size_t>(4, padded_h - p.row);
-  const std::size_t cols = std::min<std::size_t>(4, padded_w - p.col);
+  // Ternaries rather than the standard library's inline functions, which baseline code also
+  // instantiates (the rule in kernels/pooling.h).
+  const std::size_t rows = padded_h - p.row < 4 ? padded_h - p.row : 4;
+  const std::size_t cols = padded_w - p.col < 4 ? padded_w - p.col : 4;
   for (std::size_t ci = 0; ci < c; ci += kW<Arch>) {
-    float* const out = a.v + i * winograd_tile_floats(c) + 16 * ci;
+    float* const out = a.v + i * tile_floats<Arch>(c) + 16 * ci;
     B d[4][4];
     unroll<4>([&](auto r) {
       unroll<4>([&](auto s) {
-        const float* const at = patch + (r * padded_w + s) * c + ci;
-        d[r][s] = !kEdge || (r < rows && s < cols) ? B::load_unaligned(at) : B(0.0f);
+        const bool inside = !kEdge || (r < rows && s < cols);  // else no address is formed
+        d[r][s] = inside ? B::load_unaligned(patch + (r * padded_w + s) * c + ci) : B(0.0f);
       });
     });
     B e[4][4];  // Bᵀ d: along the rows
@@ -149,7 +158,7 @@ template <class Arch>
   const bool down = p.row + 1 < a.height, right = p.col + 1 < a.width;
   float* const y = tile_outputs<Arch>(a, p, a.y);
   for (std::size_t co = 0; co < c; co += W) {
-    const float* const in = a.m + i * winograd_tile_floats(c) + 16 * co;
+    const float* const in = a.m + i * tile_floats<Arch>(c) + 16 * co;
     B s[2][4];  // Aᵀ M: along the rows
     unroll<4>([&](auto col) {
       const B m0 = B::load_unaligned(in + (0 + col) * W), m1 = B::load_unaligned(in + (4 + col) * W);
@@ -176,7 +185,7 @@ template <class Arch, int MR, int NV, class Cin, class Cout>
   using B = V<Arch>;
   constexpr std::size_t W = kW<Arch>;
   const float* rows[MR];
-  unroll<MR>([&](auto r) { rows[r] = v + (static_cast<std::size_t>(r) < m ? r : 0) * winograd_tile_floats(c_in); });
+  unroll<MR>([&](auto r) { rows[r] = v + (static_cast<std::size_t>(r) < m ? r : 0) * tile_floats<Arch>(c_in); });
   B acc[MR][NV];
   unroll<MR>([&](auto r) { unroll<NV>([&](auto j) { acc[r][j] = B(0.0f); }); });
   for (std::size_t cv = 0; cv < c_in; cv += W) {  // a vector of input channels: W floats at 16·cv
@@ -191,7 +200,7 @@ template <class Arch, int MR, int NV, class Cin, class Cout>
   }
   unroll<MR>([&](auto r) {
     if (static_cast<std::size_t>(r) < m) {
-      unroll<NV>([&](auto j) { acc[r][j].store_unaligned(out + r * winograd_tile_floats(c_out) + 16 * (co + j * W)); });
+      unroll<NV>([&](auto j) { acc[r][j].store_unaligned(out + r * tile_floats<Arch>(c_out) + 16 * (co + j * W)); });
     }
   });
 }
@@ -222,9 +231,9 @@ void products_of(const WinogradArgs& a, std::size_t tiles, Cin c_in, Cout c_out)
   for (std::size_t xi = 0; xi < 16; ++xi) {
     const float* const u = a.u + xi * c_in * c_out;
     for (std::size_t r = 0; r < tiles; r += MR) {
-      const std::size_t rows = std::min<std::size_t>(MR, tiles - r);
-      const float* const v = a.v + r * winograd_tile_floats(c_in) + xi * W;
-      float* const m = a.m + r * winograd_tile_floats(c_out) + xi * W;
+      const std::size_t rows = tiles - r < MR ? tiles - r : MR;
+      const float* const v = a.v + r * tile_floats<Arch>(c_in) + xi * W;
+      float* const m = a.m + r * tile_floats<Arch>(c_out) + xi * W;
       std::size_t co = 0;
       for (; co + 2 * W <= c_out; co += 2 * W) product_tile<Arch, MR, 2>(v, u, m, rows, c_in, c_out, co);
       if (co < c_out) product_tile<Arch, MR, 1>(v, u, m, rows, c_in, c_out, co);
@@ -257,7 +266,7 @@ void forward(const WinogradArgs& a) {
   const std::size_t tiles = tile_count<Arch>(a);
   TilePlace in, out;
   for (std::size_t t0 = 0; t0 < tiles; t0 += a.tile_block) {
-    const std::size_t n = std::min(a.tile_block, tiles - t0);
+    const std::size_t n = tiles - t0 < a.tile_block ? tiles - t0 : a.tile_block;
     input_transforms<Arch>(a, in, n);
     products<Arch>(a, n);
     for (std::size_t i = 0; i < n; ++i, next_tile<Arch>(a, out)) output_transform<Arch>(a, out, i);
@@ -281,7 +290,7 @@ template <class Arch>
   const bool down = p.row + 1 < a.height, right = p.col + 1 < a.width;
   const float* const dy = tile_outputs<Arch>(a, p, a.dy);
   for (std::size_t co = 0; co < c; co += W) {
-    float* const out = a.m + i * winograd_tile_floats(c) + 16 * co;
+    float* const out = a.m + i * tile_floats<Arch>(c) + 16 * co;
     const B d00 = B::load_unaligned(dy + co), d01 = right ? B::load_unaligned(dy + c + co) : B(0.0f);
     const B d10 = down ? B::load_unaligned(dy + a.width * c + co) : B(0.0f);
     const B d11 = down && right ? B::load_unaligned(dy + (a.width + 1) * c + co) : B(0.0f);
@@ -314,7 +323,7 @@ template <class Arch, int MR, int NV, class Cin, class Cout>
     const std::size_t row = static_cast<std::size_t>(r) < m ? r : 0;
     unroll<NV>([&](auto j) { acc[r][j] = B::load_unaligned(s + row * c_out + j * W); });
   });
-  const std::size_t v_tile = winograd_tile_floats(c_in), z_tile = winograd_tile_floats(c_out);
+  const std::size_t v_tile = tile_floats<Arch>(c_in), z_tile = tile_floats<Arch>(c_out);
   for (std::size_t t = 0; t < tiles; ++t) {
     B w[NV];
     unroll<NV>([&](auto j) { w[j] = B::load_unaligned(z + t * z_tile + 16 * (co + j * W)); });
@@ -340,7 +349,7 @@ void gradient_products_of(const WinogradArgs& a, std::size_t tiles, Cin c_in, Co
     const float* const z = a.m + xi * W;
     float* const s = a.s + xi * c_in * c_out;
     for (std::size_t r = 0; r < c_in; r += MR) {
-      const std::size_t rows = std::min<std::size_t>(MR, c_in - r);
+      const std::size_t rows = c_in - r < MR ? c_in - r : MR;
       std::size_t co = 0;
       for (; co + 2 * W <= c_out; co += 2 * W) {
         gradient_tile<Arch, MR, 2>(v, z, s + r * c_out + co, r, rows, tiles, c_in, c_out, co);
@@ -384,11 +393,12 @@ void weights_from_sums(const WinogradArgs& a) {
 
 template <class Arch>
 void weight_grad(const WinogradArgs& a) {
-  std::fill_n(a.s, 16 * a.in_channels * a.out_channels, 0.0f);
+  const std::size_t sums = 16 * a.in_channels * a.out_channels;
+  for (std::size_t i = 0; i < sums; i += kW<Arch>) V<Arch>(0.0f).store_unaligned(a.s + i);
   const std::size_t tiles = tile_count<Arch>(a);
   TilePlace in, out;
   for (std::size_t t0 = 0; t0 < tiles; t0 += a.tile_block) {
-    const std::size_t n = std::min(a.tile_block, tiles - t0);
+    const std::size_t n = tiles - t0 < a.tile_block ? tiles - t0 : a.tile_block;
     input_transforms<Arch>(a, in, n);
     for (std::size_t i = 0; i < n; ++i, next_tile<Arch>(a, out)) gradient_transform<Arch>(a, out, i);
     gradient_products<Arch>(a, n);
