@@ -344,17 +344,31 @@ template <class Arch, class Cin, class Cout>
 void gradient_products_of(const WinogradArgs& a, std::size_t tiles, Cin c_in, Cout c_out) {
   constexpr int MR = kRows<Arch>;
   constexpr std::size_t W = kW<Arch>;
+  // The C_in rows in ⌈C_in / MR⌉ tiles of as equal heights as can be (16: 6, 5, 5, where tiles of
+  // 6 would compute 18): those of MR − 1 rows still hold 10 accumulators, as many as two FMA
+  // pipes of latency 5 keep busy.
+  const std::size_t tiles_down = (c_in + MR - 1) / MR, tall = c_in % tiles_down, short_rows = c_in / tiles_down;
+  const auto row_tile = [&](auto mr, const float* v, const float* z, float* s, std::size_t r, std::size_t rows) {
+    std::size_t co = 0;
+    for (; co + 2 * W <= c_out; co += 2 * W) {
+      gradient_tile<Arch, decltype(mr)::value, 2>(v, z, s + r * c_out + co, r, rows, tiles, c_in, c_out, co);
+    }
+    if (co < c_out) {
+      gradient_tile<Arch, decltype(mr)::value, 1>(v, z, s + r * c_out + co, r, rows, tiles, c_in, c_out, co);
+    }
+  };
   for (std::size_t xi = 0; xi < 16; ++xi) {
     const float* const v = a.v + xi * W;
     const float* const z = a.m + xi * W;
     float* const s = a.s + xi * c_in * c_out;
-    for (std::size_t r = 0; r < c_in; r += MR) {
-      const std::size_t rows = c_in - r < MR ? c_in - r : MR;
-      std::size_t co = 0;
-      for (; co + 2 * W <= c_out; co += 2 * W) {
-        gradient_tile<Arch, MR, 2>(v, z, s + r * c_out + co, r, rows, tiles, c_in, c_out, co);
+    for (std::size_t i = 0, r = 0; i < tiles_down; ++i) {
+      const std::size_t rows = short_rows + (i < tall ? 1 : 0);
+      if (rows == MR - 1) {
+        row_tile(std::integral_constant<int, MR - 1>{}, v, z, s, r, rows);
+      } else {
+        row_tile(std::integral_constant<int, MR>{}, v, z, s, r, rows);
       }
-      if (co < c_out) gradient_tile<Arch, MR, 1>(v, z, s + r * c_out + co, r, rows, tiles, c_in, c_out, co);
+      r += rows;
     }
   }
 }
