@@ -104,11 +104,18 @@ template <class Arch>
   ++p.image;
 }
 
-// The first of the tile's output pixels (or their gradients) in `images` (N × height × width ×
-// C_out, as y and dy).
+// The tile's output pixels (or their gradients) in `images` (N × height × width × C_out, as y and
+// dy): the first, and whether the pixels below and to the right lie inside the image.
+template <class T>
+struct TileOutputs {
+  T* first;
+  bool down, right;
+};
+
 template <class Arch, class T>
-[[gnu::always_inline]] inline T* tile_outputs(const WinogradArgs& a, const TilePlace& p, T* images) {
-  return images + ((p.image * a.height + p.row) * a.width + p.col) * a.out_channels;
+[[gnu::always_inline]] inline TileOutputs<T> tile_outputs(const WinogradArgs& a, const TilePlace& p, T* images) {
+  return {images + ((p.image * a.height + p.row) * a.width + p.col) * a.out_channels, p.row + 1 < a.height,
+          p.col + 1 < a.width};
 }
 
 // V's tile `i` of the block for the tile at p:
@@ -155,8 +162,7 @@ template <class Arch>
   using B = V<Arch>;
   constexpr std::size_t W = kW<Arch>;
   const std::size_t c = a.out_channels;
-  const bool down = p.row + 1 < a.height, right = p.col + 1 < a.width;
-  float* const y = tile_outputs<Arch>(a, p, a.y);
+  const auto [y, down, right] = tile_outputs<Arch>(a, p, a.y);
   for (std::size_t co = 0; co < c; co += W) {
     const float* const in = a.m + i * tile_floats<Arch>(c) + 16 * co;
     B s[2][4];  // Aᵀ M: along the rows
@@ -287,8 +293,7 @@ template <class Arch>
   using B = V<Arch>;
   constexpr std::size_t W = kW<Arch>;
   const std::size_t c = a.out_channels;
-  const bool down = p.row + 1 < a.height, right = p.col + 1 < a.width;
-  const float* const dy = tile_outputs<Arch>(a, p, a.dy);
+  const auto [dy, down, right] = tile_outputs<Arch>(a, p, a.dy);
   for (std::size_t co = 0; co < c; co += W) {
     float* const out = a.m + i * tile_floats<Arch>(c) + 16 * co;
     const B d00 = B::load_unaligned(dy + co), d01 = right ? B::load_unaligned(dy + c + co) : B(0.0f);
