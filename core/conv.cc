@@ -87,10 +87,12 @@ std::size_t padded_floats(const ImageShape& s, std::size_t pad) {
   return (s.height + 2 * pad) * (s.width + 2 * pad) * s.channels;
 }
 
-// Images [begin, begin + count) of x (shape s) zero-padded by `pad` on every side into `out`,
-// back to back, padded_floats(s, pad) each.
-void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::size_t begin, std::size_t count,
-                float* out) {
+// Images [begin, begin + count) of x (shape s) zero-padded by `pad` on every side into this
+// thread's scratch number `slot`, back to back, padded_floats(s, pad) each; returns where they start.
+const float* padded_images(std::size_t slot, ConstMatrixView x, const ImageShape& s, std::size_t pad,
+                           std::size_t begin, std::size_t count) {
+  float* const padded = scratch(slot, count * padded_floats(s, pad));
+  float* out = padded;
   const std::size_t row = s.width * s.channels, border = pad * s.channels, padded_row = row + 2 * border;
   for (std::size_t n = begin; n < begin + count; ++n) {
     std::fill_n(out, pad * padded_row, 0.0f);
@@ -103,6 +105,7 @@ void pad_images(ConstMatrixView x, const ImageShape& s, std::size_t pad, std::si
     std::fill_n(out, pad * padded_row, 0.0f);
     out += pad * padded_row;
   }
+  return padded;
 }
 
 // The geometry of `count` images of shape s padded by `pad` under a kernel × kernel window moving
@@ -162,8 +165,7 @@ internal::ConvWindow windows(std::size_t slot, const float* x, const ImageShape&
 // Images [begin, begin + count) of x padded by g.padding into this thread's scratch, and the
 // windows of g's output pixels over them.
 internal::ConvWindow padded_input(const WindowGeometry& g, ConstMatrixView x, std::size_t begin, std::size_t count) {
-  float* const padded = scratch(0, count * padded_floats(g.input, g.padding));
-  pad_images(x, g.input, g.padding, begin, count, padded);
+  const float* const padded = padded_images(0, x, g.input, g.padding, begin, count);
   return windows(0, padded, g.input, g.padding, g.kernel, g.stride, g.out_height(), g.out_width(), count);
 }
 
@@ -229,7 +231,7 @@ const float* winograd_weights(const internal::ConvKernels& k, std::size_t c_in, 
 }
 
 // Tiles per Winograd block for c_in to c_out channels: V and M (or Z) together about
-// kWinogradBlockFloats, whole register tiles.
+// kWinogradBlockFloats, in multiples of 12 (whole register tiles of the products' 6 rows).
 std::size_t winograd_block(std::size_t c_in, std::size_t c_out) {
   return std::max<std::size_t>(12, kWinogradBlockFloats / (16 * (c_in + c_out)) / 12 * 12);
 }
@@ -301,8 +303,7 @@ void input_grad_chunk(const internal::ConvKernels& k, const WindowGeometry& g, C
                       const PackedWeights& wt, std::size_t begin, std::size_t rows, MatrixView dx) {
   const ImageShape out = g.output(dy.cols / g.out_pixels());
   const std::size_t pad = g.kernel - 1 - g.padding;
-  float* const padded = scratch(1, rows * padded_floats(out, pad));
-  pad_images(dy, out, pad, begin, rows, padded);
+  const float* const padded = padded_images(1, dy, out, pad, begin, rows);
   if (wt.winograd) {
     run_winograd(k, wt.data, padded, rows, out.height, out.width, out.channels, g.input.channels, nullptr,
                  dx.row(begin));
@@ -376,8 +377,7 @@ void conv2d_forward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView 
     const float* const u = winograd_weights(k, c_in, w.cols, [&](std::size_t r, std::size_t c) { return w(r, c); });
     internal::parallel_for_tiles(chunks, [&](std::size_t t) {
       const std::size_t begin = t * chunk, rows = std::min(chunk, x.rows - begin);
-      float* const padded = scratch(0, rows * padded_floats(g.input, 1));
-      pad_images(x, g.input, 1, begin, rows, padded);
+      const float* const padded = padded_images(0, x, g.input, g.padding, begin, rows);
       run_winograd(k, u, padded, rows, g.input.height, g.input.width, c_in, w.cols, bias, y.row(begin));
     });
     return;
@@ -440,8 +440,7 @@ void conv2d_backward(const WindowGeometry& g, ConstMatrixView x, ConstMatrixView
       return;
     }
     if (want_dw && winograd_shape(k, g, c_in, w.cols)) {
-      float* const padded = scratch(0, rows * padded_floats(g.input, 1));
-      pad_images(x, g.input, 1, begin, rows, padded);
+      const float* const padded = padded_images(0, x, g.input, g.padding, begin, rows);
       internal::WinogradArgs a = winograd_args(padded, rows, g.input.height, g.input.width, c_in, w.cols);
       a.dy = dy_rows.data;
       a.dw = part.data;
