@@ -9,8 +9,11 @@
 //
 // Backward: where windows do not overlap (stride ≥ kernel) each input pixel takes at most one
 // gradient, so every window position is written once, 0 + dy where it is the window's argmax (the
-// definition's sum: a −0 becomes +0) and 0 elsewhere, with no zero fill first where the windows
-// cover the image. Overlapping windows add their gradients into a zeroed dx in output order.
+// definition's sum: a −0 becomes +0) and 0 elsewhere. Where the windows tile the image there is
+// no zero fill first, and each window row's vector of argmax and dy is loaded once and compared
+// with the row's pixels in memory order (2.0x faster than the general loop over windows and their
+// positions, at the stem's 28x28x16 on Zen 2). Overlapping windows add their gradients into a
+// zeroed dx in output order.
 //
 // Like the other kernel headers, this one calls no inline function that baseline code also
 // instantiates (std::fill, std::min): the linker could keep an AVX copy for the SSE2 path.
@@ -127,6 +130,39 @@ void max_pool(const MaxPoolArgs& a) {
   });
 }
 
+// max_pool_backward where the windows tile the image: each input row in memory order, k pixels
+// (one window's row) at a time, each compared with the argmax of the one window that holds it.
+template <class Arch>
+void route_tiled(const MaxPoolBackwardArgs& a) {
+  constexpr std::size_t W = Vec<Arch>::size;
+  const PoolWindow& g = a.g;
+  const std::size_t c = g.channels, k = g.kernel, row_floats = g.width * c;
+  const IVec<Arch> lanes = lane_numbers<Arch>();
+  float* dx = a.dx;
+  for (std::size_t ih = 0; ih < g.height; ++ih) {
+    std::size_t at = ih * row_floats;  // the image index of the pixel's channel 0
+    const std::size_t first_output = ih / k * g.out_width * c;
+    for (std::size_t ow = 0; ow < g.out_width; ++ow, at += k * c, dx += k * c) {
+      const float* const dy = a.dy + first_output + ow * c;
+      const std::uint32_t* const argmax = a.argmax + first_output + ow * c;
+      std::size_t j = 0;
+      for (; j + W <= c; j += W) {
+        const IVec<Arch> where = IVec<Arch>::load_unaligned(reinterpret_cast<const std::int32_t*>(argmax + j));
+        const IVec<Arch> d = xsimd::bitwise_cast<IVec<Arch>>(Vec<Arch>::load_unaligned(dy + j) + Vec<Arch>(0.0f));
+        IVec<Arch> here = IVec<Arch>(static_cast<std::int32_t>(at + j)) + lanes;
+        const IVec<Arch> step(static_cast<std::int32_t>(c));
+        for (std::size_t kw = 0; kw < k; ++kw, here += step) {
+          const IVec<Arch> routed = xsimd::select(where == here, d, IVec<Arch>(0));
+          xsimd::bitwise_cast<Vec<Arch>>(routed).store_unaligned(dx + kw * c + j);
+        }
+      }
+      for (; j < c; ++j) {
+        for (std::size_t kw = 0; kw < k; ++kw) dx[kw * c + j] = argmax[j] == at + kw * c + j ? 0.0f + dy[j] : 0.0f;
+      }
+    }
+  }
+}
+
 template <class Arch>
 void max_pool_backward(const MaxPoolBackwardArgs& a) {
   constexpr std::size_t W = Vec<Arch>::size;
@@ -140,7 +176,11 @@ void max_pool_backward(const MaxPoolBackwardArgs& a) {
   }
   const bool covered = g.padding == 0 && g.stride == g.kernel && out_h * g.kernel == g.height &&
                        out_w * g.kernel == g.width;
-  if (!covered) std::memset(a.dx, 0, dx_bytes);
+  if (covered) {
+    route_tiled<Arch>(a);
+    return;
+  }
+  std::memset(a.dx, 0, dx_bytes);
   const IVec<Arch> lanes = lane_numbers<Arch>();
   for (std::size_t oh = 0; oh < out_h; ++oh) {
     for (std::size_t ow = 0; ow < out_w; ++ow) {
