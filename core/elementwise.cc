@@ -479,6 +479,23 @@ void batchnorm_normalize_relu(ConstMatrixView x, const float* mean, const float*
   normalize("batchnorm_normalize_relu", x, mean, inv_std, gamma, beta, y, {}, true);
 }
 
+void batchnorm_normalize_add_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
+                                  const float* beta, ConstMatrixView skip, MatrixView y) {
+  constexpr const char* op = "batchnorm_normalize_add_relu";
+  check_view(op, "x", x);
+  require_same_shape(op, "skip", skip, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
+    require_data(op, name, p, x.cols);
+  }
+  const internal::DenormalScope denormals;
+  const auto& k = kernels();
+  for_row_tiles(x.rows, x.cols, [&](std::size_t r0, std::size_t r1) {
+    k.batchnorm_forward_add_relu(x.row(r0), x.ld, skip.row(r0), skip.ld, r1 - r0, x.cols, mean, inv_std, gamma, beta,
+                                 y.row(r0), y.ld);
+  });
+}
+
 namespace {
 
 // The backward pass with xhat read from h (mean null) or recomputed from x in h; through the ReLU

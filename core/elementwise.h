@@ -177,4 +177,12 @@ void batchnorm_normalize_relu(ConstMatrixView x, const float* mean, const float*
 void batchnorm_relu_backward(ConstMatrixView dy, ConstMatrixView x, const float* mean, const float* gamma,
                              const float* beta, const float* inv_std, float* dgamma, float* dbeta, MatrixView dx);
 
+// y = max(0, batchnorm_normalize(x) + skip): a residual block's last BatchNorm, the addition of
+// its shortcut and the ReLU after them, in one pass, with the same bits as batchnorm_normalize,
+// add and activation_forward(relu) one after the other. skip and y have x's shape; y may be x or
+// skip. Its backward is the ReLU's, read from y (y > 0 exactly where the sum is), then
+// batchnorm_backward's.
+void batchnorm_normalize_add_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
+                                  const float* beta, ConstMatrixView skip, MatrixView y);
+
 }  // namespace simdnn

@@ -58,6 +58,11 @@ struct ElementwiseKernels {
                             const float* mean, const float* inv_std, const float* gamma,
                             const float* beta, float* xhat, std::size_t ldh, float* y,
                             std::size_t ldy, bool relu);
+  // forward_add_relu: y = max(0, (γ_j·h + β_j) + skip), each step rounded as in forward, add
+  // and the ReLU (a residual block's last BatchNorm, shortcut and ReLU in one pass).
+  void (*batchnorm_forward_add_relu)(const float* x, std::size_t ldx, const float* skip, std::size_t lds,
+                                     std::size_t rows, std::size_t cols, const float* mean, const float* inv_std,
+                                     const float* gamma, const float* beta, float* y, std::size_t ldy);
   void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* h, std::size_t ldh,
                              const float* mean, const float* inv_std, const float* gamma,
                              const float* beta, std::size_t rows, std::size_t cols, const float* k,

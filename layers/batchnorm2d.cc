@@ -26,6 +26,22 @@ ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, Tensor& buffer) const {
   return pixel_rows(v, input_.channels);
 }
 
+ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, InferenceBuffers& buffers) const {
+  if (v.ld != v.cols) {
+    const MatrixView copy = buffers.next(v.rows, v.cols);
+    internal::copy_view(v, copy);
+    v = copy;
+  }
+  return pixel_rows(v, input_.channels);
+}
+
+void BatchNorm2D::check_skip(const char* who, ConstMatrixView x, ConstMatrixView skip) const {
+  if (skip.rows != x.rows || skip.cols != x.cols) {
+    throw ShapeError(label() + ": " + who + ": skip is " + shape_string(skip.rows, skip.cols) + ", expected " +
+                     shape_string(x.rows, x.cols) + " (the shape of x)");
+  }
+}
+
 ConstMatrixView BatchNorm2D::forward(ConstMatrixView x, Mode mode) { return forward(x, mode, false); }
 
 ConstMatrixView BatchNorm2D::forward_relu(ConstMatrixView x, Mode mode) { return forward(x, mode, true); }
@@ -58,8 +74,32 @@ ConstMatrixView BatchNorm2D::forward_relu_max_pool(ConstMatrixView x, Mode mode,
   return y;
 }
 
+ConstMatrixView BatchNorm2D::forward_add_relu(ConstMatrixView x, ConstMatrixView skip, Mode mode) {
+  trained_forward_ = false;
+  check_input(x);
+  check_skip("forward_add_relu", x, skip);
+  const ConstMatrixView pixel_view = pixels(x, x_copy_);
+  const BatchNorm::Normalization n = norm_.prepare_forward(pixel_view, mode, false);
+  const MatrixView y = reserve_rows(norm_.y_, pixel_view.rows, input_.channels);
+  batchnorm_normalize_add_relu(pixel_view, n.mean, n.inv_std, norm_.gamma_.data(), norm_.beta_.data(),
+                               pixels(skip, skip_copy_), y);
+  if (mode == Mode::train) rows_ = x.rows, trained_forward_ = true;
+  return {y.data, x.rows, input_.size(), input_.size()};
+}
+
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers) const {
   return infer(x, buffers, false);
+}
+
+ConstMatrixView BatchNorm2D::infer_add_relu(ConstMatrixView x, ConstMatrixView skip, InferenceBuffers& buffers) const {
+  check_input(x);
+  check_skip("infer_add_relu", x, skip);
+  float* const inv_std = buffers.next(1, input_.channels).data;
+  norm_.running_inv_std(inv_std);
+  const MatrixView y = buffers.next(x.rows, x.cols);
+  batchnorm_normalize_add_relu(pixels(x, buffers), norm_.running_mean_.data(), inv_std, norm_.gamma_.data(),
+                               norm_.beta_.data(), pixels(skip, buffers), pixel_rows(y, input_.channels));
+  return y;
 }
 
 ConstMatrixView BatchNorm2D::infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const {
@@ -68,13 +108,7 @@ ConstMatrixView BatchNorm2D::infer_relu(ConstMatrixView x, InferenceBuffers& buf
 
 ConstMatrixView BatchNorm2D::infer(ConstMatrixView x, InferenceBuffers& buffers, bool relu) const {
   check_input(x);
-  ConstMatrixView contiguous = x;
-  if (x.ld != x.cols) {
-    const MatrixView copy = buffers.next(x.rows, x.cols);
-    internal::copy_view(x, copy);
-    contiguous = copy;
-  }
-  const ConstMatrixView pixel_view = pixel_rows(contiguous, input_.channels);
+  const ConstMatrixView pixel_view = pixels(x, buffers);
   const ConstMatrixView y = relu ? norm_.infer_relu(pixel_view, buffers) : norm_.infer(pixel_view, buffers);
   return {y.data, x.rows, input_.size(), input_.size()};
 }

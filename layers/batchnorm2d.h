@@ -31,6 +31,12 @@ class BatchNorm2D : public Layer {
   // layer's own output is not kept. Sequential runs BatchNorm2D → ReLU → MaxPool2D through it.
   // Throws ShapeError unless pool's input shape is this layer's.
   ConstMatrixView forward_relu_max_pool(ConstMatrixView x, Mode mode, MaxPool2D& pool);
+  // max(0, forward(x, mode) + skip) in one pass (core/elementwise.h's batchnorm_normalize_add_relu):
+  // a ConvResidualBlock's last norm, its shortcut and its ReLU, with the same bits as the three
+  // steps. backward() then takes the gradient of the sum: the caller takes the ReLU's backward
+  // (from the output: it is positive exactly where the sum is). Throws ShapeError unless skip has
+  // x's shape.
+  ConstMatrixView forward_add_relu(ConstMatrixView x, ConstMatrixView skip, Mode mode);
   ConstMatrixView backward(ConstMatrixView dy) override;
   ConstMatrixView infer(ConstMatrixView x, InferenceBuffers& buffers) const override;
   // The same fusions for inference: max(0, infer(x, buffers)) in one pass, and
@@ -38,6 +44,8 @@ class BatchNorm2D : public Layer {
   // stored). Same bits; the latter throws ShapeError unless pool's input shape is this layer's.
   ConstMatrixView infer_relu(ConstMatrixView x, InferenceBuffers& buffers) const;
   ConstMatrixView infer_relu_max_pool(ConstMatrixView x, InferenceBuffers& buffers, const MaxPool2D& pool) const;
+  // max(0, infer(x, buffers) + skip) in one pass, as forward_add_relu.
+  ConstMatrixView infer_add_relu(ConstMatrixView x, ConstMatrixView skip, InferenceBuffers& buffers) const;
 
   std::vector<Parameter> parameters() override { return norm_.parameters(); }
   std::vector<StateTensor> state() override { return norm_.state(); }
@@ -54,10 +62,14 @@ class BatchNorm2D : public Layer {
   void check_pooling(const char* who, const MaxPool2D& pool) const;
   // v itself when contiguous, else a copy in `buffer`; as pixel rows.
   ConstMatrixView pixels(ConstMatrixView v, Tensor& buffer) const;
+  // The same from `buffers` (infer).
+  ConstMatrixView pixels(ConstMatrixView v, InferenceBuffers& buffers) const;
+  // Throws ShapeError naming `who` unless skip has x's shape.
+  void check_skip(const char* who, ConstMatrixView x, ConstMatrixView skip) const;
 
   ImageShape input_;
   BatchNorm norm_;
-  Tensor x_copy_, dy_copy_;
+  Tensor x_copy_, dy_copy_, skip_copy_;
   std::size_t rows_ = 0;  // of the last train-mode forward
   bool trained_forward_ = false;
 };

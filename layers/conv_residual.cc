@@ -65,13 +65,19 @@ ConstMatrixView ConvResidualBlock::forward(ConstMatrixView x, Mode mode) {
   ConstMatrixView h = conv1_.forward(x, mode);
   h = relu_pair() ? bn1_.forward_relu(h, mode) : act1_.forward(bn1_.forward(h, mode), mode);
   h = conv2_.forward(h, mode);
-  h = bn2_.forward(h, mode);
   const ConstMatrixView skip = projection_ ? projection_bn_->forward(projection_->forward(x, mode), mode) : x;
-  const MatrixView sum = reserve_rows(sum_, x.rows, output_width());
-  internal::add_views(h, skip, sum);
-  const ConstMatrixView y = act_out_.forward(sum, mode);
+  ConstMatrixView y;
+  if (relu_out()) {
+    y = bn2_.forward_add_relu(h, skip, mode);
+  } else {
+    h = bn2_.forward(h, mode);
+    const MatrixView sum = reserve_rows(sum_, x.rows, output_width());
+    internal::add_views(h, skip, sum);
+    y = act_out_.forward(sum, mode);
+  }
   if (mode == Mode::train) {
     rows_ = x.rows;
+    y_ = y;
     trained_forward_ = true;
   }
   return y;
@@ -82,8 +88,9 @@ ConstMatrixView ConvResidualBlock::infer(ConstMatrixView x, InferenceBuffers& bu
   ConstMatrixView h = conv1_.infer(x, buffers);
   h = relu_pair() ? bn1_.infer_relu(h, buffers) : act1_.infer(bn1_.infer(h, buffers), buffers);
   h = conv2_.infer(h, buffers);
-  h = bn2_.infer(h, buffers);
   const ConstMatrixView skip = projection_ ? projection_bn_->infer(projection_->infer(x, buffers), buffers) : x;
+  if (relu_out()) return bn2_.infer_add_relu(h, skip, buffers);
+  h = bn2_.infer(h, buffers);
   const MatrixView sum = buffers.next(x.rows, output_width());
   internal::add_views(h, skip, sum);
   return act_out_.infer(sum, buffers);
@@ -92,7 +99,14 @@ ConstMatrixView ConvResidualBlock::infer(ConstMatrixView x, InferenceBuffers& bu
 ConstMatrixView ConvResidualBlock::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);
-  const ConstMatrixView ds = act_out_.backward(dy);
+  ConstMatrixView ds;
+  if (relu_out()) {  // the ReLU's gradient at the sum, read from y (positive exactly where the sum is)
+    const MatrixView relu_grad = reserve_rows(ds_, rows_, output_width());
+    activation_backward(ActivationSpec::relu(), y_, y_, dy, relu_grad);
+    ds = relu_grad;
+  } else {
+    ds = act_out_.backward(dy);
+  }
   ConstMatrixView g = bn2_.backward(ds);
   g = conv2_.backward(g);
   if (!relu_pair()) g = act1_.backward(g);

@@ -14,7 +14,9 @@
 // "projection" and "projection_bn" (when the shape changes), "act_out". Weights are drawn with
 // weight_init from (seed, substream(stream, k)), k = 0 for conv1, 1 for conv2, 3 for the projection.
 // With ReLU as f, bn1 and act1 run as one pass each way and in infer() (BatchNorm2D::forward_relu,
-// infer_relu; same bits).
+// infer_relu), and so do bn2, the addition and act_out forward and in infer()
+// (BatchNorm2D::forward_add_relu, infer_add_relu); the same bits. act_out's own forward and
+// backward are then not called.
 #pragma once
 
 #include <memory>
@@ -58,6 +60,9 @@ class ConvResidualBlock : public Layer {
 
  private:
   bool relu_pair() const { return act1_.activation().kind == Activation::relu; }
+  // With ReLU as f, bn2, the addition and act_out run as one pass forward and in infer()
+  // (BatchNorm2D::forward_add_relu; same bits), and backward takes the ReLU's gradient from y.
+  bool relu_out() const { return act_out_.activation().kind == Activation::relu; }
 
   Conv2D conv1_;
   BatchNorm2D bn1_;
@@ -67,7 +72,8 @@ class ConvResidualBlock : public Layer {
   std::unique_ptr<Conv2D> projection_;
   std::unique_ptr<BatchNorm2D> projection_bn_;
   ActivationLayer act_out_;
-  Tensor sum_, dx_;
+  Tensor sum_, ds_, dx_;
+  ConstMatrixView y_;  // the last train-mode output, with relu_out()
   std::size_t rows_ = 0;
   bool trained_forward_ = false;
 };

@@ -319,6 +319,70 @@ TEST_P(ConvPerIsa, ResidualBlockGradientsMatchFiniteDifferences) {
   check_gradients(down, random_images(2, down.input_shape(), 4), o);
 }
 
+bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+// A ConvResidualBlock runs bn2, the shortcut's addition and act_out as one pass forward and in
+// infer() (BatchNorm2D::forward_add_relu) and takes the ReLU's gradient from its output: the bits
+// of its children run one by one, for the output, the input gradient, every parameter gradient and
+// the running statistics; with and without a projection, with a Winograd conv2 (16 channels) and
+// with channels past whole vectors.
+TEST_P(ConvPerIsa, ResidualBlockEqualsItsLayersOneByOne) {
+  struct Case {
+    ImageShape input;
+    std::size_t out_channels, stride;
+  };
+  for (const Case& c : {Case{{5, 5, 16}, 16, 1}, Case{{6, 5, 2}, 4, 2}, Case{{4, 4, 3}, 3, 1}}) {
+    SCOPED_TRACE(to_string(c.input) + " to " + std::to_string(c.out_channels));
+    ConvResidualBlock block(c.input, c.out_channels, c.stride, {.seed = 5});
+    ConvResidualBlock parts(c.input, c.out_channels, c.stride, {.seed = 5});
+    const std::vector<Layer*> p = parts.children();  // conv1 bn1 act1 conv2 bn2 [projection projection_bn] act_out
+    auto& bn1 = static_cast<BatchNorm2D&>(*p[1]);
+    auto& bn2 = static_cast<BatchNorm2D&>(*p[4]);
+    Layer* const projection = parts.projection();
+    const std::size_t batch = 3, width = block.output_width();
+    const Tensor x = random_images(batch, c.input, 6);
+    Tensor dy(batch, width), sum(batch, width);
+    fill_normal(dy.view(), 0.0f, 1.0f, 7, 0);
+    const ConstMatrixView y = block.forward(x.cview(), Mode::train);
+    const ConstMatrixView h = bn2.forward(p[3]->forward(bn1.forward_relu(p[0]->forward(x.cview(), Mode::train),
+                                                                        Mode::train), Mode::train), Mode::train);
+    const ConstMatrixView skip =
+        projection != nullptr ? p[6]->forward(projection->forward(x.cview(), Mode::train), Mode::train) : x.cview();
+    for (std::size_t i = 0; i < sum.size(); ++i) sum.data()[i] = h.data[i] + skip.data[i];
+    Layer& act_out = *p.back();
+    const ConstMatrixView want_y = act_out.forward(sum.cview(), Mode::train);
+    ASSERT_TRUE(same_bits(y.data, want_y.data, batch * width)) << "y";
+    zero_grad(block);
+    zero_grad(parts);
+    const ConstMatrixView dx = block.backward(dy.cview());
+    const ConstMatrixView ds = act_out.backward(dy.cview());
+    const ConstMatrixView branch = p[0]->backward(bn1.backward(p[3]->backward(bn2.backward(ds))));
+    const ConstMatrixView dskip = projection != nullptr ? projection->backward(p[6]->backward(ds)) : ds;
+    std::vector<float> want_dx(batch * block.input_width());
+    for (std::size_t i = 0; i < want_dx.size(); ++i) want_dx[i] = branch.data[i] + dskip.data[i];
+    EXPECT_TRUE(same_bits(dx.data, want_dx.data(), want_dx.size())) << "dx";
+    const std::vector<Parameter> got = all_parameters(block), want = all_parameters(parts);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(same_bits(got[i].grad->data(), want[i].grad->data(), got[i].grad->size())) << got[i].name;
+    }
+    const std::vector<StateTensor> got_state = all_state(block), want_state = all_state(parts);
+    for (std::size_t i = 0; i < got_state.size(); ++i) {
+      EXPECT_TRUE(same_bits(got_state[i].value->data(), want_state[i].value->data(), got_state[i].value->size()))
+          << got_state[i].name;
+    }
+    InferenceBuffers buffers, part_buffers;
+    const ConstMatrixView inferred = block.infer(x.cview(), buffers);
+    const ConstMatrixView ih = bn2.infer(p[3]->infer(bn1.infer_relu(p[0]->infer(x.cview(), part_buffers),
+                                                                    part_buffers), part_buffers), part_buffers);
+    const ConstMatrixView iskip =
+        projection != nullptr ? p[6]->infer(projection->infer(x.cview(), part_buffers), part_buffers) : x.cview();
+    for (std::size_t i = 0; i < sum.size(); ++i) sum.data()[i] = ih.data[i] + iskip.data[i];
+    const ConstMatrixView want_inferred = act_out.infer(sum.cview(), part_buffers);
+    EXPECT_TRUE(same_bits(inferred.data, want_inferred.data, batch * width)) << "infer";
+  }
+}
+
 // The adjoint identity ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, in double.
 TEST_P(ConvPerIsa, Col2imIsTheAdjointOfIm2col) {
   for (const ConvCase& c : conv_cases()) {

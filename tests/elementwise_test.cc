@@ -870,6 +870,62 @@ TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
   }
 }
 
+// A residual block's last BatchNorm, shortcut addition and ReLU in one pass give the bits of
+// batchnorm_normalize, add and activation_forward(relu): over shapes with partial vectors, rows of
+// 1 to 4 whole vectors and parallel row tiles, with leading dimensions; with NaN and inf in x and
+// the shortcut, and sums that cancel to ±0; in place over x and over the shortcut. Bad arguments
+// are named.
+TEST_P(BatchNormPasses, AddReluEqualsTheThreePasses) {
+  const ActivationSpec relu = ActivationSpec::relu();
+  for (Shape s : {Shape{1, 1}, Shape{3, 5}, Shape{40, 16}, Shape{33, 17}, Shape{9, 70}, Shape{5000, 16},
+                  Shape{20, 24}, Shape{30, 32}, Shape{25, 48}, Shape{21, 64}}) {
+    SCOPED_TRACE(shape_string(s.rows, s.cols));
+    const std::size_t ld = s.cols + 3, skip_ld = s.cols + 1;
+    std::vector<float> xs = random_floats(s.rows * ld, -2.0f, 2.0f, static_cast<unsigned>(s.cols + 1));
+    std::vector<float> skips = random_floats(s.rows * skip_ld, -2.0f, 2.0f, static_cast<unsigned>(s.rows + 5));
+    const std::vector<float> mean = random_floats(s.cols, -0.5f, 0.5f, 3);
+    const std::vector<float> inv = random_floats(s.cols, 0.5f, 2.0f, 4);
+    const std::vector<float> gamma = random_floats(s.cols, -1.5f, 1.5f, 5);
+    std::vector<float> beta = random_floats(s.cols, -1.0f, 1.0f, 6);
+    beta[0] = 0.5f;
+    xs[0] = mean[0];
+    skips[0] = -0.5f;  // γ·0 + 0.5 − 0.5: the sum is exactly 0
+    if (s.rows >= 2) {
+      xs[ld + s.cols - 1] = std::numeric_limits<float>::quiet_NaN();
+      skips[skip_ld] = std::numeric_limits<float>::infinity();
+      skips[skip_ld + s.cols - 1] = -std::numeric_limits<float>::infinity();
+    }
+    const ConstMatrixView x{xs.data(), s.rows, s.cols, ld};
+    const ConstMatrixView skip{skips.data(), s.rows, s.cols, skip_ld};
+    Tensor z(s.rows, s.cols), sum(s.rows, s.cols), want(s.rows, s.cols), got(s.rows, s.cols);
+    batchnorm_normalize(x, mean.data(), inv.data(), gamma.data(), beta.data(), z.view());
+    for (std::size_t r = 0; r < s.rows; ++r) {
+      for (std::size_t j = 0; j < s.cols; ++j) sum(r, j) = z(r, j) + skip(r, j);
+    }
+    activation_forward(relu, sum.cview(), want.view());
+    batchnorm_normalize_add_relu(x, mean.data(), inv.data(), gamma.data(), beta.data(), skip, got.view());
+    ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0);
+    std::vector<float> in_place = skips;  // y over the shortcut, then over x
+    const MatrixView over_skip{in_place.data(), s.rows, s.cols, skip_ld};
+    batchnorm_normalize_add_relu(x, mean.data(), inv.data(), gamma.data(), beta.data(), over_skip, over_skip);
+    std::vector<float> over_x = xs;
+    const MatrixView y_over_x{over_x.data(), s.rows, s.cols, ld};
+    batchnorm_normalize_add_relu(y_over_x, mean.data(), inv.data(), gamma.data(), beta.data(), skip, y_over_x);
+    for (std::size_t r = 0; r < s.rows; ++r) {
+      ASSERT_EQ(std::memcmp(over_skip.row(r), want.cview().row(r), s.cols * sizeof(float)), 0) << "over skip " << r;
+      ASSERT_EQ(std::memcmp(y_over_x.row(r), want.cview().row(r), s.cols * sizeof(float)), 0) << "over x " << r;
+    }
+  }
+  Tensor x(2, 3), short_skip(2, 2), y(2, 3);
+  std::vector<float> p(3, 1.0f);
+  testing::expect_throw_with("skip", [&] {
+    batchnorm_normalize_add_relu(x.cview(), p.data(), p.data(), p.data(), p.data(), short_skip.cview(), y.view());
+  }, {"batchnorm_normalize_add_relu", "skip is 2x2", "expected 2x3"});
+  testing::expect_throw_with("beta", [&] {
+    batchnorm_normalize_add_relu(x.cview(), p.data(), p.data(), p.data(), nullptr, x.cview(), y.view());
+  }, {"batchnorm_normalize_add_relu", "beta"});
+}
+
 // A row of 1 to 4 whole vectors keeps the parameters in registers (kernels/elementwise.h,
 // map_rows); other widths reload them row by row. Column j's results are the same bits either
 // way: the first c columns of a 65-column problem against those columns alone.

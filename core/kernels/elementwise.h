@@ -715,6 +715,21 @@ void batchnorm_forward(const float* x, std::size_t ldx, std::size_t rows, std::s
   });
 }
 
+// y = max(0, (γ_j·h + β_j) + skip), h = (x − μ_j)·s_j, row by row: a residual block's last
+// BatchNorm, the shortcut's addition and the ReLU, each rounded as batchnorm_forward, add and
+// activation_forward's ReLU round it.
+template <class Arch>
+void batchnorm_forward_add_relu(const float* x, std::size_t ldx, const float* skip, std::size_t lds,
+                                std::size_t rows, std::size_t cols, const float* mean, const float* inv_std,
+                                const float* gamma, const float* beta, float* y, std::size_t ldy) {
+  using V = Vec<Arch>;
+  map_rows<Arch, 2, 4, 1>({x, skip}, {ldx, lds}, {mean, inv_std, gamma, beta}, {y}, {ldy}, rows, cols,
+                          [](const V (&in)[2], const V (&p)[4], V (&out)[1]) SIMDNN_ALWAYS_INLINE {
+                            const V h = (in[0] - p[0]) * p[1];
+                            out[0] = vmath::vmax(V(0.0f), vmath::vfma(p[2], h, p[3]) + in[1]);
+                          });
+}
+
 // The gradient reaching a BatchNorm's output z = γ·xhat + β through a ReLU after it, given the
 // ReLU output's gradient dy: activation_backward's ReLU on z (dy where z > 0, NaN where z is NaN,
 // else 0), z recomputed with batchnorm_forward's arithmetic. kRelu false: dy.
@@ -956,6 +971,7 @@ ElementwiseKernels make_elementwise_kernels() {
       .column_sums = &k::column_sums<Arch>,
       .column_centered_squares = &k::column_centered_squares<Arch>,
       .batchnorm_forward = &k::batchnorm_forward<Arch>,
+      .batchnorm_forward_add_relu = &k::batchnorm_forward_add_relu<Arch>,
       .batchnorm_backward = &k::batchnorm_backward<Arch>,
       .column_sums_and_dots = &k::column_sums_and_dots<Arch>,
       .logistic_loss = &k::logistic_loss<Arch>,
