@@ -383,6 +383,49 @@ TEST_P(ConvPerIsa, ResidualBlockEqualsItsLayersOneByOne) {
   }
 }
 
+// BatchNorm2D::forward_add_relu and infer_add_relu against forward (or infer), the addition and
+// the ReLU, bit for bit, with x and the shortcut as strided views (copied first) and channels past
+// whole vectors; backward afterwards is the norm's own, of the sum's gradient. A shortcut of
+// another shape is refused by name.
+TEST_P(ConvPerIsa, BatchNorm2DAddReluEqualsTheThreeSteps) {
+  const ImageShape s{4, 3, 9};
+  const std::size_t batch = 3, width = s.size();
+  BatchNorm2D fused(s), alone(s);
+  for (BatchNorm2D* n : {&fused, &alone}) {
+    fill_normal(n->channels().gamma().view(), 0.3f, 0.7f, 3, 0);
+    fill_normal(n->channels().beta().view(), 0.0f, 0.5f, 3, 1);
+  }
+  const Tensor wide = random_images(batch, {4, 3, 12}, 9);  // rows of x and skip with floats to spare
+  const ConstMatrixView x{wide.data(), batch, width, wide.cols()};
+  const ConstMatrixView skip{wide.data() + 5, batch, width, wide.cols()};
+  const auto add_relu = [&](ConstMatrixView h) {
+    Tensor y(batch, width);
+    for (std::size_t r = 0; r < batch; ++r) {
+      for (std::size_t i = 0; i < width; ++i) y(r, i) = std::max(0.0f, h(r, i) + skip(r, i));
+    }
+    return y;
+  };
+  for (const Mode mode : {Mode::eval, Mode::train}) {
+    const ConstMatrixView got = fused.forward_add_relu(x, skip, mode);
+    const Tensor want = add_relu(alone.forward(x, mode));
+    ASSERT_TRUE(same_bits(got.data, want.data(), want.size())) << (mode == Mode::train ? "train" : "eval");
+  }
+  InferenceBuffers buffers, alone_buffers;
+  const ConstMatrixView inferred = fused.infer_add_relu(x, skip, buffers);
+  const Tensor want_inferred = add_relu(alone.infer(x, alone_buffers));
+  ASSERT_TRUE(same_bits(inferred.data, want_inferred.data(), want_inferred.size())) << "infer";
+  Tensor dy(batch, width);
+  fill_normal(dy.view(), 0.0f, 1.0f, 10, 0);
+  zero_grad(fused);
+  zero_grad(alone);
+  const ConstMatrixView dx = fused.backward(dy.cview()), want_dx = alone.backward(dy.cview());
+  EXPECT_TRUE(same_bits(dx.data, want_dx.data, batch * width)) << "dx";
+  EXPECT_TRUE(same_bits(fused.channels().gamma_grad().data(), alone.channels().gamma_grad().data(), s.channels));
+  const Tensor short_skip(batch, width - 1);
+  testing::expect_throw_with("skip", [&] { fused.forward_add_relu(x, short_skip.cview(), Mode::train); },
+                             {"forward_add_relu", "skip is 3x107", "expected 3x108"});
+}
+
 // The adjoint identity ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, in double.
 TEST_P(ConvPerIsa, Col2imIsTheAdjointOfIm2col) {
   for (const ConvCase& c : conv_cases()) {
