@@ -58,15 +58,15 @@ struct ElementwiseKernels {
                             const float* mean, const float* inv_std, const float* gamma,
                             const float* beta, float* xhat, std::size_t ldh, float* y,
                             std::size_t ldy, bool relu);
-  // forward_add_relu: y = max(0, (γ_j·h + β_j) + skip), each step rounded as in forward, add
-  // and the ReLU (a residual block's last BatchNorm, shortcut and ReLU in one pass).
-  void (*batchnorm_forward_add_relu)(const float* x, std::size_t ldx, const float* skip, std::size_t lds,
-                                     std::size_t rows, std::size_t cols, const float* mean, const float* inv_std,
-                                     const float* gamma, const float* beta, float* y, std::size_t ldy);
   void (*batchnorm_backward)(const float* dy, std::size_t lddy, const float* h, std::size_t ldh,
                              const float* mean, const float* inv_std, const float* gamma,
                              const float* beta, std::size_t rows, std::size_t cols, const float* k,
                              const float* a, const float* b, float* dx, std::size_t lddx);
+  // y = max(0, (γ_j·h + β_j) + skip), each step rounded as batchnorm_forward, add and the ReLU
+  // round it: a residual block's last BatchNorm, shortcut and ReLU in one pass.
+  void (*batchnorm_forward_add_relu)(const float* x, std::size_t ldx, const float* skip, std::size_t lds,
+                                     std::size_t rows, std::size_t cols, const float* mean, const float* inv_std,
+                                     const float* gamma, const float* beta, float* y, std::size_t ldy);
   // acc_dy[j] += Σ_r g(r, j), acc_dot[j] += Σ_r g(r, j)·xhat(r, j), in double, rows in order; g
   // as in batchnorm_backward.
   void (*column_sums_and_dots)(const float* dy, std::size_t lddy, const float* h,

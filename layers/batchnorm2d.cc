@@ -36,6 +36,9 @@ ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, InferenceBuffers& buffers
 }
 
 void BatchNorm2D::check_skip(const char* who, ConstMatrixView x, ConstMatrixView skip) const {
+  if (skip.ld < skip.cols || (skip.data == nullptr && skip.rows != 0 && skip.cols != 0)) {  // the message only then
+    check_view((label() + ": " + who).c_str(), "skip", skip);
+  }
   if (skip.rows != x.rows || skip.cols != x.cols) {
     throw ShapeError(label() + ": " + who + ": skip is " + shape_string(skip.rows, skip.cols) + ", expected " +
                      shape_string(x.rows, x.cols) + " (the shape of x)");
@@ -96,9 +99,11 @@ ConstMatrixView BatchNorm2D::infer_add_relu(ConstMatrixView x, ConstMatrixView s
   check_skip("infer_add_relu", x, skip);
   float* const inv_std = buffers.next(1, input_.channels).data;
   norm_.running_inv_std(inv_std);
+  const ConstMatrixView pixel_x = pixels(x, buffers);
+  const ConstMatrixView pixel_skip = pixels(skip, buffers);
   const MatrixView y = buffers.next(x.rows, x.cols);
-  batchnorm_normalize_add_relu(pixels(x, buffers), norm_.running_mean_.data(), inv_std, norm_.gamma_.data(),
-                               norm_.beta_.data(), pixels(skip, buffers), pixel_rows(y, input_.channels));
+  batchnorm_normalize_add_relu(pixel_x, norm_.running_mean_.data(), inv_std, norm_.gamma_.data(), norm_.beta_.data(),
+                               pixel_skip, pixel_rows(y, input_.channels));
   return y;
 }
 

@@ -64,7 +64,7 @@ class BatchNorm2D : public Layer {
   ConstMatrixView pixels(ConstMatrixView v, Tensor& buffer) const;
   // The same from `buffers` (infer).
   ConstMatrixView pixels(ConstMatrixView v, InferenceBuffers& buffers) const;
-  // Throws ShapeError naming `who` unless skip has x's shape.
+  // Throws ShapeError naming `who` unless skip is a valid view of x's shape.
   void check_skip(const char* who, ConstMatrixView x, ConstMatrixView skip) const;
 
   ImageShape input_;

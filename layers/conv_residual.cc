@@ -77,7 +77,7 @@ ConstMatrixView ConvResidualBlock::forward(ConstMatrixView x, Mode mode) {
   }
   if (mode == Mode::train) {
     rows_ = x.rows;
-    y_ = y;
+    if (relu_out()) y_ = y;
     trained_forward_ = true;
   }
   return y;

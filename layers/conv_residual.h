@@ -73,7 +73,9 @@ class ConvResidualBlock : public Layer {
   std::unique_ptr<BatchNorm2D> projection_bn_;
   ActivationLayer act_out_;
   Tensor sum_, ds_, dx_;
-  ConstMatrixView y_;  // the last train-mode output, with relu_out()
+  // With relu_out(), the last train-mode output: a view of bn2_'s output buffer, valid until the
+  // next forward (which clears trained_forward_ first); backward() reads the ReLU's mask from it.
+  ConstMatrixView y_;
   std::size_t rows_ = 0;
   bool trained_forward_ = false;
 };

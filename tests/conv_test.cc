@@ -317,6 +317,9 @@ TEST_P(ConvPerIsa, ResidualBlockGradientsMatchFiniteDifferences) {
   ASSERT_NE(down.projection(), nullptr);
   EXPECT_EQ(down.output_shape(), (ImageShape{3, 3, 4}));
   check_gradients(down, random_images(2, down.input_shape(), 4), o);
+  // Another activation: the block's unfused passes (bn2, the addition and act_out one by one).
+  ConvResidualBlock leaky({5, 4, 3}, 4, 2, {.activation = ActivationSpec::leaky_relu(0.1f), .seed = 5});
+  check_gradients(leaky, random_images(2, leaky.input_shape(), 6), o);
 }
 
 bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
@@ -324,39 +327,49 @@ bool same_bits(const float* a, const float* b, std::size_t n) { return std::memc
 // A ConvResidualBlock runs bn2, the shortcut's addition and act_out as one pass forward and in
 // infer() (BatchNorm2D::forward_add_relu) and takes the ReLU's gradient from its output: the bits
 // of its children run one by one, for the output, the input gradient, every parameter gradient and
-// the running statistics; with and without a projection, with a Winograd conv2 (16 channels) and
-// with channels past whole vectors.
+// the running statistics; with and without a projection, with a Winograd conv2 (16 channels), with
+// channels past whole vectors, and with another activation (the unfused passes). After an
+// eval-mode forward of a larger batch, backward() refuses to run rather than read the stale output.
 TEST_P(ConvPerIsa, ResidualBlockEqualsItsLayersOneByOne) {
   struct Case {
     ImageShape input;
     std::size_t out_channels, stride;
+    ActivationSpec activation;
   };
-  for (const Case& c : {Case{{5, 5, 16}, 16, 1}, Case{{6, 5, 2}, 4, 2}, Case{{4, 4, 3}, 3, 1}}) {
-    SCOPED_TRACE(to_string(c.input) + " to " + std::to_string(c.out_channels));
-    ConvResidualBlock block(c.input, c.out_channels, c.stride, {.seed = 5});
-    ConvResidualBlock parts(c.input, c.out_channels, c.stride, {.seed = 5});
+  const ActivationSpec relu = ActivationSpec::relu();
+  for (const Case& c : {Case{{5, 5, 16}, 16, 1, relu}, Case{{6, 5, 2}, 4, 2, relu}, Case{{4, 4, 3}, 3, 1, relu},
+                        Case{{6, 5, 2}, 4, 2, ActivationSpec::leaky_relu(0.1f)}}) {
+    SCOPED_TRACE(to_string(c.input) + " to " + std::to_string(c.out_channels) + ", " +
+                 activation_name(c.activation.kind));
+    const bool is_relu = c.activation.kind == Activation::relu;
+    const ConvResidualOptions options{.activation = c.activation, .seed = 5};
+    ConvResidualBlock block(c.input, c.out_channels, c.stride, options);
+    ConvResidualBlock parts(c.input, c.out_channels, c.stride, options);
     const std::vector<Layer*> p = parts.children();  // conv1 bn1 act1 conv2 bn2 [projection projection_bn] act_out
     auto& bn1 = static_cast<BatchNorm2D&>(*p[1]);
-    auto& bn2 = static_cast<BatchNorm2D&>(*p[4]);
+    Layer &act1 = *p[2], &bn2 = *p[4], &act_out = *p.back();
     Layer* const projection = parts.projection();
     const std::size_t batch = 3, width = block.output_width();
     const Tensor x = random_images(batch, c.input, 6);
     Tensor dy(batch, width), sum(batch, width);
     fill_normal(dy.view(), 0.0f, 1.0f, 7, 0);
     const ConstMatrixView y = block.forward(x.cview(), Mode::train);
-    const ConstMatrixView h = bn2.forward(p[3]->forward(bn1.forward_relu(p[0]->forward(x.cview(), Mode::train),
-                                                                        Mode::train), Mode::train), Mode::train);
+    const ConstMatrixView h1 = p[0]->forward(x.cview(), Mode::train);
+    const ConstMatrixView a1 = is_relu ? bn1.forward_relu(h1, Mode::train)
+                                       : act1.forward(bn1.forward(h1, Mode::train), Mode::train);
+    const ConstMatrixView h = bn2.forward(p[3]->forward(a1, Mode::train), Mode::train);
     const ConstMatrixView skip =
         projection != nullptr ? p[6]->forward(projection->forward(x.cview(), Mode::train), Mode::train) : x.cview();
     for (std::size_t i = 0; i < sum.size(); ++i) sum.data()[i] = h.data[i] + skip.data[i];
-    Layer& act_out = *p.back();
     const ConstMatrixView want_y = act_out.forward(sum.cview(), Mode::train);
     ASSERT_TRUE(same_bits(y.data, want_y.data, batch * width)) << "y";
     zero_grad(block);
     zero_grad(parts);
     const ConstMatrixView dx = block.backward(dy.cview());
     const ConstMatrixView ds = act_out.backward(dy.cview());
-    const ConstMatrixView branch = p[0]->backward(bn1.backward(p[3]->backward(bn2.backward(ds))));
+    ConstMatrixView g = p[3]->backward(bn2.backward(ds));
+    if (!is_relu) g = act1.backward(g);
+    const ConstMatrixView branch = p[0]->backward(bn1.backward(g));
     const ConstMatrixView dskip = projection != nullptr ? projection->backward(p[6]->backward(ds)) : ds;
     std::vector<float> want_dx(batch * block.input_width());
     for (std::size_t i = 0; i < want_dx.size(); ++i) want_dx[i] = branch.data[i] + dskip.data[i];
@@ -373,20 +386,25 @@ TEST_P(ConvPerIsa, ResidualBlockEqualsItsLayersOneByOne) {
     }
     InferenceBuffers buffers, part_buffers;
     const ConstMatrixView inferred = block.infer(x.cview(), buffers);
-    const ConstMatrixView ih = bn2.infer(p[3]->infer(bn1.infer_relu(p[0]->infer(x.cview(), part_buffers),
-                                                                    part_buffers), part_buffers), part_buffers);
+    const ConstMatrixView i1 = p[0]->infer(x.cview(), part_buffers);
+    const ConstMatrixView ia1 =
+        is_relu ? bn1.infer_relu(i1, part_buffers) : act1.infer(bn1.infer(i1, part_buffers), part_buffers);
+    const ConstMatrixView ih = bn2.infer(p[3]->infer(ia1, part_buffers), part_buffers);
     const ConstMatrixView iskip =
         projection != nullptr ? p[6]->infer(projection->infer(x.cview(), part_buffers), part_buffers) : x.cview();
     for (std::size_t i = 0; i < sum.size(); ++i) sum.data()[i] = ih.data[i] + iskip.data[i];
     const ConstMatrixView want_inferred = act_out.infer(sum.cview(), part_buffers);
     EXPECT_TRUE(same_bits(inferred.data, want_inferred.data, batch * width)) << "infer";
+    const Tensor larger = random_images(batch + 2, c.input, 8);
+    block.forward(larger.cview(), Mode::eval);
+    EXPECT_THROW(block.backward(dy.cview()), std::logic_error);
   }
 }
 
 // BatchNorm2D::forward_add_relu and infer_add_relu against forward (or infer), the addition and
 // the ReLU, bit for bit, with x and the shortcut as strided views (copied first) and channels past
 // whole vectors; backward afterwards is the norm's own, of the sum's gradient. A shortcut of
-// another shape is refused by name.
+// another shape, or with rows that overlap, is refused by name.
 TEST_P(ConvPerIsa, BatchNorm2DAddReluEqualsTheThreeSteps) {
   const ImageShape s{4, 3, 9};
   const std::size_t batch = 3, width = s.size();
@@ -424,6 +442,9 @@ TEST_P(ConvPerIsa, BatchNorm2DAddReluEqualsTheThreeSteps) {
   const Tensor short_skip(batch, width - 1);
   testing::expect_throw_with("skip", [&] { fused.forward_add_relu(x, short_skip.cview(), Mode::train); },
                              {"forward_add_relu", "skip is 3x107", "expected 3x108"});
+  const ConstMatrixView overlapping{wide.data(), batch, width, width - 1};  // ld below cols
+  testing::expect_throw_with("overlapping skip", [&] { fused.forward_add_relu(x, overlapping, Mode::train); },
+                             {"forward_add_relu", "skip"});
 }
 
 // The adjoint identity ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, in double.
@@ -618,8 +639,8 @@ TEST(Conv, MaxPoolPropagatesNanAndTakesTheFirstMaximum) {
 // output order (a −0 gradient gives +0).
 TEST_P(ConvPerIsa, MaxPoolMatchesItsDefinition) {
   using Window = std::array<std::size_t, 3>;  // kernel, stride, padding
-  const Window windows[] = {{2, 2, 0}, {3, 1, 1}, {3, 2, 1}, {2, 3, 0}, {3, 3, 1}, {1, 1, 0}};
-  for (const ImageShape s : {ImageShape{5, 4, 9}, {4, 6, 16}, {5, 5, 33}, {3, 4, 3}, {4, 4, 48}, {6, 4, 20}}) {
+  const Window windows[] = {{2, 2, 0}, {3, 1, 1}, {3, 2, 1}, {2, 3, 0}, {3, 3, 1}, {1, 1, 0}, {3, 3, 0}};
+  for (const ImageShape s : {ImageShape{5, 4, 9}, {4, 6, 16}, {5, 5, 33}, {3, 4, 3}, {4, 4, 48}, {6, 6, 18}}) {
     Tensor x(2, s.size());
     Rng rng(11, s.channels);
     for (std::size_t i = 0; i < x.size(); ++i) {

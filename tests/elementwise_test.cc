@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -872,9 +873,9 @@ TEST_P(BatchNormPasses, ReluPairEqualsTheTwoPasses) {
 
 // A residual block's last BatchNorm, shortcut addition and ReLU in one pass give the bits of
 // batchnorm_normalize, add and activation_forward(relu): over shapes with partial vectors, rows of
-// 1 to 4 whole vectors and parallel row tiles, with leading dimensions; with NaN and inf in x and
-// the shortcut, and sums that cancel to ±0; in place over x and over the shortcut. Bad arguments
-// are named.
+// 1 to 4 whole vectors and parallel row tiles, with leading dimensions; with sums of exactly +0 and
+// −0, of ±inf and inf, and of two NaNs with other payloads; in place over x and over the shortcut.
+// Bad arguments are named.
 TEST_P(BatchNormPasses, AddReluEqualsTheThreePasses) {
   const ActivationSpec relu = ActivationSpec::relu();
   for (Shape s : {Shape{1, 1}, Shape{3, 5}, Shape{40, 16}, Shape{33, 17}, Shape{9, 70}, Shape{5000, 16},
@@ -885,15 +886,22 @@ TEST_P(BatchNormPasses, AddReluEqualsTheThreePasses) {
     std::vector<float> skips = random_floats(s.rows * skip_ld, -2.0f, 2.0f, static_cast<unsigned>(s.rows + 5));
     const std::vector<float> mean = random_floats(s.cols, -0.5f, 0.5f, 3);
     const std::vector<float> inv = random_floats(s.cols, 0.5f, 2.0f, 4);
-    const std::vector<float> gamma = random_floats(s.cols, -1.5f, 1.5f, 5);
+    std::vector<float> gamma = random_floats(s.cols, -1.5f, 1.5f, 5);
     std::vector<float> beta = random_floats(s.cols, -1.0f, 1.0f, 6);
     beta[0] = 0.5f;
     xs[0] = mean[0];
-    skips[0] = -0.5f;  // γ·0 + 0.5 − 0.5: the sum is exactly 0
+    skips[0] = -0.5f;  // γ·0 + 0.5 − 0.5: the sum is exactly +0
+    if (s.cols >= 2) {  // −γ·0 + (−0) = −0, plus −0: the sum is −0, which the ReLU keeps
+      gamma[1] = -0.5f;
+      beta[1] = -0.0f;
+      xs[1] = mean[1];
+      skips[1] = -0.0f;
+    }
     if (s.rows >= 2) {
-      xs[ld + s.cols - 1] = std::numeric_limits<float>::quiet_NaN();
+      xs[ld] = -std::numeric_limits<float>::infinity();  // ±inf + inf
       skips[skip_ld] = std::numeric_limits<float>::infinity();
-      skips[skip_ld + s.cols - 1] = -std::numeric_limits<float>::infinity();
+      xs[ld + s.cols - 1] = std::numeric_limits<float>::quiet_NaN();  // a NaN on each side, other payloads
+      skips[skip_ld + s.cols - 1] = std::bit_cast<float>(0xffc00123u);
     }
     const ConstMatrixView x{xs.data(), s.rows, s.cols, ld};
     const ConstMatrixView skip{skips.data(), s.rows, s.cols, skip_ld};

@@ -971,8 +971,8 @@ ElementwiseKernels make_elementwise_kernels() {
       .column_sums = &k::column_sums<Arch>,
       .column_centered_squares = &k::column_centered_squares<Arch>,
       .batchnorm_forward = &k::batchnorm_forward<Arch>,
-      .batchnorm_forward_add_relu = &k::batchnorm_forward_add_relu<Arch>,
       .batchnorm_backward = &k::batchnorm_backward<Arch>,
+      .batchnorm_forward_add_relu = &k::batchnorm_forward_add_relu<Arch>,
       .column_sums_and_dots = &k::column_sums_and_dots<Arch>,
       .logistic_loss = &k::logistic_loss<Arch>,
   };
