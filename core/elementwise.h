@@ -179,10 +179,10 @@ void batchnorm_relu_backward(ConstMatrixView dy, ConstMatrixView x, const float*
 
 // y = max(0, z + skip), z = batchnorm_normalize(x): a residual block's last BatchNorm, the
 // addition of its shortcut and the ReLU after them, in one pass, with the same bits as
-// batchnorm_normalize, add(z, skip) (z the first operand, which decides the NaN where both are
-// NaN) and activation_forward(relu) one after the other: y keeps the sum's −0 and its NaN bits.
-// skip and y have x's shape; y may be x or skip itself (the same data and ld). Its backward is the
-// ReLU's read from y (y > 0 exactly where the sum is, and NaN exactly where it is NaN), then
+// batchnorm_normalize, add and activation_forward(relu) one after the other (where z and skip are
+// both NaN, which NaN passes on may differ, as with any addition). y keeps the sum's −0. skip and
+// y have x's shape; y may be x or skip itself (the same data and ld). Its backward is the ReLU's
+// read from y (y > 0 exactly where the sum is, and NaN exactly where it is NaN), then
 // batchnorm_backward's.
 void batchnorm_normalize_add_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
                                   const float* beta, ConstMatrixView skip, MatrixView y);
