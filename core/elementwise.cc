@@ -447,17 +447,24 @@ double logistic_loss(ConstMatrixView z, ConstMatrixView y, MatrixView dz, double
 
 namespace {
 
+// The arguments every normalizing pass shares: x a valid view, y of its shape, and the four
+// per-column parameters.
+void check_normalization(const char* op, ConstMatrixView x, const float* mean, const float* inv_std,
+                         const float* gamma, const float* beta, MatrixView y) {
+  check_view(op, "x", x);
+  require_same_shape(op, "y", y, "x", x);
+  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
+    require_data(op, name, p, x.cols);
+  }
+}
+
 // batchnorm_normalize, and with relu the ReLU after it in the same pass.
 void normalize(const char* op, ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
                const float* beta, MatrixView y, MatrixView xhat, bool relu) {
-  check_view(op, "x", x);
-  require_same_shape(op, "y", y, "x", x);
+  check_normalization(op, x, mean, inv_std, gamma, beta, y);
   if (xhat.data != nullptr) {
     require_same_shape(op, "xhat", xhat, "x", x);
     if (xhat.data == y.data) throw std::invalid_argument(std::string(op) + ": xhat and y are the same matrix");
-  }
-  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
-    require_data(op, name, p, x.cols);
   }
   const internal::DenormalScope denormals;
   const auto& k = kernels();
@@ -482,12 +489,8 @@ void batchnorm_normalize_relu(ConstMatrixView x, const float* mean, const float*
 void batchnorm_normalize_add_relu(ConstMatrixView x, const float* mean, const float* inv_std, const float* gamma,
                                   const float* beta, ConstMatrixView skip, MatrixView y) {
   constexpr const char* op = "batchnorm_normalize_add_relu";
-  check_view(op, "x", x);
+  check_normalization(op, x, mean, inv_std, gamma, beta, y);
   require_same_shape(op, "skip", skip, "x", x);
-  require_same_shape(op, "y", y, "x", x);
-  for (const auto& [name, p] : {std::pair{"mean", mean}, {"inv_std", inv_std}, {"gamma", gamma}, {"beta", beta}}) {
-    require_data(op, name, p, x.cols);
-  }
   const internal::DenormalScope denormals;
   const auto& k = kernels();
   for_row_tiles(x.rows, x.cols, [&](std::size_t r0, std::size_t r1) {

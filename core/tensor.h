@@ -40,10 +40,16 @@ struct MatrixView {
 // Throws ShapeError (see check_view).
 [[noreturn]] void throw_bad_view(const char* operation, const char* argument, ConstMatrixView view);
 
-// Throws ShapeError unless ld >= cols and the view is non-null whenever it is non-empty. Inline:
-// every kernel call checks its views, and a tiny GEMM's call went mostly into passing them.
+// Whether ld >= cols and the view is non-null whenever it is non-empty: what check_view checks.
+// A caller whose operation name costs an allocation (a layer's label) tests this first.
+inline bool valid_view(ConstMatrixView view) {
+  return view.ld >= view.cols && (view.data != nullptr || view.rows == 0 || view.cols == 0);
+}
+
+// Throws ShapeError unless valid_view(view). Inline: every kernel call checks its views, and a tiny
+// GEMM's call went mostly into passing them.
 inline void check_view(const char* operation, const char* argument, ConstMatrixView view) {
-  if (view.ld < view.cols || (view.data == nullptr && view.rows != 0 && view.cols != 0)) [[unlikely]] {
+  if (!valid_view(view)) [[unlikely]] {
     throw_bad_view(operation, argument, view);
   }
 }

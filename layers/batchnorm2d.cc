@@ -12,33 +12,34 @@ std::size_t checked_channels(ImageShape input) {
   return input.channels;
 }
 
+// v as pixel rows of `channels`: v itself when contiguous, else a copy into reserve(rows, cols).
+template <class Reserve>
+ConstMatrixView contiguous_pixels(ConstMatrixView v, std::size_t channels, const Reserve& reserve) {
+  if (v.ld != v.cols) {
+    const MatrixView copy = reserve(v.rows, v.cols);
+    internal::copy_view(v, copy);
+    v = copy;
+  }
+  return pixel_rows(v, channels);
+}
+
 }  // namespace
 
 BatchNorm2D::BatchNorm2D(ImageShape input, const BatchNormOptions& options)
     : input_(input), norm_(checked_channels(input), options) {}
 
 ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, Tensor& buffer) const {
-  if (v.ld != v.cols) {
-    const MatrixView copy = reserve_rows(buffer, v.rows, v.cols);
-    internal::copy_view(v, copy);
-    v = copy;
-  }
-  return pixel_rows(v, input_.channels);
+  return contiguous_pixels(v, input_.channels,
+                           [&](std::size_t rows, std::size_t cols) { return reserve_rows(buffer, rows, cols); });
 }
 
 ConstMatrixView BatchNorm2D::pixels(ConstMatrixView v, InferenceBuffers& buffers) const {
-  if (v.ld != v.cols) {
-    const MatrixView copy = buffers.next(v.rows, v.cols);
-    internal::copy_view(v, copy);
-    v = copy;
-  }
-  return pixel_rows(v, input_.channels);
+  return contiguous_pixels(v, input_.channels,
+                           [&](std::size_t rows, std::size_t cols) { return buffers.next(rows, cols); });
 }
 
 void BatchNorm2D::check_skip(const char* who, ConstMatrixView x, ConstMatrixView skip) const {
-  if (skip.ld < skip.cols || (skip.data == nullptr && skip.rows != 0 && skip.cols != 0)) {  // the message only then
-    check_view((label() + ": " + who).c_str(), "skip", skip);
-  }
+  if (!valid_view(skip)) check_view((label() + ": " + who).c_str(), "skip", skip);
   if (skip.rows != x.rows || skip.cols != x.cols) {
     throw ShapeError(label() + ": " + who + ": skip is " + shape_string(skip.rows, skip.cols) + ", expected " +
                      shape_string(x.rows, x.cols) + " (the shape of x)");

@@ -22,15 +22,8 @@ std::string Layer::label() const {
   return std::string(kind()) + " \"" + name_ + "\"";
 }
 
-// The checks build their messages only on failure: a steady-state step must not allocate.
-namespace {
-
-bool valid_view(ConstMatrixView v) {
-  return v.ld >= v.cols && (v.data != nullptr || v.rows == 0 || v.cols == 0);
-}
-
-}  // namespace
-
+// The checks build their messages only on failure (valid_view first): a steady-state step must
+// not allocate.
 void Layer::check_input(ConstMatrixView x) const {
   if (!valid_view(x)) check_view(label().c_str(), "input", x);
   if (x.cols != input_width()) {
