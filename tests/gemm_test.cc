@@ -108,6 +108,9 @@ TEST_P(GemmPerIsa, BeyondTheDerivedBlocks) {
   const internal::GemmBlocking b = internal::gemm_blocking(kernels());
   GemmTester().m(3).n(std::max<std::size_t>(4096, b.nc) + 45).k(70).bias(true).test();
   GemmTester().m(2 * b.mc + 7).n(40).k(2 * b.kc + 5).beta(1.0f).trans_a(Trans::yes).test();
+  // op(A) = A is read in place by the packed path (a_in_place): rows beyond two row blocks, a
+  // leading dimension beyond the columns.
+  GemmTester().m(2 * b.mc + 7).n(40).k(2 * b.kc + 5).ld_pad(3).bias(true).test();
 }
 
 // Forced small blocks: every path of the packed driver (several nc, kc and mc blocks, edge
