@@ -47,8 +47,8 @@ std::optional<GemmBlocking>& blocking_override() {
 
 }  // namespace
 
-// The analytical model of BLIS (Low et al., "Analytical modeling is enough for high-performance
-// BLIS", 2016), simplified:
+// After the analytical model of BLIS (Low et al., "Analytical modeling is enough for
+// high-performance BLIS", 2016), simplified:
 //  - kc: a tile's microkernel calls share their panels from L1 (run_packed_tiles reuses an
 //    mr x kc panel of A across the tile's column panels while kc x nr panels of B stream by). In
 //    a W-way L1 of ways of S bytes, the panels take ceil(nr·kc·4 / S) and ceil(mr·kc·4 / S) ways;
@@ -57,6 +57,8 @@ std::optional<GemmBlocking>& blocking_override() {
 //  - mc: a tile's rows, whose mc x kc block of A stays in L2 beside the tile's kc x 256 of B:
 //    a quarter of L2 for A.
 //  - nc: the kc x nc block of packed B, shared by every thread, takes at most half of L3.
+//  - a_in_place: A's mr rows, ld apart, may all map to the same L1 sets; in place they need mr
+//    ways of them, and two more for B's stream and C's lines.
 GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr) {
   const std::size_t l1 = caches.l1d != 0 ? caches.l1d : 32 * 1024;
   const std::size_t ways = caches.l1d_ways >= 4 ? caches.l1d_ways : 8;
@@ -74,6 +76,7 @@ GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std:
   }
   b.mc = std::clamp<std::size_t>(round_down(l2 / 4 / (b.kc * sizeof(float)), mr), mr, round_down(1024, mr));
   b.nc = std::clamp<std::size_t>(round_down(l3 / 2 / (b.kc * sizeof(float)), kTileCols), 1024, 8192);
+  b.a_in_place = mr + 2 <= ways;
   return b;
 }
 
@@ -168,14 +171,15 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
 }
 
 // Whether the microkernels read op(A) where it lies rather than from packed panels: when its rows
-// are contiguous (op(A) = A, row-major). run_packed_tiles keeps a row panel's mr rows in L1 across
-// a tile's column panels either way, so packing them would only copy them; the strided
-// microkernel reaches the rows through one base and scaled indices, as the packed one reaches its
-// panel. Measured on 1 AMD EPYC Zen 2 core against packing (medians of 3 alternating runs): 256³
-// 90.4 -> 93.9 GFLOP/s, 1024³ 89.0 -> 91.8, 2048³ 87.5 -> 89.5, 256 x 256 x 784 86.7 -> 92.1; at 2
-// threads 256³ 156 -> 170, 256 x 256 x 784 155 -> 165, the others within noise. Each element sums
-// the same products in the same order, so the bits are the same.
-bool a_in_place(const Operand& a) { return a.cs == 1; }
+// are contiguous (op(A) = A, row-major) and the blocking allows it (GemmBlocking::a_in_place).
+// run_packed_tiles keeps a row panel's mr rows in L1 across a tile's column panels either way, so
+// packing them would only copy them; the strided microkernel reaches the rows through one base
+// and scaled indices, as the packed one reaches its panel. Measured on 1 AMD EPYC Zen 2 core
+// against packing (medians of 3 alternating runs): 256³ 90.4 -> 93.9 GFLOP/s, 1024³ 89.0 -> 91.8,
+// 2048³ 87.5 -> 89.5, 256 x 256 x 784 86.7 -> 92.1; at 2 threads 256³ 156 -> 170, 256 x 256 x 784
+// 155 -> 165, the others within noise. Each element sums the same products in the same order, so
+// the bits are the same.
+bool a_in_place(const Operand& a, const internal::GemmBlocking& blocking) { return a.cs == 1 && blocking.a_in_place; }
 
 // The panels of one depth block (kc deep): the panel of op(B) for column j (a multiple of nr from
 // col0), packed; and op(A)'s, packed (a_rs == 0: the panel for row i, a multiple of mr from row0)
@@ -192,10 +196,10 @@ struct PackedPanels {
 };
 
 // The panels of the depth block from pc: op(B)'s at b_pack (its columns from col0), op(A)'s at
-// a_pack (its rows from row0) unless a is read in place.
+// a_pack (its rows from row0; null when A is read in place).
 PackedPanels depth_block_panels(const Operand& a, const float* a_pack, std::size_t row0, const float* b_pack,
                                 std::size_t col0, std::size_t pc, std::size_t kc, std::size_t mr, std::size_t nr) {
-  if (a_in_place(a)) return {a.data + pc, 0, b_pack, col0, kc, mr, nr, a.rs};
+  if (a_pack == nullptr) return {a.data + pc, 0, b_pack, col0, kc, mr, nr, a.rs};
   return {a_pack, row0, b_pack, col0, kc, mr, nr};
 }
 
@@ -463,7 +467,8 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t nc_max = blocking.nc;
   const std::size_t k_blocks = ceil_div(k, kc_max);
   const std::size_t blocks = ceil_div(n, nc_max) * k_blocks;
-  const std::size_t a_panels = a_in_place(a) ? 0 : ceil_div(m, mr);
+  const bool in_place = a_in_place(a, blocking);
+  const std::size_t a_panels = in_place ? 0 : ceil_div(m, mr);
   auto block = [&](std::size_t t) {
     PackedBlock x;
     x.jc = t / k_blocks * nc_max;
@@ -484,11 +489,11 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   // then grow the buffers of a warm step.
   const std::size_t depth = std::min(k, blocking.kc);
   for (int i = 0; i < (overlap ? 2 : 1); ++i) {
-    a_pack[i] = reserve(buffers[i].a, a_panels * mr * depth);
+    if (!in_place) a_pack[i] = reserve(buffers[i].a, a_panels * mr * depth);
     b_pack[i] = reserve(buffers[i].b, ceil_div(std::min(n, nc_max), nr) * nr * depth);
   }
 
-  // Packing a block: the first tasks pack panels of B, the rest panels of A.
+  // Packing a block: the first tasks pack panels of B, the rest (if any) panels of A.
   auto pack_tasks = [&](const PackedBlock& x) {
     return ceil_div(ceil_div(x.nc, nr), kPanelsPerPackTask) + ceil_div(a_panels, kPanelsPerPackTask);
   };
@@ -541,15 +546,16 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
 }
 
 // Products on 2 threads, when they are small: C is cut into two regions, one per thread, each a
-// task that packs its own panels of op(A) and op(B) for every depth block and computes its
-// micro-tiles as one thread computes a whole product. One fork-join per product instead of
-// gemm_packed's one per depth block and its packing, and every panel a thread reads is one it
-// packed. The depth blocks are gemm_packed's, so each element sums the same blocks in the same
-// order: the bits do not depend on the cut, which may therefore follow the thread count.
-// The price is one operand packed twice: cutting rows packs op(B) twice, cutting columns op(A).
-// The cut packs the cheaper one twice, where a transposing copy (op(A) = A, op(B) = Bᵀ) counts
-// twice a row copy (it takes about twice as long). Regions are used while a region's operands
-// over the whole depth ((rows + cols)·k floats) fit in half of L2. Measured on an Intel Xeon
+// task that packs its own panels of op(B) (and of op(A) unless it is read in place) for every
+// depth block and computes its micro-tiles as one thread computes a whole product. One fork-join
+// per product instead of gemm_packed's one per depth block and its packing, and every panel a
+// thread reads is one it packed. The depth blocks are gemm_packed's, so each element sums the
+// same blocks in the same order: the bits do not depend on the cut, which may therefore follow
+// the thread count. The price can be one operand packed twice: cutting rows packs op(B) twice,
+// cutting columns op(A) (nothing, when A is read in place). The cut packs the cheaper one twice,
+// where a transposing copy (op(A) = A, op(B) = Bᵀ) counts twice a row copy (it takes about twice
+// as long). Regions are used while a region's packed operands over the whole depth ((rows +
+// cols)·k floats, or cols·k with A in place) fit in half of L2. Measured on an Intel Xeon
 // 6/207 with 2 vCPUs (docs/bench_json/intel-xeon-emr/BENCHMARKS.notes.md, "Session 15"): 256³
 // went from 1.3x to 1.4-1.9x its 1-thread speed; 512³ and 256 x 512 x 512 moved within noise
 // either way and 256 x 256 x 784 gained 2-13 % (all three beyond half of L2: they keep the shared
@@ -560,16 +566,19 @@ struct RegionCut {
 };
 
 std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
-                                    std::size_t mr, std::size_t nr) {
+                                    std::size_t mr, std::size_t nr, const internal::GemmBlocking& blocking) {
   const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
-  const double wa = a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;  // row copy 1, transpose 2
+  const bool pack_a = !a_in_place(a, blocking);
+  // Copy costs per float: a row copy 1, a transposing copy 2, A read in place 0.
+  const double wa = !pack_a ? 0.0 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
   const bool rows_cheaper = wb * static_cast<double>(n) <= wa * static_cast<double>(m);
   const bool rows = row_panels >= 2 && (rows_cheaper || col_panels < 2);
   if (!rows && col_panels < 2) return std::nullopt;
   const RegionCut cut = rows ? RegionCut{2, 1} : RegionCut{1, 2};
   const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
   const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
-  if ((region_rows + region_cols) * k * sizeof(float) > internal::l2_bytes(cache_sizes()) / 2) return std::nullopt;
+  const std::size_t packed = (pack_a ? region_rows : 0) + region_cols;
+  if (packed * k * sizeof(float) > internal::l2_bytes(cache_sizes()) / 2) return std::nullopt;
   return cut;
 }
 
@@ -587,7 +596,7 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
   // waits for nothing, so no other call can reuse them meanwhile.
   thread_local PackBuffers buffers;  // sized as gemm_packed's, for blocks of the blocking's kc
-  float* const a_pack = a_in_place(a) ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
+  float* const a_pack = a_in_place(a, blocking) ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
   float* const b_pack = reserve(buffers.b, nc_max * std::min(k, blocking.kc));
   for (std::size_t jc = j_begin; jc < j_end; jc += nc_max) {
     const std::size_t nc = std::min(nc_max, j_end - jc);
@@ -806,7 +815,7 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
                   flops > kSerialMaxFlops);
   } else {
     const auto cut = num_threads() == 2 ? region_cut(op_a, op_b, m, n, k, static_cast<std::size_t>(kern.mr),
-                                                     static_cast<std::size_t>(kern.nr()))
+                                                     static_cast<std::size_t>(kern.nr()), blocking)
                                         : std::nullopt;
     if (cut) {
       gemm_regions(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
@@ -821,11 +830,11 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
 
 // gemm_depth_chunks for chunks deeper than half of kc: each chunk's product in full into a
 // C-sized buffer per tree level (grown, never shrunk: a warm step allocates nothing), summed in
-// the tree order and added to C. A tile that deep would stream its panels of B from L2 for every
-// row panel, where the product keeps one in L1 across them (for 256 x 256 x 1024 in 8 chunks of
-// 128 at 1 thread, tiles in place took 1.35x the plain product's time, tiles on panels packed
-// over the whole depth 1.15x, these full products 1.11x; Intel Xeon 6/207), and the extra passes
-// over C cost little beside products that deep. Pairs are fused when every chunk fits one depth
+// the tree order and added to C. Measured when the product still kept each panel of B in L1
+// across the row panels (for 256 x 256 x 1024 in 8 chunks of 128 at 1 thread, tiles in place took
+// 1.35x the plain product's time, tiles on panels packed over the whole depth 1.15x, these full
+// products 1.11x; Intel Xeon 6/207), and the extra passes over C cost little beside products
+// that deep. Pairs are fused when every chunk fits one depth
 // block (at most kc): the product then adds its one accumulator tile to C (beta 1) with one
 // rounding, as the pair's add would. A deeper product adds several depth blocks to C in turn.
 void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,

@@ -33,13 +33,17 @@ using GemmMicrokernel = void (*)(std::size_t k, const float* a, std::ptrdiff_t a
 inline constexpr int kGemmMaxMr = 14;
 inline constexpr int kGemmMaxNv = 2;
 
-// Cache blocking of the packed path (Goto's algorithm, as BLIS): op(B) is packed kc x nc at a
-// time, tiles of C are mc rows, and each microkernel call reuses one kc x nr panel of B from L1
-// across the mc / mr row panels of A, which stay in L2.
+// Cache blocking of the packed path (after Goto's algorithm, as BLIS): op(B) is packed kc x nc at
+// a time, tiles of C are mc rows, and each row panel of A (mr x kc) stays in L1 while the tile's
+// packed panels of B (kc x nr each) come from L2 (core/gemm.cc, run_packed_tiles).
 struct GemmBlocking {
-  std::size_t kc = 0;  // depth of a packed block: a kc x nr panel of B fits L1 beside A's stream
+  std::size_t kc = 0;  // depth of a block: a kc x mr panel of A fits L1 beside B's stream
   std::size_t mc = 0;  // rows of C per tile (a multiple of mr): an mc x kc block of A fits L2
   std::size_t nc = 0;  // columns of B packed at once (a multiple of 256): a kc x nc block fits L3
+  // Whether op(A) = A (rows contiguous) is read in place rather than packed: where the panel's mr
+  // rows keep a way of L1 each, plus two for B's stream and C, even when a leading dimension
+  // puts them all in the same sets (a multiple of the way size).
+  bool a_in_place = true;
 };
 
 // The blocking for a register tile of mr x nr floats on a CPU with these caches (unknown sizes,
@@ -58,7 +62,7 @@ struct GemmKernels {
   // clips to m_valid x n_valid.
   GemmMicrokernel packed = nullptr;
   // strided[nv - 1][m - 1]: exactly m rows (1..mr) and nv vectors (1..nv) with A read through
-  // its strides; used without packing for small problems.
+  // its strides: for small problems, which pack nothing, and for A read in place.
   GemmMicrokernel strided[kGemmMaxNv][kGemmMaxMr] = {};
 };
 

@@ -37,8 +37,11 @@ class GemmTest : public ::testing::Test {
 class GemmPerIsa : public testing::PerIsaTest {
  protected:
   void TearDown() override { internal::set_gemm_blocking_override(std::nullopt); }
-  // Blocks far smaller than any cache gives: the multi-block paths with small shapes.
-  static void force_small_blocks() { internal::set_gemm_blocking_override(internal::GemmBlocking{37, 24, 256}); }
+  // Blocks far smaller than any cache gives: the multi-block paths with small shapes; op(A) = A
+  // read in place or packed (GemmBlocking::a_in_place), whichever this machine derives.
+  static void force_small_blocks(bool a_in_place = true) {
+    internal::set_gemm_blocking_override(internal::GemmBlocking{37, 24, 256, a_in_place});
+  }
   const internal::GemmKernels& kernels() const { return internal::gemm_kernels(GetParam()); }
 };
 SIMDNN_INSTANTIATE_PER_ISA(GemmPerIsa);
@@ -124,6 +127,7 @@ TEST_P(GemmPerIsa, SmallForcedBlocksEveryPath) {
         for (Trans ta : kTrans) {
           for (Trans tb : kTrans) {
             const std::uint32_t case_seed = static_cast<std::uint32_t>(seed++);
+            force_small_blocks(case_seed % 2 == 0);
             GemmTester().m(m).n(n).k(k).trans_a(ta).trans_b(tb).beta(case_seed % 3 == 0 ? 0.0f : 0.5f)
                 .bias(case_seed % 2 == 0)
                 .activation(case_seed % 4 == 1 ? ActivationSpec::of(Activation::tanh) : ActivationSpec::relu())
@@ -297,6 +301,7 @@ TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
         for (Trans ta : kTrans) {
           for (Trans tb : kTrans) {
             ++seed;
+            force_small_blocks(seed % 4 < 2);
             const std::size_t pad = seed % 3;
             const Tensor a = ta == Trans::no ? uniform_matrix(m, k + pad, seed) : uniform_matrix(k, m + pad, seed);
             const Tensor b = tb == Trans::no ? uniform_matrix(k, n + pad, seed + 100) : uniform_matrix(n, k + pad, seed + 100);
@@ -376,6 +381,42 @@ TEST_P(GemmPerIsa, NanAndInfPropagateThroughBiasAndRelu) {
   }
 }
 
+// op(A) = A read in place gives the bits of the same A packed, at 1 and 2 threads (gemm_packed
+// and the regions), with the derived blocking and small forced blocks: edge rows and columns,
+// several depth blocks, a leading dimension beyond the columns, beta, bias and a fused ReLU.
+TEST_P(GemmPerIsa, AInPlaceGivesThePackedBits) {
+  const internal::GemmBlocking derived = internal::gemm_blocking(kernels());
+  struct Case {
+    std::size_t m, n, k;
+  };
+  const Case cases[] = {{301, 290, 600}, {61, 513, 111}, {7, 40, 2 * derived.kc + 5}, {130, 130, 38}};
+  std::uint32_t seed = 40;
+  for (internal::GemmBlocking blocks : {derived, internal::GemmBlocking{37, 24, 256}}) {
+    for (const Case& c : cases) {
+      for (Trans tb : kTrans) {
+        for (int threads : {1, 2}) {
+          ++seed;
+          set_num_threads(threads);
+          const Tensor a = uniform_matrix(c.m, c.k + 3, seed);
+          const Tensor b = tb == Trans::no ? uniform_matrix(c.k, c.n, seed + 1) : uniform_matrix(c.n, c.k, seed + 1);
+          const Tensor c0 = uniform_matrix(c.m, c.n, seed + 2), bias = uniform_matrix(1, c.n, seed + 3);
+          const GemmEpilogue ep{.bias = bias.data(), .activation = ActivationSpec::relu()};
+          std::vector<Tensor> results;
+          for (bool in_place : {false, true}) {
+            blocks.a_in_place = in_place;
+            internal::set_gemm_blocking_override(blocks);
+            Tensor out = c0.clone();
+            gemm(Trans::no, tb, 1.5f, ConstMatrixView{a.data(), c.m, c.k, c.k + 3}, b.cview(), 0.5f, out.view(), ep);
+            results.push_back(std::move(out));
+          }
+          ASSERT_TRUE(same_bits(results[0], results[1]))
+              << c.m << "x" << c.n << "x" << c.k << " kc " << blocks.kc << " threads " << threads;
+        }
+      }
+    }
+  }
+}
+
 // The blocking follows the caches (core/gemm.cc states the model): the two machine kinds this
 // project runs on, exactly, and the model's bounds over a sweep of cache sizes.
 TEST(GemmBlocking, DerivedFromTheCaches) {
@@ -384,12 +425,14 @@ TEST(GemmBlocking, DerivedFromTheCaches) {
   EXPECT_EQ(intel.kc, 224u);  // B: 7 ways of 4 KiB, A: 3, two left
   EXPECT_EQ(intel.mc, 576u);
   EXPECT_EQ(intel.nc, 8192u);
+  EXPECT_FALSE(intel.a_in_place);  // 12 rows of A and B's stream would need 14 ways
   // AMD EPYC family 25 (Zen 3) as its hypervisor reports it: 32 KiB 8-way L1D, 512 KiB L2,
   // 32 MiB L3; AVX2 tile 6 x 16.
   const internal::GemmBlocking amd = internal::derive_gemm_blocking({32 << 10, 8, 512 << 10, 32 << 20}, 6, 16);
   EXPECT_EQ(amd.kc, 256u);  // B: 4 ways of 4 KiB, A: 2, two left
   EXPECT_EQ(amd.mc, 126u);
   EXPECT_EQ(amd.nc, 8192u);
+  EXPECT_TRUE(amd.a_in_place);  // 6 rows of A, 2 ways left
   // Nothing known: 32 KiB 8-way, 512 KiB, 8 MiB.
   const internal::GemmBlocking unknown = internal::derive_gemm_blocking({}, 12, 32);
   EXPECT_EQ(unknown.kc, 128u);
