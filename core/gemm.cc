@@ -440,10 +440,10 @@ void gemm_unpacked(const GemmKernels& kern, std::size_t mc, ActivationForward fo
 }
 
 // Large products: blocks of nc columns and kc depth, each packed into panels of op(B) and (unless
-// a_in_place) of op(A) and then run by the microkernel over the tiles of make_tile_grid. The packing of the next block
-// shares the parallel loop that computes this one (double-buffered), so a product of B blocks
-// forks and joins B + 1 times, not 2·B: with many threads and small blocks those joins cost more
-// than the packing.
+// a_in_place) of op(A) and then run by the microkernel over the tiles of make_tile_grid. The
+// packing of the next block shares the parallel loop that computes this one (double-buffered), so
+// a product of B blocks forks and joins B + 1 times, not 2·B: with many threads and small blocks
+// those joins cost more than the packing.
 //
 // The pack buffers are the calling thread's (thread_local: steady state allocates nothing) and
 // stay in use while this thread waits inside parallel_for_tiles. That is safe because the caller
@@ -834,9 +834,9 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
 // across the row panels (for 256 x 256 x 1024 in 8 chunks of 128 at 1 thread, tiles in place took
 // 1.35x the plain product's time, tiles on panels packed over the whole depth 1.15x, these full
 // products 1.11x; Intel Xeon 6/207), and the extra passes over C cost little beside products
-// that deep. Pairs are fused when every chunk fits one depth
-// block (at most kc): the product then adds its one accumulator tile to C (beta 1) with one
-// rounding, as the pair's add would. A deeper product adds several depth blocks to C in turn.
+// that deep. Pairs are fused when every chunk fits one depth block (at most kc): the product then
+// adds its one accumulator tile to C (beta 1) with one rounding, as the pair's add would. A
+// deeper product adds several depth blocks to C in turn.
 void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
                      std::span<const std::size_t> ends, bool fuse_pairs, MatrixView c, AddKernel add) {
   const std::size_t size = c.rows * c.cols;
