@@ -1,5 +1,4 @@
-// The deterministic parallel loop every kernel uses. Internal: it exposes oneTBB, which simdnn's
-// public headers never include.
+// The deterministic parallel loop every kernel uses, over oneTBB. Internal.
 //
 // Determinism: callers cut their work into tiles whose boundaries depend only on the problem
 // (never on the thread count), and each output element is computed by exactly one tile in a fixed
@@ -14,10 +13,6 @@
 // parallel_for_tiles call: no other simdnn call can run on that thread, reuse the scratch and free
 // it, before the loop returns. Without isolation oneTBB promises no such thing.
 #pragma once
-
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <cstddef>
 
@@ -56,10 +51,35 @@ inline void tsan_acquire([[maybe_unused]] void* sync) {
 #endif
 }
 
+// Runs run_chunk(loop, begin, end) over chunks covering [0, tile_count) on oneTBB, inside
+// this_task_arena::isolate, and returns when all have run; rethrows a chunk's exception.
+// core/parallel.cc, the only file that instantiates oneTBB's loop templates. Under TSan it is
+// compiled uninstrumented, as the oneTBB library is: a worker finishing the last chunk writes
+// (atomically) to a wait object on the *waiting* thread's stack, after the chunk's release of
+// `done`. Once the loop returns, the waiting thread reuses that stack for its own locals, and
+// TSan, which cannot see oneTBB's wait, would report the first read of such a local as a race
+// with the worker's stale write (it did, in GEMM's tests). Uninstrumented, that write is unseen.
+using ChunkRunner = void (*)(void* loop, std::size_t begin, std::size_t end);
+void run_chunks_in_parallel(std::size_t tile_count, ChunkRunner run_chunk, void* loop);
+
+template <class Body>
+struct TileLoop {
+  const Body& body;
+  char start = 0, done = 0;  // their addresses name ThreadSanitizer's sync objects
+
+  static void run_chunk(void* self, std::size_t begin, std::size_t end) {
+    auto& loop = *static_cast<TileLoop*>(self);
+    tsan_acquire(&loop.start);
+    const DenormalScope denormals;  // on the thread running these tiles
+    for (std::size_t i = begin; i != end; ++i) loop.body(i);
+    tsan_release(&loop.done);
+  }
+};
+
 // Runs body(i) for every i in [0, tile_count), in parallel when there is more than one tile and
 // more than one thread, isolated from the caller's other tasks (see above). Tiles are never split
 // or merged. Exceptions propagate to the caller. A template, not std::function, so that no call
-// allocates.
+// allocates; the tiles of a chunk call body inline.
 template <class Body>
 void parallel_for_tiles(std::size_t tile_count, const Body& body) {
   if (tile_count <= 1 || num_threads() == 1) {
@@ -67,18 +87,10 @@ void parallel_for_tiles(std::size_t tile_count, const Body& body) {
     for (std::size_t i = 0; i < tile_count; ++i) body(i);
     return;
   }
-  char start = 0, done = 0;  // their addresses name ThreadSanitizer's sync objects
-  tsan_release(&start);
-  oneapi::tbb::this_task_arena::isolate([tile_count, &body, &start, &done] {
-    oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, tile_count, 1),
-                              [&](const oneapi::tbb::blocked_range<std::size_t>& r) {
-                                tsan_acquire(&start);
-                                const DenormalScope denormals;  // on the thread running these tiles
-                                for (std::size_t i = r.begin(); i != r.end(); ++i) body(i);
-                                tsan_release(&done);
-                              });
-  });
-  tsan_acquire(&done);
+  TileLoop<Body> loop{body};
+  tsan_release(&loop.start);
+  run_chunks_in_parallel(tile_count, &TileLoop<Body>::run_chunk, &loop);
+  tsan_acquire(&loop.done);
 }
 
 }  // namespace simdnn::internal
