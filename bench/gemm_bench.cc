@@ -12,7 +12,8 @@
 // microkernel_<isa>_<mr>x<nr>: each ISA's packed microkernel alone, on panels that stay in L1,
 // with the depth kc of the blocking derived for this machine: the ceiling the driver can reach.
 // The context records the CPU model, its caches, the blocking and the FMA peak of every ISA.
-// SIMDNN_GEMM_BLOCKING=kc,mc,nc replaces the derived blocking, to explore others.
+// SIMDNN_GEMM_BLOCKING=kc,mc,nc[,a_in_place] replaces the derived blocking (and whether A may be
+// read in place, 0 or 1; its L1 limit stays derived), to explore others.
 //
 // OpenBLAS picks its kernels by CPU model when the library loads; its name in the benchmark
 // carries the core type it chose (openblas_get_corename), and tools/bench_report runs this
@@ -222,11 +223,18 @@ int main(int argc, char** argv) {
   const std::vector<Shape> shapes = read_shapes(simdnn::bench::table_path("SIMDNN_GEMM_SHAPES", "bench/gemm_shapes.txt"));
   const std::string openblas = std::string("openblas_") + openblas_get_corename();
   if (const char* forced = std::getenv("SIMDNN_GEMM_BLOCKING")) {
-    simdnn::internal::GemmBlocking b;
-    if (std::sscanf(forced, "%zu,%zu,%zu", &b.kc, &b.mc, &b.nc) != 3 || b.kc == 0 || b.mc == 0 || b.nc == 0) {
-      std::fprintf(stderr, "gemm_bench: SIMDNN_GEMM_BLOCKING: expected kc,mc,nc (positive), got \"%s\"\n", forced);
+    // What is not given keeps the active ISA's derived value.
+    simdnn::internal::GemmBlocking b = simdnn::internal::gemm_kernels(simdnn::active_isa()).blocking;
+    int a_in_place = b.a_in_place;
+    const int fields = std::sscanf(forced, "%zu,%zu,%zu,%d", &b.kc, &b.mc, &b.nc, &a_in_place);
+    if (fields < 3 || b.kc == 0 || b.mc == 0 || b.nc == 0 || (a_in_place != 0 && a_in_place != 1)) {
+      std::fprintf(stderr,
+                   "gemm_bench: SIMDNN_GEMM_BLOCKING: expected kc,mc,nc (positive) or kc,mc,nc,a_in_place "
+                   "(0 or 1), got \"%s\"\n",
+                   forced);
       return 2;
     }
+    b.a_in_place = a_in_place != 0;
     simdnn::internal::set_gemm_blocking_override(b);
   }
   add_machine_context();

@@ -5,6 +5,7 @@
 #include <emmintrin.h>  // SSE2 is part of x86-64: the baseline may use it
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -57,8 +58,9 @@ std::optional<GemmBlocking>& blocking_override() {
 //  - mc: a tile's rows, whose mc x kc block of A stays in L2 beside the tile's kc x 256 of B:
 //    a quarter of L2 for A.
 //  - nc: the kc x nc block of packed B, shared by every thread, takes at most half of L3.
-//  - a_in_place: A's mr rows, ld apart, may all map to the same L1 sets; in place they need mr
-//    ways of them, and two more for B's stream and C's lines.
+//  - a_rows_per_l1_set: A's mr rows read in place, ld apart, may map to the same L1 sets
+//    (all of them where ld is a multiple of the way size); they may take all ways of a set but
+//    two, for B's stream and C's lines.
 GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std::size_t nr) {
   const std::size_t l1 = caches.l1d != 0 ? caches.l1d : 32 * 1024;
   const std::size_t ways = caches.l1d_ways >= 4 ? caches.l1d_ways : 8;
@@ -76,8 +78,22 @@ GemmBlocking derive_gemm_blocking(const CacheSizes& caches, std::size_t mr, std:
   }
   b.mc = std::clamp<std::size_t>(round_down(l2 / 4 / (b.kc * sizeof(float)), mr), mr, round_down(1024, mr));
   b.nc = std::clamp<std::size_t>(round_down(l3 / 2 / (b.kc * sizeof(float)), kTileCols), 1024, 8192);
-  b.a_in_place = mr + 2 <= ways;
+  b.a_rows_per_l1_set = ways - 2;
+  b.l1_way_bytes = way;
   return b;
+}
+
+std::size_t a_rows_per_l1_set(std::size_t rs, std::size_t rows, std::size_t kc, std::size_t way_bytes) {
+  constexpr std::size_t kLine = 64, kMaxSets = 1024;
+  const std::size_t sets = std::clamp<std::size_t>(way_bytes / kLine, 1, kMaxSets);
+  std::array<std::size_t, kMaxSets> rows_in_set{};
+  for (std::size_t r = 0; r < rows; ++r) {
+    // The lines row r may touch, A's start being anywhere in a line: [first, last].
+    const std::size_t start = r * rs * sizeof(float), first = start / kLine;
+    const std::size_t last = (start + kc * sizeof(float) + kLine - 2) / kLine;
+    for (std::size_t l = first; l <= std::min(last, first + sets - 1); ++l) ++rows_in_set[l % sets];
+  }
+  return *std::max_element(rows_in_set.begin(), rows_in_set.begin() + sets);
 }
 
 GemmBlocking gemm_blocking(const GemmKernels& kernels) {
@@ -171,15 +187,24 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
 }
 
 // Whether the microkernels read op(A) where it lies rather than from packed panels: when its rows
-// are contiguous (op(A) = A, row-major) and the blocking allows it (GemmBlocking::a_in_place).
+// are contiguous (op(A) = A, row-major) and the blocking allows it at this leading dimension
+// (GemmBlocking::a_in_place, a_rows_per_l1_set).
 // run_packed_tiles keeps a row panel's mr rows in L1 across a tile's column panels either way, so
 // packing them would only copy them; the strided microkernel reaches the rows through one base
 // and scaled indices, as the packed one reaches its panel. Measured on 1 AMD EPYC Zen 2 core
 // against packing (medians of 3 alternating runs): 256³ 90.4 -> 93.9 GFLOP/s, 1024³ 89.0 -> 91.8,
 // 2048³ 87.5 -> 89.5, 256 x 256 x 784 86.7 -> 92.1; at 2 threads 256³ 156 -> 170, 256 x 256 x 784
-// 155 -> 165, the others within noise. Each element sums the same products in the same order, so
-// the bits are the same.
-bool a_in_place(const Operand& a, const internal::GemmBlocking& blocking) { return a.cs == 1 && blocking.a_in_place; }
+// 155 -> 165, the others within noise. On the lent 16-core Intel Xeon 6/207 (AVX-512, 12 x 32
+// tiles; 5 alternating rounds, medians, GFLOP/s) at 16 threads: 1024 x 256 x 256 676 -> 808 (N N)
+// and 663 -> 794 (N T), 256³ 372 -> 448; 1 thread within that machine's noise. There 1024³ (a
+// leading dimension of 4 KiB: all 12 rows in the same L1 sets) went 1068 -> 1019, and the L1
+// limit (GemmBlocking::a_rows_per_l1_set) packs it. Each element sums the same products in the
+// same order, so the bits are the same.
+bool a_in_place(const Operand& a, std::size_t k, std::size_t mr, const internal::GemmBlocking& blocking) {
+  return a.cs == 1 && blocking.a_in_place &&
+         internal::a_rows_per_l1_set(a.rs, mr, std::min(k, blocking.kc), blocking.l1_way_bytes) <=
+             blocking.a_rows_per_l1_set;
+}
 
 // The panels of one depth block (kc deep): the panel of op(B) for column j (a multiple of nr from
 // col0), packed; and op(A)'s, packed (a_rs == 0: the panel for row i, a multiple of mr from row0)
@@ -467,7 +492,7 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t nc_max = blocking.nc;
   const std::size_t k_blocks = ceil_div(k, kc_max);
   const std::size_t blocks = ceil_div(n, nc_max) * k_blocks;
-  const bool in_place = a_in_place(a, blocking);
+  const bool in_place = a_in_place(a, k, mr, blocking);
   const std::size_t a_panels = in_place ? 0 : ceil_div(m, mr);
   auto block = [&](std::size_t t) {
     PackedBlock x;
@@ -568,7 +593,7 @@ struct RegionCut {
 std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
                                     std::size_t mr, std::size_t nr, const internal::GemmBlocking& blocking) {
   const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
-  const bool pack_a = !a_in_place(a, blocking);
+  const bool pack_a = !a_in_place(a, k, mr, blocking);
   // Copy costs per float: a row copy 1, a transposing copy 2, A read in place 0.
   const double wa = !pack_a ? 0.0 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
   const bool rows_cheaper = wb * static_cast<double>(n) <= wa * static_cast<double>(m);
@@ -596,7 +621,8 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
   // waits for nothing, so no other call can reuse them meanwhile.
   thread_local PackBuffers buffers;  // sized as gemm_packed's, for blocks of the blocking's kc
-  float* const a_pack = a_in_place(a, blocking) ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
+  float* const a_pack =
+      a_in_place(a, k, mr, blocking) ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
   float* const b_pack = reserve(buffers.b, nc_max * std::min(k, blocking.kc));
   for (std::size_t jc = j_begin; jc < j_end; jc += nc_max) {
     const std::size_t nc = std::min(nc_max, j_end - jc);

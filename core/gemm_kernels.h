@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
 #include <simdnn/core/cpu_info.h>
@@ -40,11 +41,20 @@ struct GemmBlocking {
   std::size_t kc = 0;  // depth of a block: a kc x mr panel of A fits L1 beside B's stream
   std::size_t mc = 0;  // rows of C per tile (a multiple of mr): an mc x kc block of A fits L2
   std::size_t nc = 0;  // columns of B packed at once (a multiple of 256): a kc x nc block fits L3
-  // Whether op(A) = A (rows contiguous) is read in place rather than packed: where the panel's mr
-  // rows keep a way of L1 each, plus two for B's stream and C, even when a leading dimension
-  // puts them all in the same sets (a multiple of the way size).
+  // Whether op(A) = A (rows contiguous) may be read in place rather than packed. It is where no L1
+  // set would hold lines of more than a_rows_per_l1_set of a panel's mr rows at the call's
+  // leading dimension (a_rows_per_l1_set below): derived as the L1's ways less two, for B's
+  // stream and C's lines. A leading dimension of a multiple of the way size (l1_way_bytes) puts
+  // every row in the same sets. The defaults leave no limit.
   bool a_in_place = true;
+  std::size_t a_rows_per_l1_set = SIZE_MAX;
+  std::size_t l1_way_bytes = 4096;  // L1D size / ways: the bytes one way's sets span
 };
+
+// The most rows of a panel of A (`rows` rows of kc floats, rs floats apart) with a line in one
+// set of an L1 whose ways span way_bytes (64-byte lines). Rows are taken as starting anywhere in
+// a line, so the count does not depend on where A lies.
+std::size_t a_rows_per_l1_set(std::size_t rs, std::size_t rows, std::size_t kc, std::size_t way_bytes);
 
 // The blocking for a register tile of mr x nr floats on a CPU with these caches (unknown sizes,
 // 0, count as 32 KiB 8-way L1D, 512 KiB L2, 8 MiB L3). Depends on nothing else: in particular not

@@ -425,14 +425,18 @@ TEST(GemmBlocking, DerivedFromTheCaches) {
   EXPECT_EQ(intel.kc, 224u);  // B: 7 ways of 4 KiB, A: 3, two left
   EXPECT_EQ(intel.mc, 576u);
   EXPECT_EQ(intel.nc, 8192u);
-  EXPECT_FALSE(intel.a_in_place);  // 12 rows of A and B's stream would need 14 ways
+  EXPECT_TRUE(intel.a_in_place);
+  EXPECT_EQ(intel.a_rows_per_l1_set, 10u);  // 12 ways less B's stream and C
+  EXPECT_EQ(intel.l1_way_bytes, 4096u);
   // AMD EPYC family 25 (Zen 3) as its hypervisor reports it: 32 KiB 8-way L1D, 512 KiB L2,
   // 32 MiB L3; AVX2 tile 6 x 16.
   const internal::GemmBlocking amd = internal::derive_gemm_blocking({32 << 10, 8, 512 << 10, 32 << 20}, 6, 16);
   EXPECT_EQ(amd.kc, 256u);  // B: 4 ways of 4 KiB, A: 2, two left
   EXPECT_EQ(amd.mc, 126u);
   EXPECT_EQ(amd.nc, 8192u);
-  EXPECT_TRUE(amd.a_in_place);  // 6 rows of A, 2 ways left
+  EXPECT_TRUE(amd.a_in_place);
+  EXPECT_EQ(amd.a_rows_per_l1_set, 6u);  // so 6 rows of A always fit
+  EXPECT_EQ(amd.l1_way_bytes, 4096u);
   // Nothing known: 32 KiB 8-way, 512 KiB, 8 MiB.
   const internal::GemmBlocking unknown = internal::derive_gemm_blocking({}, 12, 32);
   EXPECT_EQ(unknown.kc, 128u);
@@ -450,6 +454,21 @@ TEST(GemmBlocking, DerivedFromTheCaches) {
       }
     }
   }
+}
+
+// How many of a panel's rows of A read in place share an L1 set (GemmBlocking::a_rows_per_l1_set
+// bounds it): rows a way apart all share theirs, 12 rows a quarter way apart three to a set; a
+// row may start anywhere in a line, so one of kc floats counts every line it can touch.
+TEST(GemmBlocking, RowsOfAPerL1Set) {
+  EXPECT_EQ(internal::a_rows_per_l1_set(1024, 12, 224, 4096), 12u);  // ld 4 KiB: every row in the same sets
+  EXPECT_EQ(internal::a_rows_per_l1_set(2048, 12, 224, 4096), 12u);
+  EXPECT_EQ(internal::a_rows_per_l1_set(256, 12, 224, 4096), 3u);  // 1 KiB apart, 896 bytes each
+  EXPECT_EQ(internal::a_rows_per_l1_set(256, 12, 256, 4096), 6u);  // 1 KiB each: two rows share an end line
+  EXPECT_EQ(internal::a_rows_per_l1_set(784, 12, 224, 4096), 3u);  // 3,136 bytes apart
+  EXPECT_EQ(internal::a_rows_per_l1_set(1024, 6, 256, 4096), 6u);
+  EXPECT_EQ(internal::a_rows_per_l1_set(16, 1, 16, 4096), 1u);
+  EXPECT_EQ(internal::a_rows_per_l1_set(1, 12, 1, 4096), 12u);  // 12 rows of one float share a line
+  EXPECT_EQ(internal::a_rows_per_l1_set(8192, 3, 4096, 4096), 3u);  // a row longer than a way
 }
 
 // The denormal policy (core/denormals.h): off, subnormals pass through exactly; on, they read and
