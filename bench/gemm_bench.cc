@@ -225,9 +225,11 @@ int main(int argc, char** argv) {
   if (const char* forced = std::getenv("SIMDNN_GEMM_BLOCKING")) {
     // What is not given keeps the active ISA's derived value.
     simdnn::internal::GemmBlocking b = simdnn::internal::gemm_kernels(simdnn::active_isa()).blocking;
-    int a_in_place = b.a_in_place;
-    const int fields = std::sscanf(forced, "%zu,%zu,%zu,%d", &b.kc, &b.mc, &b.nc, &a_in_place);
-    if (fields < 3 || b.kc == 0 || b.mc == 0 || b.nc == 0 || (a_in_place != 0 && a_in_place != 1)) {
+    int a_in_place = b.a_in_place, end3 = -1, end4 = -1;
+    const int fields = std::sscanf(forced, "%zu,%zu,%zu%n,%d%n", &b.kc, &b.mc, &b.nc, &end3, &a_in_place, &end4);
+    const int end = fields == 4 ? end4 : end3;  // the whole text must be read
+    if (fields < 3 || end < 0 || forced[end] != '\0' || b.kc == 0 || b.mc == 0 || b.nc == 0 ||
+        (a_in_place != 0 && a_in_place != 1)) {
       std::fprintf(stderr,
                    "gemm_bench: SIMDNN_GEMM_BLOCKING: expected kc,mc,nc (positive) or kc,mc,nc,a_in_place "
                    "(0 or 1), got \"%s\"\n",

@@ -198,10 +198,12 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
 // tiles; 5 alternating rounds, medians, GFLOP/s) at 16 threads: 1024 x 256 x 256 676 -> 808 (N N)
 // and 663 -> 794 (N T), 256³ 372 -> 448; 1 thread within that machine's noise. There 1024³ (a
 // leading dimension of 4 KiB: all 12 rows in the same L1 sets) went 1068 -> 1019, and the L1
-// limit (GemmBlocking::a_rows_per_l1_set) packs it. Each element sums the same products in the
-// same order, so the bits are the same.
+// limit (GemmBlocking::a_rows_per_l1_set) packs it; 4 to 10 rows of 12 in a set were not measured
+// there (on Zen 2, 6 rows in a set of 8 ways, 1024³, were faster in place). Each element sums the
+// same products in the same order, so the bits are the same.
 bool a_in_place(const Operand& a, std::size_t k, std::size_t mr, const internal::GemmBlocking& blocking) {
-  return a.cs == 1 && blocking.a_in_place &&
+  if (a.cs != 1 || !blocking.a_in_place) return false;
+  return mr <= blocking.a_rows_per_l1_set ||  // every leading dimension fits (6-row panels on 8 ways)
          internal::a_rows_per_l1_set(a.rs, mr, std::min(k, blocking.kc), blocking.l1_way_bytes) <=
              blocking.a_rows_per_l1_set;
 }

@@ -51,14 +51,25 @@ inline void tsan_acquire([[maybe_unused]] void* sync) {
 #endif
 }
 
+// The same at scope exit, so that a chunk or a loop that ends by an exception declares its edge too.
+struct TsanReleaseOnExit {
+  void* sync;
+  ~TsanReleaseOnExit() { tsan_release(sync); }
+};
+struct TsanAcquireOnExit {
+  void* sync;
+  ~TsanAcquireOnExit() { tsan_acquire(sync); }
+};
+
 // Runs run_chunk(loop, begin, end) over chunks covering [0, tile_count) on oneTBB, inside
 // this_task_arena::isolate, and returns when all have run; rethrows a chunk's exception.
-// core/parallel.cc, the only file that instantiates oneTBB's loop templates. Under TSan it is
-// compiled uninstrumented, as the oneTBB library is: a worker finishing the last chunk writes
-// (atomically) to a wait object on the *waiting* thread's stack, after the chunk's release of
-// `done`. Once the loop returns, the waiting thread reuses that stack for its own locals, and
-// TSan, which cannot see oneTBB's wait, would report the first read of such a local as a race
-// with the worker's stale write (it did, in GEMM's tests). Uninstrumented, that write is unseen.
+// Defined in core/parallel.cc, the only library file that instantiates oneTBB's loop templates.
+// Under TSan that file is compiled uninstrumented, as the oneTBB library is: a worker finishing
+// the last chunk writes (atomically) to a wait object on the *waiting* thread's stack, after the
+// chunk's release of `done`. Once the loop returns, the waiting thread reuses that stack for its
+// own locals, and TSan, which cannot see oneTBB's wait, would report the first read of such a
+// local as a race with the worker's stale write (it did, in GEMM's tests). Uninstrumented, that
+// write is unseen.
 using ChunkRunner = void (*)(void* loop, std::size_t begin, std::size_t end);
 void run_chunks_in_parallel(std::size_t tile_count, ChunkRunner run_chunk, void* loop);
 
@@ -70,9 +81,9 @@ struct TileLoop {
   static void run_chunk(void* self, std::size_t begin, std::size_t end) {
     auto& loop = *static_cast<TileLoop*>(self);
     tsan_acquire(&loop.start);
-    const DenormalScope denormals;  // on the thread running these tiles
+    const TsanReleaseOnExit release_done{&loop.done};  // a tile that throws ends the chunk too
+    const DenormalScope denormals;                     // on the thread running these tiles
     for (std::size_t i = begin; i != end; ++i) loop.body(i);
-    tsan_release(&loop.done);
   }
 };
 
@@ -89,8 +100,8 @@ void parallel_for_tiles(std::size_t tile_count, const Body& body) {
   }
   TileLoop<Body> loop{body};
   tsan_release(&loop.start);
+  const TsanAcquireOnExit acquire_done{&loop.done};  // after the loop, returned or thrown
   run_chunks_in_parallel(tile_count, &TileLoop<Body>::run_chunk, &loop);
-  tsan_acquire(&loop.done);
 }
 
 }  // namespace simdnn::internal

@@ -38,7 +38,7 @@ class GemmPerIsa : public testing::PerIsaTest {
  protected:
   void TearDown() override { internal::set_gemm_blocking_override(std::nullopt); }
   // Blocks far smaller than any cache gives: the multi-block paths with small shapes; op(A) = A
-  // read in place or packed (GemmBlocking::a_in_place), whichever this machine derives.
+  // read in place (at any leading dimension) or packed (GemmBlocking::a_in_place).
   static void force_small_blocks(bool a_in_place = true) {
     internal::set_gemm_blocking_override(internal::GemmBlocking{37, 24, 256, a_in_place});
   }
@@ -404,6 +404,7 @@ TEST_P(GemmPerIsa, AInPlaceGivesThePackedBits) {
           std::vector<Tensor> results;
           for (bool in_place : {false, true}) {
             blocks.a_in_place = in_place;
+            blocks.a_rows_per_l1_set = SIZE_MAX;  // in place at every leading dimension
             internal::set_gemm_blocking_override(blocks);
             Tensor out = c0.clone();
             gemm(Trans::no, tb, 1.5f, ConstMatrixView{a.data(), c.m, c.k, c.k + 3}, b.cview(), 0.5f, out.view(), ep);
@@ -439,6 +440,8 @@ TEST(GemmBlocking, DerivedFromTheCaches) {
   EXPECT_EQ(amd.l1_way_bytes, 4096u);
   // Nothing known: 32 KiB 8-way, 512 KiB, 8 MiB.
   const internal::GemmBlocking unknown = internal::derive_gemm_blocking({}, 12, 32);
+  EXPECT_EQ(unknown.a_rows_per_l1_set, 6u);
+  EXPECT_EQ(unknown.l1_way_bytes, 4096u);
   EXPECT_EQ(unknown.kc, 128u);
   EXPECT_EQ(unknown.mc, 252u);
   EXPECT_EQ(unknown.nc, 8192u);
