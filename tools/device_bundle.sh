@@ -19,7 +19,7 @@ for b in "${binaries[@]}"; do
     cp -L "$lib" "$stage/lib/"
   done
 done
-cp bench/gemm_shapes.txt "$stage/"
+cp bench/gemm_shapes.txt bench/mlp_step_shapes.txt "$stage/"
 tar -C "$stage" -cJf .device/bundle.tar.xz .
 rm -rf "$stage"
 ls -l .device/bundle.tar.xz
