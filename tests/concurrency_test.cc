@@ -15,7 +15,6 @@
 #include <gtest/gtest.h>
 
 #include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
 #include <atomic>
@@ -41,27 +40,14 @@
 #include <simdnn/models/predictor.h>
 
 #include "tests/test_util.h"
+#include "tests/user_parallel_for.h"
 
 namespace simdnn {
 namespace {
 
 using testing::ScopedThreads;
 
-// A user's tbb::parallel_for over [0, n). The ThreadSanitizer annotations (no-ops otherwise) tell
-// TSan what the system's uninstrumented oneTBB guarantees, as simdnn's own loop does
-// (core/parallel.h): the caller's writes happen before each iteration, each iteration before the
-// return. Iterations stay unordered among themselves.
-template <class F>
-void user_parallel_for(std::size_t n, const F& f) {
-  char start = 0, done = 0;
-  internal::tsan_release(&start);
-  oneapi::tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
-    internal::tsan_acquire(&start);
-    f(i);
-    internal::tsan_release(&done);
-  });
-  internal::tsan_acquire(&done);
-}
+using testing::user_parallel_for;
 
 bool same_bits(ConstMatrixView a, ConstMatrixView b) {
   if (a.rows != b.rows || a.cols != b.cols) return false;
