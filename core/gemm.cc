@@ -201,7 +201,7 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
 // limit (GemmBlocking::a_rows_per_l1_set) packs it; 4 to 10 rows of 12 in a set were not measured
 // there (on Zen 2, 6 rows in a set of 8 ways, 1024³, were faster in place). Each element sums the
 // same products in the same order, so the bits are the same.
-bool a_in_place(const Operand& a, std::size_t k, std::size_t mr, const internal::GemmBlocking& blocking) {
+bool reads_a_in_place(const Operand& a, std::size_t k, std::size_t mr, const internal::GemmBlocking& blocking) {
   if (a.cs != 1 || !blocking.a_in_place) return false;
   return mr <= blocking.a_rows_per_l1_set ||  // every leading dimension fits (6-row panels on 8 ways)
          internal::a_rows_per_l1_set(a.rs, mr, std::min(k, blocking.kc), blocking.l1_way_bytes) <=
@@ -482,7 +482,7 @@ struct PackedBlock {
   bool first() const { return pc == 0; }
 };
 
-void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking,
+void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking, bool a_in_place,
                  ActivationForward forward, const Operand& a, const Operand& b, std::size_t m,
                  std::size_t n, std::size_t k, float alpha, float beta, MatrixView c,
                  const GemmEpilogue& ep) {
@@ -494,8 +494,7 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   const std::size_t nc_max = blocking.nc;
   const std::size_t k_blocks = ceil_div(k, kc_max);
   const std::size_t blocks = ceil_div(n, nc_max) * k_blocks;
-  const bool in_place = a_in_place(a, k, mr, blocking);
-  const std::size_t a_panels = in_place ? 0 : ceil_div(m, mr);
+  const std::size_t a_panels = a_in_place ? 0 : ceil_div(m, mr);
   auto block = [&](std::size_t t) {
     PackedBlock x;
     x.jc = t / k_blocks * nc_max;
@@ -516,7 +515,7 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   // then grow the buffers of a warm step.
   const std::size_t depth = std::min(k, blocking.kc);
   for (int i = 0; i < (overlap ? 2 : 1); ++i) {
-    if (!in_place) a_pack[i] = reserve(buffers[i].a, a_panels * mr * depth);
+    if (!a_in_place) a_pack[i] = reserve(buffers[i].a, a_panels * mr * depth);
     b_pack[i] = reserve(buffers[i].b, ceil_div(std::min(n, nc_max), nr) * nr * depth);
   }
 
@@ -593,25 +592,25 @@ struct RegionCut {
 };
 
 std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
-                                    std::size_t mr, std::size_t nr, const internal::GemmBlocking& blocking) {
+                                    std::size_t mr, std::size_t nr, bool a_in_place) {
   const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
-  const bool pack_a = !a_in_place(a, k, mr, blocking);
   // Copy costs per float: a row copy 1, a transposing copy 2, A read in place 0.
-  const double wa = !pack_a ? 0.0 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
+  const double wa = a_in_place ? 0.0 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
   const bool rows_cheaper = wb * static_cast<double>(n) <= wa * static_cast<double>(m);
   const bool rows = row_panels >= 2 && (rows_cheaper || col_panels < 2);
   if (!rows && col_panels < 2) return std::nullopt;
   const RegionCut cut = rows ? RegionCut{2, 1} : RegionCut{1, 2};
   const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
   const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
-  const std::size_t packed = (pack_a ? region_rows : 0) + region_cols;
+  const std::size_t packed = (a_in_place ? 0 : region_rows) + region_cols;
   if (packed * k * sizeof(float) > internal::l2_bytes(cache_sizes()) / 2) return std::nullopt;
   return cut;
 }
 
 // Region (row_region, col_region) of the cut: rows [i_begin, i_end) x columns [j_begin, j_end),
 // whole panels of mr rows and nr columns but at C's edges.
-void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking, ActivationForward forward,
+void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking, bool a_in_place,
+                 ActivationForward forward,
                  const Operand& a, const Operand& b, std::size_t k, float alpha, float beta, MatrixView c,
                  const GemmEpilogue& ep, std::size_t i_begin, std::size_t i_end, std::size_t j_begin,
                  std::size_t j_end) {
@@ -623,8 +622,7 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   // This thread's own (not gemm_packed's, which its caller may hold while it waits): the task
   // waits for nothing, so no other call can reuse them meanwhile.
   thread_local PackBuffers buffers;  // sized as gemm_packed's, for blocks of the blocking's kc
-  float* const a_pack =
-      a_in_place(a, k, mr, blocking) ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
+  float* const a_pack = a_in_place ? nullptr : reserve(buffers.a, mc_max * std::min(k, blocking.kc));
   float* const b_pack = reserve(buffers.b, nc_max * std::min(k, blocking.kc));
   for (std::size_t jc = j_begin; jc < j_end; jc += nc_max) {
     const std::size_t nc = std::min(nc_max, j_end - jc);
@@ -644,7 +642,8 @@ void gemm_region(const GemmKernels& kern, const internal::GemmBlocking& blocking
   }
 }
 
-void gemm_regions(const GemmKernels& kern, const internal::GemmBlocking& blocking, ActivationForward forward,
+void gemm_regions(const GemmKernels& kern, const internal::GemmBlocking& blocking, bool a_in_place,
+                  ActivationForward forward,
                   const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   float beta, MatrixView c, const GemmEpilogue& ep, RegionCut cut) {
   const std::size_t mr = static_cast<std::size_t>(kern.mr), nr = static_cast<std::size_t>(kern.nr());
@@ -655,7 +654,7 @@ void gemm_regions(const GemmKernels& kern, const internal::GemmBlocking& blockin
     const std::size_t i_end = std::min(m, row_panels * (rr + 1) / cut.row_regions * mr);
     const std::size_t j_begin = col_panels * cr / cut.col_regions * nr;
     const std::size_t j_end = std::min(n, col_panels * (cr + 1) / cut.col_regions * nr);
-    gemm_region(kern, blocking, forward, a, b, k, alpha, beta, c, ep, i_begin, i_end, j_begin, j_end);
+    gemm_region(kern, blocking, a_in_place, forward, a, b, k, alpha, beta, c, ep, i_begin, i_end, j_begin, j_end);
   });
 }
 
@@ -842,16 +841,18 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
     gemm_unpacked(kern, blocking.mc, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue,
                   flops > kSerialMaxFlops);
   } else {
-    const auto cut = num_threads() == 2 ? region_cut(op_a, op_b, m, n, k, static_cast<std::size_t>(kern.mr),
-                                                     static_cast<std::size_t>(kern.nr()), blocking)
-                                        : std::nullopt;
+    const auto mr = static_cast<std::size_t>(kern.mr);
+    const bool a_in_place = reads_a_in_place(op_a, k, mr, blocking);  // once per call: it counts L1 sets
+    const auto cut = num_threads() == 2
+                         ? region_cut(op_a, op_b, m, n, k, mr, static_cast<std::size_t>(kern.nr()), a_in_place)
+                         : std::nullopt;
     if (cut) {
-      gemm_regions(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
+      gemm_regions(kern, blocking, a_in_place, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
       return;
     }
     // Isolated: see gemm_packed. Its thread_local pack buffers are in use until it returns.
     oneapi::tbb::this_task_arena::isolate([&] {
-      gemm_packed(kern, blocking, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
+      gemm_packed(kern, blocking, a_in_place, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue);
     });
   }
 }
