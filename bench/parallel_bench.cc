@@ -7,17 +7,36 @@
 //                               workers may have gone to sleep). Only the loop is timed.
 // A GEMM of 256³ runs a few such loops; at 16 threads their cost is what does not shrink with
 // threads (docs/BENCHMARKS.md, "Thread scaling on 16 cores").
+// A third case bounds what any code can gain from threads on the machine:
+//   - fma_peak_all              the FMA probe of bench/fma_peak.h on T threads at once, each on its
+//                               own std::thread (no oneTBB): counter gflops is their sum, per_thread
+//                               its mean. gflops at T over gflops at 1 is the speedup a perfectly
+//                               parallel compute-bound loop gets (cores slow down when more run
+//                               vector code: their all-core clock is below the one-core turbo).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstddef>
+#include <latch>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <simdnn/core/isa.h>
+#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
 #include "bench/thread_counts.h"
+
+namespace simdnn::bench {
+template <class Arch>
+double fma_peak_gflops();  // bench/fma_peak.h, instantiated by the per-ISA fma_peak_<isa>
+#define SIMDNN_EXTERN_FMA_PEAK(name) \
+  extern template double fma_peak_gflops<internal::XsimdArch<Isa::name>::type>();
+SIMDNN_ISA_LIST(SIMDNN_EXTERN_FMA_PEAK)
+#undef SIMDNN_EXTERN_FMA_PEAK
+}  // namespace simdnn::bench
 
 namespace {
 
@@ -69,6 +88,32 @@ void bm_fork_join_after(benchmark::State& state, int threads, std::size_t gap_us
   report_us_per_loop(state);
 }
 
+// The FMA probe on `threads` std::threads started together; each measures its own best of five.
+void bm_fma_peak_all(benchmark::State& state, int threads) {
+  const Isa isa = active_isa();
+  const auto count = static_cast<std::size_t>(threads);
+  std::vector<double> gflops(count);
+  using Probe = double (*)();
+  const Probe probe = internal::kernel_table<Probe>(
+      "fma_peak_all", isa, []<class Arch>() -> Probe { return &bench::fma_peak_gflops<Arch>; });
+  for (auto _ : state) {
+    std::latch start(threads);
+    std::vector<std::thread> workers;
+    for (std::size_t t = 0; t < count; ++t) {
+      workers.emplace_back([&, t] {
+        start.arrive_and_wait();
+        gflops[t] = probe();
+      });
+    }
+    for (std::thread& w : workers) w.join();
+  }
+  double sum = 0.0;
+  for (double g : gflops) sum += g;
+  state.counters["gflops"] = sum;
+  state.counters["per_thread"] = sum / threads;
+  state.SetLabel(isa_name(isa));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,6 +131,9 @@ int main(int argc, char** argv) {
           ->UseManualTime()
           ->Iterations(static_cast<benchmark::IterationCount>(300 + 50000 / gap));  // the gaps are not timed
     }
+    benchmark::RegisterBenchmark(("fma_peak_all" + suffix).c_str(), bm_fma_peak_all, threads)
+        ->Iterations(1)
+        ->UseRealTime();
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -571,40 +571,44 @@ void gemm_packed(const GemmKernels& kern, const internal::GemmBlocking& blocking
   }
 }
 
-// Products on 2 threads, when they are small: C is cut into two regions, one per thread, each a
-// task that packs its own panels of op(B) (and of op(A) unless it is read in place) for every
-// depth block and computes its micro-tiles as one thread computes a whole product. One fork-join
-// per product instead of gemm_packed's one per depth block and its packing, and every panel a
-// thread reads is one it packed. The depth blocks are gemm_packed's, so each element sums the
-// same blocks in the same order: the bits do not depend on the cut, which may therefore follow
-// the thread count. The price can be one operand packed twice: cutting rows packs op(B) twice,
-// cutting columns op(A) (nothing, when A is read in place). The cut packs the cheaper one twice,
-// where a transposing copy (op(A) = A, op(B) = Bᵀ) counts twice a row copy (it takes about twice
-// as long). Regions are used while a region's packed operands over the whole depth ((rows +
-// cols)·k floats, or cols·k with A in place) fit in half of L2. Measured on an Intel Xeon
-// 6/207 with 2 vCPUs (docs/bench_json/intel-xeon-emr/BENCHMARKS.notes.md, "Session 15"): 256³
-// went from 1.3x to 1.4-1.9x its 1-thread speed; 512³ and 256 x 512 x 512 moved within noise
-// either way and 256 x 256 x 784 gained 2-13 % (all three beyond half of L2: they keep the shared
-// panels); at 1024³ the shared panels were 15-20 % faster. More threads keep the shared panels:
-// more regions would pack both operands several times, which was not measured.
+// Products small enough for regions: C is cut into one region per thread, each a task that packs
+// its own panels of op(B) (and of op(A) unless it is read in place) for every depth block and
+// computes its micro-tiles as one thread computes a whole product. One fork-join per product
+// instead of gemm_packed's one per depth block and its packing, and every panel a thread packs is
+// its own. The depth blocks are gemm_packed's, so each element sums the same blocks in the same
+// order: the bits do not depend on the cut, which may therefore follow the thread count.
+// The price is operands packed or read several times: each of the R row regions packs op(B) in
+// full, each of the C column regions packs op(A) (or reads it in place). Of the cuts R x C into
+// as many regions as threads, the one that moves the fewest floats is taken, a float of a
+// transposing copy (op(A) = A, op(B) = Bᵀ) counting twice a row copy (it takes about twice as
+// long), and one read in place half a copy (a read without the copy's write). Regions are used
+// while a region's packed operands over the whole depth ((rows + cols)·k floats, or cols·k with
+// A in place) fit in half of L2. Measured on an Intel Xeon 6/207 with 2 vCPUs
+// (docs/bench_json/intel-xeon-emr/BENCHMARKS.notes.md, "Session 15"): 256³ went from 1.3x to
+// 1.4-1.9x its 1-thread speed; 512³ and 256 x 512 x 512 moved within noise either way and
+// 256 x 256 x 784 gained 2-13 % (all three beyond half of L2: they keep the shared panels); at
+// 1024³ the shared panels were 15-20 % faster.
 struct RegionCut {
   std::size_t row_regions, col_regions;
 };
 
 std::optional<RegionCut> region_cut(const Operand& a, const Operand& b, std::size_t m, std::size_t n, std::size_t k,
-                                    std::size_t mr, std::size_t nr, bool a_in_place) {
+                                    std::size_t mr, std::size_t nr, bool a_in_place, std::size_t threads) {
   const std::size_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
-  // Copy costs per float: a row copy 1, a transposing copy 2, A read in place 0.
-  const double wa = a_in_place ? 0.0 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
-  const bool rows_cheaper = wb * static_cast<double>(n) <= wa * static_cast<double>(m);
-  const bool rows = row_panels >= 2 && (rows_cheaper || col_panels < 2);
-  if (!rows && col_panels < 2) return std::nullopt;
-  const RegionCut cut = rows ? RegionCut{2, 1} : RegionCut{1, 2};
-  const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
-  const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
-  const std::size_t packed = (a_in_place ? 0 : region_rows) + region_cols;
-  if (packed * k * sizeof(float) > internal::l2_bytes(cache_sizes()) / 2) return std::nullopt;
-  return cut;
+  const double wa = a_in_place ? 0.5 : a.rs == 1 ? 1.0 : 2.0, wb = b.cs == 1 ? 1.0 : 2.0;
+  const std::size_t half_l2 = internal::l2_bytes(cache_sizes()) / 2;
+  std::optional<RegionCut> best;
+  double best_cost = 0.0;
+  for (std::size_t rows = threads; rows >= 1; --rows) {  // on a tie, fewer column regions
+    const RegionCut cut{rows, threads / rows};
+    if (threads % rows != 0 || cut.row_regions > row_panels || cut.col_regions > col_panels) continue;
+    const std::size_t region_rows = ceil_div(row_panels, cut.row_regions) * mr;
+    const std::size_t region_cols = ceil_div(col_panels, cut.col_regions) * nr;
+    if (((a_in_place ? 0 : region_rows) + region_cols) * k * sizeof(float) > half_l2) continue;
+    const double cost = wa * static_cast<double>(m * cut.col_regions) + wb * static_cast<double>(n * cut.row_regions);
+    if (!best || cost < best_cost) best = cut, best_cost = cost;
+  }
+  return best;
 }
 
 // Region (row_region, col_region) of the cut: rows [i_begin, i_end) x columns [j_begin, j_end),
@@ -843,9 +847,10 @@ void gemm_on(Isa isa, Trans trans_a, Trans trans_b, float alpha, ConstMatrixView
   } else {
     const auto mr = static_cast<std::size_t>(kern.mr);
     const bool a_in_place = reads_a_in_place(op_a, k, mr, blocking);  // once per call: it counts L1 sets
-    const auto cut = num_threads() == 2
-                         ? region_cut(op_a, op_b, m, n, k, mr, static_cast<std::size_t>(kern.nr()), a_in_place)
-                         : std::nullopt;
+    const auto threads = static_cast<std::size_t>(num_threads());
+    const auto cut = threads > 1 ? region_cut(op_a, op_b, m, n, k, mr, static_cast<std::size_t>(kern.nr()), a_in_place,
+                                              threads)
+                                 : std::nullopt;
     if (cut) {
       gemm_regions(kern, blocking, a_in_place, forward, op_a, op_b, m, n, k, alpha, beta, c, epilogue, *cut);
       return;

@@ -286,11 +286,11 @@ TEST_P(GemmPerIsa, BitIdenticalAcrossThreadCounts) {
   }
 }
 
-// On 2 threads a packed product may be cut into two regions, each packing its own panels
-// (gemm_regions): with forced small blocks every region spans several nc, kc and mc blocks and
-// ends in edge tiles, so each path of it must give the 1-thread bits (and 3 threads, the shared
-// panels, too), whatever the transposes, beta, padding, bias and activation. Wide shapes cut
-// columns, tall ones (777 x 130) rows.
+// On several threads a packed product may be cut into one region per thread, each packing its
+// own panels (gemm_regions): with forced small blocks every region spans several nc, kc and mc
+// blocks and ends in edge tiles, so each path of it must give the 1-thread bits, whatever the
+// transposes, beta, padding, bias and activation. Wide shapes cut columns, tall ones (777 x 130)
+// rows; 4 threads cut both (2 x 2) where the panels allow.
 TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
   force_small_blocks();
   const ActivationSpec acts[] = {ActivationSpec::relu(), ActivationSpec::of(Activation::tanh), ActivationSpec::identity()};
@@ -315,7 +315,7 @@ TEST_P(GemmPerIsa, RegionsAreBitIdenticalToOneThread) {
             ep.activation = acts[seed % 3];
             const float beta = seed % 3 == 0 ? 0.0f : 0.5f;
             std::vector<Tensor> results;
-            for (int threads : {1, 2, 3}) {
+            for (int threads : {1, 2, 3, 4}) {
               set_num_threads(threads);
               Tensor c = c0.clone();
               gemm(ta, tb, 1.5f, av, bv, beta, MatrixView{c.data(), m, n, n + pad}, ep);
