@@ -8,7 +8,9 @@
 //    6 × parameters × batch per step (2 for the forward product, 4 for the two backward products).
 //    Target: >= 100 GFLOP/s per core. chunks:K runs the step as K gradient chunks
 //    (TrainerOptions::gradient_chunks, the canonical order of data-parallel training): chunks:1
-//    against chunks:4 and 8 is what that order costs a process alone.
+//    against chunks:2 to 16 is what that order costs a process alone; side_by_side:0 and 1 run
+//    those chunks within_kernels and side_by_side (TrainerOptions::chunk_parallelism, the same
+//    bits).
 //  - vanishing_experiment/flush_denormals:{0,1}: the gradient measurement of repro's vanishing
 //    experiment (one forward and backward of its six 20-layer, width-64 MLPs on 600 samples,
 //    1 thread) with IEEE subnormals and with flush-to-zero (core/denormals.h). Counter
@@ -93,6 +95,7 @@ void deep_mlp_step(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const auto kBatch = static_cast<std::size_t>(state.range(1));
   const auto chunks = static_cast<std::size_t>(state.range(2));
+  const bool side_by_side = state.range(3) != 0;
   set_num_threads(threads);
   constexpr std::size_t kWidth = 256, kDepth = 20;
   auto model = mlp(kWidth, kWidth, kDepth, 1);
@@ -103,6 +106,7 @@ void deep_mlp_step(benchmark::State& state) {
   TrainerOptions options;
   options.record_grad_norms = false;
   options.gradient_chunks = chunks;
+  options.chunk_parallelism = side_by_side ? ChunkParallelism::side_by_side : ChunkParallelism::within_kernels;
   Trainer trainer(*model, loss, sgd, options);
   std::size_t params = 0;
   for (const Parameter& p : all_parameters(*model)) params += p.value->size();
@@ -169,10 +173,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto* deep = benchmark::RegisterBenchmark("deep_mlp_step", simdnn::deep_mlp_step);
-  deep->ArgNames({"threads", "batch", "chunks"})->UseRealTime();
-  for (int t : threads)
-    for (int batch : {256, 1024})
-      for (int chunks : {1, 4, 8}) deep->Args({t, batch, chunks});
+  deep->ArgNames({"threads", "batch", "chunks", "side_by_side"})->UseRealTime();
+  for (int t : threads) {
+    for (int batch : {256, 1024}) {
+      deep->Args({t, batch, 1, 0});
+      for (int chunks : {2, 4, 8, 16}) {
+        for (int side_by_side : {0, 1}) deep->Args({t, batch, chunks, side_by_side});
+      }
+    }
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -73,7 +73,15 @@ void set_num_threads(int n) {
   apply_locked(s, n);
 }
 
+namespace {
+thread_local int serial_depth = 0;  // the SerialScopes alive on this thread
+}  // namespace
+
+internal::SerialScope::SerialScope() { ++serial_depth; }
+internal::SerialScope::~SerialScope() { --serial_depth; }
+
 int num_threads() {
+  if (serial_depth > 0) return 1;
   ThreadState& s = state();
   if (const int n = s.count.load(std::memory_order_acquire); n != 0) return n;
   std::lock_guard lock(s.mutex);

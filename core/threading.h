@@ -34,6 +34,18 @@ void set_num_threads(int n);
 int num_threads();
 
 namespace internal {
+// While a SerialScope lives, num_threads() is 1 on the thread that made it (other threads are
+// unaffected), so every kernel that thread calls runs on it alone. For a task that is itself one
+// of many running in parallel (the trainer's concurrent gradient chunks, train/trainer.h): its
+// kernels would otherwise fork loops of their own beside the tasks. Scopes nest.
+class SerialScope {
+ public:
+  SerialScope();
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+};
+
 // Upper bound accepted from SIMDNN_NUM_THREADS.
 inline constexpr int kMaxEnvThreads = 4096;
 // Parses a value of SIMDNN_NUM_THREADS (what num_threads() does at first use); throws

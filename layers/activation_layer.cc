@@ -40,4 +40,35 @@ ConstMatrixView ActivationLayer::backward(ConstMatrixView dy) {
   return dx;
 }
 
+ConstMatrixView ActivationLayer::begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) {
+  trained_forward_ = false;
+  check_input(x);
+  keep_concurrent_chunks(ends, x.rows);
+  const MatrixView y = reserve_rows(y_, x.rows, width_);
+  x_ = x;
+  trained_forward_ = true;
+  return y;
+}
+
+void ActivationLayer::forward_chunk(std::size_t c) {
+  const auto [begin, rows] = chunk(c);
+  activation_forward(activation_, ConstMatrixView{x_.row(begin), rows, width_, x_.ld},
+                     MatrixView{y_.data() + begin * width_, rows, width_, width_});
+}
+
+ConstMatrixView ActivationLayer::begin_backward_chunks(ConstMatrixView dy) {
+  if (!trained_forward_) throw_no_train_forward();
+  check_output_grad(dy, x_.rows);
+  dy_ = dy;
+  return reserve_rows(dx_, x_.rows, width_);
+}
+
+void ActivationLayer::backward_chunk(std::size_t c) {
+  const auto [begin, rows] = chunk(c);
+  activation_backward(activation_, ConstMatrixView{x_.row(begin), rows, width_, x_.ld},
+                      ConstMatrixView{y_.data() + begin * width_, rows, width_, width_},
+                      ConstMatrixView{dy_.row(begin), rows, width_, dy_.ld},
+                      MatrixView{dx_.data() + begin * width_, rows, width_, width_});
+}
+
 }  // namespace simdnn

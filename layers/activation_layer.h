@@ -9,6 +9,8 @@
 // so call its backward only after its own forward.
 #pragma once
 
+#include <span>
+
 #include <simdnn/core/activation.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/layer.h>
@@ -22,6 +24,12 @@ class ActivationLayer : public Layer {
 
   const char* kind() const override { return "activation"; }
   bool supports_gradient_chunks() const override { return true; }
+  bool supports_concurrent_chunks() const override { return true; }
+  ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) override;
+  void forward_chunk(std::size_t c) override;
+  ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override;
+  void backward_chunk(std::size_t c) override;
+  void end_chunks() override {}
   std::size_t input_width() const override { return width_; }
   std::size_t output_width() const override { return width_; }
 
@@ -36,6 +44,7 @@ class ActivationLayer : public Layer {
   ActivationSpec activation_;
   Tensor y_, dx_;
   ConstMatrixView x_{};
+  ConstMatrixView dy_{};  // the output gradient of concurrent chunks
   bool trained_forward_ = false;
 };
 

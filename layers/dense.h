@@ -17,7 +17,9 @@
 // so the caller keeps it alive until then (see layer.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <span>
 
 #include <simdnn/core/activation.h>
 #include <simdnn/core/initializers.h>
@@ -54,6 +56,12 @@ class Dense : public Layer {
   // "weight" (regularized) and, with a bias, "bias".
   std::vector<Parameter> parameters() override;
   bool supports_gradient_chunks() const override { return true; }
+  bool supports_concurrent_chunks() const override { return true; }
+  ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) override;
+  void forward_chunk(std::size_t c) override;
+  ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override;
+  void backward_chunk(std::size_t c) override;
+  void end_chunks() override;
 
   ActivationSpec activation() const { return activation_; }
   bool has_bias() const { return has_bias_; }
@@ -63,13 +71,24 @@ class Dense : public Layer {
   Tensor& bias_grad() { return bias_grad_; }
 
  private:
+  // The train-mode forward of x's rows into y's (and z's, where f' needs z: keeps_z_).
+  void forward_rows(ConstMatrixView x, MatrixView y, MatrixView z) const;
+  // dz = dy ⊙ f'(z) for rows [begin, begin + rows) of the last train-mode forward: a view of dy
+  // itself for the identity, else of dz_ (reserved for the batch).
+  ConstMatrixView activation_gradient(ConstMatrixView dy, std::size_t begin, std::size_t rows);
+  // The parameter gradients (weight, then bias) for GradientChunkSum.
+  std::span<Tensor* const> gradient_slots();
+
   ActivationSpec activation_;
   bool has_bias_;
   bool keeps_z_;  // whether f' needs z (see above)
   Tensor weight_, bias_, weight_grad_, bias_grad_;
   Tensor z_, y_, dz_, dx_;  // reused buffers
+  Tensor weight_t_;         // Wᵀ, for concurrent chunks' dz·Wᵀ
   ConstMatrixView x_{};     // the input of the last train-mode forward
+  ConstMatrixView dy_{};    // the output gradient of concurrent chunks (begin_backward_chunks)
   GradientChunkSum chunk_sum_;
+  std::array<Tensor*, 2> gradient_slots_{};
   bool trained_forward_ = false;
 };
 

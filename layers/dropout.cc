@@ -43,41 +43,89 @@ ConstMatrixView Dropout::infer(ConstMatrixView x, InferenceBuffers&) const {
   return x;
 }
 
-ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
-  trained_forward_ = false;
-  check_input(x);
-  const std::size_t m = x.rows;
-  const MatrixView y = reserve_rows(y_, m, width_);
-  if (mode == Mode::eval) {
-    internal::copy_view(x, y);
-    return y;
+std::uint64_t Dropout::begin_train_forward(std::size_t m, std::size_t cols) {
+  const std::size_t first = slice_first_row_.value_or(0);
+  if (p_ > 0.0f && !fixed_keep_.empty() &&
+      (slice_first_row_ ? first + m > fixed_keep_.rows() : fixed_keep_.rows() != m)) {
+    // The whole batch's mask: a slice takes its rows from first_row on, as the drawn masks do.
+    throw ShapeError(label() + ": input is " + shape_string(m, cols) +
+                     (slice_first_row_ ? " from batch row " + std::to_string(first) : std::string()) +
+                     " but the test mask is " + shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
   }
   const std::uint64_t step = this->step();
   if (!slice_first_row_) set_step(step + 1);
   rows_ = m;
-  if (p_ > 0.0f) {
-    if (keep_.size() < m * width_) keep_.resize(m * width_);  // grows to the largest batch, then stays
-    const std::span<std::uint8_t> keep(keep_.data(), m * width_);
-    if (!fixed_keep_.empty()) {
-      // The whole batch's mask: a slice takes its rows from first_row on, as the drawn masks do.
-      const std::size_t first = slice_first_row_.value_or(0);
-      if (slice_first_row_ ? first + m > fixed_keep_.rows() : fixed_keep_.rows() != m) {
-        throw ShapeError(label() + ": input is " + shape_string(m, x.cols) +
-                         (slice_first_row_ ? " from batch row " + std::to_string(first) : std::string()) +
-                         " but the test mask is " + shape_string(fixed_keep_.rows(), fixed_keep_.cols()));
-      }
-      const float* fixed = fixed_keep_.data() + first * width_;
-      for (std::size_t i = 0; i < m * width_; ++i) keep[i] = fixed[i] != 0.0f ? 1 : 0;
-      apply_dropout_mask(x, keep, keep_scale(), y);
-    } else {
-      const std::uint64_t first = slice_first_row_.value_or(0) * width_;
-      dropout_forward(x, y, keep, first, 1.0f - p_, keep_scale(), seed_, substream(stream_, step));
-    }
-  } else {
+  if (p_ > 0.0f && keep_.size() < m * width_) keep_.resize(m * width_);  // grows to the largest batch, then stays
+  return step;
+}
+
+void Dropout::forward_rows(ConstMatrixView x, MatrixView y, std::size_t begin, std::uint64_t step) {
+  if (p_ == 0.0f) {
     internal::copy_view(x, y);
+    return;
   }
+  const std::size_t n = x.rows * width_;
+  const std::span<std::uint8_t> keep(keep_.data() + begin * width_, n);
+  const std::size_t batch_row = slice_first_row_.value_or(0) + begin;
+  if (!fixed_keep_.empty()) {
+    const float* fixed = fixed_keep_.data() + batch_row * width_;
+    for (std::size_t i = 0; i < n; ++i) keep[i] = fixed[i] != 0.0f ? 1 : 0;
+    apply_dropout_mask(x, keep, keep_scale(), y);
+  } else {
+    dropout_forward(x, y, keep, batch_row * width_, 1.0f - p_, keep_scale(), seed_, substream(stream_, step));
+  }
+}
+
+void Dropout::backward_rows(ConstMatrixView dy, MatrixView dx, std::size_t begin) const {
+  if (p_ > 0.0f) {
+    apply_dropout_mask(dy, std::span<const std::uint8_t>(keep_.data() + begin * width_, dy.rows * width_),
+                       keep_scale(), dx);
+  } else {
+    internal::copy_view(dy, dx);
+  }
+}
+
+ConstMatrixView Dropout::forward(ConstMatrixView x, Mode mode) {
+  trained_forward_ = false;
+  check_input(x);
+  const MatrixView y = reserve_rows(y_, x.rows, width_);
+  if (mode == Mode::eval) {
+    internal::copy_view(x, y);
+    return y;
+  }
+  forward_rows(x, y, 0, begin_train_forward(x.rows, x.cols));
   trained_forward_ = true;
   return y;
+}
+
+ConstMatrixView Dropout::begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) {
+  trained_forward_ = false;
+  check_input(x);
+  keep_concurrent_chunks(ends, x.rows);
+  const MatrixView y = reserve_rows(y_, x.rows, width_);
+  chunks_step_ = begin_train_forward(x.rows, x.cols);
+  x_ = x;
+  trained_forward_ = true;
+  return y;
+}
+
+void Dropout::forward_chunk(std::size_t c) {
+  const auto [begin, rows] = chunk(c);
+  forward_rows(ConstMatrixView{x_.row(begin), rows, width_, x_.ld},
+               MatrixView{y_.data() + begin * width_, rows, width_, width_}, begin, chunks_step_);
+}
+
+ConstMatrixView Dropout::begin_backward_chunks(ConstMatrixView dy) {
+  if (!trained_forward_) throw_no_train_forward();
+  check_output_grad(dy, rows_);
+  dy_ = dy;
+  return reserve_rows(dx_, rows_, width_);
+}
+
+void Dropout::backward_chunk(std::size_t c) {
+  const auto [begin, rows] = chunk(c);
+  backward_rows(ConstMatrixView{dy_.row(begin), rows, width_, dy_.ld},
+                MatrixView{dx_.data() + begin * width_, rows, width_, width_}, begin);
 }
 
 Tensor Dropout::mask() const {
@@ -97,11 +145,7 @@ ConstMatrixView Dropout::backward(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);
   const MatrixView dx = reserve_rows(dx_, rows_, width_);
-  if (p_ > 0.0f) {
-    apply_dropout_mask(dy, std::span<const std::uint8_t>(keep_.data(), rows_ * width_), keep_scale(), dx);
-  } else {
-    internal::copy_view(dy, dx);
-  }
+  backward_rows(dy, dx, 0);
   return dx;
 }
 

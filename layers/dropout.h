@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <simdnn/core/tensor.h>
@@ -39,6 +40,12 @@ class Dropout : public Layer {
 
   const char* kind() const override { return "dropout"; }
   bool supports_gradient_chunks() const override { return true; }
+  bool supports_concurrent_chunks() const override { return true; }
+  ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) override;
+  void forward_chunk(std::size_t c) override;
+  ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override;
+  void backward_chunk(std::size_t c) override;
+  void end_chunks() override {}
   std::size_t input_width() const override { return width_; }
   std::size_t output_width() const override { return width_; }
 
@@ -71,6 +78,14 @@ class Dropout : public Layer {
 
  private:
   float keep_scale() const { return 1.0f / (1.0f - p_); }
+  // The start of a train-mode forward of `rows` rows: checks a fixed mask's shape, advances the
+  // step (unless sliced) and sizes the mask; returns the step whose mask it draws.
+  std::uint64_t begin_train_forward(std::size_t rows, std::size_t cols);
+  // Rows [begin, begin + x.rows) of that forward: x's rows into y's, the mask's rows drawn with
+  // `step` (or taken from the fixed mask).
+  void forward_rows(ConstMatrixView x, MatrixView y, std::size_t begin, std::uint64_t step);
+  // Rows [begin, begin + dy.rows) of backward: dx = dy ⊙ mask.
+  void backward_rows(ConstMatrixView dy, MatrixView dx, std::size_t begin) const;
 
   std::size_t width_;
   float p_;
@@ -81,6 +96,8 @@ class Dropout : public Layer {
   std::vector<std::uint8_t> keep_;  // 1 where the last train-mode forward kept the element
   Tensor y_, dx_;
   std::size_t rows_ = 0;
+  ConstMatrixView x_{}, dy_{};  // the input and output gradient of concurrent chunks
+  std::uint64_t chunks_step_ = 0;  // the step the concurrent chunks draw with
   std::optional<std::size_t> slice_first_row_;  // set between begin_slice() and end_step()
   bool trained_forward_ = false;
 };

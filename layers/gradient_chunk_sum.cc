@@ -4,14 +4,20 @@
 #include <string>
 #include <vector>
 
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
 #include <simdnn/core/pairwise_sum.h>
+#include <simdnn/core/parallel.h>
 
 namespace simdnn {
 
 struct GradientChunkSum::Sum {
   std::vector<Tensor> parts;  // a chunk's gradients, shaped like the grads
   internal::PairwiseSum<Tensor> tree;
+  // The concurrent form's scratch: chunk c's gradients, and pointers to them.
+  std::vector<std::vector<Tensor>> chunk_parts;
+  std::vector<std::vector<Tensor*>> chunk_part_ptrs;
+  std::vector<std::size_t> first_task;  // add_chunks: grads[i]'s ranges are tasks [first_task[i], [i + 1])
 };
 
 GradientChunkSum::GradientChunkSum() : sum_(std::make_unique<Sum>()) {}
@@ -49,6 +55,73 @@ void GradientChunkSum::push_parts() { sum_->tree.push(std::span<Tensor* const>(p
 void GradientChunkSum::add_total(std::span<Tensor* const> grads) {
   std::vector<Tensor>& total = sum_->tree.result();
   for (std::size_t i = 0; i < grads.size(); ++i) internal::add_parts(*grads[i], total[i]);
+}
+
+namespace {
+
+// Floats of one element range of add_chunks: small enough for many ranges per tensor, large
+// enough that a range's adds outweigh its task.
+constexpr std::size_t kChunkSumRange = 8192;
+
+// The sum of the `count` arrays v[0..count) (len floats each, overwritten) in PairwiseSum's order:
+// a complete tree over each run of consecutive arrays that count's binary digits cut, then
+// T1 + (T2 + (T3 + ...)). Returns the array holding it. count <= 64.
+float* pairwise_sum_in_place(float* const* v, std::size_t count, std::size_t len) {
+  float* runs[64];
+  std::size_t run_count = 0;
+  for (std::size_t first = 0, bit = std::size_t{1} << 63; bit != 0; bit >>= 1) {
+    if ((count & bit) == 0) continue;
+    for (std::size_t step = 1; step < bit; step *= 2) {
+      for (std::size_t j = first; j + step < first + bit; j += 2 * step) add(v[j], v[j + step], v[j], len);
+    }
+    runs[run_count++] = v[first];
+    first += bit;
+  }
+  for (std::size_t t = run_count - 1; t > 0; --t) add(runs[t - 1], runs[t], runs[t - 1], len);
+  return runs[0];
+}
+
+}  // namespace
+
+void GradientChunkSum::start_chunks(std::span<Tensor* const> grads, std::size_t chunks) {
+  if (chunks == 0 || chunks > 64) {
+    throw std::invalid_argument("GradientChunkSum: " + std::to_string(chunks) + " chunks, expected 1 to 64");
+  }
+  if (sum_ == nullptr) sum_ = std::make_unique<Sum>();
+  Sum& s = *sum_;
+  s.chunk_parts.resize(chunks);
+  s.chunk_part_ptrs.resize(chunks);
+  for (std::size_t c = 0; c < chunks; ++c) {
+    s.chunk_parts[c].resize(grads.size());
+    s.chunk_part_ptrs[c].resize(grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      Tensor& part = s.chunk_parts[c][i];
+      if (!internal::same_shape(part, *grads[i])) part = internal::zeroed_like(*grads[i]);
+      s.chunk_part_ptrs[c][i] = &part;
+    }
+  }
+}
+
+std::span<Tensor* const> GradientChunkSum::chunk_parts(std::size_t c) { return sum_->chunk_part_ptrs.at(c); }
+
+void GradientChunkSum::add_chunks(std::span<Tensor* const> grads) {
+  Sum& s = *sum_;
+  const std::size_t chunks = s.chunk_parts.size();
+  std::vector<std::size_t>& first_task = s.first_task;
+  first_task.assign(grads.size() + 1, 0);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    first_task[i + 1] = first_task[i] + (grads[i]->size() + kChunkSumRange - 1) / kChunkSumRange;
+  }
+  internal::parallel_for_tiles(first_task.back(), [&](std::size_t task) {
+    const std::size_t i = static_cast<std::size_t>(
+        std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
+    const std::size_t begin = (task - first_task[i]) * kChunkSumRange;
+    const std::size_t len = std::min(kChunkSumRange, grads[i]->size() - begin);
+    float* ranges[64];
+    for (std::size_t c = 0; c < chunks; ++c) ranges[c] = s.chunk_parts[c][i].data() + begin;
+    const float* total = pairwise_sum_in_place(ranges, chunks, len);
+    simdnn::add(grads[i]->data() + begin, total, grads[i]->data() + begin, len);
+  });
 }
 
 }  // namespace simdnn

@@ -45,6 +45,18 @@ class GradientChunkSum {
     add_total(grads);
   }
 
+  // The concurrent form (Layer::begin_chunks ... end_chunks): every chunk's gradients first,
+  // side by side, then the same sum. start_chunks(grads, chunks), on one thread, keeps one set of
+  // scratch tensors shaped like grads per chunk; chunk_parts(c) returns chunk c's set, holding
+  // stale values for the caller to overwrite or zero (threads may call it for different chunks
+  // at once); add_chunks(grads), on one thread,
+  // adds the chunks' sum in the canonical order to grads, with add()'s bits. It runs on
+  // num_threads() threads, over ranges of elements (each element's sum is the same arithmetic
+  // in any range), and overwrites the scratch.
+  void start_chunks(std::span<Tensor* const> grads, std::size_t chunks);
+  std::span<Tensor* const> chunk_parts(std::size_t c);
+  void add_chunks(std::span<Tensor* const> grads);
+
  private:
   struct Sum;
   void start(std::span<Tensor* const> grads);

@@ -47,6 +47,36 @@ void Layer::set_gradient_chunks(std::span<const std::size_t> ends) {
   gradient_chunk_ends_.assign(ends.begin(), ends.end());
 }
 
+namespace {
+[[noreturn]] void throw_no_concurrent_chunks(const Layer& layer) {
+  throw std::logic_error(layer.label() + ": concurrent chunks are not supported (supports_concurrent_chunks() is false)");
+}
+}  // namespace
+
+ConstMatrixView Layer::begin_chunks(ConstMatrixView, std::span<const std::size_t>) { throw_no_concurrent_chunks(*this); }
+void Layer::forward_chunk(std::size_t) { throw_no_concurrent_chunks(*this); }
+ConstMatrixView Layer::begin_backward_chunks(ConstMatrixView) { throw_no_concurrent_chunks(*this); }
+void Layer::backward_chunk(std::size_t) { throw_no_concurrent_chunks(*this); }
+void Layer::end_chunks() { throw_no_concurrent_chunks(*this); }
+
+void Layer::keep_concurrent_chunks(std::span<const std::size_t> ends, std::size_t rows) {
+  internal::check_chunk_ends(ends, [&] { return label(); });
+  if (ends.empty() || ends.back() != rows) {
+    throw ShapeError(label() + ": the chunks end at row " + std::to_string(ends.empty() ? 0 : ends.back()) +
+                     ", expected the batch's " + std::to_string(rows) + " rows");
+  }
+  concurrent_chunk_ends_.assign(ends.begin(), ends.end());
+}
+
+Layer::ChunkRows Layer::chunk(std::size_t c) const {
+  if (c >= concurrent_chunk_ends_.size()) {
+    throw std::out_of_range(label() + ": chunk " + std::to_string(c) + " of " +
+                            std::to_string(concurrent_chunk_ends_.size()));
+  }
+  const std::size_t begin = c == 0 ? 0 : concurrent_chunk_ends_[c - 1];
+  return {begin, concurrent_chunk_ends_[c] - begin};
+}
+
 void Layer::throw_no_train_forward() const {
   throw std::logic_error(label() +
                          ": backward() needs a train-mode forward() first (there was none, or "

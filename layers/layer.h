@@ -142,6 +142,33 @@ class Layer {
   // trainer step too, until cleared.
   void set_gradient_chunks(std::span<const std::size_t> ends);
   virtual bool supports_gradient_chunks() const { return false; }
+  // Concurrent chunks: the same step as set_gradient_chunks(ends) + forward(x, Mode::train) +
+  // backward(dy), with the chunks' rows run side by side (the trainer's chunked steps on several
+  // threads). The bits are the same. The calls, in order:
+  //   begin_chunks(x, ends)      one thread: checks x and the ends as forward() and
+  //                              set_gradient_chunks() do, reserves the outputs and returns the
+  //                              whole output view, rows x output_width() (its rows are written
+  //                              by forward_chunk);
+  //   forward_chunk(c)           chunk c's rows of the train-mode forward, for every c; different
+  //                              chunks may run at once, on different threads;
+  //   begin_backward_chunks(dy)  one thread: checks dy as backward() does and returns the view
+  //                              dL/dx will fill (empty where input_gradient() is false); dy's
+  //                              rows of a chunk must be written before its backward_chunk;
+  //   backward_chunk(c)          chunk c's rows of dL/dx and its parameter gradients (into the
+  //                              layer's own scratch), for every c, side by side again;
+  //   end_chunks()               one thread: adds the chunks' parameter gradients, summed in
+  //                              core/pairwise_sum.h's order, to the grads.
+  // The layer's kernels run on the calling thread inside the chunk calls (the caller runs them
+  // under internal::SerialScope, core/threading.h). supports_concurrent_chunks() says that the
+  // layer implements them (the defaults throw std::logic_error): Dense, ActivationLayer, Dropout,
+  // and a Sequential whose children all do. begin_slice() and end_step() apply as for a sliced
+  // step (Dropout draws the whole batch's mask).
+  virtual bool supports_concurrent_chunks() const { return false; }
+  virtual ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends);
+  virtual void forward_chunk(std::size_t c);
+  virtual ConstMatrixView begin_backward_chunks(ConstMatrixView dy);
+  virtual void backward_chunk(std::size_t c);
+  virtual void end_chunks();
 
   // Whether backward() must return dL/dx (see "Gradients" above); true unless set otherwise.
   void set_input_gradient(bool needed) { input_gradient_ = needed; }
@@ -153,6 +180,16 @@ class Layer {
  protected:
   // The ends given to set_gradient_chunks(); empty for a plain backward.
   const std::vector<std::size_t>& gradient_chunk_ends() const { return gradient_chunk_ends_; }
+  // For begin_chunks(): checks the ends (increasing from above 0, the last one `rows`; else
+  // std::invalid_argument or ShapeError naming the layer) and keeps them for chunk().
+  void keep_concurrent_chunks(std::span<const std::size_t> ends, std::size_t rows);
+  // Chunk c of the ends kept: its first row and its row count. Throws std::out_of_range for a c
+  // past them.
+  struct ChunkRows {
+    std::size_t begin, rows;
+  };
+  ChunkRows chunk(std::size_t c) const;
+  std::size_t chunk_count() const { return concurrent_chunk_ends_.size(); }
   // Throws ShapeError (naming the layer, the expected and the actual shape) unless x is a valid
   // view with input_width() columns.
   void check_input(ConstMatrixView x) const;
@@ -165,6 +202,7 @@ class Layer {
   std::string name_;
   bool input_gradient_ = true;
   std::vector<std::size_t> gradient_chunk_ends_;
+  std::vector<std::size_t> concurrent_chunk_ends_;
 };
 
 // A stream for sub-consumer `index` of `stream`: a bijective mix (splitmix64's finalizer) of

@@ -14,5 +14,7 @@ namespace simdnn::internal {
 // matrix when every view is contiguous, else row by row.
 void copy_view(ConstMatrixView x, MatrixView y);                              // y = x
 void add_views(ConstMatrixView a, ConstMatrixView b, MatrixView y);           // y = a + b
+// y = xᵀ (y is x.cols x x.rows), in blocks of rows of x on num_threads() threads.
+void transpose_view(ConstMatrixView x, MatrixView y);
 
 }  // namespace simdnn::internal

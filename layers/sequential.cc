@@ -1,5 +1,6 @@
 #include <simdnn/layers/sequential.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
@@ -152,6 +153,45 @@ ConstMatrixView Sequential::infer(ConstMatrixView x, InferenceBuffers& buffers) 
     }
   }
   return h;
+}
+
+// No child that supports concurrent chunks is a BatchNorm, so none of forward's fused pairs
+// occurs here: each child runs on its own.
+bool Sequential::supports_concurrent_chunks() const {
+  return !layers_.empty() &&
+         std::all_of(layers_.begin(), layers_.end(), [](const auto& l) { return l->supports_concurrent_chunks(); });
+}
+
+ConstMatrixView Sequential::begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) {
+  trained_forward_ = false;
+  if (layers_.empty()) throw std::logic_error(label() + ": begin_chunks() on an empty network");
+  check_input(x);
+  ConstMatrixView h = x;
+  for (auto& l : layers_) h = l->begin_chunks(h, ends);
+  rows_ = x.rows;
+  trained_forward_ = true;
+  return h;
+}
+
+void Sequential::forward_chunk(std::size_t c) {
+  for (auto& l : layers_) l->forward_chunk(c);
+}
+
+ConstMatrixView Sequential::begin_backward_chunks(ConstMatrixView dy) {
+  if (!trained_forward_) throw_no_train_forward();
+  check_output_grad(dy, rows_);
+  layers_.front()->set_input_gradient(input_gradient());
+  ConstMatrixView g = dy;
+  for (std::size_t i = layers_.size(); i-- > 0;) g = layers_[i]->begin_backward_chunks(g);
+  return g;
+}
+
+void Sequential::backward_chunk(std::size_t c) {
+  for (std::size_t i = layers_.size(); i-- > 0;) layers_[i]->backward_chunk(c);
+}
+
+void Sequential::end_chunks() {
+  for (auto& l : layers_) l->end_chunks();
 }
 
 ConstMatrixView Sequential::backward(ConstMatrixView dy) { return backward(dy, {}); }

@@ -50,6 +50,14 @@ class Sequential : public Layer {
 
   const char* kind() const override { return "sequential"; }
   bool supports_gradient_chunks() const override { return true; }
+  // When every child supports them (and there is one). The calls pass through the children in
+  // order (backward: in reverse), each child's output view the next one's input.
+  bool supports_concurrent_chunks() const override;
+  ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) override;
+  void forward_chunk(std::size_t c) override;
+  ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override;
+  void backward_chunk(std::size_t c) override;
+  void end_chunks() override;
   // Of the first and last layer; 0 when empty.
   std::size_t input_width() const override;
   std::size_t output_width() const override;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <simdnn/core/denormals.h>
@@ -298,6 +299,59 @@ TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
     expect_single_process_bits(one_pass, chunks, chunks == 4 ? std::initializer_list<std::size_t>{2, 4}
                                                              : std::initializer_list<std::size_t>{3, 6}, want);
   }
+}
+
+TEST(DataParallel, ChunksSideBySideGiveTheOnePassStepsBits) {
+  // ChunkParallelism::side_by_side runs each chunk on one thread, the chunks in parallel
+  // (Layer::begin_chunks): the bits of the one-pass step (within_kernels), for 4, 6 and 8 chunks
+  // at 1 to 4 threads, and on 2 ranks (3 for 6 chunks).
+  DataParallelCase within(RowMixing::side_by_side), side(RowMixing::side_by_side);
+  within.parallelism = ChunkParallelism::within_kernels;
+  side.parallelism = ChunkParallelism::side_by_side;
+  for (std::size_t chunks : {4u, 6u, 8u}) {
+    SCOPED_TRACE(std::to_string(chunks) + " chunks");
+    DataParallelResult want;
+    {
+      ScopedThreads one(1);
+      PassThrough::chunk_backwards = 0;
+      want = within.run(chunks, nullptr);
+      EXPECT_EQ(PassThrough::chunk_backwards, 0) << "within_kernels ran the chunks side by side";
+    }
+    EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
+    for (int threads : {1, 2, 3, 4}) {
+      ScopedThreads scoped(threads);
+      PassThrough::chunk_backwards = 0;
+      const DataParallelResult got = side.run(chunks, nullptr);
+      EXPECT_GT(PassThrough::chunk_backwards, 0) << "side_by_side did not run the chunks side by side";
+      EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";
+      EXPECT_EQ(got.losses, want.losses) << threads << " threads";
+      EXPECT_EQ(got.validation.loss, want.validation.loss) << threads << " threads";
+    }
+    expect_single_process_bits(side, chunks, {chunks == 6 ? 3u : 2u}, want);
+  }
+}
+
+TEST(DataParallel, AutomaticChunkParallelismIsSideBySideWithAChunkPerThreadOnManyThreads) {
+  const DataParallelCase c(RowMixing::side_by_side);
+  const auto many = static_cast<std::size_t>(kSideBySideMinThreads);
+  for (auto [threads, chunks, side_by_side] :
+       {std::tuple{many, many, true}, {many, 2 * many, true}, {many - 1, many, false}, {many, many / 2, false}}) {
+    ScopedThreads scoped(static_cast<int>(threads));
+    PassThrough::chunk_backwards = 0;
+    c.run(chunks, nullptr);
+    EXPECT_EQ(PassThrough::chunk_backwards > 0, side_by_side) << threads << " threads, " << chunks << " chunks";
+  }
+}
+
+TEST(DataParallel, SideBySideNeedsLayersThatSupportIt) {
+  const DataParallelCase c;  // with BatchNorm: its chunks need their own statistics
+  auto net = c.model();
+  SoftmaxCrossEntropy loss;
+  Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+  TrainerOptions options = DataParallelCase::train_options(4, nullptr, 1, 11);
+  options.chunk_parallelism = ChunkParallelism::side_by_side;
+  testing::expect_throw_with("side by side with BatchNorm", [&] { Trainer trainer(*net, loss, adam, options); },
+                             {"side_by_side", "batchnorm", "concurrent chunks"});
 }
 
 TEST(DataParallel, ConvolutionsInOnePassGiveTheSlicedStepsBits) {

@@ -10,11 +10,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <simdnn/core/random.h>
 #include <simdnn/core/tensor.h>
+#include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/dense.h>
 #include <simdnn/layers/dropout.h>
@@ -50,9 +52,11 @@ struct DataParallelResult {
 // A layer that passes its rows through and has one parameter whose gradient is always 0 (so
 // that Adam leaves it alone). With sums_chunks false it is a layer with parameters that cannot
 // sum gradient chunks, which makes the trainer slice the batch of a model without BatchNorm.
+// With side_by_side it also runs concurrent chunks (Layer::begin_chunks), counting them.
 class PassThrough : public Layer {
  public:
-  PassThrough(std::size_t width, bool sums_chunks) : width_(width), sums_chunks_(sums_chunks), value_(1, 1), grad_(1, 1) {}
+  PassThrough(std::size_t width, bool sums_chunks, bool side_by_side = false)
+      : width_(width), sums_chunks_(sums_chunks), side_by_side_(side_by_side), value_(1, 1), grad_(1, 1) {}
   const char* kind() const override { return "pass_through"; }
   std::size_t input_width() const override { return width_; }
   std::size_t output_width() const override { return width_; }
@@ -68,19 +72,39 @@ class PassThrough : public Layer {
   }
   std::vector<Parameter> parameters() override { return {{"unused", &value_, &grad_, false}}; }
   bool supports_gradient_chunks() const override { return sums_chunks_; }
+  bool supports_concurrent_chunks() const override { return side_by_side_; }
+  ConstMatrixView begin_chunks(ConstMatrixView x, std::span<const std::size_t> ends) override {
+    check_input(x);
+    keep_concurrent_chunks(ends, x.rows);
+    x_ = x;
+    return reserve_rows(y_, x.rows, width_);
+  }
+  void forward_chunk(std::size_t c) override {
+    const auto [begin, rows] = chunk(c);
+    for (std::size_t r = begin; r < begin + rows; ++r) std::copy(x_.row(r), x_.row(r) + width_, y_.data() + r * width_);
+  }
+  ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override { return dy; }
+  void backward_chunk(std::size_t) override { ++chunk_backwards; }
+  void end_chunks() override {}
   // backward()s with gradient chunks set, by every PassThrough (the tests' ranks are threads).
   static inline std::atomic<int> one_pass_backwards = 0;
+  // backward_chunk()s, by every PassThrough.
+  static inline std::atomic<int> chunk_backwards = 0;
 
  private:
   std::size_t width_;
-  bool sums_chunks_;
+  bool sums_chunks_, side_by_side_;
   Tensor value_, grad_, y_;
+  ConstMatrixView x_{};
 };
 
 // How the case's model treats the rows of a batch: with BatchNorm (a chunked step slices the
 // batch); without it (each rank's rows in one pass: Layer::set_gradient_chunks); or without it
-// but with a PassThrough that cannot sum chunks (sliced again: the bits one_pass must give).
-enum class RowMixing { batch_norm, one_pass, sliced };
+// but with a PassThrough that cannot sum chunks (sliced again: the bits one_pass must give); or
+// with layers that all run concurrent chunks (side_by_side: on several threads the chunks run
+// side by side, Layer::begin_chunks; its second Dense has GELU, whose derivative needs z, and no
+// bias, and an ActivationLayer follows it).
+enum class RowMixing { batch_norm, one_pass, sliced, side_by_side };
 
 struct DataParallelCase {
   static constexpr std::size_t kFeatures = 12, kClasses = 5, kTrain = 203, kValidation = 70;
@@ -113,13 +137,23 @@ struct DataParallelCase {
     if (batch_norm) net->emplace<BatchNorm>(32);
     net->emplace<Dropout>(32, 0.25f, DropoutOptions{.seed = 3, .stream = 9});
     hidden.stream = 2;
-    net->emplace<Dense>(32, 24, hidden);
+    if (rows == RowMixing::side_by_side) {
+      DenseOptions gelu = hidden;
+      gelu.activation = ActivationSpec::of(Activation::gelu);
+      gelu.bias = false;
+      net->emplace<Dense>(32, 24, gelu);
+      net->emplace<ActivationLayer>(24, ActivationSpec::of(Activation::tanh));
+    } else {
+      net->emplace<Dense>(32, 24, hidden);
+    }
     if (batch_norm) net->emplace<BatchNorm>(24);
     DenseOptions out;
     out.seed = 3;
     out.stream = 3;
     net->emplace<Dense>(24, kClasses, out);
-    if (!batch_norm) net->emplace<PassThrough>(kClasses, rows == RowMixing::one_pass);
+    if (!batch_norm) {
+      net->emplace<PassThrough>(kClasses, rows != RowMixing::sliced, rows == RowMixing::side_by_side);
+    }
     return net;
   }
 
@@ -170,7 +204,9 @@ struct DataParallelCase {
   DataParallelResult train(Layer& net, Optimizer& optimizer, std::size_t chunks, Collective* collective,
                            std::size_t epochs, std::uint64_t seed) const {
     SoftmaxCrossEntropy loss;
-    Trainer trainer(net, loss, optimizer, train_options(chunks, collective, epochs, seed));
+    TrainerOptions options = train_options(chunks, collective, epochs, seed);
+    options.chunk_parallelism = parallelism;
+    Trainer trainer(net, loss, optimizer, options);
     const History& history = trainer.fit(x.cview(), y.cview(), x_val.cview(), y_val.cview());
     DataParallelResult r;
     for (const EpochRecord& e : history.epochs) {
@@ -183,6 +219,7 @@ struct DataParallelCase {
   }
 
   RowMixing rows;
+  ChunkParallelism parallelism = ChunkParallelism::automatic;
   Tensor x, y, x_val, y_val;
 };
 

@@ -8,7 +8,9 @@
 
 #include <simdnn/core/elementwise.h>
 #include <simdnn/core/error.h>
+#include <simdnn/core/parallel.h>
 #include <simdnn/core/random.h>
+#include <simdnn/core/threading.h>
 #include <simdnn/layers/batchnorm2d.h>
 #include <simdnn/layers/sequential.h>
 #include <simdnn/train/background_reduction.h>
@@ -33,6 +35,10 @@ struct Trainer::Chunks {
   // within them.
   bool whole_rows = false;
   std::vector<std::size_t> ends;
+  // Whether the whole rows' chunks may run side by side (Layer::begin_chunks): every layer
+  // supports it, no background reduction waits on the children one by one, and the options
+  // allow it (ChunkParallelism).
+  bool side_by_side = false;
   // Overlap (a collective that allows background calls, a Sequential model): the indices in
   // `summed` of each child's gradients and slice statistics, and the thread reducing them.
   Sequential* sequential = nullptr;
@@ -111,6 +117,15 @@ std::string find_batchnorm(Layer& layer) {
     if (!found.empty()) return found;
   }
   return {};
+}
+
+// The first layer of `model` (depth first) that does not support concurrent chunks and has no
+// children that could decide it, or the model itself.
+Layer* first_without_concurrent_chunks(Layer& model) {
+  for (Layer* l : all_layers(model)) {
+    if (!l->supports_concurrent_chunks() && l->children().empty()) return l;
+  }
+  return &model;
 }
 
 // Whether a step's chunks can share one pass: every layer supports gradient chunks (its rows are
@@ -262,7 +277,17 @@ Trainer::Trainer(Layer& model, Loss& loss, Optimizer& optimizer, TrainerOptions 
     for (const Parameter& p : model_params_) chunks_->summed.push_back(p.grad);
     for (Tensor* t : all_slice_statistics(model_)) chunks_->summed.push_back(t);
     chunks_->whole_rows = sums_chunks_in_one_pass(model_);
-    plan_overlap(*chunks_);
+    const ChunkParallelism parallelism = options_.chunk_parallelism;
+    if (parallelism == ChunkParallelism::side_by_side) {
+      if (!chunks_->whole_rows || !model_.supports_concurrent_chunks()) {
+        throw std::invalid_argument("Trainer: chunk_parallelism is side_by_side, but " + first_without_concurrent_chunks(model_)->label() +
+                                    " does not support concurrent chunks (Layer::supports_concurrent_chunks)");
+      }
+    } else {
+      plan_overlap(*chunks_);
+    }
+    chunks_->side_by_side = parallelism != ChunkParallelism::within_kernels && chunks_->whole_rows &&
+                            chunks_->background == nullptr && model_.supports_concurrent_chunks();
   }
   if (options_.collective != nullptr) broadcast_model();
 }
@@ -426,11 +451,30 @@ double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t
   const std::size_t rows = chunk_begin(first + own, m, K) - begin;
   ch.ends.clear();
   for (std::size_t c = first + 1; c <= first + own; ++c) ch.ends.push_back(chunk_begin(c, m, K) - begin);
+  // Side by side, each chunk's kernels on its own thread (one fork per pass, not several per layer).
+  const int threads = num_threads();
+  const bool concurrent =
+      ch.side_by_side && own > 1 &&
+      (options_.chunk_parallelism == ChunkParallelism::side_by_side ||
+       (threads >= kSideBySideMinThreads && own >= static_cast<std::size_t>(threads)));
+  auto run_chunks = [&](auto&& pass) {
+    internal::parallel_for_tiles(own, [&](std::size_t c) {
+      const internal::SerialScope serial;
+      pass(c);
+    });
+  };
   for (Layer* l : ch.layers) {
     l->begin_slice(begin);
-    l->set_gradient_chunks(ch.ends);
+    if (!concurrent) l->set_gradient_chunks(ch.ends);
   }
-  const ConstMatrixView out = model_.forward(ConstMatrixView{x.row(begin), rows, x.cols, x.ld}, Mode::train);
+  const ConstMatrixView rank_x{x.row(begin), rows, x.cols, x.ld};
+  ConstMatrixView out;
+  if (concurrent) {
+    out = model_.begin_chunks(rank_x, ch.ends);
+    run_chunks([&](std::size_t c) { model_.forward_chunk(c); });
+  } else {
+    out = model_.forward(rank_x, Mode::train);
+  }
   // Each chunk's loss and scaled loss gradient, from its rows of the output, as sum_slices has them.
   const MatrixView dy = reserve_rows(ch.dy, rows, out.cols);
   ch.metric_sums.reset();
@@ -440,7 +484,11 @@ double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t
                m, right != nullptr, dy.row(at));
   }
   for (Tensor* t : ch.summed) std::fill(t->data(), t->data() + t->size(), 0.0f);
-  if (ch.background != nullptr) {
+  if (concurrent) {
+    model_.begin_backward_chunks(dy);
+    run_chunks([&](std::size_t c) { model_.backward_chunk(c); });
+    model_.end_chunks();
+  } else if (ch.background != nullptr) {
     ch.sequential->backward(dy, [&](std::size_t child) {
       std::vector<Tensor*> group;
       for (std::size_t i : ch.child_parts[child]) group.push_back(ch.summed[i]);

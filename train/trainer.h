@@ -141,6 +141,21 @@ enum class OneRowBatch {
 // mixes targets, so it needs one-hot rows (one_hot_labels = true for integer labels).
 using BatchTransform = std::function<void(MatrixView x, MatrixView y, std::uint64_t step)>;
 
+// How a chunked step runs the rank's chunks on several threads; every way gives the same bits.
+//   within_kernels  the rank's rows through one forward and one backward, each kernel (GEMM,
+//                   activation) cut over every thread: many short parallel loops per step.
+//   side_by_side    each chunk's forward and backward on one thread, the chunks in parallel
+//                   (Layer::begin_chunks): two parallel loops per step, plus the sums of the
+//                   chunks' gradients. Needs a model whose layers all support it
+//                   (Layer::supports_concurrent_chunks; else the Trainer's constructor throws
+//                   std::invalid_argument naming the first layer that does not), and forgoes the
+//                   overlap of a collective's reduction with the backward pass.
+//   automatic       side_by_side where the model supports it and there are at least
+//                   kSideBySideMinThreads threads and as many chunks per rank as threads; else
+//                   within_kernels.
+enum class ChunkParallelism { automatic, within_kernels, side_by_side };
+inline constexpr int kSideBySideMinThreads = 8;
+
 struct TrainerOptions {
   std::size_t epochs = 10;
   std::size_t batch_size = 32;
@@ -169,6 +184,8 @@ struct TrainerOptions {
   BatchTransform batch_transform;  // empty: none
   // Chunks per step (see "Chunked steps" above): >= 1; with a collective of p > 1 ranks, p·2^c.
   std::size_t gradient_chunks = 1;
+  // How a chunked step uses several threads (see "Chunked steps" above; the bits are the same).
+  ChunkParallelism chunk_parallelism = ChunkParallelism::automatic;
   // The ranks of a data-parallel run (dist/), not owned; null: this process alone.
   Collective* collective = nullptr;
 };
