@@ -4,7 +4,7 @@
 // (never on the thread count), and each output element is computed by exactly one tile in a fixed
 // order. Which thread runs a tile then cannot change any result: 1, 2 or 16 threads give
 // bit-identical output. (A caller may cut by the thread count where an element's arithmetic does
-// not depend on the tile that computes it, as GEMM's regions on 2 threads: core/gemm.cc.)
+// not depend on the tile that computes it, as GEMM's regions, one per thread: core/gemm.cc.)
 //
 // Re-entrancy: the loop runs inside oneapi::tbb::this_task_arena::isolate. A thread that waits
 // for the loop's tiles runs only tiles of this loop (or work they spawn), never an unrelated task

@@ -29,8 +29,8 @@ namespace simdnn {
 // Sets the number of worker threads (>= 1). Throws std::invalid_argument otherwise.
 void set_num_threads(int n);
 
-// The thread count in force. Throws std::invalid_argument when SIMDNN_NUM_THREADS is invalid and
-// set_num_threads() was never called.
+// The thread count in force (1 on a thread inside an internal::SerialScope). Throws
+// std::invalid_argument when SIMDNN_NUM_THREADS is invalid and set_num_threads() was never called.
 int num_threads();
 
 namespace internal {

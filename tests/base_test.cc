@@ -9,6 +9,7 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <simdnn/core/activation.h>
@@ -83,6 +84,27 @@ TEST(Threading, SetAndGet) {
   EXPECT_EQ(num_threads(), 3);
   EXPECT_THROW(set_num_threads(0), std::invalid_argument);
   set_num_threads(before);
+}
+
+TEST(Threading, SerialScopeMakesThisThreadsCountOne) {
+  set_num_threads(3);
+  {
+    const internal::SerialScope outer;
+    EXPECT_EQ(num_threads(), 1);
+    {
+      const internal::SerialScope inner;
+      EXPECT_EQ(num_threads(), 1);
+    }
+    EXPECT_EQ(num_threads(), 1) << "the outer scope still lives";
+    int elsewhere = 0;
+    std::thread([&] { elsewhere = num_threads(); }).join();
+    EXPECT_EQ(elsewhere, 3) << "another thread is not in the scope";
+    // Its loops run on this thread, in order.
+    std::vector<std::size_t> order;
+    internal::parallel_for_tiles(5, [&](std::size_t i) { order.push_back(i); });
+    EXPECT_EQ(order, (std::vector<std::size_t>{0, 1, 2, 3, 4}));
+  }
+  EXPECT_EQ(num_threads(), 3);
 }
 
 TEST(Threading, EveryTileRunsExactlyOnce) {

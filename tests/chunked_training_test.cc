@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include <simdnn/core/denormals.h>
@@ -331,15 +330,25 @@ TEST(DataParallel, ChunksSideBySideGiveTheOnePassStepsBits) {
   }
 }
 
-TEST(DataParallel, AutomaticChunkParallelismIsSideBySideWithAChunkPerThreadOnManyThreads) {
-  const DataParallelCase c(RowMixing::side_by_side);
-  const auto many = static_cast<std::size_t>(kSideBySideMinThreads);
-  for (auto [threads, chunks, side_by_side] :
-       {std::tuple{many, many, true}, {many, 2 * many, true}, {many - 1, many, false}, {many, many / 2, false}}) {
-    ScopedThreads scoped(static_cast<int>(threads));
+TEST(DataParallel, AutomaticChunkParallelismIsSideBySideForLongChunksOnManyThreads) {
+  EXPECT_TRUE(side_by_side_pays(4, 256, 4));
+  EXPECT_TRUE(side_by_side_pays(16, 1024, 16));
+  EXPECT_FALSE(side_by_side_pays(3, 1024, 4));    // too few threads
+  EXPECT_FALSE(side_by_side_pays(16, 1023, 16));  // chunks of fewer than 64 rows
+  EXPECT_FALSE(side_by_side_pays(16, 1024, 0));
+  // A step of 4 chunks of 64 rows: side by side on 4 threads, not on 2.
+  Tensor x(256, DataParallelCase::kFeatures), y(256, 1);
+  fill_normal(x.view(), 0.0f, 1.0f, 5, 0);
+  DataParallelCase::label(x, y);
+  for (int threads : {2, 4}) {
+    ScopedThreads scoped(threads);
+    auto net = DataParallelCase::model(RowMixing::side_by_side);
+    SoftmaxCrossEntropy loss;
+    Adam adam(all_parameters(*net), AdamOptions{.lr = 0.01});
+    Trainer trainer(*net, loss, adam, DataParallelCase::train_options(4, nullptr, 1, 11));
     PassThrough::chunk_backwards = 0;
-    c.run(chunks, nullptr);
-    EXPECT_EQ(PassThrough::chunk_backwards > 0, side_by_side) << threads << " threads, " << chunks << " chunks";
+    trainer.train_on_batch(x.cview(), y.cview());
+    EXPECT_EQ(PassThrough::chunk_backwards > 0, threads == 4) << threads << " threads";
   }
 }
 

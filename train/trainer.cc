@@ -119,6 +119,16 @@ std::string find_batchnorm(Layer& layer) {
   return {};
 }
 
+}  // namespace
+
+bool side_by_side_pays(int threads, std::size_t rows, std::size_t chunks) {
+  constexpr int kMinThreads = 4;
+  constexpr std::size_t kMinChunkRows = 64;
+  return threads >= kMinThreads && chunks != 0 && rows / chunks >= kMinChunkRows;
+}
+
+namespace {
+
 // The first layer of `model` (depth first) that does not support concurrent chunks and has no
 // children that could decide it, or the model itself.
 Layer* first_without_concurrent_chunks(Layer& model) {
@@ -452,11 +462,9 @@ double Trainer::sum_whole_rows(ConstMatrixView x, ConstMatrixView y, std::size_t
   ch.ends.clear();
   for (std::size_t c = first + 1; c <= first + own; ++c) ch.ends.push_back(chunk_begin(c, m, K) - begin);
   // Side by side, each chunk's kernels on its own thread (one fork per pass, not several per layer).
-  const int threads = num_threads();
-  const bool concurrent =
-      ch.side_by_side && own > 1 &&
-      (options_.chunk_parallelism == ChunkParallelism::side_by_side ||
-       (threads >= kSideBySideMinThreads && own >= static_cast<std::size_t>(threads)));
+  const bool concurrent = ch.side_by_side && own > 1 &&
+                          (options_.chunk_parallelism == ChunkParallelism::side_by_side ||
+                           side_by_side_pays(num_threads(), rows, own));
   auto run_chunks = [&](auto&& pass) {
     internal::parallel_for_tiles(own, [&](std::size_t c) {
       const internal::SerialScope serial;

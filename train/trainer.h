@@ -68,7 +68,10 @@
 // support gradient chunks (Layer::supports_gradient_chunks: every built-in layer but BatchNorm
 // and BatchNorm2D) runs the rank's rows through one forward and one backward instead, with the
 // loss taken chunk by chunk and each layer summing its parameter gradients over the chunks: the
-// same bits, with the forward and input-gradient products of a plain step. Everything after the
+// same bits, with the forward and input-gradient products of a plain step. Where its layers also
+// support concurrent chunks (Layer::supports_concurrent_chunks: Dense, ActivationLayer, Dropout,
+// Sequential), the rank's chunks may instead run side by side, each chunk's forward and backward
+// on one thread (TrainerOptions::chunk_parallelism): the same bits again. Everything after the
 // gradient (regularizer, clipping, gradient norms, the optimizer, schedules, callbacks) then
 // runs on every rank on the same bits. Each rank holds the whole training set; all ranks gather
 // every batch and apply batch_transform to all of it, so a transform that mixes rows (mixup) is
@@ -150,11 +153,17 @@ using BatchTransform = std::function<void(MatrixView x, MatrixView y, std::uint6
 //                   (Layer::supports_concurrent_chunks; else the Trainer's constructor throws
 //                   std::invalid_argument naming the first layer that does not), and forgoes the
 //                   overlap of a collective's reduction with the backward pass.
-//   automatic       side_by_side where the model supports it and there are at least
-//                   kSideBySideMinThreads threads and as many chunks per rank as threads; else
+//   automatic       side_by_side where the model supports it and side_by_side_pays(); else
 //                   within_kernels.
 enum class ChunkParallelism { automatic, within_kernels, side_by_side };
-inline constexpr int kSideBySideMinThreads = 8;
+
+// Whether ChunkParallelism::automatic runs a rank's chunks side by side: on at least 4 threads,
+// with chunks of at least 64 rows (rows / chunks, the rank's). Measured on a 16-core Intel Xeon
+// 6/207 with the deep MLP of bench/training_bench (docs/BENCHMARKS.md, "Session 23"): at batch
+// 1024, chunks of 128 rows side by side took 0.83x the time within kernels at 4 threads, 0.72x
+// at 8 and 0.89x at 16, chunks of 64 rows 0.89x, 1.0x and 1.0x; chunks of 16 and 32 rows
+// (batch 256) 1.0-1.6x. On 2 threads (AMD EPYC Zen 2) side by side took 1.0-1.1x.
+bool side_by_side_pays(int threads, std::size_t rows, std::size_t chunks);
 
 struct TrainerOptions {
   std::size_t epochs = 10;
