@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bench/eigen_gemm.h"
+#include "bench/fma_peak_probe.h"
 #include "bench/table_file.h"
 #include "bench/thread_counts.h"
 #include <simdnn/core/cpu_info.h>
@@ -43,21 +44,12 @@
 #include <simdnn/core/tensor.h>
 #include <simdnn/core/threading.h>
 
-namespace simdnn::bench {
-template <class Arch>
-double fma_peak_gflops();  // bench/fma_peak.h, instantiated by the per-ISA fma_peak_<isa>
-#define SIMDNN_EXTERN_FMA_PEAK(name) \
-  extern template double fma_peak_gflops<internal::XsimdArch<Isa::name>::type>();
-SIMDNN_ISA_LIST(SIMDNN_EXTERN_FMA_PEAK)
-#undef SIMDNN_EXTERN_FMA_PEAK
-}  // namespace simdnn::bench
-
 namespace {
 
 // One core's FMA peak in GFLOP/s on `isa`, measured once.
 double fma_peak(simdnn::Isa isa) {
   return simdnn::internal::kernel_table<double>(
-      "fma_peak", isa, []<class Arch>() { return simdnn::bench::fma_peak_gflops<Arch>(); });
+      "fma_peak_once", isa, [isa]<class Arch>() { return simdnn::bench::fma_peak_probe(isa)(); });
 }
 
 struct Shape {

@@ -23,20 +23,12 @@
 #include <vector>
 
 #include <simdnn/core/isa.h>
-#include <simdnn/core/kernels/dispatch.h>
 #include <simdnn/core/parallel.h>
 #include <simdnn/core/threading.h>
 
+#include "bench/fma_peak_probe.h"
 #include "bench/thread_counts.h"
 
-namespace simdnn::bench {
-template <class Arch>
-double fma_peak_gflops();  // bench/fma_peak.h, instantiated by the per-ISA fma_peak_<isa>
-#define SIMDNN_EXTERN_FMA_PEAK(name) \
-  extern template double fma_peak_gflops<internal::XsimdArch<Isa::name>::type>();
-SIMDNN_ISA_LIST(SIMDNN_EXTERN_FMA_PEAK)
-#undef SIMDNN_EXTERN_FMA_PEAK
-}  // namespace simdnn::bench
 
 namespace {
 
@@ -93,9 +85,7 @@ void bm_fma_peak_all(benchmark::State& state, int threads) {
   const Isa isa = active_isa();
   const auto count = static_cast<std::size_t>(threads);
   std::vector<double> gflops(count);
-  using Probe = double (*)();
-  const Probe probe = internal::kernel_table<Probe>(
-      "fma_peak_all", isa, []<class Arch>() -> Probe { return &bench::fma_peak_gflops<Arch>; });
+  const bench::FmaProbe probe = bench::fma_peak_probe(isa);
   for (auto _ : state) {
     std::latch start(threads);
     std::vector<std::thread> workers;
