@@ -2,7 +2,9 @@
 # Runs on the lent machine, from the repository root, what tools/device_bundle.sh packed: the
 # kernel tests natively (on that CPU's widest ISA, AVX-512 where it has it), then GEMM (squares,
 # MLP shapes, and the deep-MLP step's own products against oneDNN), the deep-MLP training step
-# and the cost of one parallel loop at 1 to N threads, as JSON into $OUT (seven files: the lent
+# (plain, and at batch 1024 in 8 and 16 gradient chunks within kernels and side by side; 5
+# repetitions, as the 1-thread figure is the noisy one there), the cost of one parallel loop and
+# the FMA peak of 1 to N threads at once (parallel_bench), as JSON into $OUT (seven files: the lent
 # machine returns at most eight). Every binary runs through the bundled loader, so the libraries
 # are the ones it was built against.
 #   tools/device_run.sh [THREADS]     # THREADS: SIMDNN_BENCH_THREADS, default 1,2,4,8,12,16
@@ -30,8 +32,9 @@ SIMDNN_BENCH_THREADS=$threads SIMDNN_GEMM_SHAPES=$d/mlp_step_shapes.txt run gemm
   --benchmark_enable_random_interleaving=true \
   --benchmark_format=json --benchmark_out="$out/gemm_step.json" >/dev/null 2>>"$out/errors.txt"
 echo "gemm_bench (the step's products): exit $?"
-SIMDNN_BENCH_THREADS=$threads run training_bench --benchmark_filter='deep_mlp_step/.*chunks:1/' \
-  --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+SIMDNN_BENCH_THREADS=$threads run training_bench \
+  --benchmark_filter='deep_mlp_step/.*(chunks:1/|batch:1024/chunks:(8|16)/)' \
+  --benchmark_min_time=0.3 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
   --benchmark_format=json --benchmark_out="$out/training.json" >/dev/null 2>>"$out/errors.txt"
 echo "training_bench: exit $?"
 SIMDNN_BENCH_THREADS=$threads run parallel_bench --benchmark_min_time=0.05 \
