@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
@@ -271,6 +272,32 @@ TEST(DataParallel, OneThreeAndSixRanksGiveTheSingleProcessBitsOfSixChunks) {
   EXPECT_FALSE(same_bits(eight.weights, alone.weights));
 }
 
+// Trains `reference` on 1 thread and `subject` at each of `thread_counts`, `taken` (one of
+// PassThrough's counters) counting the path under test: none for the reference, some for the
+// subject, which must end with the reference's bits. Returns the reference's result.
+DataParallelResult expect_path_gives_reference_bits(const DataParallelCase& reference, const DataParallelCase& subject,
+                                                    std::size_t chunks, std::atomic<int>& taken,
+                                                    std::initializer_list<int> thread_counts) {
+  DataParallelResult want;
+  {
+    ScopedThreads one(1);
+    taken = 0;
+    want = reference.run(chunks, nullptr);
+    EXPECT_EQ(taken, 0) << "the reference took the path under test";
+  }
+  EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
+  for (int threads : thread_counts) {
+    ScopedThreads scoped(threads);
+    taken = 0;
+    const DataParallelResult got = subject.run(chunks, nullptr);
+    EXPECT_GT(taken, 0) << "the path under test was not taken, " << threads << " threads";
+    EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";
+    EXPECT_EQ(got.losses, want.losses) << threads << " threads";
+    EXPECT_EQ(got.validation.loss, want.validation.loss) << threads << " threads";
+  }
+  return want;
+}
+
 TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
   // Without BatchNorm each rank runs its rows through one forward and one backward, and the Dense
   // layers sum their gradients over the chunks (Layer::set_gradient_chunks). That must give the
@@ -279,22 +306,8 @@ TEST(DataParallel, WithoutBatchNormOnePassGivesTheSlicedStepsBits) {
   const DataParallelCase one_pass(RowMixing::one_pass), sliced(RowMixing::sliced);
   for (std::size_t chunks : {4u, 6u}) {
     SCOPED_TRACE(std::to_string(chunks) + " chunks");
-    DataParallelResult want;
-    {
-      ScopedThreads one(1);
-      PassThrough::one_pass_backwards = 0;
-      want = sliced.run(chunks, nullptr);
-      EXPECT_EQ(PassThrough::one_pass_backwards, 0) << "the sliced model took the one-pass step";
-    }
-    EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
-    for (int threads : {1, 2}) {
-      ScopedThreads scoped(threads);
-      PassThrough::one_pass_backwards = 0;
-      const DataParallelResult got = one_pass.run(chunks, nullptr);
-      EXPECT_GT(PassThrough::one_pass_backwards, 0) << "the one-pass model was sliced";
-      EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";
-      EXPECT_EQ(got.losses, want.losses) << threads << " threads";
-    }
+    const DataParallelResult want =
+        expect_path_gives_reference_bits(sliced, one_pass, chunks, PassThrough::one_pass_backwards, {1, 2});
     expect_single_process_bits(one_pass, chunks, chunks == 4 ? std::initializer_list<std::size_t>{2, 4}
                                                              : std::initializer_list<std::size_t>{3, 6}, want);
   }
@@ -309,23 +322,8 @@ TEST(DataParallel, ChunksSideBySideGiveTheOnePassStepsBits) {
   side.parallelism = ChunkParallelism::side_by_side;
   for (std::size_t chunks : {4u, 6u, 8u}) {
     SCOPED_TRACE(std::to_string(chunks) + " chunks");
-    DataParallelResult want;
-    {
-      ScopedThreads one(1);
-      PassThrough::chunk_backwards = 0;
-      want = within.run(chunks, nullptr);
-      EXPECT_EQ(PassThrough::chunk_backwards, 0) << "within_kernels ran the chunks side by side";
-    }
-    EXPECT_LT(want.losses[3], want.losses[0]) << "the second epoch's batch loss is below the first's";
-    for (int threads : {1, 2, 3, 4}) {
-      ScopedThreads scoped(threads);
-      PassThrough::chunk_backwards = 0;
-      const DataParallelResult got = side.run(chunks, nullptr);
-      EXPECT_GT(PassThrough::chunk_backwards, 0) << "side_by_side did not run the chunks side by side";
-      EXPECT_TRUE(same_bits(got.weights, want.weights)) << threads << " threads";
-      EXPECT_EQ(got.losses, want.losses) << threads << " threads";
-      EXPECT_EQ(got.validation.loss, want.validation.loss) << threads << " threads";
-    }
+    const DataParallelResult want =
+        expect_path_gives_reference_bits(within, side, chunks, PassThrough::chunk_backwards, {1, 2, 3, 4});
     expect_single_process_bits(side, chunks, {chunks == 6 ? 3u : 2u}, want);
   }
 }
