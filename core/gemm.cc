@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -183,7 +184,9 @@ GemmTileStore tile_store(MatrixView c, std::size_t i0, std::size_t j0, std::size
           .alpha = alpha,
           .beta = first ? beta : 1.0f,
           .bias = last && ep.bias != nullptr ? ep.bias + j0 : nullptr,
-          .relu = last && ep.activation.kind == Activation::relu};
+          .relu = last && ep.activation.kind == Activation::relu,
+          .gate = last && ep.relu_gate.data != nullptr ? ep.relu_gate.row(i0) + j0 : nullptr,
+          .ldg = ep.relu_gate.ld};
 }
 
 // Whether the microkernels read op(A) where it lies rather than from packed panels: when its rows
@@ -255,14 +258,17 @@ void run_packed_tiles(const GemmKernels& kern, const PackedPanels& p, Activation
   if (last && !activation_is_fused(ep)) apply_activation(forward, ep, c, i_begin, i_end - i_begin, j_begin, j_end - j_begin);
 }
 
-// k == 0 or alpha == 0: C = f(beta·C + bias).
+// The ReLU backward gate of GemmEpilogue::relu_gate on one value.
+float gated(float v, float g) { return std::isnan(g) ? g : g > 0.0f ? v : 0.0f; }
+
+// k == 0 or alpha == 0: C = f(beta·C + bias), or gated.
 void scale_only(ActivationForward forward, float beta, MatrixView c, const GemmEpilogue& ep) {
   for (std::size_t i = 0; i < c.rows; ++i) {
     float* row = c.row(i);
     for (std::size_t j = 0; j < c.cols; ++j) {
       float v = beta == 0.0f ? 0.0f : beta * row[j];
       if (ep.bias != nullptr) v += ep.bias[j];
-      row[j] = v;
+      row[j] = ep.relu_gate.data != nullptr ? gated(v, ep.relu_gate(i, j)) : v;
     }
   }
   if (ep.activation.kind != Activation::identity) {
@@ -672,6 +678,23 @@ struct GemmShape {
   std::size_t m, n, k;
 };
 
+// GemmEpilogue::relu_gate's rules, or throws naming what breaks them.
+void check_gate(const GemmEpilogue& ep, MatrixView c) {
+  check_view("gemm", "relu_gate", ep.relu_gate);
+  if (ep.relu_gate.rows != c.rows || ep.relu_gate.cols != c.cols) {
+    throw ShapeError("gemm: relu_gate is " + shape_string(ep.relu_gate.rows, ep.relu_gate.cols) + " but C is " +
+                     shape_string(c.rows, c.cols));
+  }
+  if (ep.bias != nullptr || ep.activation.kind != Activation::identity) {
+    throw std::invalid_argument("gemm: relu_gate needs no bias and the identity activation, got " +
+                                std::string(ep.bias != nullptr ? "a bias" : "the activation ") +
+                                (ep.bias != nullptr ? "" : activation_name(ep.activation.kind)));
+  }
+  if (c.rows != 0 && c.cols != 0 && overlaps(ep.relu_gate, c.data, c.data + (c.rows - 1) * c.ld + c.cols)) {
+    throw std::invalid_argument("gemm: C overlaps relu_gate");
+  }
+}
+
 // The shape of op(A)·op(B) into C, or throws naming `op` and the mismatched shapes, or an output
 // that overlaps an input or the bias.
 GemmShape checked_shape(const char* op, Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMatrixView b,
@@ -943,6 +966,7 @@ void gemm_depth_chunks(Trans trans_a, Trans trans_b, ConstMatrixView a, ConstMat
 void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMatrixView b,
           float beta, MatrixView c, const GemmEpilogue& epilogue) {
   const auto [m, n, k] = checked_shape("gemm", trans_a, trans_b, a, b, c, epilogue.bias);
+  if (epilogue.relu_gate.data != nullptr) check_gate(epilogue, c);
   if (m == 0 || n == 0) return;
   // Read the ISA once: every kernel of this call comes from the same tables, whatever set_isa()
   // does meanwhile.

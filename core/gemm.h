@@ -28,6 +28,13 @@ enum class Trans { no, yes };
 struct GemmEpilogue {
   const float* bias = nullptr;  // n floats, or nullptr
   ActivationSpec activation = ActivationSpec::identity();
+  // A ReLU's backward folded into the store: with relu_gate, an m x n view G (any leading
+  // dimension), C(i, j) becomes the value above where G(i, j) > 0, 0 where G(i, j) <= 0, and
+  // G(i, j) itself where it is NaN: activation_backward(relu, G, ·, C) (core/elementwise.h), bit
+  // for bit, without its pass over C. (A Dense layer's dx·relu'(x) with G its input, the output
+  // of a ReLU.) Needs no bias and the identity activation (else std::invalid_argument); G must not
+  // overlap C. Empty (data null): no gate.
+  ConstMatrixView relu_gate{};
 };
 
 // Throws ShapeError naming the mismatched shapes, or std::invalid_argument for overlapping

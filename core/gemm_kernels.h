@@ -25,6 +25,8 @@ struct GemmTileStore {
   float beta = 0.0f;          // 0: C is overwritten without being read
   const float* bias = nullptr;  // bias of the tile's first column, or nullptr
   bool relu = false;
+  const float* gate = nullptr;  // GemmEpilogue::relu_gate at the tile's top-left element, or nullptr
+  std::size_t ldg = 0;
 };
 
 using GemmMicrokernel = void (*)(std::size_t k, const float* a, std::ptrdiff_t a_rs,

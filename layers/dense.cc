@@ -89,7 +89,7 @@ ConstMatrixView Dense::infer(ConstMatrixView x, InferenceBuffers& buffers) const
 }
 
 ConstMatrixView Dense::activation_gradient(ConstMatrixView dy, std::size_t begin, std::size_t rows) {
-  if (activation_.kind == Activation::identity) return dy;
+  if (activation_.kind == Activation::identity || output_gradient_is_preactivation_) return dy;
   const std::size_t n = output_width();
   const MatrixView dz{dz_.data() + begin * n, rows, n, n};
   const ConstMatrixView y{y_.data() + begin * n, rows, n, n};
@@ -125,8 +125,14 @@ ConstMatrixView Dense::backward(ConstMatrixView dy) {
   }
   if (!input_gradient()) return {};
   const MatrixView dx = reserve_rows(dx_, m, input_width());
-  gemm(Trans::no, Trans::yes, 1.0f, dz, weight_.cview(), 0.0f, dx);
+  gemm(Trans::no, Trans::yes, 1.0f, dz, weight_.cview(), 0.0f, dx, input_gradient_epilogue(x_));
   return dx;
+}
+
+GemmEpilogue Dense::input_gradient_epilogue(ConstMatrixView x) const {
+  GemmEpilogue ep;
+  if (gate_input_gradient_) ep.relu_gate = x;
+  return ep;
 }
 
 // Concurrent chunks (layer.h): the products of backward()'s chunked form, chunk by chunk. Chunk
@@ -177,7 +183,8 @@ void Dense::backward_chunk(std::size_t c) {
   }
   if (!input_gradient()) return;
   const std::size_t k = input_width();
-  gemm(Trans::no, Trans::no, 1.0f, dz, weight_t_.cview(), 0.0f, MatrixView{dx_.data() + begin * k, rows, k, k});
+  gemm(Trans::no, Trans::no, 1.0f, dz, weight_t_.cview(), 0.0f, MatrixView{dx_.data() + begin * k, rows, k, k},
+       input_gradient_epilogue(ConstMatrixView{x_.row(begin), rows, x_.cols, x_.ld}));
 }
 
 void Dense::end_chunks() {

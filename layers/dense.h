@@ -13,6 +13,10 @@
 // alpha <= 0) need z: the train-mode forward then writes z with a plain GEMM and applies f
 // separately, keeping z for backward.
 //
+// In a Sequential, a Dense with a ReLU followed by a Dense hands its ReLU's backward to the next
+// layer's dx product (its store keeps dx where this layer's output is positive:
+// GemmEpilogue::relu_gate), saving a pass over the batch; the bits are the same.
+//
 // The input x is not copied: backward() reads the view given to the last train-mode forward(),
 // so the caller keeps it alive until then (see layer.h).
 #pragma once
@@ -22,6 +26,7 @@
 #include <span>
 
 #include <simdnn/core/activation.h>
+#include <simdnn/core/gemm.h>
 #include <simdnn/core/initializers.h>
 #include <simdnn/core/tensor.h>
 #include <simdnn/layers/gradient_chunk_sum.h>
@@ -63,6 +68,15 @@ class Dense : public Layer {
   void backward_chunk(std::size_t c) override;
   void end_chunks() override;
 
+  // A fusion a Sequential sets on a pair of its children for a backward pass and clears after
+  // it (Sequential::backward): when this layer's input is the output of a Dense with a ReLU just
+  // before it, backward() (and backward_chunk()) may return not dL/dx but dL/dx ⊙ relu'(x), the
+  // gradient at that layer's pre-activation, in the product's store (GemmEpilogue::relu_gate),
+  // and that layer takes its output gradient as its pre-activation's, skipping its ReLU's
+  // backward: one pass over the batch less, the same bits.
+  void set_gate_input_gradient(bool on) { gate_input_gradient_ = on; }
+  void set_output_gradient_is_preactivation(bool on) { output_gradient_is_preactivation_ = on; }
+
   ActivationSpec activation() const { return activation_; }
   bool has_bias() const { return has_bias_; }
   Tensor& weight() { return weight_; }
@@ -76,6 +90,8 @@ class Dense : public Layer {
   // dz = dy ⊙ f'(z) for rows [begin, begin + rows) of the last train-mode forward: a view of dy
   // itself for the identity, else of dz_ (reserved for the batch).
   ConstMatrixView activation_gradient(ConstMatrixView dy, std::size_t begin, std::size_t rows);
+  // The dx product's epilogue: the ReLU gate of x's rows where set_gate_input_gradient() is on.
+  GemmEpilogue input_gradient_epilogue(ConstMatrixView x) const;
   // The parameter gradients (weight, then bias) for GradientChunkSum.
   std::span<Tensor* const> gradient_slots();
 
@@ -90,6 +106,7 @@ class Dense : public Layer {
   GradientChunkSum chunk_sum_;
   std::array<Tensor*, 2> gradient_slots_{};
   bool trained_forward_ = false;
+  bool gate_input_gradient_ = false, output_gradient_is_preactivation_ = false;
 };
 
 }  // namespace simdnn

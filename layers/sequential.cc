@@ -9,6 +9,7 @@
 #include <simdnn/layers/activation_layer.h>
 #include <simdnn/layers/batchnorm.h>
 #include <simdnn/layers/batchnorm2d.h>
+#include <simdnn/layers/dense.h>
 #include <simdnn/layers/pooling.h>
 
 namespace simdnn {
@@ -181,6 +182,7 @@ ConstMatrixView Sequential::begin_backward_chunks(ConstMatrixView dy) {
   if (!trained_forward_) throw_no_train_forward();
   check_output_grad(dy, rows_);
   layers_.front()->set_input_gradient(input_gradient());
+  fuse_dense_relu_backward(true);  // until end_chunks() (or end_step(), after an error)
   ConstMatrixView g = dy;
   for (std::size_t i = layers_.size(); i-- > 0;) g = layers_[i]->begin_backward_chunks(g);
   return g;
@@ -191,7 +193,19 @@ void Sequential::backward_chunk(std::size_t c) {
 }
 
 void Sequential::end_chunks() {
+  fuse_dense_relu_backward(false);
   for (auto& l : layers_) l->end_chunks();
+}
+
+void Sequential::fuse_dense_relu_backward(bool on) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    auto* dense = dynamic_cast<Dense*>(layers_[i].get());
+    if (dense == nullptr) continue;
+    auto* before = i > 0 ? dynamic_cast<Dense*>(layers_[i - 1].get()) : nullptr;
+    auto* after = i + 1 < layers_.size() ? dynamic_cast<Dense*>(layers_[i + 1].get()) : nullptr;
+    dense->set_gate_input_gradient(on && before != nullptr && before->activation().kind == Activation::relu);
+    dense->set_output_gradient_is_preactivation(on && after != nullptr && dense->activation().kind == Activation::relu);
+  }
 }
 
 ConstMatrixView Sequential::backward(ConstMatrixView dy) { return backward(dy, {}); }
@@ -201,6 +215,11 @@ ConstMatrixView Sequential::backward(ConstMatrixView dy, const std::function<voi
   check_output_grad(dy, rows_);
   ConstMatrixView g = dy;
   layers_.front()->set_input_gradient(input_gradient());  // this input's gradient is the first child's
+  struct Fusion {  // Dense pairs' fused ReLU backward, for this pass only (thrown or returned)
+    Sequential& s;
+    explicit Fusion(Sequential& seq) : s(seq) { s.fuse_dense_relu_backward(true); }
+    ~Fusion() { s.fuse_dense_relu_backward(false); }
+  } fusion(*this);
   for (std::size_t i = layers_.size(); i-- > 0;) {
     // A ReLU whose batch norm ran it in its last forward (not a child run on its own since, nor a
     // ReLU added since) is covered by that norm's backward.

@@ -58,6 +58,7 @@ class Sequential : public Layer {
   ConstMatrixView begin_backward_chunks(ConstMatrixView dy) override;
   void backward_chunk(std::size_t c) override;
   void end_chunks() override;
+  void end_step() override { fuse_dense_relu_backward(false); }
   // Of the first and last layer; 0 when empty.
   std::size_t input_width() const override;
   std::size_t output_width() const override;
@@ -87,6 +88,9 @@ class Sequential : public Layer {
   // (BatchNorm2D::forward_relu_max_pool and infer_relu_max_pool, the same bits); else null. backward runs the pooling's
   // backward and then, as for relu_pair, the norm's.
   MaxPool2D* pooled_relu_pair(std::size_t i) const;
+  // Sets (on) or clears (off) Dense's backward fusion (Dense::set_gate_input_gradient) on every
+  // pair of children i - 1, i that are Dense layers, the first with a ReLU; clears it elsewhere.
+  void fuse_dense_relu_backward(bool on);
 
   std::vector<std::unique_ptr<Layer>> layers_;
   // Name → index of the child, as added; the last child's entry is refreshed on each add().

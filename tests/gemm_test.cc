@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <simdnn/core/denormals.h>
+#include <simdnn/core/elementwise.h>
 #include <simdnn/core/gemm.h>
 #include <simdnn/core/isa.h>
 #include <simdnn/core/pairwise_sum.h>
@@ -384,6 +385,60 @@ TEST_P(GemmPerIsa, NanAndInfPropagateThroughBiasAndRelu) {
 // op(A) = A read in place gives the bits of the same A packed, at 1 and 2 threads (gemm_packed
 // and the regions), with the derived blocking and small forced blocks: edge rows and columns,
 // several depth blocks, a leading dimension beyond the columns, beta, bias and a fused ReLU.
+// GemmEpilogue::relu_gate is the product followed by activation_backward(relu) with the gate as
+// its x, bit for bit: on the unpacked, packed and region paths (1 to 3 threads), with forced small
+// blocks (several depth blocks: the gate applies on the last), beta 0 and 0.5, k = 0, every
+// transpose, and a padded gate holding 0, -0 and NaN.
+TEST_P(GemmPerIsa, ReluGateIsTheReluBackwardOfTheProduct) {
+  const std::size_t shapes[][3] = {{7, 13, 5}, {33, 70, 0}, {64, 256, 256}, {130, 300, 111}, {256, 96, 600}};
+  std::uint32_t seed = 0;
+  for (bool small_blocks : {false, true}) {
+    if (small_blocks) force_small_blocks();
+    for (const auto& [m, n, k] : shapes) {
+      for (Trans ta : kTrans) {
+        for (Trans tb : kTrans) {
+          ++seed;
+          set_num_threads(1 + static_cast<int>(seed % 3));
+          const Tensor a = ta == Trans::no ? uniform_matrix(m, k, seed) : uniform_matrix(k, m, seed);
+          const Tensor b = tb == Trans::no ? uniform_matrix(k, n, seed + 1) : uniform_matrix(n, k, seed + 1);
+          Tensor gate = uniform_matrix(m, n + 3, seed + 2);
+          for (std::size_t i = 0; i < gate.size(); i += 7) gate.data()[i] = i % 3 == 0 ? 0.0f : i % 3 == 1 ? -0.0f : NAN;
+          const ConstMatrixView g{gate.data(), m, n, n + 3};
+          const Tensor c0 = uniform_matrix(m, n, seed + 3);
+          const float beta = seed % 2 == 0 ? 0.0f : 0.5f;
+          Tensor product = c0.clone(), want(m, n), got = c0.clone();
+          gemm(ta, tb, 1.25f, a.cview(), b.cview(), beta, product.view());
+          activation_backward(ActivationSpec::relu(), g, g, product.cview(), want.view());
+          gemm(ta, tb, 1.25f, a.cview(), b.cview(), beta, got.view(), GemmEpilogue{.relu_gate = g});
+          ASSERT_TRUE(same_bits(got, want)) << m << "x" << n << "x" << k << " transposes " << (ta == Trans::yes)
+                                            << (tb == Trans::yes) << ", small blocks " << small_blocks;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(GemmPerIsa, ReluGateNeedsAPlainEpilogueAndItsShape) {
+  const Tensor a = uniform_matrix(4, 3, 1), b = uniform_matrix(3, 5, 2), bias = uniform_matrix(1, 5, 3);
+  Tensor c(4, 5), gate = uniform_matrix(4, 5, 4), small_gate = uniform_matrix(4, 4, 5);
+  testing::expect_throw_with("a gate and a bias",
+                             [&] { gemm(Trans::no, Trans::no, 1.0f, a.cview(), b.cview(), 0.0f, c.view(),
+                                        GemmEpilogue{.bias = bias.data(), .relu_gate = gate.cview()}); },
+                             {"relu_gate", "bias"});
+  testing::expect_throw_with("a gate and an activation",
+                             [&] { gemm(Trans::no, Trans::no, 1.0f, a.cview(), b.cview(), 0.0f, c.view(),
+                                        GemmEpilogue{.activation = ActivationSpec::relu(), .relu_gate = gate.cview()}); },
+                             {"relu_gate", "relu"});
+  testing::expect_throw_with("a gate of another shape",
+                             [&] { gemm(Trans::no, Trans::no, 1.0f, a.cview(), b.cview(), 0.0f, c.view(),
+                                        GemmEpilogue{.relu_gate = small_gate.cview()}); },
+                             {"relu_gate is 4x4", "C is 4x5"});
+  testing::expect_throw_with("C as its own gate",
+                             [&] { gemm(Trans::no, Trans::no, 1.0f, a.cview(), b.cview(), 0.0f, c.view(),
+                                        GemmEpilogue{.relu_gate = c.cview()}); },
+                             {"overlaps relu_gate"});
+}
+
 TEST_P(GemmPerIsa, AInPlaceGivesThePackedBits) {
   const internal::GemmBlocking derived = internal::gemm_blocking(kernels());
   struct Case {

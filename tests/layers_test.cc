@@ -835,6 +835,45 @@ TEST_P(SequentialPerIsa, BatchNorm2DReluMaxPoolEqualsTheThreeLayers) {
   }
 }
 
+// Sequential::backward fuses each ReLU Dense's backward into the next Dense's dx product
+// (Dense::set_gate_input_gradient): the same dx and gradients as the children's own backward
+// passes run one by one (which leave the fusion off), at 1 and 2 threads, where some of the
+// ReLU's outputs are 0 and one is NaN; a Dense after an ActivationLayer is not fused.
+TEST(Sequential, DenseReluPairsGiveTheUnfusedBits) {
+  static constexpr std::size_t kBatch = 37, kIn = 9;
+  auto make = [] {
+    Sequential net;
+    net.emplace<Dense>(kIn, 24, DenseOptions{.activation = ActivationSpec::relu(), .seed = 1, .stream = 1});
+    net.emplace<Dense>(24, 17, DenseOptions{.activation = ActivationSpec::relu(), .seed = 1, .stream = 2});
+    net.emplace<Dense>(17, 11, DenseOptions{.activation = ActivationSpec::relu(), .seed = 1, .stream = 3});
+    net.emplace<ActivationLayer>(11, ActivationSpec::of(Activation::tanh));
+    net.emplace<Dense>(11, 5, DenseOptions{.seed = 1, .stream = 4});
+    return net;
+  };
+  Tensor x(kBatch, kIn), dy(kBatch, 5);
+  fill_normal(x.view(), 0.0f, 1.0f, 3, 0);
+  fill_normal(dy.view(), 0.0f, 1.0f, 3, 1);
+  x(5, 2) = NAN;  // a NaN through every ReLU of row 5
+  for (int threads : {1, 2}) {
+    testing::ScopedThreads scoped(threads);
+    Sequential fused = make(), alone = make();
+    fused.forward(x.cview(), Mode::train);
+    alone.forward(x.cview(), Mode::train);
+    zero_grad(fused);
+    zero_grad(alone);
+    const ConstMatrixView dx = fused.backward(dy.cview());
+    ConstMatrixView g = dy.cview();
+    for (std::size_t i = alone.size(); i-- > 0;) g = alone.at(i).backward(g);
+    EXPECT_TRUE(same_bits(dx.data, g.data, kBatch * kIn)) << threads << " threads";
+    const std::vector<Parameter> got = all_parameters(fused), want = all_parameters(alone);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t p = 0; p < got.size(); ++p) {
+      EXPECT_TRUE(same_bits(got[p].grad->data(), want[p].grad->data(), got[p].grad->size()))
+          << "parameter " << p << ", " << threads << " threads";
+    }
+  }
+}
+
 TEST(Sequential, ChecksThatWidthsChainAndNamesChildren) {
   Sequential net;
   net.set_name("model");

@@ -30,7 +30,9 @@ template <> struct GemmShape<xsimd::sse2> { static constexpr int mr = 6, nv = 2;
 template <> struct GemmShape<xsimd::fma3<xsimd::avx2>> { static constexpr int mr = 6, nv = 2; };
 template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv = 2; };
 
-// Writes the m x (NV·W) accumulator tile to C: alpha·acc (+ beta·C) (+ bias), then ReLU.
+// Writes the m x (NV·W) accumulator tile to C: alpha·acc (+ beta·C) (+ bias), then ReLU (or,
+// with kGate, the ReLU backward gate: the value where the gate is > 0, 0 where it is <= 0, the
+// gate where it is NaN).
 // Edge tiles (rows past m_valid or columns past n_valid outside C) take the same vector
 // arithmetic with the outside rows skipped and the outside columns masked, so an element's value
 // does not depend on whether its tile lies at an edge. (They went through a scalar loop before,
@@ -42,7 +44,7 @@ template <> struct GemmShape<xsimd::avx512f> { static constexpr int mr = 12, nv 
 // multiplies exactly. The bias vectors are loaded once per tile, not once per row. With a branch
 // per vector and the tile's fields reloaded after every store (C might alias them), the store
 // was about a fifth of the strided kernel's instructions at the notebook's k of 16-64.
-template <class Arch, int MR, int NV, bool kAccumulate>
+template <class Arch, int MR, int NV, bool kAccumulate, bool kGate>
 [[gnu::always_inline]] inline void store_tile_as(const FloatVec<Arch> (&acc)[MR][NV],
                                                  const internal::GemmTileStore& st) {
   using V = FloatVec<Arch>;
@@ -70,12 +72,18 @@ template <class Arch, int MR, int NV, bool kAccumulate>
     if constexpr (kAccumulate) v = vmath::vfma(beta, c_value(), v);
     return xsimd::max(floor, v + b);  // max(floor, NaN) is NaN: NaN propagates
   };
+  auto gated = [](V v, V g) __attribute__((always_inline)) {
+    if constexpr (kGate) v = xsimd::select(xsimd::isnan(g), g, xsimd::select(g > V(0.0f), v, V(0.0f)));
+    return v;
+  };
   if (full) {
     unroll<MR>([&](auto i) __attribute__((always_inline)) {
       float* row = c + i * ldc;
       unroll<NV>([&](auto j) __attribute__((always_inline)) {
         auto c_value = [&] __attribute__((always_inline)) { return V::load_unaligned(row + j * W); };
-        finish(acc[i][j], bias[j], c_value).store_unaligned(row + j * W);
+        V v = finish(acc[i][j], bias[j], c_value);
+        if constexpr (kGate) v = gated(v, V::load_unaligned(st.gate + i * st.ldg + j * W));
+        v.store_unaligned(row + j * W);
       });
     });
     return;
@@ -88,7 +96,9 @@ template <class Arch, int MR, int NV, bool kAccumulate>
       const std::size_t n = lanes(j);
       if (n == 0) return;
       auto c_value = [&] __attribute__((always_inline)) { return load_first<Arch>(row + j * W, n); };
-      store_first<Arch>(row + j * W, finish(acc[i][j], bias[j], c_value), n);
+      V v = finish(acc[i][j], bias[j], c_value);
+      if constexpr (kGate) v = gated(v, load_first<Arch>(st.gate + i * st.ldg + j * W, n));
+      store_first<Arch>(row + j * W, v, n);
     });
   });
 }
@@ -96,10 +106,16 @@ template <class Arch, int MR, int NV, bool kAccumulate>
 template <class Arch, int MR, int NV>
 [[gnu::always_inline]] inline void store_tile(const FloatVec<Arch> (&acc)[MR][NV],
                                               const internal::GemmTileStore& st) {
-  if (st.beta != 0.0f) {
-    store_tile_as<Arch, MR, NV, true>(acc, st);
+  if (st.gate != nullptr) {
+    if (st.beta != 0.0f) {
+      store_tile_as<Arch, MR, NV, true, true>(acc, st);
+    } else {
+      store_tile_as<Arch, MR, NV, false, true>(acc, st);
+    }
+  } else if (st.beta != 0.0f) {
+    store_tile_as<Arch, MR, NV, true, false>(acc, st);
   } else {
-    store_tile_as<Arch, MR, NV, false>(acc, st);
+    store_tile_as<Arch, MR, NV, false, false>(acc, st);
   }
 }
 

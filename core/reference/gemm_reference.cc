@@ -1,5 +1,7 @@
 #include <simdnn/core/reference/gemm_reference.h>
 
+#include <cmath>
+
 #include <simdnn/core/reference/elementwise_reference.h>
 
 namespace simdnn::reference {
@@ -18,7 +20,13 @@ void gemm(Trans trans_a, Trans trans_b, float alpha, ConstMatrixView a, ConstMat
       double v = static_cast<double>(alpha) * sum;
       if (beta != 0.0f) v += static_cast<double>(beta) * c(i, j);
       if (epilogue.bias != nullptr) v += epilogue.bias[j];
-      c(i, j) = static_cast<float>(activation_value(epilogue.activation, v));
+      const float out = static_cast<float>(activation_value(epilogue.activation, v));
+      if (epilogue.relu_gate.data == nullptr) {
+        c(i, j) = out;
+      } else {  // relu's backward: keep where the gate is positive, the gate where it is NaN
+        const float g = epilogue.relu_gate(i, j);
+        c(i, j) = std::isnan(g) ? g : g > 0.0f ? out : 0.0f;
+      }
     }
   }
 }
