@@ -725,49 +725,6 @@ GemmShape checked_shape(const char* op, Trans trans_a, Trans trans_b, ConstMatri
 
 using AddKernel = decltype(internal::ElementwiseKernels::add);
 
-// The tree sum of `count` chunks' products in core/pairwise_sum.h's order (complete trees over
-// the runs that the binary digits of the count cut, the runs' sums added smallest first),
-// evaluated depth first into buffers by level: product(chunk, level, beta) stores (beta 0) or
-// adds (beta 1) the chunk's product in buffer `level`, add(lower, upper) adds buffer upper to
-// buffer lower, and the total ends in buffer 0. With fuse_pairs, a pair's second product is
-// added straight onto the first's buffer instead of into its own: exact where the product's
-// store computes the pair's sum with one rounding. Tests compare the result with PairwiseSum's.
-//
-// The buffers it uses, tree_levels(count): a complete tree of 2^a chunks takes levels d .. d + a.
-// A power of two is one run, at level 0: a + 1 buffers. Otherwise the runs after the first
-// evaluated (the smallest, at level 0) start at level 1, the largest of them 2^a chunks (a =
-// floor(log2 count)): a + 2 buffers.
-std::size_t tree_levels(std::size_t count) {
-  std::size_t a = 0;
-  while ((std::size_t{2} << a) <= count) ++a;
-  return (count & (count - 1)) == 0 ? a + 1 : a + 2;
-}
-
-template <class Product, class Add>
-void tree_sum(std::size_t count, bool fuse_pairs, const Product& product, const Add& add) {
-  // The complete tree over chunks [first, first + n) (n a power of two) into buffer d.
-  auto tree = [&](auto& self, std::size_t first, std::size_t n, std::size_t d) -> void {
-    if (n == 1) {
-      product(first, d, 0.0f);
-    } else if (n == 2 && fuse_pairs) {
-      product(first, d, 0.0f);
-      product(first + 1, d, 1.0f);
-    } else {
-      self(self, first, n / 2, d);
-      self(self, first + n / 2, n / 2, d + 1);
-      add(d, d + 1);
-    }
-  };
-  // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
-  std::size_t end = count;
-  for (std::size_t bit = 1; bit <= count; bit *= 2) {
-    if ((count & bit) == 0) continue;
-    tree(tree, end - bit, bit, end == count ? 0 : 1);
-    if (end != count) add(0, 1);
-    end -= bit;
-  }
-}
-
 // dst += src elementwise (same shapes): one call where both are contiguous, else row by row (an
 // edge tile's padding columns, past cols, are never read: they hold what an earlier tile left).
 // In row tiles of about kAddTileFloats, in parallel from 4 tiles: at 2 threads the deep chunks'
@@ -804,13 +761,13 @@ class DepthChunkTile {
       : kern_(kern), a_(a), b_(b), n_(n), ends_(ends),
         tile_floats_(static_cast<std::size_t>(kern.mr) * static_cast<std::size_t>(kern.nr())) {
     thread_local Tensor buffers;  // used between waits only: no other task can reuse it meanwhile
-    levels_ = reserve(buffers, tree_levels(ends.size()) * tile_floats_);
+    levels_ = reserve(buffers, internal::pairwise_tree_levels(ends.size()) * tile_floats_);
   }
 
   void add_to(MatrixView c, std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols, AddKernel add) {
     i0_ = i0, rows_ = rows, j0_ = j0, cols_ = cols;
     ld_ = ceil_div(cols, static_cast<std::size_t>(kern_.vector_width)) * static_cast<std::size_t>(kern_.vector_width);
-    tree_sum(
+    internal::pairwise_tree_sum(
         ends_.size(), true, [&](std::size_t chunk, std::size_t d, float beta) { product(chunk, level(d), beta); },
         [&](std::size_t lower, std::size_t upper) { add_rows(level_view(lower), level_view(upper), add); });
     add_rows(MatrixView{c.row(i0_) + j0_, rows_, cols_, c.ld}, level_view(0), add);
@@ -901,9 +858,9 @@ void sum_deep_chunks(Isa isa, Trans trans_a, Trans trans_b, ConstMatrixView a, C
   // products wait for their tiles in between.
   oneapi::tbb::this_task_arena::isolate([&] {
     thread_local Tensor buffers;
-    float* const levels = reserve(buffers, tree_levels(ends.size()) * size);
+    float* const levels = reserve(buffers, internal::pairwise_tree_levels(ends.size()) * size);
     auto level = [&](std::size_t d) { return MatrixView{levels + d * size, c.rows, c.cols, c.cols}; };
-    tree_sum(
+    internal::pairwise_tree_sum(
         ends.size(), fuse_pairs,
         [&](std::size_t chunk, std::size_t d, float beta) {
           const std::size_t p0 = chunk == 0 ? 0 : ends[chunk - 1], depth = ends[chunk] - p0;

@@ -62,6 +62,50 @@ void check_chunk_ends(std::span<const std::size_t> ends, const Name& name) {
   }
 }
 
+// PairwiseSum's order over `count` vectors held elsewhere (complete trees over the runs that the
+// binary digits of the count cut, the runs' sums added smallest first), evaluated depth first
+// into buffers by level: product(i, level, beta) stores (beta 0) or adds (beta 1) vector i in
+// buffer `level`, add(lower, upper) adds buffer upper to buffer lower, and the total ends in
+// buffer 0. With fuse_pairs, a pair's second product is added straight onto the first's buffer
+// instead of into its own: exact where the product's store computes the pair's sum with one
+// rounding. gemm_depth_chunks (core/gemm.cc) sums its chunks' products with it, GradientChunkSum
+// its chunks' gradients (layers/gradient_chunk_sum.h); tests compare both with PairwiseSum.
+//
+// The buffers it uses, pairwise_tree_levels(count): a complete tree of 2^a vectors takes levels
+// d .. d + a. A power of two is one run, at level 0: a + 1 buffers. Otherwise the runs after the
+// first evaluated (the smallest, at level 0) start at level 1, the largest of them 2^a vectors
+// (a = floor(log2 count)): a + 2 buffers.
+inline std::size_t pairwise_tree_levels(std::size_t count) {
+  std::size_t a = 0;
+  while ((std::size_t{2} << a) <= count) ++a;
+  return (count & (count - 1)) == 0 ? a + 1 : a + 2;
+}
+
+template <class Product, class Add>
+void pairwise_tree_sum(std::size_t count, bool fuse_pairs, const Product& product, const Add& add) {
+  // The complete tree over vectors [first, first + n) (n a power of two) into buffer d.
+  auto tree = [&](auto& self, std::size_t first, std::size_t n, std::size_t d) -> void {
+    if (n == 1) {
+      product(first, d, 0.0f);
+    } else if (n == 2 && fuse_pairs) {
+      product(first, d, 0.0f);
+      product(first + 1, d, 1.0f);
+    } else {
+      self(self, first, n / 2, d);
+      self(self, first + n / 2, n / 2, d + 1);
+      add(d, d + 1);
+    }
+  };
+  // The runs, largest first: T1 + (T2 + (... + Tr)), from the last run back.
+  std::size_t end = count;
+  for (std::size_t bit = 1; bit <= count; bit *= 2) {
+    if ((count & bit) == 0) continue;
+    tree(tree, end - bit, bit, end == count ? 0 : 1);
+    if (end != count) add(0, 1);
+    end -= bit;
+  }
+}
+
 template <class Part>
 class PairwiseSum {
  public:

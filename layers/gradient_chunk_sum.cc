@@ -63,22 +63,14 @@ namespace {
 // enough that a range's adds outweigh its task.
 constexpr std::size_t kChunkSumRange = 8192;
 
-// The sum of the `count` arrays v[0..count) (len floats each, overwritten) in PairwiseSum's order:
-// a complete tree over each run of consecutive arrays that count's binary digits cut, then
-// T1 + (T2 + (T3 + ...)). Returns the array holding it. count <= 64.
+// The sum of the `count` arrays v[0..count) (len floats each, overwritten) in PairwiseSum's order,
+// each tree level's buffer one of the arrays themselves. Returns the array holding it. count <= 64.
 float* pairwise_sum_in_place(float* const* v, std::size_t count, std::size_t len) {
-  float* runs[64];
-  std::size_t run_count = 0;
-  for (std::size_t first = 0, bit = std::size_t{1} << 63; bit != 0; bit >>= 1) {
-    if ((count & bit) == 0) continue;
-    for (std::size_t step = 1; step < bit; step *= 2) {
-      for (std::size_t j = first; j + step < first + bit; j += 2 * step) add(v[j], v[j + step], v[j], len);
-    }
-    runs[run_count++] = v[first];
-    first += bit;
-  }
-  for (std::size_t t = run_count - 1; t > 0; --t) add(runs[t - 1], runs[t], runs[t - 1], len);
-  return runs[0];
+  float* levels[8];  // pairwise_tree_levels(count) <= 8 for count <= 64
+  internal::pairwise_tree_sum(
+      count, false, [&](std::size_t i, std::size_t level, float) { levels[level] = v[i]; },
+      [&](std::size_t lower, std::size_t upper) { add(levels[lower], levels[upper], levels[lower], len); });
+  return levels[0];
 }
 
 }  // namespace
